@@ -1,0 +1,47 @@
+"""The command line: ``python -m crm_core ...``.
+
+Each concern keeps its commands in its own package (``crm_core/<package>/commands.py``); this
+module only assembles them into one Typer application and turns expected errors into one-line
+messages instead of tracebacks.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from crm_core.errors import UserFacingError
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="CRMArena Studio: the local CRMArena org and benchmark."
+)
+
+
+def _register() -> None:
+    # Imported here so that each package's commands attach themselves to `app`.
+    from crm_core.org import commands as org_commands
+
+    org_commands.register(app)
+
+
+def main() -> None:
+    """Run the CLI; expected errors print one line to stderr and exit 1."""
+    _register()
+    try:
+        app(standalone_mode=False)
+    except UserFacingError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(1)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a Debian machine and run it.
+# Debian packages (PostgreSQL server, Chromium) are installed when missing and the script runs
+# as root; a local PostgreSQL cluster is started and a test role and database are created.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}"
+  else
+    echo "missing Debian packages: ${need_apt[*]} (run as root or install them)" >&2
+    exit 1
+  fi
+fi
+
+python3 -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -r requirements.txt
+
+if [ -z "${CRM_TEST_PG_URL:-}" ]; then
+  version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+  if ! pg_lsclusters -h | grep -q "^$version main .*online"; then
+    pg_ctlcluster "$version" main start
+  fi
+  for _ in $(seq 30); do pg_isready -q -h localhost && break; sleep 1; done
+  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='crm'\"" | grep -q 1 \
+    || su postgres -c "psql -qc \"CREATE ROLE crm LOGIN SUPERUSER PASSWORD 'crm'\""
+  export CRM_TEST_PG_URL="postgresql+psycopg://crm:crm@localhost:5432/postgres"
+fi
+
+exec .venv/bin/python -m pytest "$@"
