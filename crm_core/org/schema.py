@@ -508,6 +508,16 @@ class LatentCasePolicy(LatentBase):
     channel: Mapped[str] = mapped_column(String(10), nullable=False)  # "email" or "chat"
 
 
+class LatentArticleFact(LatentBase):
+    """A question that a knowledge article answers, with the answer as stated in its body."""
+
+    __tablename__ = "latent_article_fact"
+    article_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(Text, nullable=False)
+    answer: Mapped[str] = mapped_column(Text, nullable=False)
+
+
 class OrgInfo(LatentBase):
     """Key/value facts about the generated org: seed, scale, flags, generator version."""
 
