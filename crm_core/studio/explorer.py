@@ -1,0 +1,394 @@
+"""The Org Explorer's data access: paged object tables and record views, streamlit-free.
+
+Everything runs server-side in SQL with bound parameters only: filters become ``WHERE``
+clauses, sorting ``ORDER BY`` (with the record id as tie-breaker so pages never overlap),
+paging ``LIMIT``/``OFFSET``, and counts are capped so that a table over a million cases stays
+as fast as one over a thousand. Record views read one row by primary key and each related list
+through the indexed foreign key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Column, Connection, Table, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from crm_core.org.ids import is_valid_id, object_of, to_18
+from crm_core.org.metadata import FieldDescribe, ObjectDescribe, describe_org, find_object
+from crm_core.org.schema import MODEL_BY_OBJECT
+
+COUNT_CAP = 10_000
+"""Counts stop at this many rows; the table then says "10,000+" (a full count of 1M rows is slow)."""
+
+CHILD_LIST_SIZE = 10
+"""How many related records a record view lists per child relationship."""
+
+FilterOp = Literal["contains", "equals", "starts with", "not equals", "<", "<=", ">", ">=", "is empty", "is not empty"]
+
+TEXT_OPS: tuple[FilterOp, ...] = ("contains", "equals", "starts with", "not equals", "is empty", "is not empty")
+PICKLIST_OPS: tuple[FilterOp, ...] = ("equals", "not equals", "is empty", "is not empty")
+ORDERED_OPS: tuple[FilterOp, ...] = ("equals", "not equals", "<", "<=", ">", ">=", "is empty", "is not empty")
+BOOLEAN_OPS: tuple[FilterOp, ...] = ("equals",)
+ID_OPS: tuple[FilterOp, ...] = ("equals", "not equals", "is empty", "is not empty")
+
+
+class ExplorerError(ValueError):
+    """A bad object, field, filter or id; the message names what is wrong."""
+
+
+class ColumnFilter(BaseModel):
+    """One filter of a table: ``field op value`` (value as typed; converted by field type)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    op: FilterOp
+    value: str = ""
+
+
+class SortOrder(BaseModel):
+    """The sort of a table: one field, ascending or descending."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str = "CreatedDate"
+    descending: bool = True
+
+
+class RecordLink(BaseModel):
+    """A link to a record: its object, id and the text to show."""
+
+    object: str
+    id: str
+    title: str
+
+
+class RecordPage(BaseModel):
+    """One page of an object's table."""
+
+    object: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    parent_titles: dict[str, str]
+    """Display titles of the parent records referenced on this page, by id."""
+    page: int
+    page_size: int
+    total: int
+    total_is_exact: bool
+
+    @property
+    def page_count(self) -> int:
+        """Pages available (at least 1); capped counts give the pages up to the cap."""
+        return max(1, -(-self.total // self.page_size))
+
+
+class FieldValue(BaseModel):
+    """One field of a record view, formatted for reading."""
+
+    name: str
+    label: str
+    type: str
+    text: str
+    link: RecordLink | None = None
+
+
+class ChildList(BaseModel):
+    """A related list of a record view: the first few children and how many there are."""
+
+    relationship: str
+    object: str
+    label: str
+    field: str
+    records: list[RecordLink]
+    total: int
+    total_is_exact: bool
+
+
+class RecordView(BaseModel):
+    """A record with its fields (parents as links) and its related lists."""
+
+    object: str
+    label: str
+    id: str
+    title: str
+    fields: list[FieldValue]
+    children: list[ChildList]
+
+
+def filter_ops(field: FieldDescribe) -> tuple[FilterOp, ...]:
+    """The filter operators that make sense for a field (none for long text areas)."""
+    if not field.filterable:
+        return ()
+    if field.type in {"id", "reference"}:
+        return ID_OPS
+    if field.type == "picklist":
+        return PICKLIST_OPS
+    if field.type == "boolean":
+        return BOOLEAN_OPS
+    if field.type in {"int", "double", "currency", "percent", "date", "datetime"}:
+        return ORDERED_OPS
+    return TEXT_OPS
+
+
+def table_fields(obj: ObjectDescribe) -> list[FieldDescribe]:
+    """The fields shown as table columns: everything but long text areas."""
+    return [f for f in obj.fields if not f.is_long_text]
+
+
+def title_field(obj: ObjectDescribe) -> str:
+    """The field that names a record in links: its name field, else Subject/Title, else Id."""
+    names = [f.name for f in obj.name_fields]
+    if "Title" in names:
+        return "Title"
+    if names:
+        return names[0]
+    for candidate in ("Subject", "Title"):
+        if obj.field(candidate) is not None:
+            return candidate
+    return "Id"
+
+
+def require_object(name: str) -> ObjectDescribe:
+    """The object called `name` (case-insensitive) or an ExplorerError naming it."""
+    obj = find_object(name)
+    if obj is None:
+        known = ", ".join(describe_org())
+        raise ExplorerError(f"unknown object {name!r}; the org has: {known}")
+    return obj
+
+
+def _require_field(obj: ObjectDescribe, name: str) -> FieldDescribe:
+    field = obj.field(name)
+    if field is None:
+        raise ExplorerError(f"no field {name!r} on {obj.name}")
+    return field
+
+
+def _column(obj: ObjectDescribe, name: str) -> Column[Any]:
+    return MODEL_BY_OBJECT[obj.name].__table__.c[name]
+
+
+def _convert(field: FieldDescribe, raw: str) -> Any:
+    text = raw.strip()
+    try:
+        if field.type == "boolean":
+            lowered = text.lower()
+            if lowered not in {"true", "false"}:
+                raise ValueError
+            return lowered == "true"
+        if field.type == "int":
+            return int(text)
+        if field.type in {"double", "currency", "percent"}:
+            return float(text)
+        if field.type == "date":
+            return dt.date.fromisoformat(text)
+        if field.type == "datetime":
+            value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if value.tzinfo is not None:
+                value = value.astimezone(dt.UTC).replace(tzinfo=None)
+            return value
+    except ValueError:
+        expected = {
+            "boolean": "true or false",
+            "int": "a whole number",
+            "date": "a date like 2023-07-02",
+            "datetime": "a date-time like 2023-07-02T11:00:00Z",
+        }.get(field.type, "a number")
+        raise ExplorerError(f"filter on {field.name}: {raw!r} is not {expected}") from None
+    if field.type in {"id", "reference"} and is_valid_id(text):
+        return to_18(text)
+    return text
+
+
+def _condition(obj: ObjectDescribe, flt: ColumnFilter) -> ColumnElement[bool]:
+    field = _require_field(obj, flt.field)
+    ops = filter_ops(field)
+    if not ops:
+        raise ExplorerError(f"{obj.name}.{field.name} is a long text area and cannot be filtered (as on Salesforce)")
+    if flt.op not in ops:
+        raise ExplorerError(f"operator {flt.op!r} does not apply to {obj.name}.{field.name} ({field.type})")
+    column = _column(obj, field.name)
+    if flt.op == "is empty":
+        return column.is_(None)
+    if flt.op == "is not empty":
+        return column.is_not(None)
+    if not flt.value.strip():
+        raise ExplorerError(f"filter on {field.name}: enter a value for {flt.op!r}")
+    value = _convert(field, flt.value)
+    if flt.op == "contains":
+        return column.icontains(value, autoescape=True)
+    if flt.op == "starts with":
+        return column.istartswith(value, autoescape=True)
+    if flt.op == "equals":
+        if field.type in {"string", "email", "phone", "url"}:
+            return func.lower(column) == value.lower()
+        return column == value
+    if flt.op == "not equals":
+        return (column != value) | column.is_(None)
+    return {"<": column < value, "<=": column <= value, ">": column > value, ">=": column >= value}[flt.op]
+
+
+def _capped_count(conn: Connection, table: Table, conditions: list[ColumnElement[bool]], cap: int) -> tuple[int, bool]:
+    """Count matching rows, stopping at `cap` + 1: (count, exact) or (cap, False)."""
+    inner = select(table.c.Id).where(*conditions).limit(cap + 1).subquery()
+    total = conn.execute(select(func.count()).select_from(inner)).scalar_one()
+    return (cap, False) if total > cap else (total, True)
+
+
+def _order_by(obj: ObjectDescribe, sort: SortOrder) -> list[Any]:
+    field = _require_field(obj, sort.field)
+    if not field.sortable:
+        raise ExplorerError(f"{obj.name}.{field.name} is a long text area and cannot be sorted (as on Salesforce)")
+    column = _column(obj, field.name)
+    id_column = _column(obj, "Id")
+    key = column.desc() if sort.descending else column.asc()
+    if column.nullable:
+        # Salesforce's default null order: first when ascending, last when descending.
+        key = key.nulls_last() if sort.descending else key.nulls_first()
+    if field.name == "Id":
+        return [key]
+    return [key, id_column.desc() if sort.descending else id_column.asc()]
+
+
+def list_records(
+    conn: Connection,
+    object_name: str,
+    *,
+    filters: list[ColumnFilter] | None = None,
+    sort: SortOrder | None = None,
+    page: int = 0,
+    page_size: int = 50,
+    count_cap: int = COUNT_CAP,
+) -> RecordPage:
+    """One page (0-based) of an object's records, filtered and sorted in SQL."""
+    obj = require_object(object_name)
+    filters = filters or []
+    sort = sort or SortOrder()
+    if page < 0 or not 1 <= page_size <= 1000:
+        raise ExplorerError("page must be >= 0 and page size between 1 and 1000")
+    fields = table_fields(obj)
+    table = MODEL_BY_OBJECT[obj.name].__table__
+    conditions = [_condition(obj, flt) for flt in filters]
+    total, exact = _capped_count(conn, table, conditions, count_cap)
+    stmt = select(*[table.c[f.name] for f in fields]).where(*conditions)
+    stmt = stmt.order_by(*_order_by(obj, sort)).limit(page_size).offset(page * page_size)
+    rows = [dict(row._mapping) for row in conn.execute(stmt)]
+    references = [f for f in fields if f.type == "reference" and f.reference_to]
+    titles: dict[str, str] = {}
+    for field in references:
+        ids = {row[field.name] for row in rows if row[field.name]}
+        titles.update(record_titles(conn, require_object(field.reference_to or ""), ids))
+    return RecordPage(
+        object=obj.name,
+        columns=[f.name for f in fields],
+        rows=rows,
+        parent_titles=titles,
+        page=page,
+        page_size=page_size,
+        total=total,
+        total_is_exact=exact,
+    )
+
+
+def record_titles(conn: Connection, obj: ObjectDescribe, ids: set[str]) -> dict[str, str]:
+    """The link titles of some records of one object, by id (one query)."""
+    if not ids:
+        return {}
+    title = title_field(obj)
+    table = MODEL_BY_OBJECT[obj.name].__table__
+    stmt = select(table.c.Id, table.c[title]).where(table.c.Id.in_(sorted(ids)))
+    return {row[0]: str(row[1] if row[1] is not None else row[0]) for row in conn.execute(stmt)}
+
+
+def format_value(field: FieldDescribe, value: Any) -> str:
+    """A field value as the record view shows it (UTC datetimes, blanks for null)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if field.type == "currency" and isinstance(value, int | float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def resolve_record_id(raw: str, object_name: str | None = None) -> tuple[ObjectDescribe, str]:
+    """The object and 18-character id of a typed id (15 or 18 characters)."""
+    text = raw.strip()
+    if not is_valid_id(text):
+        raise ExplorerError(f"{raw!r} is not a record id (15 or 18 letters and digits)")
+    record_id = to_18(text)
+    prefix_object = object_of(record_id)
+    if object_name is not None:
+        obj = require_object(object_name)
+        if prefix_object != obj.name:
+            raise ExplorerError(f"{record_id} is not a {obj.name} id (its prefix is {record_id[:3]!r})")
+        return obj, record_id
+    if prefix_object is None:
+        raise ExplorerError(f"no object has the key prefix {record_id[:3]!r} of {record_id}")
+    return require_object(prefix_object), record_id
+
+
+def load_record(
+    conn: Connection, record_id: str, object_name: str | None = None, *, child_limit: int = CHILD_LIST_SIZE
+) -> RecordView:
+    """A record's fields with parents as links, and its related lists (first `child_limit` each)."""
+    obj, record_id = resolve_record_id(record_id, object_name)
+    table = MODEL_BY_OBJECT[obj.name].__table__
+    row = conn.execute(select(table).where(table.c.Id == record_id)).mappings().first()
+    if row is None:
+        raise ExplorerError(f"no {obj.name} with id {record_id}")
+    values: list[FieldValue] = []
+    for field in obj.fields:
+        value = row[field.name]
+        link = None
+        if field.type == "reference" and field.reference_to and value:
+            parent = require_object(field.reference_to)
+            title = record_titles(conn, parent, {value}).get(value, value)
+            link = RecordLink(object=parent.name, id=value, title=title)
+        values.append(
+            FieldValue(name=field.name, label=field.label, type=field.type, text=format_value(field, value), link=link)
+        )
+    children = [
+        _child_list(conn, rel.name, require_object(rel.child_object), rel.field, record_id, child_limit)
+        for rel in obj.child_relationships
+    ]
+    title = row[title_field(obj)]
+    return RecordView(
+        object=obj.name,
+        label=obj.label,
+        id=record_id,
+        title=str(title if title is not None else record_id),
+        fields=values,
+        children=children,
+    )
+
+
+def _child_list(
+    conn: Connection, relationship: str, child: ObjectDescribe, field: str, parent_id: str, limit: int
+) -> ChildList:
+    table = MODEL_BY_OBJECT[child.name].__table__
+    title = title_field(child)
+    condition = table.c[field] == parent_id
+    total, exact = _capped_count(conn, table, [condition], COUNT_CAP)
+    stmt = select(table.c.Id, table.c[title]).where(condition)
+    stmt = stmt.order_by(table.c.CreatedDate.desc(), table.c.Id.desc()).limit(limit)
+    records = [
+        RecordLink(object=child.name, id=row[0], title=str(row[1] if row[1] is not None else row[0]))
+        for row in conn.execute(stmt)
+    ]
+    return ChildList(
+        relationship=relationship,
+        object=child.name,
+        label=child.label,
+        field=field,
+        records=records,
+        total=total,
+        total_is_exact=exact,
+    )
