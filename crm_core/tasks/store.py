@@ -1,0 +1,76 @@
+"""The task set inside the org database: a hidden ``task_instance`` table beside the objects.
+
+The task set belongs to the org it was computed from, so it lives in the same database (SQLite
+file or PostgreSQL) and the studio finds it by the org URL. Like the ``latent_*`` tables it is
+not an object: no SOQL or SOSL query reaches it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Integer, String, Text, delete, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from crm_core.db import make_engine, make_readonly_engine
+from crm_core.errors import UserFacingError
+from crm_core.tasks.records import TaskInstance, parse_record
+
+TABLE = "task_instance"
+
+
+class TaskBase(DeclarativeBase):
+    """Declarative base of the task set's table (separate from the org's objects)."""
+
+
+class StoredTask(TaskBase):
+    """One task instance, its JSON record stored as text (ordered by ``idx``)."""
+
+    __tablename__ = TABLE
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    task: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    persona: Mapped[str] = mapped_column(String(20), nullable=False)
+    record: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+def write_tasks_to_org(url: str, instances: Iterable[TaskInstance]) -> int:
+    """Replace the org's task set with `instances`; returns how many were written."""
+    engine = make_engine(url)
+    try:
+        TaskBase.metadata.create_all(engine)
+        rows = [
+            {
+                "idx": i.idx,
+                "task": i.task,
+                "persona": i.persona,
+                "record": json.dumps(i.model_dump(mode="json"), ensure_ascii=False),
+            }
+            for i in instances
+        ]
+        with engine.begin() as conn:
+            conn.execute(delete(StoredTask))
+            if rows:
+                conn.execute(StoredTask.__table__.insert(), rows)
+        return len(rows)
+    finally:
+        engine.dispose()
+
+
+def read_tasks_from_org(url: str) -> list[TaskInstance]:
+    """The org's task set, read through a read-only engine; a clear error if there is none."""
+    try:
+        engine = make_readonly_engine(url)
+    except ValueError as exc:
+        raise UserFacingError(str(exc)) from None
+    try:
+        if not inspect(engine).has_table(TABLE):
+            raise UserFacingError("the org has no task set: run `python -m crm_core tasks build`")
+        with engine.connect() as conn:
+            rows = conn.execute(select(StoredTask.idx, StoredTask.record).order_by(StoredTask.idx)).all()
+    except SQLAlchemyError as exc:
+        raise UserFacingError(f"cannot read the task set: {exc.__class__.__name__}") from None
+    finally:
+        engine.dispose()
+    return [parse_record(json.loads(record), f"task_instance idx {idx}") for idx, record in rows]
