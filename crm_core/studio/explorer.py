@@ -392,3 +392,11 @@ def _child_list(
         total=total,
         total_is_exact=exact,
     )
+
+
+def object_counts(conn: Connection, cap: int = COUNT_CAP * 100) -> dict[str, tuple[int, bool]]:
+    """Rows per object (capped at `cap`): ``{object: (count, exact)}``, for the overview page."""
+    counts = {}
+    for obj in describe_org().values():
+        counts[obj.name] = _capped_count(conn, MODEL_BY_OBJECT[obj.name].__table__, [], cap)
+    return counts

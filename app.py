@@ -1,0 +1,149 @@
+"""CRMArena Studio: page config, first start, login on every run, role-gated navigation.
+
+Run with ``streamlit run app.py``. The org and app databases come from ``CRM_ORG_DB`` and
+``CRM_APP_DB`` (SQLite files under ``data/`` by default). On first start the org is generated
+with a progress bar, the app store is migrated and an ``admin`` account is created whose
+password is printed once in the terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from sqlalchemy.orm import Session, sessionmaker
+from streamlit_authenticator.utilities import LoginError
+
+from crm_core.db import app_db_url, org_db_url
+from crm_core.policy import PAGE_TITLES, Page, pages_for
+from crm_core.store import open_app_store
+from crm_core.studio.startup import (
+    COOKIE_EXPIRY_DAYS,
+    COOKIE_NAME,
+    cookie_key,
+    generate_first_org,
+    org_is_ready,
+    org_scale,
+)
+from crm_core.users import authenticator_credentials, ensure_admin
+
+PAGES_DIR = Path(__file__).parent / "pages"
+PAGE_ICONS = {
+    Page.ORG_EXPLORER: ":material/table_view:",
+    Page.REALISM_STUDY: ":material/rate_review:",
+    Page.TASK_WORKBENCH: ":material/construction:",
+    Page.TRAJECTORY_REPLAY: ":material/replay:",
+    Page.RESULTS: ":material/monitoring:",
+    Page.EXPORT: ":material/download:",
+    Page.ADMIN: ":material/admin_panel_settings:",
+}
+
+st.set_page_config(page_title="CRMArena Studio", page_icon=":material/support_agent:", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def app_store(url: str) -> sessionmaker[Session]:
+    """Migrate the app store once per process; create ``admin`` on first start and print its password."""
+    sessions = open_app_store(url)
+    with sessions() as session:
+        password = ensure_admin(session)
+    if password is not None:
+        print(
+            f"\nCRMArena Studio: created user 'admin' with password: {password}\n"
+            "Write it down: it is shown only this once (reset it with `python -m crm_core users set-password`).\n",
+            file=sys.stderr,
+            flush=True,
+        )
+    return sessions
+
+
+@st.cache_resource(show_spinner=False)
+def org_generation_lock() -> threading.Lock:
+    """One lock per process, so that two first visitors do not both generate the org."""
+    return threading.Lock()
+
+
+def ensure_org(url: str) -> None:
+    """Generate the org on first start, showing the generator's progress."""
+    if org_is_ready(url):
+        return
+    with org_generation_lock():
+        if org_is_ready(url):
+            return
+        st.title("CRMArena Studio: first start")
+        st.write(f"Generating the simulated org (scale `{org_scale()}`). This happens once.")
+        bar = st.progress(0.0, text="Starting ...")
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.progress(min(1.0, done / total) if total else 0.0, text=f"{stage}: {done:,} / {total:,}")
+
+        generate_first_org(url, progress)
+        bar.empty()
+    st.rerun()
+
+
+def page_file(page: Page) -> Path:
+    return PAGES_DIR / f"{page.value}.py"
+
+
+def navigation_for(role: str) -> list[st.Page]:
+    """Home plus the pages `role` may open (pages not built yet are left out)."""
+    pages = [st.Page(str(PAGES_DIR / "home.py"), title="Home", icon=":material/home:", default=True)]
+    for page in pages_for(role):
+        if page_file(page).exists():
+            pages.append(
+                st.Page(str(page_file(page)), title=PAGE_TITLES[page], icon=PAGE_ICONS[page], url_path=page.value)
+            )
+    return pages
+
+
+def signed_out() -> None:
+    """The only page of a signed-out visitor (the login form is drawn above it)."""
+
+
+sessions = app_store(app_db_url())
+ensure_org(org_db_url())
+
+with sessions() as session:
+    credentials = authenticator_credentials(session)
+authenticator = stauth.Authenticate(
+    credentials,
+    COOKIE_NAME,
+    cookie_key(),
+    COOKIE_EXPIRY_DAYS,
+    auto_hash=False,
+    login_sleep_time=float(st.session_state.get("_login_sleep_time", 0.7)),
+)
+
+username = st.session_state.get("username")
+if st.session_state.get("authentication_status") and username not in credentials["usernames"]:
+    # The account was removed while signed in: sign out now.
+    authenticator.logout(location="unrendered")
+
+if not st.session_state.get("authentication_status"):
+    st.title("CRMArena Studio")
+    st.caption("Sign in to browse the simulated org, rate its realism and export results.")
+try:
+    authenticator.login(location="main", fields={"Form name": "Sign in", "Login": "Sign in"})
+except LoginError as exc:
+    st.error(str(exc))
+
+status = st.session_state.get("authentication_status")
+if status is False:
+    st.error("Username or password is incorrect.")
+if not status:
+    st.navigation([st.Page(signed_out, title="Sign in", url_path="signin")], position="hidden").run()
+    st.stop()
+
+username = st.session_state["username"]
+role = credentials["usernames"][username]["roles"][0]
+st.session_state["roles"] = [role]  # the database decides, every run
+
+with st.sidebar:
+    st.markdown(f"**{credentials['usernames'][username]['name']}**  \n`{username}` · {role}")
+    authenticator.logout("Sign out", "sidebar")
+
+st.navigation(navigation_for(role)).run()

@@ -1,0 +1,85 @@
+"""What the studio needs before its first page: a cookie key, an org, an app store and an admin.
+
+Streamlit-free so that the CLI and tests can call it. The cookie key lives in an ignored TOML
+file (``.streamlit/secrets.toml`` by default, ``CRM_SECRETS_FILE`` to move it), created with a
+random key on first start and never committed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect
+
+from crm_core.db import make_engine, sqlite_path
+from crm_core.errors import UserFacingError
+
+DEFAULT_SECRETS_FILE = Path(".streamlit/secrets.toml")
+COOKIE_NAME = "crm_studio_auth"
+COOKIE_EXPIRY_DAYS = 7.0
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def secrets_file() -> Path:
+    """Where the cookie key is kept: ``CRM_SECRETS_FILE`` or ``.streamlit/secrets.toml``."""
+    return Path(os.environ.get("CRM_SECRETS_FILE") or DEFAULT_SECRETS_FILE)
+
+
+def cookie_key(path: Path | None = None) -> str:
+    """The login cookie's signing key, generated into the secrets file on first use."""
+    path = path or secrets_file()
+    existing: dict[str, Any] = {}
+    if path.exists():
+        try:
+            existing = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise UserFacingError(f"{path}: not valid TOML ({exc}); fix or delete the file") from None
+    key = existing.get("auth", {}).get("cookie_key")
+    if isinstance(key, str) and len(key) >= 32:
+        return key
+    if "auth" in existing:
+        raise UserFacingError(f"{path}: [auth] cookie_key must be a string of at least 32 characters")
+    key = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prefix = path.read_text(encoding="utf-8").rstrip("\n") + "\n\n" if path.exists() else ""
+    path.write_text(f'{prefix}[auth]\ncookie_key = "{key}"\n', encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
+def org_is_ready(url: str) -> bool:
+    """Whether the org database exists and holds a generated org (its Case table exists)."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return False
+    engine = make_engine(url)
+    try:
+        return "Case" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def org_scale() -> str:
+    """The scale generated on first start: ``CRM_ORG_SCALE`` or ``default``."""
+    return os.environ.get("CRM_ORG_SCALE") or "default"
+
+
+def generate_first_org(url: str, progress: ProgressCallback) -> None:
+    """Generate the org of first start at :func:`org_scale`, reporting `progress`."""
+    from crm_core.org.generator import generate_org
+
+    generate_org(url, scale=org_scale(), progress=progress)
+
+
+def signed_in_role(state: Mapping[str, Any]) -> str | None:
+    """The role of the signed-in user in a Streamlit session state (None when signed out)."""
+    if state.get("authentication_status") is not True or not state.get("username"):
+        return None
+    roles = state.get("roles") or []
+    return roles[0] if roles else None

@@ -1,0 +1,232 @@
+"""Org Explorer: object tables (server-side paging, filters, sort), record views, SOQL/SOSL console.
+
+The URL says what is shown (``?object=Case`` a table, ``?object=Case&id=500...`` a record,
+``?view=console`` the console), so links can be shared and a reload keeps the view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.db import make_readonly_engine, org_db_url
+from crm_core.org.metadata import describe_org
+from crm_core.policy import Page, can_open
+from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
+from crm_core.studio.explorer import (
+    ColumnFilter,
+    ExplorerError,
+    RecordLink,
+    SortOrder,
+    filter_ops,
+    list_records,
+    load_record,
+    require_object,
+    table_fields,
+)
+from crm_core.studio.startup import signed_in_role
+
+if not can_open(signed_in_role(st.session_state), Page.ORG_EXPLORER):
+    st.error("Your role cannot open the Org Explorer.")
+    st.stop()
+
+engine = st.cache_resource(make_readonly_engine)(org_db_url())
+OBJECTS = describe_org()
+params = st.query_params
+
+
+def open_record(link: RecordLink) -> None:
+    st.query_params.from_dict({"object": link.object, "id": link.id})
+
+
+def show_table(object_name: str) -> None:
+    params["object"] = object_name
+    params.pop("id", None)
+
+
+def record_button(link: RecordLink, key: str) -> None:
+    st.button(link.title, key=key, type="tertiary", on_click=open_record, args=(link,), help=f"{link.object} {link.id}")
+
+
+def render_record(object_name: str | None, record_id: str) -> None:
+    try:
+        with engine.connect() as conn:
+            view = load_record(conn, record_id, object_name)
+    except ExplorerError as exc:
+        st.error(str(exc))
+        return
+    st.button(f"← {OBJECTS[view.object].label} table", on_click=show_table, args=(view.object,), key="back")
+    st.header(f"{view.label}: {view.title}")
+    st.caption(f"Id `{view.id}`")
+    left, right = st.columns(2)
+    for i, field in enumerate(view.fields):
+        with left if i % 2 == 0 else right:
+            label_col, value_col = st.columns([2, 3])
+            label_col.markdown(f"**{field.label}**  \n`{field.name}`")
+            if field.link is not None:
+                with value_col:
+                    record_button(field.link, key=f"parent-{field.name}")
+            elif field.type == "textarea" and len(field.text) > 120:
+                value_col.text(field.text)
+            else:
+                value_col.write(field.text or "—")
+    st.subheader("Related")
+    for child in view.children:
+        total = f"{child.total:,}" if child.total_is_exact else f"{child.total:,}+"
+        with st.expander(f"{child.relationship} ({child.label}): {total}", expanded=bool(child.records)):
+            if not child.records:
+                st.caption("None.")
+            for record in child.records:
+                record_button(record, key=f"child-{child.relationship}-{record.id}")
+            if child.total > len(child.records):
+                st.caption(f"Showing the newest {len(child.records)}. Filter the {child.label} table by {child.field}.")
+
+
+def filter_editor(object_name: str) -> list[ColumnFilter]:
+    key = f"filters-{object_name}"
+    filters: list[ColumnFilter] = st.session_state.setdefault(key, [])
+    obj = OBJECTS[object_name]
+    fields = [f for f in obj.fields if filter_ops(f)]
+    with st.expander(f"Filters ({len(filters)})", expanded=bool(filters)):
+        with st.form(f"add-filter-{object_name}", border=False):
+            c1, c2, c3, c4 = st.columns([3, 2, 3, 1], vertical_alignment="bottom")
+            field = c1.selectbox("Field", fields, format_func=lambda f: f"{f.label} ({f.name})")
+            op = c2.selectbox("Operator", filter_ops(field) if field else ())
+            value = c3.text_input("Value", placeholder="text, number, 2023-07-02 or 2023-07-02T11:00:00Z")
+            if c4.form_submit_button("Add") and field is not None and op is not None:
+                try:
+                    candidate = ColumnFilter(field=field.name, op=op, value=value)
+                    with engine.connect() as conn:
+                        list_records(conn, object_name, filters=[candidate], page_size=1)
+                except ExplorerError as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state[key] = [*filters, candidate]
+                    st.session_state[f"page-{object_name}"] = 1
+                    st.rerun()
+        for i, flt in enumerate(filters):
+            text_col, remove_col = st.columns([6, 1])
+            text_col.code(f"{flt.field} {flt.op} {flt.value}".strip(), language=None)
+            if remove_col.button("Remove", key=f"remove-filter-{object_name}-{i}"):
+                st.session_state[key] = filters[:i] + filters[i + 1 :]
+                st.rerun()
+    return filters
+
+
+def render_table(object_name: str) -> None:
+    obj = OBJECTS[object_name]
+    filters = filter_editor(object_name)
+    sortable = [f.name for f in table_fields(obj)]
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
+    sort_field = c1.selectbox("Sort by", sortable, index=sortable.index("CreatedDate"), key=f"sort-{object_name}")
+    descending = c2.toggle("Descending", value=True, key=f"desc-{object_name}")
+    page_size = c3.selectbox("Rows per page", (25, 50, 100), index=1, key=f"size-{object_name}")
+    page_key = f"page-{object_name}"
+    page_number = c4.number_input("Page", min_value=1, step=1, key=page_key)
+    try:
+        with engine.connect() as conn:
+            page = list_records(
+                conn,
+                object_name,
+                filters=filters,
+                sort=SortOrder(field=sort_field, descending=descending),
+                page=int(page_number) - 1,
+                page_size=page_size,
+            )
+    except ExplorerError as exc:
+        st.error(str(exc))
+        return
+    total = f"{page.total:,}" if page.total_is_exact else f"more than {page.total:,}"
+    first = page.page * page.page_size + 1
+    st.caption(
+        f"{total} {obj.label} records · rows {first:,}–{first + len(page.rows) - 1:,} · "
+        f"page {page.page + 1:,} of {page.page_count:,}{'' if page.total_is_exact else '+'} · "
+        "select a row to open it"
+    )
+    frame = pd.DataFrame(page.rows, columns=page.columns)
+    for field in table_fields(obj):
+        if field.type == "reference" and field.name in frame:
+            frame[field.name] = frame[field.name].map(lambda v: page.parent_titles.get(v, v) if v else v)
+    event: Any = st.dataframe(
+        frame,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"table-{object_name}-{page.page}",
+        column_config={"Id": st.column_config.TextColumn("Id", pinned=True)},
+    )
+    selected = event.selection.rows if event is not None else []
+    if selected:
+        row = page.rows[selected[0]]
+        open_record(RecordLink(object=object_name, id=row["Id"], title=row["Id"]))
+        st.rerun()
+
+
+def render_console() -> None:
+    st.caption(
+        "SOQL (`SELECT Id, Subject FROM Case WHERE Status = 'New' LIMIT 10`) or SOSL "
+        "(`FIND {shipping} IN ALL FIELDS RETURNING Case(Id, Subject)`). Read-only."
+    )
+    with st.form("console"):
+        text = st.text_area("Query", key="console_query", height=120)
+        submitted = st.form_submit_button("Run", type="primary")
+    if submitted and text.strip():
+        st.session_state["console_outcome"] = run_console(text)
+    outcome = st.session_state.get("console_outcome")
+    if isinstance(outcome, ConsoleError):
+        st.error(f"**{outcome.error_code}**")
+        st.code(outcome.message, language=None)
+    elif isinstance(outcome, ConsoleResult):
+        st.success(f"{outcome.language}: {outcome.total_size:,} records (totalSize)")
+        st.dataframe(pd.DataFrame(outcome.rows, columns=outcome.columns), hide_index=True)
+
+
+def run_console(text: str) -> ConsoleResult | ConsoleError:
+    from crm_core.query import QueryError, run_query
+
+    language = query_language(text)
+    try:
+        with engine.connect() as conn:
+            result = run_query(conn, text)
+    except QueryError as exc:
+        return shape_error(exc.to_rest())
+    return shape_result(language, result)
+
+
+st.title("Org Explorer")
+record_id = params.get("id")
+if record_id:
+    render_record(params.get("object"), record_id)
+    st.stop()
+
+views = ["Tables", "SOQL / SOSL console"]
+current = "SOQL / SOSL console" if params.get("view") == "console" else "Tables"
+view = st.segmented_control("View", views, default=current, key="explorer_view", label_visibility="collapsed")
+if view == "SOQL / SOSL console":
+    params.from_dict({"view": "console"})
+    render_console()
+    st.stop()
+
+names = list(OBJECTS)
+requested = params.get("object", "Case")
+try:
+    requested = require_object(requested).name
+except ExplorerError as exc:
+    st.warning(str(exc))
+    requested = "Case"
+left, right = st.columns([3, 2], vertical_alignment="bottom")
+object_name = left.selectbox(
+    "Object",
+    names,
+    index=names.index(requested),
+    format_func=lambda name: f"{OBJECTS[name].label} ({name})",
+)
+with right.form("open-by-id", border=False):
+    typed_id = st.text_input("Open a record by id", placeholder="500Hs00... (15 or 18 characters)")
+    if st.form_submit_button("Open") and typed_id.strip():
+        st.query_params.from_dict({"id": typed_id.strip()})
+        st.rerun()
+params.from_dict({"object": object_name})
+render_table(object_name)
