@@ -46,7 +46,9 @@ def _flatten(record: dict[str, Any], prefix: str, row: dict[str, Any]) -> None:
             row[name] = value
 
 
-def flatten_records(records: list[dict[str, Any]], *, with_type: bool = False) -> tuple[list[str], list[dict[str, Any]]]:
+def flatten_records(
+    records: list[dict[str, Any]], *, with_type: bool = False
+) -> tuple[list[str], list[dict[str, Any]]]:
     """Columns (first-seen order) and flat rows of REST records."""
     columns: dict[str, None] = {}
     rows = []
@@ -68,7 +70,8 @@ def shape_result(language: str, result: dict[str, Any] | list[dict[str, Any]]) -
         return ConsoleResult(language=language, total_size=len(rows), columns=columns, rows=rows)
     assert isinstance(result, dict)
     columns, rows = flatten_records(result.get("records", []))
-    return ConsoleResult(language=language, total_size=int(result.get("totalSize", len(rows))), columns=columns, rows=rows)
+    total = int(result.get("totalSize", len(rows)))
+    return ConsoleResult(language=language, total_size=total, columns=columns, rows=rows)
 
 
 def shape_error(rest_errors: list[dict[str, str]] | dict[str, str]) -> ConsoleError:
