@@ -1,0 +1,130 @@
+"""A local HTTP server speaking the OpenAI chat-completions protocol, with scripted replies.
+
+Tests point the real ``langchain-openai`` client (``ChatOpenAI(base_url=...)``) at it. A script
+is a function from the request body to a reply: text, tool calls, or an HTTP error status (to
+exercise the harness's retries). Every request body is kept for assertions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+
+@dataclass
+class Reply:
+    """One scripted assistant reply: text and/or tool calls (``arguments`` is raw JSON text)."""
+
+    content: str | None = None
+    tool_calls: list[tuple[str, str]] = field(default_factory=list)
+    status: int = 200
+    delay_s: float = 0.0
+    prompt_tokens: int = 11
+    completion_tokens: int = 7
+
+
+Script = Callable[[dict[str, Any]], Reply]
+
+
+@dataclass
+class ServerHandle:
+    """A running server: its base URL and the request bodies it received."""
+
+    base_url: str
+    requests: list[dict[str, Any]]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_app(script: Script, requests: list[dict[str, Any]]) -> FastAPI:
+    """The FastAPI app: ``POST /v1/chat/completions`` answered by `script`."""
+    app = FastAPI()
+    ids = itertools.count(1)
+
+    @app.post("/v1/chat/completions")
+    async def completions(request: Request) -> JSONResponse:
+        body = await request.json()
+        requests.append(body)
+        reply = script(body)
+        if reply.delay_s:
+            await asyncio.sleep(reply.delay_s)
+        if reply.status != 200:
+            error = {"error": {"message": f"scripted status {reply.status}", "type": "rate_limit", "code": None}}
+            return JSONResponse(error, status_code=reply.status, headers={"retry-after-ms": "10"})
+        n = next(ids)
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {"id": f"call_{n}_{i}", "type": "function", "function": {"name": name, "arguments": arguments}}
+                for i, (name, arguments) in enumerate(reply.tool_calls)
+            ]
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{n}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "scripted"),
+                "choices": [
+                    {"index": 0, "message": message, "finish_reason": "tool_calls" if reply.tool_calls else "stop"}
+                ],
+                "usage": {
+                    "prompt_tokens": reply.prompt_tokens,
+                    "completion_tokens": reply.completion_tokens,
+                    "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+                },
+            }
+        )
+
+    return app
+
+
+@contextmanager
+def openai_server(script: Script) -> Iterator[ServerHandle]:
+    """Serve `script` on 127.0.0.1 in a background thread for the duration of the block."""
+    requests: list[dict[str, Any]] = []
+    port = _free_port()
+    config = uvicorn.Config(make_app(script, requests), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the scripted OpenAI server did not start")
+        time.sleep(0.02)
+    try:
+        yield ServerHandle(base_url=f"http://127.0.0.1:{port}/v1", requests=requests)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def last_message(body: dict[str, Any]) -> dict[str, Any]:
+    """The last message of a request."""
+    return body["messages"][-1]
+
+
+def count_assistant_turns(body: dict[str, Any]) -> int:
+    """How many assistant messages the request's conversation already has."""
+    return sum(1 for m in body["messages"] if m["role"] == "assistant")
+
+
+def tool_arguments(arguments: dict[str, Any]) -> str:
+    """Tool-call arguments as the protocol sends them (a JSON string)."""
+    return json.dumps(arguments)
