@@ -23,6 +23,11 @@ def _register() -> None:
     from crm_core.org import commands as org_commands
 
     org_commands.register(app)
+    from crm_core.studies import commands as studies_commands
+    from crm_core.users import commands as users_commands
+
+    studies_commands.register(app)
+    users_commands.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,125 @@
+"""Who may open which studio page and do which action (roles: expert, researcher, admin).
+
+Every entry point (pages, CLI, library calls made on a user's behalf) asks these functions;
+nothing else decides permissions. Admins hold every researcher permission plus user and study
+management; experts only do studies and browse the org. Unknown roles may do nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from crm_core.errors import UserFacingError
+
+
+class Role(StrEnum):
+    """The three studio roles."""
+
+    EXPERT = "expert"
+    RESEARCHER = "researcher"
+    ADMIN = "admin"
+
+
+class Page(StrEnum):
+    """The studio's pages (SPEC §9); the value is the page's stable id."""
+
+    ORG_EXPLORER = "org_explorer"
+    REALISM_STUDY = "realism_study"
+    TASK_WORKBENCH = "task_workbench"
+    TRAJECTORY_REPLAY = "trajectory_replay"
+    RESULTS = "results"
+    EXPORT = "export"
+    ADMIN = "admin"
+
+
+class Action(StrEnum):
+    """Things a user does that need a permission."""
+
+    BROWSE_ORG = "browse_org"  # tables, record views, SOQL/SOSL console
+    RATE = "rate"  # answer study items (own drafts and responses only)
+    SOLVE_TASKS = "solve_tasks"  # task workbench
+    VIEW_ALL_RESPONSES = "view_all_responses"
+    VIEW_RESULTS = "view_results"  # dashboards, runs, trajectories, ground truth
+    VIEW_LATENT = "view_latent"  # the generator's hidden variables
+    UNBLIND = "unblind"  # see which model produced a trajectory in a blind study
+    EXPORT = "export"  # responses and runs, pseudonymized
+    EXPORT_NAMES = "export_names"  # export with real usernames
+    MANAGE_USERS = "manage_users"
+    MANAGE_STUDIES = "manage_studies"  # load, close, see progress
+
+
+_RESEARCHER_ACTIONS = frozenset(
+    {
+        Action.BROWSE_ORG,
+        Action.VIEW_ALL_RESPONSES,
+        Action.VIEW_RESULTS,
+        Action.VIEW_LATENT,
+        Action.UNBLIND,
+        Action.EXPORT,
+        Action.EXPORT_NAMES,
+    }
+)
+
+ACTIONS_BY_ROLE: dict[Role, frozenset[Action]] = {
+    Role.EXPERT: frozenset({Action.BROWSE_ORG, Action.RATE, Action.SOLVE_TASKS}),
+    Role.RESEARCHER: _RESEARCHER_ACTIONS,
+    Role.ADMIN: _RESEARCHER_ACTIONS | {Action.MANAGE_USERS, Action.MANAGE_STUDIES},
+}
+"""The permission table: every action each role may do."""
+
+PAGES_BY_ROLE: dict[Role, tuple[Page, ...]] = {
+    Role.EXPERT: (Page.ORG_EXPLORER, Page.REALISM_STUDY, Page.TASK_WORKBENCH),
+    Role.RESEARCHER: (Page.ORG_EXPLORER, Page.TRAJECTORY_REPLAY, Page.RESULTS, Page.EXPORT),
+    Role.ADMIN: (Page.ORG_EXPLORER, Page.TRAJECTORY_REPLAY, Page.RESULTS, Page.EXPORT, Page.ADMIN),
+}
+"""The pages each role sees, in navigation order."""
+
+PAGE_TITLES: dict[Page, str] = {
+    Page.ORG_EXPLORER: "Org Explorer",
+    Page.REALISM_STUDY: "Realism Study",
+    Page.TASK_WORKBENCH: "Task Workbench",
+    Page.TRAJECTORY_REPLAY: "Trajectory Replay",
+    Page.RESULTS: "Results",
+    Page.EXPORT: "Export",
+    Page.ADMIN: "Admin",
+}
+
+
+class PermissionDenied(UserFacingError):  # noqa: N818 - the name the studio uses
+    """The user's role does not allow the page or action."""
+
+
+def _role(role: str | None) -> Role | None:
+    try:
+        return Role(role) if role is not None else None
+    except ValueError:
+        return None
+
+
+def pages_for(role: str | None) -> tuple[Page, ...]:
+    """The pages `role` may open, in navigation order (none for an unknown role)."""
+    known = _role(role)
+    return PAGES_BY_ROLE[known] if known else ()
+
+
+def can_open(role: str | None, page: str) -> bool:
+    """Whether `role` may open `page` (a :class:`Page` or its id)."""
+    return page in {p.value for p in pages_for(role)}
+
+
+def can(role: str | None, action: str) -> bool:
+    """Whether `role` may do `action` (an :class:`Action` or its id)."""
+    known = _role(role)
+    return known is not None and action in {a.value for a in ACTIONS_BY_ROLE[known]}
+
+
+def require(role: str | None, action: str) -> None:
+    """Raise :class:`PermissionDenied` unless `role` may do `action`."""
+    if not can(role, action):
+        raise PermissionDenied(f"role {role!r} may not {Action(action).value.replace('_', ' ')}")
+
+
+def require_page(role: str | None, page: str) -> None:
+    """Raise :class:`PermissionDenied` unless `role` may open `page`."""
+    if not can_open(role, page):
+        raise PermissionDenied(f"role {role!r} may not open the {PAGE_TITLES[Page(page)]} page")

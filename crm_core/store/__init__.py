@@ -1,0 +1,36 @@
+"""The app store: users, studies, drafts and responses (runs and trajectories join later).
+
+``open_app_store(url)`` migrates the database to the newest revision and returns a session
+factory. Timestamps are naive UTC datetimes.
+"""
+
+from crm_core.store.engine import begin_write, make_store_engine, open_app_store, upgrade
+from crm_core.store.models import (
+    AppBase,
+    AppSetting,
+    AppUser,
+    Draft,
+    ImmutableResponseError,
+    Rating,
+    Response,
+    Study,
+    StudyItem,
+    utc_now,
+)
+
+__all__ = [
+    "AppBase",
+    "AppSetting",
+    "AppUser",
+    "Draft",
+    "ImmutableResponseError",
+    "Rating",
+    "Response",
+    "Study",
+    "StudyItem",
+    "begin_write",
+    "make_store_engine",
+    "open_app_store",
+    "upgrade",
+    "utc_now",
+]

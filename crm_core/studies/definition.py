@@ -1,0 +1,210 @@
+"""Study definitions: the YAML files in ``studies/``, validated with errors naming file, line, field.
+
+A study lists what to rate (``items``: sampled records of objects, whole objects, the org), the
+labelled scale, the dimensions (a question each, which item kinds it applies to, and the value
+at or below which a comment is required), how many raters each item gets and whether each
+rater sees the items in their own random order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from crm_core.errors import UserFacingError
+from crm_core.org.schema import MODEL_BY_OBJECT
+
+ItemKind = Literal["record", "object", "org"]
+ITEM_KINDS: tuple[ItemKind, ...] = ("record", "object", "org")
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+def _known_object(name: str) -> str:
+    if name not in MODEL_BY_OBJECT:
+        raise ValueError(f"unknown object {name!r}; objects are {', '.join(MODEL_BY_OBJECT)}")
+    return name
+
+
+def _all_objects(value: Any) -> Any:
+    return list(MODEL_BY_OBJECT) if value == "all" else value
+
+
+ObjectName = Annotated[str, AfterValidator(_known_object)]
+ObjectList = Annotated[list[ObjectName], BeforeValidator(_all_objects), Field(min_length=1)]
+"""A list of object API names, or ``all`` for the 16 objects."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RecordItems(_Strict):
+    """Records sampled from each listed object (deterministic for a given org and seed)."""
+
+    kind: Literal["records"]
+    objects: ObjectList = Field(default_factory=lambda: list(MODEL_BY_OBJECT))
+    per_object: int = Field(default=3, ge=1, le=1000)
+    seed: int = 0
+
+
+class ObjectItems(_Strict):
+    """One item per listed object: the object's data as a whole."""
+
+    kind: Literal["objects"]
+    objects: ObjectList = Field(default_factory=lambda: list(MODEL_BY_OBJECT))
+
+
+class OrgItem(_Strict):
+    """One item: the org as a whole."""
+
+    kind: Literal["org"]
+
+
+ItemSpec = Annotated[RecordItems | ObjectItems | OrgItem, Field(discriminator="kind")]
+
+
+class Dimension(_Strict):
+    """One question rated on the study's scale."""
+
+    id: Slug
+    question: NonEmpty
+    applies_to: list[ItemKind] = Field(default_factory=lambda: list(ITEM_KINDS), min_length=1)
+    comment_required_at_or_below: int = Field(default=0, ge=0)
+    """A comment is required when the value is at or below this (0: never)."""
+
+
+class StudyDefinition(_Strict):
+    """A validated study file."""
+
+    id: Slug
+    title: NonEmpty
+    instructions: NonEmpty
+    scale: list[NonEmpty] = Field(min_length=2, max_length=11)
+    """Labels of the values 1..n, lowest first."""
+    dimensions: list[Dimension] = Field(min_length=1)
+    items: list[ItemSpec] = Field(min_length=1)
+    ratings_per_item: int = Field(default=3, ge=1, le=100)
+    randomize_order: bool = True
+    blind: bool = False
+
+    def dimensions_for(self, kind: str) -> list[Dimension]:
+        """The dimensions that apply to items of `kind` (record, object or org)."""
+        return [d for d in self.dimensions if kind in d.applies_to]
+
+    def label_of(self, value: int) -> str:
+        """The scale label of `value` (1-based)."""
+        return self.scale[value - 1]
+
+
+class StudyFileError(UserFacingError):
+    """A study file that cannot be used; ``problems`` lists ``file:line: field: message``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, tuple[Any, ...]]:
+    """The 1-based line of `loc` in the YAML tree and the loc without pydantic's union tags."""
+    node = root
+    kept: list[Any] = []
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None)
+            if child is None:
+                kind = next((v.value for k, v in node.value if getattr(k, "value", None) == "kind"), None)
+                if kind == part:  # discriminated-union tag: not a key in the file
+                    continue
+                kept.append(part)  # a missing key: report the mapping's own line
+                break
+            node = child
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            kept.append(part)
+            break
+        kept.append(part)
+    line = node.start_mark.line + 1 if node is not None else 1
+    return line, tuple(kept)
+
+
+def _message(error: Any) -> str:
+    if error["type"] in {"union_tag_not_found", "union_tag_invalid"}:
+        return "'kind' must be one of records, objects, org"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _semantic_problems(study: StudyDefinition) -> list[tuple[tuple[Any, ...], str]]:
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    seen: set[str] = set()
+    for i, dim in enumerate(study.dimensions):
+        if dim.id in seen:
+            problems.append((("dimensions", i, "id"), f"duplicate dimension id {dim.id!r}"))
+        seen.add(dim.id)
+        if dim.comment_required_at_or_below > len(study.scale):
+            problems.append(
+                (
+                    ("dimensions", i, "comment_required_at_or_below"),
+                    f"must be at most {len(study.scale)} (the scale has {len(study.scale)} values)",
+                )
+            )
+    kinds = {"records": "record", "objects": "object", "org": "org"}
+    for i, spec in enumerate(study.items):
+        kind = kinds[spec.kind]
+        if not study.dimensions_for(kind):
+            problems.append((("items", i, "kind"), f"no dimension applies to {kind!r} items (see applies_to)"))
+    return problems
+
+
+def parse_study(text: str, source: str = "<study>") -> StudyDefinition:
+    """Validate study YAML `text`; errors name `source`, the line and the field."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise StudyFileError([f"{source}:{line}: not valid YAML: {exc.problem or exc}"]) from None
+    except yaml.YAMLError as exc:
+        raise StudyFileError([f"{source}: not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise StudyFileError([f"{source}:1: a study file must be a mapping of fields (id, title, ...)"])
+    try:
+        study = StudyDefinition.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            line, loc = _locate(root, tuple(error["loc"]))
+            problems.append(f"{source}:{line}: {_field_path(loc)}: {_message(error)}")
+        raise StudyFileError(problems) from None
+    semantic = _semantic_problems(study)
+    if semantic:
+        problems = []
+        for loc, message in semantic:
+            line, kept = _locate(root, loc)
+            problems.append(f"{source}:{line}: {_field_path(kept)}: {message}")
+        raise StudyFileError(problems)
+    return study
+
+
+def read_study_file(path: str | Path) -> StudyDefinition:
+    """Read and validate the study file at `path`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StudyFileError([f"{path}: cannot read the study file ({exc.strerror or exc})"]) from None
+    except UnicodeDecodeError:
+        raise StudyFileError([f"{path}: not a UTF-8 text file"]) from None
+    return parse_study(text, str(path))

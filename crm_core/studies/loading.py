@@ -1,0 +1,169 @@
+"""Loading study files into the app store (items sampled from the org), listing and closing.
+
+Record items are sampled deterministically: for each object, ``per_object`` positions are drawn
+with a random generator seeded by the study id, the item spec's seed and the object name, among
+the object's records ordered by ``Id``. The same org and file always give the same items.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from sqlalchemy import column, func, inspect, select, table
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from crm_core.db import DatabaseURLError, make_readonly_engine
+from crm_core.errors import UserFacingError
+from crm_core.org.metadata import find_object
+from crm_core.store.engine import begin_write
+from crm_core.store.models import Study, StudyItem, utc_now
+from crm_core.studies.definition import ObjectItems, OrgItem, RecordItems, StudyDefinition, read_study_file
+
+
+class StudyError(UserFacingError):
+    """A study operation that cannot be done (unknown or closed study, conflicting reload ...)."""
+
+
+def definition_of(study: Study) -> StudyDefinition:
+    """The validated definition stored with `study`."""
+    return StudyDefinition.model_validate(study.definition)
+
+
+def get_study(session: Session, study_id: str) -> Study:
+    """The study `study_id`; raises :class:`StudyError` if it is not loaded."""
+    study = session.get(Study, study_id)
+    if study is None:
+        raise StudyError(f"no study {study_id!r}: load it with `python -m crm_core studies load FILE`")
+    return study
+
+
+def list_studies(session: Session, *, include_closed: bool = True) -> list[Study]:
+    """Loaded studies, newest first."""
+    query = select(Study).order_by(Study.loaded_at.desc(), Study.id)
+    if not include_closed:
+        query = query.where(Study.status == "open")
+    return list(session.scalars(query))
+
+
+def _object_label(name: str) -> str:
+    described = find_object(name)
+    return described.label if described else name
+
+
+def sample_record_ids(org_url: str, object_name: str, count: int, seed: str) -> list[str]:
+    """`count` record ids of `object_name` drawn deterministically from the org (fewer if it has fewer)."""
+    try:
+        engine = make_readonly_engine(org_url)
+    except DatabaseURLError as exc:
+        raise StudyError(str(exc)) from None
+    ids = column("Id")
+    records = table(object_name, ids)
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table(object_name):
+                raise StudyError(f"the org at {org_url} has no {object_name} table: generate the org first")
+            total = conn.scalar(select(func.count()).select_from(records)) or 0
+            offsets = sorted(random.Random(seed).sample(range(total), min(count, total)))
+            return [conn.scalar(select(ids).order_by(ids).limit(1).offset(offset)) for offset in offsets]
+    except SQLAlchemyError as exc:
+        raise StudyError(f"cannot read {object_name} from the org at {org_url}: {exc.__class__.__name__}") from None
+    finally:
+        engine.dispose()
+
+
+def build_items(definition: StudyDefinition, org_url: str | None) -> list[StudyItem]:
+    """The items of `definition` (unsaved), sampling records from the org at `org_url`."""
+    items: list[StudyItem] = []
+    for spec in definition.items:
+        if isinstance(spec, RecordItems):
+            if org_url is None:
+                raise StudyError(f"study {definition.id!r} samples records: give the org database (--org-db)")
+            for name in spec.objects:
+                record_ids = sample_record_ids(org_url, name, spec.per_object, f"{definition.id}:{spec.seed}:{name}")
+                if not record_ids:
+                    raise StudyError(f"the org at {org_url} has no {name} records to sample")
+                label = _object_label(name)
+                items += [
+                    StudyItem(
+                        key=f"record:{name}:{rid}",
+                        kind="record",
+                        object_name=name,
+                        record_id=rid,
+                        label=f"{label} {rid}",
+                    )
+                    for rid in record_ids
+                ]
+        elif isinstance(spec, ObjectItems):
+            items += [
+                StudyItem(
+                    key=f"object:{name}", kind="object", object_name=name, label=f"All {_object_label(name)} records"
+                )
+                for name in spec.objects
+            ]
+        elif isinstance(spec, OrgItem):
+            items.append(StudyItem(key="org", kind="org", label="The org as a whole"))
+    unique: dict[str, StudyItem] = {}
+    for item in items:
+        unique.setdefault(item.key, item)
+    for position, item in enumerate(unique.values()):
+        item.position = position
+    return list(unique.values())
+
+
+def load_study(session: Session, path: str | Path, org_url: str | None = None) -> Study:
+    """Validate the study file at `path`, sample its items and store it (commits).
+
+    Loading the same definition again returns the stored study unchanged; a changed definition
+    under an id already loaded is refused (give the changed study a new id).
+    """
+    definition = read_study_file(path)
+    return load_definition(session, definition, org_url, source=str(path))
+
+
+def load_definition(
+    session: Session, definition: StudyDefinition, org_url: str | None = None, *, source: str = ""
+) -> Study:
+    """Store an already validated `definition` (see :func:`load_study`)."""
+    stored = definition.model_dump(mode="json")
+    existing = session.get(Study, definition.id)
+    if existing is not None:
+        if existing.definition == stored:
+            return existing
+        raise StudyError(
+            f"study {definition.id!r} is already loaded with a different definition: give the changed study a new id"
+        )
+    items = build_items(definition, org_url)
+    begin_write(session)
+    if session.get(Study, definition.id) is not None:  # loaded concurrently
+        session.rollback()
+        return load_definition(session, definition, org_url, source=source)
+    study = Study(
+        id=definition.id, title=definition.title, status="open", definition=stored, source=source, org_url=org_url
+    )
+    study.items = items
+    session.add(study)
+    session.commit()
+    return study
+
+
+def close_study(session: Session, study_id: str) -> Study:
+    """Close a study (commits): no more drafts or submissions; responses stay exportable."""
+    begin_write(session)
+    study = get_study(session, study_id)
+    if study.status != "closed":
+        study.status = "closed"
+        study.closed_at = utc_now()
+    session.commit()
+    return study
+
+
+def reopen_study(session: Session, study_id: str) -> Study:
+    """Reopen a closed study (commits)."""
+    begin_write(session)
+    study = get_study(session, study_id)
+    study.status = "open"
+    study.closed_at = None
+    session.commit()
+    return study

@@ -1,0 +1,343 @@
+"""Raters' work on a study: assignment, drafts (autosave), immutable submissions, progress.
+
+Assignment: a rater first gets back the item they have a draft on; otherwise, among the items
+they have not answered and that still have fewer than ``ratings_per_item`` raters (submitted or
+drafting), the least-rated one, ties broken by an order that is random per rater but stable
+(a hash of study, username and item) or by file order when ``randomize_order`` is off.
+
+Submitting is idempotent on a client-supplied ``submission_id``: sending the same submission
+twice (a double click, a retried request) stores it once. A rater who answers an item again
+creates the next version; stored responses are never changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+
+from pydantic import BaseModel
+from sqlalchemy import func, select, union
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from crm_core.errors import UserFacingError
+from crm_core.store.engine import begin_write
+from crm_core.store.models import AppUser, Draft, Rating, Response, Study, StudyItem, utc_now
+from crm_core.studies.definition import StudyDefinition
+from crm_core.studies.loading import StudyError, definition_of, get_study
+
+_SUBMIT_ATTEMPTS = 8
+
+
+class ResponseError(UserFacingError):
+    """An answer that cannot be stored; ``problems`` names each dimension at fault."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class RaterProgress(BaseModel):
+    """One rater's progress in a study."""
+
+    username: str
+    submitted: int
+    """Items this rater has answered."""
+    remaining: int
+    """Items still assignable to this rater (including one with a draft)."""
+
+    @property
+    def total(self) -> int:
+        return self.submitted + self.remaining
+
+
+class StudyProgress(BaseModel):
+    """A study's progress across raters (for researchers and admins)."""
+
+    study_id: str
+    status: str
+    items: int
+    ratings_per_item: int
+    ratings_required: int
+    ratings_done: int
+    """Distinct (item, rater) answers, counting at most ``ratings_per_item`` per item."""
+    items_complete: int
+    drafts_open: int
+    submitted_by_rater: dict[str, int]
+
+
+def _user(session: Session, username: str) -> AppUser:
+    user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
+    if user is None:
+        raise StudyError(f"no user {username!r}")
+    return user
+
+
+def _open_study(session: Session, study_id: str) -> Study:
+    study = get_study(session, study_id)
+    if study.status != "open":
+        raise StudyError(f"study {study_id!r} is closed")
+    return study
+
+
+def _item(session: Session, study_id: str, item_id: int) -> StudyItem:
+    item = session.get(StudyItem, item_id)
+    if item is None or item.study_id != study_id:
+        raise StudyError(f"study {study_id!r} has no item {item_id}")
+    return item
+
+
+def _order_key(study_id: str, username: str, item: StudyItem, randomize: bool) -> tuple[str, int]:
+    if not randomize:
+        return ("", item.position)
+    digest = hashlib.sha256(f"{study_id}\0{username}\0{item.key}".encode()).hexdigest()
+    return (digest, item.position)
+
+
+def _raters_per_item(session: Session, study_id: str) -> Counter[int]:
+    """Distinct raters per item, counting both submitted responses and open drafts."""
+    pairs = union(
+        select(Response.item_id, Response.user_id).where(Response.study_id == study_id),
+        select(Draft.item_id, Draft.user_id).where(Draft.study_id == study_id),
+    ).subquery()
+    rows = session.execute(select(pairs.c.item_id, func.count()).group_by(pairs.c.item_id))
+    return Counter({item_id: count for item_id, count in rows})
+
+
+def _assignable(session: Session, study: Study, user: AppUser) -> list[StudyItem]:
+    """Items `user` may still take, in the order they will be offered."""
+    definition = definition_of(study)
+    answered = set(
+        session.scalars(select(Response.item_id).where(Response.study_id == study.id, Response.user_id == user.id))
+    )
+    drafting = set(session.scalars(select(Draft.item_id).where(Draft.study_id == study.id, Draft.user_id == user.id)))
+    counts = _raters_per_item(session, study.id)
+    items = session.scalars(select(StudyItem).where(StudyItem.study_id == study.id))
+    candidates = [
+        item
+        for item in items
+        if item.id in drafting or (item.id not in answered and counts[item.id] < definition.ratings_per_item)
+    ]
+    return sorted(
+        candidates,
+        key=lambda item: (
+            item.id not in drafting,
+            counts[item.id],
+            _order_key(study.id, user.username, item, definition.randomize_order),
+        ),
+    )
+
+
+def next_item(session: Session, study_id: str, username: str) -> StudyItem | None:
+    """The item to show `username` next (their draft first), or None when they are done."""
+    study = get_study(session, study_id)
+    if study.status != "open":
+        return None
+    candidates = _assignable(session, study, _user(session, username))
+    return candidates[0] if candidates else None
+
+
+def get_draft(session: Session, item_id: int, username: str) -> Draft | None:
+    """`username`'s draft on the item, or None."""
+    name = username.strip().lower()
+    return session.scalar(select(Draft).join(AppUser).where(Draft.item_id == item_id, AppUser.username == name))
+
+
+def _check_values(definition: StudyDefinition, item: StudyItem, values: Mapping[str, int | None]) -> None:
+    dims = {d.id for d in definition.dimensions_for(item.kind)}
+    problems = [f"{name}: not a dimension of this item" for name in values if name not in dims]
+    for name, value in values.items():
+        if value is not None and (isinstance(value, bool) or not 1 <= int(value) <= len(definition.scale)):
+            problems.append(f"{name}: value must be 1-{len(definition.scale)}, not {value!r}")
+    if problems:
+        raise ResponseError(problems)
+
+
+def save_draft(
+    session: Session,
+    study_id: str,
+    item_id: int,
+    username: str,
+    values: Mapping[str, int | None] | None = None,
+    comments: Mapping[str, str] | None = None,
+) -> Draft:
+    """Create or replace `username`'s draft of the item (commits); call on every change.
+
+    With no values it just opens the item: the draft's ``started_at`` is when the rater first
+    saw it (used for time on item) and it reserves the item for them.
+    """
+    for attempt in range(2):
+        begin_write(session)
+        study = _open_study(session, study_id)
+        item = _item(session, study_id, item_id)
+        user = _user(session, username)
+        draft = get_draft(session, item_id, user.username)
+        now = utc_now()
+        if draft is None:
+            draft = Draft(study_id=study_id, item_id=item_id, user_id=user.id, values={}, comments={}, started_at=now)
+            session.add(draft)
+        if values is not None:
+            _check_values(definition_of(study), item, values)
+            draft.values = {k: v for k, v in values.items() if v is not None}
+        if comments is not None:
+            draft.comments = {k: v for k, v in comments.items() if v}
+        draft.updated_at = now
+        try:
+            session.commit()
+            return draft
+        except IntegrityError:  # the same rater's other tab created it first
+            session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def answer_problems(
+    definition: StudyDefinition, item: StudyItem, values: Mapping[str, int | None], comments: Mapping[str, str]
+) -> list[str]:
+    """What is missing or wrong in an answer (empty when it can be submitted)."""
+    problems: list[str] = []
+    for dim in definition.dimensions_for(item.kind):
+        value = values.get(dim.id)
+        if value is None:
+            problems.append(f"{dim.id}: choose a value")
+        elif isinstance(value, bool) or not 1 <= int(value) <= len(definition.scale):
+            problems.append(f"{dim.id}: value must be 1-{len(definition.scale)}, not {value!r}")
+        elif value <= dim.comment_required_at_or_below and not (comments.get(dim.id) or "").strip():
+            problems.append(f"{dim.id}: a comment is required for '{definition.label_of(value)}'")
+    dims = {d.id for d in definition.dimensions_for(item.kind)}
+    problems += [f"{name}: not a dimension of this item" for name in values if name not in dims]
+    return problems
+
+
+def submit(
+    session: Session,
+    study_id: str,
+    item_id: int,
+    username: str,
+    values: Mapping[str, int | None],
+    comments: Mapping[str, str] | None = None,
+    *,
+    submission_id: str | None = None,
+) -> Response:
+    """Store `username`'s answer to the item (commits) and drop their draft.
+
+    Idempotent on `submission_id` (generate one when the rater opens the form and send it with
+    every retry). A rater's second answer to the same item becomes version 2, and so on.
+    """
+    comments = dict(comments or {})
+    submission_id = submission_id or uuid.uuid4().hex
+    if not 1 <= len(submission_id) <= 64:
+        raise ResponseError(["submission_id: use 1-64 characters"])
+    for _attempt in range(_SUBMIT_ATTEMPTS):
+        begin_write(session)
+        user = _user(session, username)
+        existing = session.scalar(select(Response).where(Response.submission_id == submission_id))
+        if existing is not None:
+            session.commit()
+            if existing.user_id != user.id or existing.item_id != item_id:
+                raise ResponseError([f"submission_id {submission_id!r} was already used for another answer"])
+            return existing
+        study = _open_study(session, study_id)
+        item = _item(session, study_id, item_id)
+        definition = definition_of(study)
+        problems = answer_problems(definition, item, values, comments)
+        if problems:
+            session.rollback()
+            raise ResponseError(problems)
+        draft = get_draft(session, item_id, user.username)
+        version = (
+            session.scalar(
+                select(func.max(Response.version)).where(Response.item_id == item_id, Response.user_id == user.id)
+            )
+            or 0
+        ) + 1
+        now = utc_now()
+        started = draft.started_at if draft is not None else now
+        response = Response(
+            submission_id=submission_id,
+            study_id=study_id,
+            item_id=item_id,
+            user_id=user.id,
+            version=version,
+            started_at=started,
+            submitted_at=now,
+            time_on_item_seconds=(now - started).total_seconds(),
+        )
+        response.ratings = [
+            Rating(
+                dimension=dim.id,
+                position=position,
+                value=int(values[dim.id] or 0),
+                label=definition.label_of(int(values[dim.id] or 0)),
+                comment=(comments.get(dim.id) or "").strip(),
+            )
+            for position, dim in enumerate(definition.dimensions_for(item.kind))
+        ]
+        session.add(response)
+        if draft is not None:
+            session.delete(draft)
+        try:
+            session.commit()
+            return response
+        except IntegrityError:  # same submission stored concurrently, or a version race: look again
+            session.rollback()
+    raise StudyError(f"could not store submission {submission_id!r}: too much contention, try again")
+
+
+def my_responses(session: Session, study_id: str, username: str) -> list[Response]:
+    """`username`'s latest version of each answered item, oldest first (with ratings loaded)."""
+    user = _user(session, username)
+    latest = (
+        select(Response.item_id, func.max(Response.version).label("version"))
+        .where(Response.study_id == study_id, Response.user_id == user.id)
+        .group_by(Response.item_id)
+        .subquery()
+    )
+    query = (
+        select(Response)
+        .join(latest, (Response.item_id == latest.c.item_id) & (Response.version == latest.c.version))
+        .where(Response.user_id == user.id)
+        .options(selectinload(Response.ratings), selectinload(Response.item))
+        .order_by(Response.submitted_at, Response.id)
+    )
+    return list(session.scalars(query))
+
+
+def rater_progress(session: Session, study_id: str, username: str) -> RaterProgress:
+    """How many items `username` has answered and how many are still open to them."""
+    study = get_study(session, study_id)
+    user = _user(session, username)
+    submitted = session.scalar(
+        select(func.count(func.distinct(Response.item_id))).where(
+            Response.study_id == study_id, Response.user_id == user.id
+        )
+    )
+    remaining = len(_assignable(session, study, user)) if study.status == "open" else 0
+    return RaterProgress(username=user.username, submitted=submitted or 0, remaining=remaining)
+
+
+def progress(session: Session, study_id: str) -> StudyProgress:
+    """The study's progress over all raters."""
+    study = get_study(session, study_id)
+    definition = definition_of(study)
+    items = session.scalar(select(func.count()).select_from(StudyItem).where(StudyItem.study_id == study_id)) or 0
+    pairs = session.execute(
+        select(Response.item_id, AppUser.username).join(AppUser).where(Response.study_id == study_id).distinct()
+    ).all()
+    per_item = Counter(item_id for item_id, _ in pairs)
+    k = definition.ratings_per_item
+    drafts = session.scalar(select(func.count()).select_from(Draft).where(Draft.study_id == study_id)) or 0
+    return StudyProgress(
+        study_id=study_id,
+        status=study.status,
+        items=items,
+        ratings_per_item=k,
+        ratings_required=items * k,
+        ratings_done=sum(min(n, k) for n in per_item.values()),
+        items_complete=sum(1 for n in per_item.values() if n >= k),
+        drafts_open=drafts,
+        submitted_by_rater=dict(sorted(Counter(username for _, username in pairs).items())),
+    )
