@@ -1,0 +1,91 @@
+"""CLI command ``serve``: the Salesforce-compatible REST API over HTTPS."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crm_core.errors import UserFacingError
+
+DEFAULT_TLS_DIR = Path("data/tls")
+
+
+def _tls_files(cert: Path | None, key: Path | None, tls_dir: Path, host: str) -> tuple[Path, Path, Path | None]:
+    from crm_core.api.tls import ensure_local_certificate
+
+    if (cert is None) != (key is None):
+        raise UserFacingError("give both --cert and --key, or neither (a local certificate is then generated)")
+    if cert is not None and key is not None:
+        for flag, path in (("--cert", cert), ("--key", key)):
+            if not path.is_file():
+                raise UserFacingError(f"{flag}: no such file: {path}")
+        return cert, key, None
+    try:
+        files = ensure_local_certificate(tls_dir, host)
+    except OSError as exc:
+        raise UserFacingError(f"cannot write the local certificate into {tls_dir}: {exc.strerror}") from exc
+    return files.cert, files.key, files.ca
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTPS port.", min=1, max=65535)] = 8443,
+    cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM); default: a generated one.")] = None,
+    key: Annotated[Path | None, typer.Option(help="Private key (PEM) of --cert.")] = None,
+    org_db: Annotated[str | None, typer.Option(help="Org database URL (default: $CRM_ORG_DB or data/org.db).")] = None,
+    app_db: Annotated[str | None, typer.Option(help="App database URL (default: $CRM_APP_DB or data/app.db).")] = None,
+    tls_dir: Annotated[Path, typer.Option(help="Where the generated CA and certificate live.")] = DEFAULT_TLS_DIR,
+    token_ttl: Annotated[int, typer.Option(help="Access token lifetime in seconds.", min=1)] = 7200,
+    today: Annotated[
+        str | None, typer.Option(help="'Today' of relative date literals (YYYY-MM-DD); default: the UTC date.")
+    ] = None,
+    max_login_failures: Annotated[
+        int, typer.Option(help="Failed logins per username within 15 minutes before refusing.", min=1)
+    ] = 5,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the org over Salesforce's REST API (read-only) for simple-salesforce and curl."""
+    import uvicorn
+
+    from crm_core.api.app import create_app
+    from crm_core.api.context import ApiSettings
+    from crm_core.api.throttle import LoginLimits
+    from crm_core.db import DatabaseURLError, app_db_url, org_db_url
+
+    try:
+        today_date = dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        raise UserFacingError(f"--today: expected YYYY-MM-DD, got {today!r}") from None
+    cert_path, key_path, ca_path = _tls_files(cert, key, tls_dir, host)
+    try:
+        settings = ApiSettings(
+            org_db=org_db_url(org_db),
+            app_db=app_db_url(app_db),
+            token_ttl_seconds=token_ttl,
+            today=today_date,
+            login_limits=LoginLimits(per_username=max_login_failures),
+        )
+        app = create_app(settings)
+    except DatabaseURLError as exc:
+        raise UserFacingError(str(exc)) from exc
+    shown_host = f"[{host}]" if ":" in host else host
+    typer.echo(f"CRMArena REST API on https://{shown_host}:{port} (org read-only)")
+    if ca_path is not None:
+        typer.echo(f"CA certificate for clients to verify: {ca_path.resolve()}")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=str(cert_path),
+        ssl_keyfile=str(key_path),
+        log_level=log_level,
+        proxy_headers=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``serve`` to the main CLI application."""
+    app.command("serve")(serve)

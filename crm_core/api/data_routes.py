@@ -1,0 +1,281 @@
+"""``/services/data``: versions, query, queryAll, search, sobjects, describe, records, limits.
+
+Every resource under ``/services/data/vXX.X/`` needs a bearer token. Queries run through the
+SOQL/SOSL engine on a read-only connection to the org; writes are refused as Salesforce refuses
+them for a read-only user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+
+from crm_core.api.batches import QueryRunner, batch_size_from_header
+from crm_core.api.context import DAILY_API_REQUESTS, ApiContext, Context, Owner, check_version, supported_versions
+from crm_core.api.describe import describe_global, describe_object, object_info
+from crm_core.api.errors import ApiError, not_found, read_only
+from crm_core.api.tokens import TokenOwner
+from crm_core.org.ids import is_valid_id, object_of, to_18
+from crm_core.org.metadata import ObjectDescribe, find_object
+from crm_core.query import QueryError, run_soql, run_sosl
+
+ENGINE_VERSION = "60.0"  # the version in the attribute urls the query engine writes
+ENGINE_VERSION_PREFIX = f"/services/data/v{ENGINE_VERSION}/"
+_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RELEASES = ("Winter", "Spring", "Summer")
+
+versions_router = APIRouter()
+router = APIRouter(prefix="/services/data/v{version}", dependencies=[Depends(check_version)])
+
+
+def _release(version: str) -> str:
+    number = int(version.split(".")[0])
+    return f"{_RELEASES[(number - 20) % 3]} '{11 + (number - 20) // 3:02d}"
+
+
+@versions_router.get("/services/data")
+@versions_router.get("/services/data/")
+def versions(request: Request) -> list[dict[str, str]]:
+    """Every API version served, oldest first (no token needed, as on Salesforce)."""
+    return [{"label": _release(v), "url": f"/services/data/v{v}", "version": v} for v in supported_versions()]
+
+
+@router.get("")
+@router.get("/")
+def resources(version: str, _owner: Owner) -> dict[str, str]:
+    """The resources of one version."""
+    base = f"/services/data/v{version}"
+    return {name: f"{base}/{name}" for name in ("limits", "query", "queryAll", "search", "sobjects")}
+
+
+def _retarget(value: Any, version: str) -> Any:
+    """Rewrite the engine's attribute urls to the version the client asked for."""
+    if version == ENGINE_VERSION:
+        return value
+    if isinstance(value, list):
+        for item in value:
+            _retarget(item, version)
+    elif isinstance(value, dict):
+        attributes = value.get("attributes")
+        if isinstance(attributes, dict) and isinstance(attributes.get("url"), str):
+            url = attributes["url"]
+            if url.startswith(ENGINE_VERSION_PREFIX):
+                attributes["url"] = f"/services/data/v{version}/" + url[len(ENGINE_VERSION_PREFIX) :]
+        for item in value.values():
+            if isinstance(item, dict | list):
+                _retarget(item, version)
+    return value
+
+
+def _soql_runner(ctx: ApiContext, version: str) -> QueryRunner:
+    def run(query: str, today: dt.date) -> dict[str, Any]:
+        try:
+            with ctx.org_engine.connect() as conn:
+                result = run_soql(conn, query, today=today)
+        except QueryError as exc:
+            raise ApiError(400, exc.error_code, exc.message) from exc
+        return _retarget(result, version)
+
+    return run
+
+
+def _query(
+    ctx: ApiContext, owner: TokenOwner, version: str, q: str | None, include_deleted: bool, options: str | None
+) -> dict[str, Any]:
+    if not q or not q.strip():
+        raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    today = ctx.settings.query_today()
+    result = _soql_runner(ctx, version)(q, today)
+    return ctx.batches.first(
+        result,
+        query=q,
+        today=today,
+        user_id=owner.user_id,
+        include_deleted=include_deleted,
+        batch_size=batch_size_from_header(options),
+        version=version,
+    )
+
+
+@router.get("/query")
+@router.get("/query/")
+def query(
+    version: str,
+    owner: Owner,
+    ctx: Context,
+    q: Annotated[str | None, Query()] = None,
+    sforce_query_options: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Run a SOQL query; more than one batch continues at ``nextRecordsUrl``."""
+    return _query(ctx, owner, version, q, False, sforce_query_options)
+
+
+@router.get("/queryAll")
+@router.get("/queryAll/")
+def query_all(
+    version: str,
+    owner: Owner,
+    ctx: Context,
+    q: Annotated[str | None, Query()] = None,
+    sforce_query_options: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Like ``query``, including deleted and archived records (the local org has none)."""
+    return _query(ctx, owner, version, q, True, sforce_query_options)
+
+
+@router.get("/query/{locator}")
+def query_more(
+    version: str,
+    locator: str,
+    owner: Owner,
+    ctx: Context,
+) -> dict[str, Any]:
+    """The next batch of a query."""
+    return ctx.batches.next(locator, user_id=owner.user_id, version=version, run=_soql_runner(ctx, version))
+
+
+@router.get("/queryAll/{locator}")
+def query_all_more(
+    version: str,
+    locator: str,
+    owner: Owner,
+    ctx: Context,
+) -> dict[str, Any]:
+    """The next batch of a queryAll."""
+    return ctx.batches.next(locator, user_id=owner.user_id, version=version, run=_soql_runner(ctx, version))
+
+
+@router.get("/search")
+@router.get("/search/")
+def search(
+    version: str,
+    _owner: Owner,
+    ctx: Context,
+    q: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """Run a SOSL search: ``{"searchRecords": [...]}``."""
+    if not q or not q.strip():
+        raise ApiError(400, "MALFORMED_SEARCH", "No search term found. The search term must be enclosed in braces.")
+    try:
+        with ctx.org_engine.connect() as conn:
+            result = run_sosl(conn, q)
+    except QueryError as exc:
+        raise ApiError(400, exc.error_code, exc.message) from exc
+    return _retarget(result, version)
+
+
+@router.get("/limits")
+@router.get("/limits/")
+def limits(_owner: Owner, ctx: Context) -> dict[str, dict[str, int]]:
+    """Org limits; only ``DailyApiRequests`` is counted (per server process, never enforced)."""
+    used = ctx.usage.count
+    return {
+        "DailyApiRequests": {"Max": DAILY_API_REQUESTS, "Remaining": max(0, DAILY_API_REQUESTS - used)},
+        "DailyBulkApiBatches": {"Max": 0, "Remaining": 0},
+        "DailyBulkV2QueryJobs": {"Max": 0, "Remaining": 0},
+        "DataStorageMB": {"Max": 0, "Remaining": 0},
+        "SingleEmail": {"Max": 0, "Remaining": 0},
+    }
+
+
+@router.get("/sobjects")
+@router.get("/sobjects/")
+def sobjects(version: str, _owner: Owner) -> dict[str, Any]:
+    """Describe global: every object of the org."""
+    return describe_global(version)
+
+
+def _object(name: str) -> ObjectDescribe:
+    obj = find_object(name)
+    if obj is None:
+        raise not_found()
+    return obj
+
+
+@router.get("/sobjects/{object_name}")
+@router.get("/sobjects/{object_name}/")
+def sobject(version: str, object_name: str, _owner: Owner) -> dict[str, Any]:
+    """Basic information about one object."""
+    return object_info(_object(object_name), version)
+
+
+@router.get("/sobjects/{object_name}/describe")
+@router.get("/sobjects/{object_name}/describe/")
+def describe(version: str, object_name: str, _owner: Owner) -> dict[str, Any]:
+    """Full describe of one object: fields and child relationships."""
+    return describe_object(_object(object_name), version)
+
+
+def _record_id(obj: ObjectDescribe, record_id: str) -> str:
+    """The 18-character id of `record_id` if it is a well-formed id of `obj`; 404 otherwise."""
+    if not is_valid_id(record_id):
+        raise not_found(f"Provided external ID field does not exist or is not accessible: {record_id}")
+    full = to_18(record_id)
+    if object_of(full) != obj.name:
+        raise not_found()
+    return full
+
+
+def _fields(obj: ObjectDescribe, fields: str | None) -> list[str]:
+    if fields is None or not fields.strip():
+        return [f.name for f in obj.fields]
+    names = []
+    for raw in fields.split(","):
+        name = raw.strip()
+        described = obj.field(name) if _FIELD_NAME.match(name) else None
+        if described is None:
+            raise ApiError(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}")
+        if described.name not in names:
+            names.append(described.name)
+    return names
+
+
+def _fetch(ctx: ApiContext, obj: ObjectDescribe, record_id: str, fields: list[str], version: str) -> dict[str, Any]:
+    # Field names come from the describe and the id matched the id pattern; the engine binds values.
+    soql = f"SELECT {', '.join(fields)} FROM {obj.name} WHERE Id = '{record_id}'"  # noqa: S608 - SOQL, not SQL
+    records = _soql_runner(ctx, version)(soql, ctx.settings.query_today()).get("records", [])
+    if not records:
+        raise not_found()
+    return records[0]
+
+
+@router.get("/sobjects/{object_name}/{record_id}")
+def record(
+    version: str,
+    object_name: str,
+    record_id: str,
+    _owner: Owner,
+    ctx: Context,
+    fields: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """One record by its 15- or 18-character id; ``fields=`` picks the fields."""
+    obj = _object(object_name)
+    return _fetch(ctx, obj, _record_id(obj, record_id), _fields(obj, fields), version)
+
+
+@router.post("/sobjects/{object_name}")
+@router.post("/sobjects/{object_name}/")
+def create(object_name: str, _owner: Owner) -> None:
+    """Creating records is refused: the API's users are read-only."""
+    _object(object_name)
+    raise read_only(
+        "You do not have the level of access necessary to perform the operation you requested. "
+        "Please contact the owner of the record or your administrator if access is necessary."
+    )
+
+
+@router.api_route("/sobjects/{object_name}/{record_id}", methods=["PATCH", "DELETE", "POST"])
+def change(
+    version: str,
+    object_name: str,
+    record_id: str,
+    _owner: Owner,
+    ctx: Context,
+) -> None:
+    """Updating or deleting a record is refused (after checking that the record exists)."""
+    obj = _object(object_name)
+    _fetch(ctx, obj, _record_id(obj, record_id), ["Id"], version)
+    raise read_only()
