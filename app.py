@@ -44,11 +44,17 @@ PAGE_ICONS = {
 st.set_page_config(page_title="CRMArena Studio", page_icon=":material/support_agent:", layout="wide")
 
 
-@st.cache_resource(show_spinner=False)
 def app_store(url: str) -> sessionmaker[Session]:
-    """Migrate the app store once per process; create ``admin`` on first start and print its password."""
-    sessions = open_app_store(url)
-    with sessions() as session:
+    """The app store (migrated once per process, shared with the pages); ``admin`` made on first start."""
+    sessions = st.cache_resource(open_app_store)(url)
+    announce_admin(url, sessions)
+    return sessions
+
+
+@st.cache_resource(show_spinner=False)
+def announce_admin(url: str, _sessions: sessionmaker[Session]) -> None:
+    """Create ``admin`` if there is no admin yet and print its password once in the terminal."""
+    with _sessions() as session:
         password = ensure_admin(session)
     if password is not None:
         print(
@@ -57,7 +63,6 @@ def app_store(url: str) -> sessionmaker[Session]:
             file=sys.stderr,
             flush=True,
         )
-    return sessions
 
 
 @st.cache_resource(show_spinner=False)
@@ -115,7 +120,6 @@ authenticator = stauth.Authenticate(
     cookie_key(),
     COOKIE_EXPIRY_DAYS,
     auto_hash=False,
-    login_sleep_time=float(st.session_state.get("_login_sleep_time", 0.7)),
 )
 
 username = st.session_state.get("username")

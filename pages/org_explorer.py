@@ -90,22 +90,25 @@ def filter_editor(object_name: str) -> list[ColumnFilter]:
     obj = OBJECTS[object_name]
     fields = [f for f in obj.fields if filter_ops(f)]
     with st.expander(f"Filters ({len(filters)})", expanded=bool(filters)):
-        with st.form(f"add-filter-{object_name}", border=False):
-            c1, c2, c3, c4 = st.columns([3, 2, 3, 1], vertical_alignment="bottom")
-            field = c1.selectbox("Field", fields, format_func=lambda f: f"{f.label} ({f.name})")
-            op = c2.selectbox("Operator", filter_ops(field) if field else ())
-            value = c3.text_input("Value", placeholder="text, number, 2023-07-02 or 2023-07-02T11:00:00Z")
-            if c4.form_submit_button("Add") and field is not None and op is not None:
-                try:
-                    candidate = ColumnFilter(field=field.name, op=op, value=value)
-                    with engine.connect() as conn:
-                        list_records(conn, object_name, filters=[candidate], page_size=1)
-                except ExplorerError as exc:
-                    st.error(str(exc))
-                else:
-                    st.session_state[key] = [*filters, candidate]
-                    st.session_state[f"page-{object_name}"] = 1
-                    st.rerun()
+        c1, c2, c3, c4 = st.columns([3, 2, 3, 1], vertical_alignment="bottom")
+        field = c1.selectbox(
+            "Field", fields, format_func=lambda f: f"{f.label} ({f.name})", key=f"filter-field-{object_name}"
+        )
+        op = c2.selectbox("Operator", filter_ops(field) if field else (), key=f"filter-op-{object_name}")
+        value = c3.text_input(
+            "Value", placeholder="text, number, 2023-07-02 or 2023-07-02T11:00:00Z", key=f"filter-value-{object_name}"
+        )
+        if c4.button("Add", key=f"filter-add-{object_name}") and field is not None and op is not None:
+            try:
+                candidate = ColumnFilter(field=field.name, op=op, value=value)
+                with engine.connect() as conn:
+                    list_records(conn, object_name, filters=[candidate], page_size=1)
+            except ExplorerError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[key] = [*filters, candidate]
+                st.session_state[f"page-{object_name}"] = 1
+                st.rerun()
         for i, flt in enumerate(filters):
             text_col, remove_col = st.columns([6, 1])
             text_col.code(f"{flt.field} {flt.op} {flt.value}".strip(), language=None)
