@@ -57,3 +57,41 @@ def pg_url() -> Iterator[str]:
 def sqlite_url(tmp_path) -> str:
     """A SQLite file URL in the test's temporary folder."""
     return f"sqlite:///{tmp_path / 'org.db'}"
+
+
+# --- generated orgs (owned by the org generator; session-scoped: generated once per session) ---
+
+ORG_TEST_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def tiny_org_url(tmp_path_factory) -> str:
+    """A SQLite org at scale `tiny`, seed 7 (treat it as read-only)."""
+    from crm_core.org.generator import generate_org
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('tiny_org') / 'org.db'}"
+    generate_org(url, scale="tiny", seed=ORG_TEST_SEED)
+    return url
+
+
+@pytest.fixture(scope="session")
+def default_org_url(tmp_path_factory) -> str:
+    """A SQLite org at scale `default`, seed 7 (treat it as read-only)."""
+    from crm_core.org.generator import generate_org
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('default_org') / 'org.db'}"
+    generate_org(url, scale="default", seed=ORG_TEST_SEED)
+    return url
+
+
+@pytest.fixture(scope="session")
+def tiny_org_pg_url() -> Iterator[str]:
+    """A PostgreSQL org at scale `tiny`, seed 7, in a fresh database (treat it as read-only)."""
+    from crm_core.org.generator import generate_org
+
+    url = create_pg_database("crm_tiny_org")
+    try:
+        generate_org(url, scale="tiny", seed=ORG_TEST_SEED)
+        yield url
+    finally:
+        drop_pg_database(url)

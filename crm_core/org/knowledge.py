@@ -1,0 +1,571 @@
+"""Knowledge articles: service policies (one checkable rule each) and FAQs stating concrete facts.
+
+The company's numbers (return window, refund limit ...) are drawn once from the seed into
+:class:`CompanyFacts`, so that policies, FAQs and the conversations that breach a policy agree.
+Every FAQ fact is stored with its question and an answer that appears verbatim in the body.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+
+from crm_core.org.catalog import COMPANY, ISSUES
+
+
+@dataclass(frozen=True)
+class CompanyFacts:
+    """The retailer's service numbers, drawn from the seed."""
+
+    return_days: int
+    refund_limit: int
+    max_discount: int
+    price_match_days: int
+    free_shipping_min: int
+    standard_shipping: str
+    express_cost: str
+    refund_processing: str
+    gold_threshold: str
+    points_per_dollar: int
+    pickup_hold: str
+    cancel_window: str
+    student_discount: str
+    military_discount: str
+    gift_wrap: str
+    repair_turnaround: str
+    countries: str
+    support_phone: str
+    support_hours: str
+    chat_hours: str
+    gift_card_validity: str
+    warranty: dict[str, str]
+
+
+def draw_company_facts(rng: random.Random) -> CompanyFacts:
+    """The company's numbers for one org."""
+    return CompanyFacts(
+        return_days=rng.choice((30, 45, 60)),
+        refund_limit=rng.choice((100, 150, 200)),
+        max_discount=rng.choice((10, 15, 20)),
+        price_match_days=rng.choice((14, 21)),
+        free_shipping_min=rng.choice((50, 75, 99)),
+        standard_shipping=rng.choice(("3–5 business days", "5–7 business days")),
+        express_cost=rng.choice(("$12.95", "$14.95", "$9.99")),
+        refund_processing=rng.choice(("5–7 business days", "7–10 business days")),
+        gold_threshold=rng.choice(("$500", "$750", "$1,000")),
+        points_per_dollar=rng.choice((1, 2)),
+        pickup_hold=rng.choice(("7 days", "10 days")),
+        cancel_window=rng.choice(("30 minutes", "60 minutes")),
+        student_discount=rng.choice(("10%", "15%")),
+        military_discount=rng.choice(("15%", "20%")),
+        gift_wrap=rng.choice(("$4.99", "$5.99")),
+        repair_turnaround=rng.choice(("3 weeks", "4 weeks")),
+        countries=rng.choice(("38 countries", "42 countries")),
+        support_phone=f"1-800-555-0{rng.randint(100, 199)}",
+        support_hours=rng.choice(("8 a.m. to 10 p.m. Eastern Time", "7 a.m. to 9 p.m. Eastern Time")),
+        chat_hours=rng.choice(("24 hours a day", "6 a.m. to midnight Eastern Time")),
+        gift_card_validity=rng.choice(("5 years", "7 years")),
+        warranty={
+            "Footwear": rng.choice(("12 months", "18 months")),
+            "Apparel": rng.choice(("12 months", "24 months")),
+            "Accessories": rng.choice(("24 months", "36 months")),
+            "Equipment": rng.choice(("12 months", "24 months")),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A service policy: the rule, and what breaking and keeping it look like in a conversation."""
+
+    key: str
+    title: str
+    rule: str
+    why: str
+    customer: str  # customer line that sets up the situation
+    violation: str  # agent line that clearly breaks the rule
+    compliant: str  # agent line that follows it
+
+
+def policies(facts: CompanyFacts) -> list[Policy]:
+    """The service policies of the org (at least ten), with the company's numbers filled in."""
+    f = facts
+    over = f.refund_limit + 90
+    under = max(20, f.refund_limit - 40)
+    return [
+        Policy(
+            "refund_approval",
+            "Refund Approval Limits",
+            f"Refunds above ${f.refund_limit} must be approved by a support manager before they are issued.",
+            "Large refunds are reviewed to prevent errors and fraud.",
+            f"I'd like my money back for the whole order, ${over}, as soon as possible.",
+            f"I've gone ahead and issued the full refund of ${over} myself just now, so there's no need to "
+            "wait for a manager to look at it.",
+            f"Your refund of ${under} is within what I can approve, so I've issued it to your original payment method.",
+        ),
+        Policy(
+            "discount_limit",
+            "Goodwill Discount Limits",
+            f"Agents may offer a goodwill discount of at most {f.max_discount}% on a future order.",
+            "Discounts above the limit need a promotion approved by marketing.",
+            "Honestly, after all this I think you owe me a big discount.",
+            f"To make up for it I'm giving you a {f.max_discount + 25}% discount code for your next order.",
+            f"As an apology I can offer a {f.max_discount}% discount code for your next order.",
+        ),
+        Policy(
+            "return_window",
+            "Return Window",
+            f"Returns are accepted only within {f.return_days} days of delivery; older items go through the "
+            "warranty process instead.",
+            "The window keeps returns fair and predictable for every customer.",
+            f"Can I still return it? It was delivered about {f.return_days + 40} days ago.",
+            f"Even though it was delivered {f.return_days + 40} days ago, I'll accept it as a regular return "
+            "for a full refund.",
+            f"Since it was delivered more than {f.return_days} days ago it can't be returned, but I've opened a "
+            "warranty claim for you.",
+        ),
+        Policy(
+            "card_number",
+            "Payment Card Data",
+            "Never ask a customer for their full payment card number; ask only for the last four digits.",
+            "Full card numbers must never appear in emails, chats or case notes.",
+            "I want to check which card was charged for this order.",
+            "To look into the charge, please reply with the full 16-digit card number and the expiry date.",
+            "To find the charge, please confirm only the last four digits of the card you used.",
+        ),
+        Policy(
+            "identity_verification",
+            "Identity Verification",
+            "Verify the customer's identity (email address on file and order number) before sharing any order details.",
+            "Order details include addresses and purchase history that belong to the account holder.",
+            "I'm calling for my sister, can you tell me what she ordered and where it's being shipped?",
+            "No problem, I don't need to verify anything: the order ships to the address on the account and "
+            "contains the items I'll list below.",
+            "Before I share any order details I need to verify the account holder's email address and the order "
+            "number.",
+        ),
+        Policy(
+            "delivery_promise",
+            "Delivery Date Promises",
+            "Never promise a specific delivery date; quote only the carrier's estimated delivery window.",
+            "Carriers control delivery; a missed promise turns one problem into two.",
+            "When exactly will the replacement get here? I need it for a race.",
+            "I guarantee the replacement will be on your doorstep by this Friday, you have my word.",
+            f"The carrier's estimate for standard shipping is {f.standard_shipping}; I'll send you the tracking "
+            "link as soon as it ships.",
+        ),
+        Policy(
+            "defect_photo",
+            "Photo Evidence for Defect Claims",
+            "A defect claim needs a photo of the defect before a replacement or refund is approved.",
+            "Photos let the quality team trace defects back to the factory.",
+            "It's clearly defective, please just send me a new one.",
+            "You don't need to send any photos, I've approved the replacement and it ships today.",
+            "Could you send a photo of the defect? As soon as I have it I'll approve the replacement.",
+        ),
+        Policy(
+            "chargeback_escalation",
+            "Chargeback and Legal Threats",
+            "When a customer mentions a chargeback, a lawyer or legal action, escalate the case to a supervisor.",
+            "Supervisors coordinate with the payments and legal teams.",
+            "If this isn't fixed today I'm filing a chargeback with my bank.",
+            "There's no need to involve a supervisor, I'll handle the chargeback question myself.",
+            "I've escalated your case to my supervisor, who will contact you within one business day.",
+        ),
+        Policy(
+            "store_credit",
+            "Store Credit Is Not Cash",
+            "Store credit and gift card balances may never be converted into a cash or card refund.",
+            "Store credit is issued in place of a refund and cannot be paid out again.",
+            "I have $80 of store credit from an earlier return. Can you just put that back on my card instead?",
+            "Sure, I've converted your $80 store credit into a refund to your card.",
+            "Store credit can't be refunded to a card, but your $80 balance never expires and works on any order.",
+        ),
+        Policy(
+            "expedited_shipping",
+            "Free Expedited Shipping",
+            "Free expedited shipping may be offered only to Gold members of Stridewell Rewards.",
+            "Expedited shipping is a Gold member benefit.",
+            "Can you ship the replacement faster? I'm not a rewards member, by the way.",
+            "Even though you're not a Gold member, I've upgraded your replacement to free expedited shipping.",
+            f"Expedited shipping is available for {f.express_cost}, or free for Gold members of Stridewell Rewards.",
+        ),
+        Policy(
+            "price_match",
+            "Price Match Rules",
+            f"Price matching applies only to identical items sold by authorized retailers, within "
+            f"{f.price_match_days} days of purchase.",
+            "Marketplace listings cannot be verified as genuine.",
+            "I saw it cheaper on an online marketplace listing from a private seller, can you match that?",
+            "I'll match the marketplace seller's price and refund you the difference.",
+            "We only match authorized retailers, so I can't match a private marketplace listing.",
+        ),
+        Policy(
+            "email_on_file",
+            "Customer Data Stays on File",
+            "Send order documents and personal information only to the email address on file.",
+            "Sending personal data elsewhere risks disclosing it to the wrong person.",
+            "Can you send the invoice to my work email instead? It's not the one on my account.",
+            "Done, I've sent the invoice with your address and order details to the new email you gave me.",
+            "I can only send the invoice to the email on file; you can add the work email in your account settings.",
+        ),
+    ]
+
+
+@dataclass
+class Article:
+    """A knowledge article as generated, with its facts (for knowledge_qa) or its policy key."""
+
+    title: str
+    summary: str
+    body: str
+    kind: str  # "FAQ" or "Policy"
+    policy_key: str | None = None
+    facts: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def url_name(self) -> str:
+        return re.sub(r"[^A-Za-z0-9]+", "-", self.title).strip("-")
+
+
+def _faq(title: str, summary: str, body: str, facts: list[tuple[str, str]]) -> Article:
+    for _, answer in facts:
+        if answer not in body:
+            raise AssertionError(f"answer {answer!r} not stated in article {title!r}")
+    return Article(title=title, summary=summary, body=body, kind="FAQ", facts=facts)
+
+
+def general_faqs(f: CompanyFacts) -> list[Article]:
+    """FAQ articles about the company's services."""
+    c = COMPANY
+    return [
+        _faq(
+            "Shipping Times and Costs",
+            "How long shipping takes and what it costs.",
+            f"Standard shipping takes {f.standard_shipping} and is free on orders over ${f.free_shipping_min}. "
+            f"Express shipping costs {f.express_cost} and arrives in 2 business days.",
+            [
+                ("How long does standard shipping take?", f.standard_shipping),
+                ("What is the minimum order value for free standard shipping?", f"${f.free_shipping_min}"),
+                ("How much does express shipping cost?", f.express_cost),
+            ],
+        ),
+        _faq(
+            "Returning an Item",
+            "How to return a product and get a refund.",
+            f"You can return unworn items within {f.return_days} days of delivery. Print the prepaid label "
+            "from your order page; a return shipping fee of $6.95 is deducted from the refund unless the item "
+            "was faulty.",
+            [
+                ("Within how many days of delivery can an item be returned?", f"{f.return_days} days"),
+                ("What return shipping fee is deducted from a refund?", "$6.95"),
+            ],
+        ),
+        _faq(
+            "When Will I Get My Refund?",
+            "Refund processing times.",
+            f"Once your return reaches our warehouse in Reno, refunds are processed within {f.refund_processing}. "
+            "Your bank may take up to 3 more days to show the credit.",
+            [
+                ("How long does refund processing take after a return arrives?", f.refund_processing),
+                ("Where is the returns warehouse located?", "Reno"),
+                ("How many extra days can a bank take to show a refund credit?", "3 more days"),
+            ],
+        ),
+        _faq(
+            "Exchanging for a Different Size",
+            "Free size exchanges.",
+            f"Size exchanges are free within {f.return_days} days of delivery. Start the exchange online and we "
+            "ship the new size as soon as the carrier scans your return, usually within 48 hours.",
+            [("How soon is the new size shipped after the carrier scans an exchange return?", "within 48 hours")],
+        ),
+        _faq(
+            "Stridewell Rewards Membership",
+            "How the rewards program works.",
+            f"Stridewell Rewards members earn {f.points_per_dollar} points per dollar spent. Members who spend "
+            f"{f.gold_threshold} in a calendar year reach Gold status. 500 points can be redeemed for a $10 "
+            "reward.",
+            [
+                ("How many rewards points do members earn per dollar?", f"{f.points_per_dollar} points per dollar"),
+                ("How much must a member spend in a year to reach Gold status?", f.gold_threshold),
+                ("How many points are needed for a $10 reward?", "500 points"),
+            ],
+        ),
+        _faq(
+            "Gold Member Benefits",
+            "What Gold members get.",
+            "Gold members of Stridewell Rewards get free expedited shipping, early access to sales 48 hours "
+            "before everyone else and a birthday reward of $15.",
+            [
+                ("How early do Gold members get access to sales?", "48 hours"),
+                ("What birthday reward do Gold members receive?", "$15"),
+            ],
+        ),
+        _faq(
+            "Contacting Customer Service",
+            "Phone and chat hours.",
+            f"Call us at {f.support_phone}, open {f.support_hours}, every day. Live chat is available {f.chat_hours}.",
+            [
+                ("What is the customer service phone number?", f.support_phone),
+                ("What are the phone support hours?", f.support_hours),
+                ("When is live chat available?", f.chat_hours),
+            ],
+        ),
+        _faq(
+            "Buy Online, Pick Up in Store",
+            "Store pickup.",
+            f"Orders for store pickup are usually ready within 2 hours. We hold them for {f.pickup_hold}; "
+            "bring a photo ID and your order number.",
+            [
+                ("How long are store pickup orders held?", f.pickup_hold),
+                ("How soon is a store pickup order usually ready?", "within 2 hours"),
+            ],
+        ),
+        _faq(
+            "Cancelling an Order",
+            "Cancelling before shipment.",
+            f"You can cancel an order from your account within {f.cancel_window} of placing it. After that the "
+            "order is already being packed and must be returned once it arrives.",
+            [("How long after placing an order can it be cancelled online?", f.cancel_window)],
+        ),
+        _faq(
+            "Student and Military Discounts",
+            "Who qualifies and how much.",
+            f"Verified students get {f.student_discount} off full-price items and active military members and "
+            f"veterans get {f.military_discount} off. Verification is done through our partner ID.me.",
+            [
+                ("How large is the student discount?", f.student_discount),
+                ("How large is the military discount?", f.military_discount),
+                ("Which partner verifies student and military status?", "ID.me"),
+            ],
+        ),
+        _faq(
+            "Gift Wrapping",
+            "Gift wrap and messages.",
+            f"Gift wrapping costs {f.gift_wrap} per item and includes a handwritten card with up to 200 characters.",
+            [
+                ("How much does gift wrapping cost per item?", f.gift_wrap),
+                ("How many characters can a gift card message have?", "200 characters"),
+            ],
+        ),
+        _faq(
+            "Gift Cards",
+            "Buying and using gift cards.",
+            f"Gift cards are available from $25 to $500 and are valid for {f.gift_card_validity} from purchase.",
+            [
+                ("What is the largest gift card value available?", "$500"),
+                ("How long is a gift card valid?", f.gift_card_validity),
+            ],
+        ),
+        _faq(
+            "Shoe Repair Service",
+            "Resoling and repairs.",
+            f"Our partner workshop in Portland resoles hiking boots for $65. Repairs take about "
+            f"{f.repair_turnaround} including shipping.",
+            [
+                ("How much does resoling hiking boots cost?", "$65"),
+                ("How long does a boot repair take?", f.repair_turnaround),
+                ("Where is the partner repair workshop?", "Portland"),
+            ],
+        ),
+        _faq(
+            "International Shipping",
+            "Shipping outside the United States.",
+            f"We ship to {f.countries}. International orders take 7–14 business days and duties are paid by "
+            "the recipient.",
+            [
+                ("How many countries does the company ship to?", f.countries),
+                ("How long do international orders take?", "7–14 business days"),
+            ],
+        ),
+        _faq(
+            "Second Stride Shoe Recycling",
+            "Recycling worn-out shoes.",
+            "Drop worn shoes at any store for the Second Stride program and receive a $10 coupon. Collected "
+            "shoes are ground into rubber for playground surfaces.",
+            [
+                ("What is the name of the shoe recycling program?", "Second Stride"),
+                ("What coupon do customers get for recycling shoes?", "a $10 coupon"),
+            ],
+        ),
+        _faq(
+            "Price Match Guarantee",
+            "When we match a lower price.",
+            f"We match the price of identical items from authorized retailers within {f.price_match_days} days "
+            "of your purchase. Marketplace sellers are not eligible.",
+            [("Within how many days of purchase can a price match be requested?", f"{f.price_match_days} days")],
+        ),
+        _faq(
+            "Product Warranty",
+            "What the warranty covers.",
+            f"Footwear is covered against manufacturing defects for {f.warranty['Footwear']}, apparel for "
+            f"{f.warranty['Apparel']}, bags and accessories for {f.warranty['Accessories']} and fitness equipment "
+            f"for {f.warranty['Equipment']}.",
+            [
+                ("How long is footwear covered against manufacturing defects?", f.warranty["Footwear"]),
+                ("How long are bags and accessories covered by the warranty?", f.warranty["Accessories"]),
+            ],
+        ),
+        _faq(
+            "Finding Your Shoe Size",
+            "Measuring your feet.",
+            "Measure your foot in the evening, heel to longest toe, and add 1 centimeter of room. Our size chart "
+            "converts that length to US, UK and EU sizes.",
+            [
+                ("How much room should be added to the measured foot length?", "1 centimeter"),
+                ("At what time of day should feet be measured?", "in the evening"),
+            ],
+        ),
+        _faq(
+            "Caring for Waterproof Jackets",
+            "Keeping a shell waterproof.",
+            "Wash waterproof shells every 20 wears with a technical wash, then tumble dry on low for 20 minutes "
+            "to reactivate the water-repellent finish.",
+            [
+                ("How often should waterproof shells be washed?", "every 20 wears"),
+                ("How long should a shell be tumble dried to reactivate its finish?", "20 minutes"),
+            ],
+        ),
+        _faq(
+            "Order Tracking",
+            "Where is my order?",
+            "A tracking email is sent within 24 hours of shipment. Orders ship from our Memphis distribution "
+            "center through UPS and USPS.",
+            [
+                ("How soon after shipment is the tracking email sent?", "within 24 hours"),
+                ("Where is the distribution center that ships orders?", "Memphis"),
+            ],
+        ),
+        _faq(
+            "Payment Methods",
+            "How you can pay.",
+            "We accept Visa, Mastercard, American Express, PayPal and Apple Pay. Orders can be split into 4 "
+            "interest-free payments with Klarna.",
+            [
+                ("Into how many interest-free payments can an order be split?", "4 interest-free payments"),
+                ("Which provider offers split payments?", "Klarna"),
+            ],
+        ),
+        _faq(
+            "Pre-orders",
+            "Reserving upcoming products.",
+            "Pre-orders require a 20% deposit, charged when you reserve. The balance is charged when the item "
+            "ships, usually 6 weeks after the announcement.",
+            [("What deposit does a pre-order require?", "a 20% deposit")],
+        ),
+        _faq(
+            "Team and Club Orders",
+            "Bulk orders for teams.",
+            "Teams ordering 12 or more units of one product get 10% off and free custom numbering. Contact "
+            "teams@stridewell.example.com for a quote.",
+            [
+                ("How many units make a team order?", "12 or more units"),
+                ("What email address handles team quotes?", "teams@stridewell.example.com"),
+            ],
+        ),
+        _faq(
+            "Damaged or Missing Items",
+            "What to do when a package is not right.",
+            "Report a damaged or missing item within 7 days of delivery with a photo of the package. We ship a "
+            "replacement at no cost.",
+            [("Within how many days must a damaged or missing item be reported?", "within 7 days of delivery")],
+        ),
+        _faq(
+            "Running Shoe Lifespan",
+            "When to replace running shoes.",
+            "Most running shoes should be replaced every 300 to 500 miles. Rotate two pairs to let the foam "
+            "recover for 48 hours between runs.",
+            [("After how many miles should running shoes be replaced?", "every 300 to 500 miles")],
+        ),
+        _faq(
+            "Newsletter Offers",
+            "Signing up for emails.",
+            "Sign up for our newsletter and get 10% off your first order. We send at most 2 emails per week.",
+            [
+                ("What discount do newsletter subscribers get on their first order?", "10% off"),
+                ("How many newsletter emails are sent per week at most?", "2 emails per week"),
+            ],
+        ),
+        _faq(
+            "Store Locations",
+            "Our stores.",
+            "Stridewell has 64 stores in 21 states. Most stores open at 10 a.m. and close at 9 p.m.",
+            [
+                ("How many stores does the company have?", "64 stores"),
+                ("In how many states does the company have stores?", "21 states"),
+            ],
+        ),
+        _faq(
+            "Sustainability Commitments",
+            "Materials and packaging.",
+            f"By 2025, 70% of {c}'s apparel uses recycled polyester, and all shipping boxes are made from 100% "
+            "recycled cardboard.",
+            [
+                ("What share of apparel uses recycled polyester?", "70%"),
+                ("What are the shipping boxes made from?", "100% recycled cardboard"),
+            ],
+        ),
+        _faq(
+            "Yoga Mat Care",
+            "Cleaning mats.",
+            "Clean rubber mats with a damp cloth and mild soap; never leave them in direct sunlight for more "
+            "than 2 hours, which makes the rubber brittle.",
+            [("How long can a rubber mat be left in direct sunlight?", "2 hours")],
+        ),
+        _faq(
+            "Issue Categories Used by Support",
+            "How support classifies problems.",
+            "Support files every case under one issue category: "
+            + ", ".join(issue.name for issue in ISSUES)
+            + ". Cases are answered within 1 business day.",
+            [("How soon are support cases answered?", "within 1 business day")],
+        ),
+    ]
+
+
+def policy_articles(facts: CompanyFacts) -> list[Article]:
+    """One article per policy, stating its rule."""
+    articles = []
+    for policy in policies(facts):
+        body = (
+            f"Policy for service agents: {policy.rule} {policy.why} Agents who are unsure must ask their "
+            "supervisor before acting. Breaches are reviewed in weekly quality audits."
+        )
+        articles.append(
+            Article(
+                title=f"Policy: {policy.title}", summary=policy.rule, body=body, kind="Policy", policy_key=policy.key
+            )
+        )
+    return articles
+
+
+FIT = ("true to size", "runs half a size small", "runs half a size large")
+WASH = ("30°C", "40°C", "cold water only")
+
+
+def product_guide(rng: random.Random, facts: CompanyFacts, name: str, family: str, material: str) -> Article:
+    """A care and fit guide for one product, with three facts about it."""
+    grams = rng.randrange(120, 1400, 5) if family != "Equipment" else rng.randrange(300, 2500, 10)
+    warranty = facts.warranty[family]
+    weight = f"{grams} grams"
+    qa = [
+        (f"What is the warranty period for the {name}?", warranty),
+        (f"How much does the {name} weigh?", weight),
+    ]
+    if family == "Footwear":
+        fit = rng.choice(FIT)
+        extra = f"For most feet it {fit}." if fit != "true to size" else "For most feet it fits true to size."
+        qa.append((f"How does the {name} fit?", fit))
+    elif family == "Apparel":
+        wash = rng.choice(WASH)
+        extra = f"Machine wash at {wash}, inside out, and do not use fabric softener."
+        qa.append((f"At what temperature should the {name} be washed?", wash))
+    else:
+        extra = f"Made of {material}. Wipe clean with a damp cloth."
+        qa.append((f"What material is the {name} made of?", material))
+    body = (
+        f"Care and fit guide for the {name}. It weighs {weight}. {extra} The {name} is covered against "
+        f"manufacturing defects for {warranty}; keep your order number for warranty claims."
+    )
+    return _faq(f"Care and Fit Guide: {name}", f"How to care for the {name} and how it fits.", body, qa)
