@@ -59,6 +59,20 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'org.db'}"
 
 
+@pytest.fixture
+def app_db_url(tmp_path) -> str:
+    """A fresh SQLite app store URL (not yet migrated: ``open_app_store`` does that)."""
+    return f"sqlite:///{tmp_path / 'app.db'}"
+
+
+@pytest.fixture
+def app_db_pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for an app store."""
+    url = create_pg_database("crm_app_test")
+    yield url
+    drop_pg_database(url)
+
+
 # --- generated orgs (owned by the org generator; session-scoped: generated once per session) ---
 
 ORG_TEST_SEED = 7

@@ -23,6 +23,8 @@ from crm_core.store.models import AppUser
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 72
 DEFAULT_ADMIN = "admin"
+BCRYPT_ROUNDS = 12
+"""bcrypt work factor of new hashes (tests lower it; verification reads it from the hash)."""
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
 
 
@@ -56,7 +58,7 @@ def hash_password(password: str) -> str:
         raise UserError(f"password is {size} bytes long; bcrypt allows at most {MAX_PASSWORD_BYTES} bytes")
     if len(password) < MIN_PASSWORD_CHARS:
         raise UserError(f"password is too short: use at least {MIN_PASSWORD_CHARS} characters")
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode("ascii")
 
 
 def generate_password() -> str:
