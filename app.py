@@ -25,8 +25,8 @@ from crm_core.studio.startup import (
     COOKIE_NAME,
     cookie_key,
     generate_first_org,
-    org_is_ready,
     org_scale,
+    org_state,
 )
 from crm_core.users import authenticator_credentials, ensure_admin
 
@@ -73,11 +73,18 @@ def org_generation_lock() -> threading.Lock:
 
 def ensure_org(url: str) -> None:
     """Generate the org on first start, showing the generator's progress."""
-    if org_is_ready(url):
+    if org_state(url) == "ready":
         return
     with org_generation_lock():
-        if org_is_ready(url):
+        state = org_state(url)
+        if state == "ready":
             return
+        if state == "incomplete":
+            st.error(
+                f"The org database at `{url}` is incomplete (an interrupted generation?). "
+                "Regenerate it with `python -m crm_core generate --force`, then reload this page."
+            )
+            st.stop()
         st.title("CRMArena Studio: first start")
         st.write(f"Generating the simulated org (scale `{org_scale()}`). This happens once.")
         bar = st.progress(0.0, text="Starting ...")

@@ -12,12 +12,13 @@ import secrets
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import inspect
 
 from crm_core.db import make_engine, sqlite_path
 from crm_core.errors import UserFacingError
+from crm_core.org.schema import OBJECT_MODELS
 
 DEFAULT_SECRETS_FILE = Path(".streamlit/secrets.toml")
 COOKIE_NAME = "crm_studio_auth"
@@ -53,14 +54,32 @@ def cookie_key(path: Path | None = None) -> str:
     return key
 
 
-def org_is_ready(url: str) -> bool:
-    """Whether the org database exists and holds a generated org (its Case table exists)."""
+OrgState = Literal["missing", "incomplete", "ready"]
+
+
+def org_state(url: str) -> OrgState:
+    """``missing`` (no org tables), ``incomplete`` (an interrupted generation) or ``ready``.
+
+    The generator builds indexes last, so an org is ready when every object table exists with
+    all the indexes of the schema.
+    """
     path = sqlite_path(url)
     if path is not None and not path.exists():
-        return False
+        return "missing"
     engine = make_engine(url)
     try:
-        return "Case" in inspect(engine).get_table_names()
+        inspector = inspect(engine)
+        tables = set(inspector.get_table_names())
+        objects = [model.__table__ for model in OBJECT_MODELS]
+        if not any(table.name in tables for table in objects):
+            return "missing"
+        for table in objects:
+            if table.name not in tables:
+                return "incomplete"
+            present = {index["name"] for index in inspector.get_indexes(table.name)}
+            if any(index.name not in present for index in table.indexes):
+                return "incomplete"
+        return "ready"
     finally:
         engine.dispose()
 
