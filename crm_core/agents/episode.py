@@ -13,6 +13,7 @@ import time
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from crm_core.agents.environment import instance_today
 from crm_core.agents.models import EpisodeContext, ModelSource, RetryPolicy, invoke_with_retry
 from crm_core.agents.records import ActionRecord, EndReason, EpisodeRecord, MessageRecord
 from crm_core.agents.transcript import to_message_record
@@ -52,6 +53,7 @@ async def run_episode(
     input_tokens = output_tokens = 0
     cost: float | None = 0.0
     turns = 0
+    today = instance_today(instance.params)
     try:
         runnable = framework.prepare(source.chat_model(episode))
     except Exception as exc:  # a model that cannot even be made: the episode is an error
@@ -81,12 +83,12 @@ async def run_episode(
         if action.kind == "invalid":
             observation = framework.invalid_observation(parsed)
         else:
-            observation = await asyncio.to_thread(episode.env.perform, action)
+            observation = await asyncio.to_thread(episode.env.perform, action, today=today)
         actions.append(action.model_copy(update={"observation": observation}))
         feedback = framework.feedback(parsed, observation)
         messages.extend(feedback)
         records.extend(to_message_record(m) for m in feedback)
-    reward = score_answer(instance, answer) if end_reason == "responded" else 0.0
+    responded = end_reason == "responded"
     return EpisodeRecord(
         run_id=episode.run_id,
         instance_idx=instance.idx,
@@ -98,7 +100,9 @@ async def run_episode(
         messages=records,
         actions=actions,
         answer=answer,
-        reward=reward,
+        gold=instance.answer_text,
+        reward=score_answer(instance, answer) if responded else 0.0,
+        reward_normalized=score_answer(instance, answer, normalized=True) if responded else 0.0,
         turns=turns,
         input_tokens=input_tokens,
         output_tokens=output_tokens,

@@ -26,6 +26,7 @@ from langchain_core.runnables import Runnable
 
 from crm_core.agents.records import ActionRecord, FrameworkName
 from crm_core.agents.schema_prompt import schema_text
+from crm_core.tools.general import OBSERVATION_PREFIX
 
 RAW_QUERY_TOOLS = ("issue_soql_query", "issue_sosl_query")
 RESPOND_TOOL = "respond"
@@ -204,6 +205,8 @@ class TextFramework(Framework):
         return ParsedTurn(ActionRecord(turn=turn, kind=kind, content=content, thought=thought), extra_actions=extra)
 
     def feedback(self, parsed: ParsedTurn, observation: str) -> list[BaseMessage]:
+        if parsed.action.kind == "execute":
+            observation = OBSERVATION_PREFIX + observation
         if parsed.extra_actions:
             observation = f"{observation}\n\n{TWO_ACTIONS_NOTE}"
         return [HumanMessage(content=observation)]

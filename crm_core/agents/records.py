@@ -61,7 +61,12 @@ class ActionRecord(BaseModel):
 
 
 class EpisodeRecord(BaseModel):
-    """The full result of one instance and trial of a run."""
+    """The full result of one instance and trial of a run.
+
+    `answer` is None when the agent never responded; `gold` is the instance's answer as CRMArena
+    writes it ("None" for no answer); `reward` is the original metric and `reward_normalized`
+    the lenient exact match (equal to `reward` for fuzzy-match tasks).
+    """
 
     run_id: str
     instance_idx: int
@@ -73,7 +78,9 @@ class EpisodeRecord(BaseModel):
     messages: list[MessageRecord]
     actions: list[ActionRecord]
     answer: str | None
-    reward: float | None
+    gold: str
+    reward: float
+    reward_normalized: float
     turns: int
     input_tokens: int
     output_tokens: int

@@ -87,8 +87,8 @@ def load_run(factory: sessionmaker[Session], run_id: str) -> RunRecord | None:
         return None if row is None else RunRecord.model_validate(row.config)
 
 
-def list_runs(factory: sessionmaker[Session]) -> list[RunSummary]:
-    """Every run, newest first, with its progress, mean reward and cost."""
+def list_runs(factory: sessionmaker[Session], run_id: str | None = None) -> list[RunSummary]:
+    """Every run (or only `run_id`), newest first, with its progress, mean reward and cost."""
     stats = (
         select(
             AgentEpisode.run_id,
@@ -104,6 +104,8 @@ def list_runs(factory: sessionmaker[Session]) -> list[RunSummary]:
         .outerjoin(stats, stats.c.run_id == AgentRun.run_id)
         .order_by(AgentRun.created_at.desc(), AgentRun.run_id)
     )
+    if run_id is not None:
+        query = query.where(AgentRun.run_id == run_id)
     with factory() as session:
         return [
             RunSummary(

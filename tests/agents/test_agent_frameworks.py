@@ -119,7 +119,7 @@ def test_two_text_actions_run_the_first_and_say_so():
     act = make_framework("act")
     parsed = act.parse(AIMessage("<execute>SELECT Id FROM Case</execute>\n<respond>x</respond>"), 1)
     assert (parsed.action.kind, parsed.action.content, parsed.extra_actions) == ("execute", "SELECT Id FROM Case", 1)
-    feedback = act.feedback(parsed, "Salesforce instance output: []")
+    feedback = act.feedback(parsed, "[]")
     assert feedback[0].content == f"Salesforce instance output: []\n\n{TWO_ACTIONS_NOTE}"
     # responding first ends the episode whatever follows
     parsed = act.parse(AIMessage("<respond>x</respond><execute>SELECT Id FROM Case</execute>"), 1)

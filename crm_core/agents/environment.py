@@ -1,0 +1,103 @@
+"""The org as agents act on it: raw SOQL/SOSL and the tools of :mod:`crm_core.tools`.
+
+Everything runs through the tool registry on a read-only engine, so an agent's ``<execute>``
+and an fc_flex ``issue_soql_query`` call get the same observation for the same query, and
+nothing an agent sends can change the org. :meth:`OrgEnvironment.perform` never raises: a
+failing tool becomes an ``Error: ...`` observation the agent can read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from crm_core.agents.frameworks import RAW_QUERY_TOOLS
+from crm_core.agents.records import ActionRecord
+
+
+class ToolLike(Protocol):
+    """What the environment needs from a tool of the registry (``crm_core.tools.Tool`` fits)."""
+
+    def schema(self) -> dict[str, Any]: ...
+
+    def run(self, ctx: Any, arguments: dict[str, Any]) -> str: ...
+
+
+def raw_query_tool(query: str) -> str:
+    """The raw tool for a query: SOSL when it starts with FIND, SOQL otherwise (CRMArena's rule)."""
+    return RAW_QUERY_TOOLS[1] if query.lstrip()[:4].upper() == "FIND" else RAW_QUERY_TOOLS[0]
+
+
+def _first_parameter(schema: dict[str, Any]) -> str:
+    parameters = schema["function"].get("parameters", {})
+    names = list(parameters.get("required") or parameters.get("properties") or ["query"])
+    return names[0]
+
+
+class OrgEnvironment:
+    """Performs agents' actions with the tool registry on a read-only engine (thread-safe).
+
+    Each call gets its own connection and tool context, so concurrent episodes never share one.
+    """
+
+    def __init__(self, engine: Engine, tools: Mapping[str, ToolLike] | None = None) -> None:
+        if tools is None:
+            from crm_core.tools import TOOLS
+
+            tools = TOOLS
+        self.engine = engine
+        self.tools = dict(tools)
+
+    @classmethod
+    def open(cls, org_url: str) -> OrgEnvironment:
+        """The environment of the org at `org_url`, opened read-only."""
+        from crm_core.db import make_readonly_engine
+
+        return cls(make_readonly_engine(org_url))
+
+    @property
+    def tool_schemas(self) -> list[dict[str, Any]]:
+        """The OpenAI-format schemas of every tool, in registry order."""
+        return [tool.schema() for tool in self.tools.values()]
+
+    def call(self, name: str, arguments: dict[str, Any], *, today: dt.date | None = None) -> str:
+        """Run one tool; an unknown tool or an exception inside it becomes an ``Error:`` text."""
+        from crm_core.tools import ToolContext
+
+        tool = self.tools.get(name)
+        if tool is None:
+            return f"Error: unknown tool '{name}'."
+        try:
+            with self.engine.connect() as conn:
+                return str(tool.run(ToolContext(conn=conn, today=today), arguments))
+        except Exception as exc:  # tools should not raise; if one does, the agent reads why
+            detail = (str(exc).strip().splitlines() or [""])[0]
+            return f"Error: the tool '{name}' failed: {type(exc).__name__}: {detail}".rstrip(": ")
+
+    def perform(self, action: ActionRecord, *, today: dt.date | None = None) -> str:
+        """The observation of an ``execute`` or ``tool`` action."""
+        if action.kind == "execute":
+            name = raw_query_tool(action.content or "")
+            tool = self.tools.get(name)
+            if tool is None:
+                return f"Error: unknown tool '{name}'."
+            return self.call(name, {_first_parameter(tool.schema()): action.content or ""}, today=today)
+        if action.kind == "tool" and action.name:
+            return self.call(action.name, action.arguments or {}, today=today)
+        return f"Error: nothing to perform for a '{action.kind}' action."
+
+
+def instance_today(params: Mapping[str, Any]) -> dt.date | None:
+    """The "today" of an instance (``params.today``), for relative dates in queries and tools."""
+    value = params.get("today")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
