@@ -30,6 +30,7 @@ def _register() -> None:
     users_commands.register(app)
     from crm_core.api import commands as api_commands; api_commands.register(app)  # noqa: E702, I001
     from crm_core.agents import commands as agents_commands; agents_commands.register(app)  # noqa: E702, I001
+    from crm_core.query import commands as query_commands; query_commands.register(app)  # noqa: E702, I001
 
 
 def main() -> None:

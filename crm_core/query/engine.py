@@ -1,0 +1,111 @@
+"""Running SOQL and SOSL against an org database: plan caching, execution and error wrapping."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from crm_core.query.binder import Binder
+from crm_core.query.errors import UNKNOWN_EXCEPTION, QueryError
+from crm_core.query.parser import parse_soql
+from crm_core.query.planner import Plan, plan_query
+from crm_core.query.serializer import query_result, record
+
+CHILD_BATCH = 900  # parent ids per child SELECT (well under SQLite's parameter limit)
+T = TypeVar("T")
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+@lru_cache(maxsize=1024)
+def soql_plan(query: str, today: dt.date) -> Plan:
+    """Parse, bind and plan a SOQL query (cached per query text and today)."""
+    return plan_query(Binder(query, today).bind(parse_soql(query)))
+
+
+@contextlib.contextmanager
+def connected(conn: Connection | Engine) -> Iterator[Connection]:
+    """A connection: `conn` itself, or a new one from an engine (closed afterwards)."""
+    if isinstance(conn, Engine):
+        with conn.connect() as connection:
+            yield connection
+    else:
+        yield conn
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run `action`; any failure other than a QueryError becomes a generic QueryError.
+
+    With ``CRM_QUERY_STRICT=1`` (for debugging and tests) internal failures propagate as they are.
+    """
+    try:
+        return action()
+    except QueryError:
+        raise
+    except Exception as exc:
+        if os.environ.get("CRM_QUERY_STRICT") == "1":
+            raise
+        raise QueryError(
+            UNKNOWN_EXCEPTION, f"An unexpected error occurred while running the query ({type(exc).__name__})."
+        ) from exc
+
+
+def execute_plan(connection: Connection, plan: Plan) -> dict:
+    """Run a planned SOQL query and shape its rows as the REST API does."""
+    rows = connection.execute(plan.statement).all()
+    if plan.count_only:
+        return query_result([], rows[0][0] if rows else 0)
+    if plan.aggregate:
+        records = []
+        for row in rows:
+            item: dict = {"attributes": {"type": "AggregateResult"}}
+            for name, index, convert in plan.columns:
+                value = row[index]
+                item[name] = convert(value) if convert is not None and value is not None else value
+            records.append(item)
+        return query_result(records)
+    assert plan.layout is not None
+    children = [_child_results(connection, child, rows) for child in plan.children] if plan.children else None
+    layout = plan.layout
+    return query_result([record(row, layout, children) for row in rows])
+
+
+def _child_results(connection: Connection, child, rows: list) -> dict:  # noqa: ANN001
+    parent_ids = list(dict.fromkeys(row[0] for row in rows))
+    grouped: dict[str, list[dict]] = {}
+    for start in range(0, len(parent_ids), CHILD_BATCH):
+        batch = parent_ids[start : start + CHILD_BATCH]
+        for row in connection.execute(child.statement, {"parent_ids": batch}):
+            records = grouped.setdefault(row[child.parent_index], [])
+            if child.limit is None or len(records) < child.limit:
+                records.append(record(row, child.layout))
+    return {key: query_result(records) for key, records in grouped.items()}
+
+
+def run_soql(conn: Connection | Engine, query: str, *, today: dt.date | None = None) -> dict:
+    """Run a SOQL query; return ``{"totalSize", "done", "records"}`` or raise :class:`QueryError`."""
+    day = today or utc_today()
+
+    def action() -> dict:
+        plan = soql_plan(query, day)
+        with connected(conn) as connection:
+            return execute_plan(connection, plan)
+
+    return guarded(action)
+
+
+def run_query(conn: Connection | Engine, text: str, *, today: dt.date | None = None) -> dict:
+    """Run SOSL when `text` starts with FIND (case-insensitive), else SOQL."""
+    if text.lstrip()[:4].upper() == "FIND":
+        from crm_core.query.sosl import run_sosl
+
+        return run_sosl(conn, text, today=today)
+    return run_soql(conn, text, today=today)

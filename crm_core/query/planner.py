@@ -1,0 +1,402 @@
+"""Planner: turns a :class:`~crm_core.query.binder.BoundQuery` into SQLAlchemy Core SELECTs.
+
+Parent paths become left outer joins; child subqueries become one extra batched SELECT per
+child relationship; every value is a bound parameter. Conditions follow Salesforce's
+two-valued logic (null is a value: ``Field != 'x'`` includes nulls), with NOT pushed down so
+that positive conditions stay index-friendly. Strings compare case-insensitively; ids exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    distinct,
+    extract,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from crm_core.org.schema import MODEL_BY_OBJECT
+from crm_core.query.binder import (
+    BoundBool,
+    BoundCompare,
+    BoundCondition,
+    BoundExpression,
+    BoundField,
+    BoundIn,
+    BoundNot,
+    BoundQuery,
+    BoundRange,
+    BoundSemiJoin,
+    ChildSelect,
+    FieldRef,
+    OutputColumn,
+)
+
+Converter = Callable[[Any], Any] | None
+
+
+class day_only(FunctionElement):  # noqa: N801 - a SQL function name
+    """``DAY_ONLY(datetime)``: the date part (``date(x)`` on SQLite, ``CAST(x AS DATE)`` elsewhere)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "day_only"
+
+
+@compiles(day_only)
+def _day_only_default(element: day_only, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
+
+
+@compiles(day_only, "sqlite")
+def _day_only_sqlite(element: day_only, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+# --- layouts read by the serializer ------------------------------------------------------------
+
+
+@dataclass
+class RecordLayout:
+    """How to build one (possibly parent) record from a row: its type, Id column and entries."""
+
+    type: str
+    id_index: int
+    entries: list[tuple[str, str, Any]] = field(default_factory=list)  # (name, kind, payload)
+
+    def parent(self, name: str) -> RecordLayout | None:
+        for entry_name, kind, payload in self.entries:
+            if kind == "parent" and entry_name == name:
+                return payload
+        return None
+
+
+@dataclass
+class ChildPlan:
+    """A child subquery: its SELECT (parent ids bound as ``parent_ids``) and its record layout."""
+
+    statement: Select
+    layout: RecordLayout
+    parent_index: int
+    limit: int | None
+
+
+@dataclass
+class Plan:
+    """A planned query: the SELECT and how to read its rows."""
+
+    statement: Select
+    aggregate: bool
+    count_only: bool
+    layout: RecordLayout | None = None
+    columns: list[tuple[str, int, Converter]] = field(default_factory=list)  # aggregate rows
+    children: list[ChildPlan] = field(default_factory=list)
+    object_name: str = ""
+
+
+def format_datetime(value: dt.datetime | None) -> str | None:
+    """``2023-07-02T11:00:00.000+0000``, as the REST API writes datetimes."""
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def format_date(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _number(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def converter_for(category: str) -> Converter:
+    """The function that turns a database value of a category into its JSON value (None: as is)."""
+    if category == "datetime":
+        return format_datetime
+    if category == "date":
+        return format_date
+    if category == "number":
+        return _number
+    return None
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+
+class _Scope:
+    """The FROM clause of one SELECT: the object's table and the outer joins of its parent paths."""
+
+    def __init__(self, object_name: str) -> None:
+        self.table = MODEL_BY_OBJECT[object_name].__table__
+        self.from_clause: Any = self.table
+        self.joined: dict[tuple[str, ...], Any] = {(): self.table}
+
+    def table_for(self, relationships: tuple) -> Any:
+        key = tuple(r.name for r in relationships)
+        if key in self.joined:
+            return self.joined[key]
+        previous = self.table_for(relationships[:-1])
+        reference = relationships[-1]
+        target = MODEL_BY_OBJECT[reference.reference_to].__table__.alias(f"p{len(self.joined)}")
+        self.from_clause = self.from_clause.outerjoin(target, previous.c[reference.name] == target.c.Id)
+        self.joined[key] = target
+        return target
+
+    def column(self, ref: FieldRef) -> Any:
+        return self.table_for(ref.relationships).c[ref.field.name]
+
+
+def plan_query(bound: BoundQuery) -> Plan:
+    """Plan a bound query (top level)."""
+    scope = _Scope(bound.object.name)
+    columns: list[Any] = []
+    plan = Plan(statement=None, aggregate=bound.aggregate, count_only=bound.count_only)  # type: ignore[arg-type]
+    plan.object_name = bound.object.name
+    if bound.count_only:
+        columns.append(func.count().label("c0"))
+    elif bound.aggregate:
+        for index, item in enumerate(bound.items):
+            assert isinstance(item, OutputColumn)
+            columns.append(_expression(scope, item.expression).label(f"c{index}"))
+            plan.columns.append((item.name, index, converter_for(item.expression.category)))
+    else:
+        plan.layout = _record_layout(bound, scope, columns)
+        for position, (name, kind, _) in enumerate(plan.layout.entries):
+            if kind == "child-slot":
+                item = next(i for i in bound.items if isinstance(i, ChildSelect) and i.name == name)
+                plan.children.append(_child_plan(item))
+                plan.layout.entries[position] = (name, "children", len(plan.children) - 1)
+    statement = select(*columns).select_from(scope.from_clause)
+    statement = _clauses(statement, bound, scope)
+    if bound.count_only and bound.group_by:
+        statement = select(func.count().label("c0")).select_from(
+            statement.with_only_columns(*[_expression(scope, g) for g in bound.group_by]).subquery()
+        )
+    plan.statement = statement
+    return plan
+
+
+def _clauses(statement: Select, bound: BoundQuery, scope: _Scope) -> Select:
+    if bound.where is not None:
+        statement = statement.where(_condition(scope, bound.where, False))
+    if bound.group_by:
+        statement = statement.group_by(*[_expression(scope, g) for g in bound.group_by])
+    if bound.having is not None:
+        statement = statement.having(_condition(scope, bound.having, False))
+    if bound.order_by and not bound.count_only:
+        order = []
+        for item in bound.order_by:
+            expression = _sortable(scope, item.expression)
+            expression = expression.desc() if item.descending else expression.asc()
+            order.append(expression.nulls_last() if item.nulls_last else expression.nulls_first())
+        statement = statement.order_by(*order)
+    if bound.limit is not None and not bound.count_only:
+        statement = statement.limit(bound.limit)
+    if bound.offset is not None and not bound.count_only:
+        statement = statement.offset(bound.offset)
+    return statement
+
+
+def _record_layout(bound: BoundQuery, scope: _Scope, columns: list[Any]) -> RecordLayout:
+    """Add the columns of a non-aggregate query to `columns` and return its record layout."""
+    columns.append(scope.table.c.Id)
+    root = RecordLayout(bound.object.name, 0)
+    for item in bound.items:
+        if not isinstance(item, OutputColumn):
+            root.entries.append((item.name, "child-slot", None))
+            continue
+        expression = item.expression
+        assert isinstance(expression, BoundField)
+        ref = expression.ref
+        node = root
+        for depth, reference in enumerate(ref.relationships):
+            name = reference.relationship_name
+            assert name is not None
+            child = node.parent(name)
+            if child is None:
+                parent_table = scope.table_for(ref.relationships[: depth + 1])
+                columns.append(parent_table.c.Id)
+                child = RecordLayout(reference.reference_to or "", len(columns) - 1)
+                node.entries.append((name, "parent", child))
+            node = child
+        if ref.field.name == "Id":
+            index = node.id_index
+        else:
+            columns.append(scope.column(ref))
+            index = len(columns) - 1
+        node.entries.append((ref.field.name, "field", (index, converter_for(expression.category))))
+    return root
+
+
+def _child_plan(item: ChildSelect) -> ChildPlan:
+    bound = item.query
+    scope = _Scope(bound.object.name)
+    columns: list[Any] = []
+    layout = _record_layout(bound, scope, columns)
+    foreign_key = scope.table.c[item.field]
+    columns.append(foreign_key)
+    statement = select(*columns).select_from(scope.from_clause)
+    statement = statement.where(foreign_key.in_(bindparam("parent_ids", expanding=True)))
+    limited = BoundQuery(**{**bound.__dict__, "limit": None, "offset": None})
+    statement = _clauses(statement, limited, scope)
+    return ChildPlan(statement, layout, len(columns) - 1, bound.limit)
+
+
+# --- expressions -------------------------------------------------------------------------------
+
+
+def _expression(scope: _Scope, expression: BoundExpression) -> Any:
+    if isinstance(expression, BoundField):
+        return scope.column(expression.ref)
+    function = expression.function
+    if expression.ref is None:
+        return func.count()
+    column = scope.column(expression.ref)
+    if function == "COUNT":
+        return func.count(column)
+    if function == "COUNT_DISTINCT":
+        return func.count(distinct(column))
+    if function in ("SUM", "AVG", "MIN", "MAX"):
+        return getattr(func, function.lower())(column)
+    return _date_function(function, column)
+
+
+def _date_function(function: str, column: Any) -> Any:
+    def part(name: str) -> Any:
+        return cast(extract(name, column), Integer)
+
+    one, two, three, seven = (literal_column(str(n), Integer) for n in (1, 2, 3, 7))
+
+    if function == "DAY_ONLY":
+        return day_only(column)
+    if function in ("CALENDAR_YEAR", "FISCAL_YEAR"):
+        return part("year")
+    if function in ("CALENDAR_MONTH", "FISCAL_MONTH"):
+        return part("month")
+    if function in ("CALENDAR_QUARTER", "FISCAL_QUARTER"):
+        return (part("month") + two) // three
+    if function == "DAY_IN_MONTH":
+        return part("day")
+    if function == "DAY_IN_WEEK":
+        return part("dow") + one
+    if function == "DAY_IN_YEAR":
+        return part("doy")
+    if function == "HOUR_IN_DAY":
+        return part("hour")
+    if function == "WEEK_IN_MONTH":
+        return (part("day") - one) // seven + one
+    if function == "WEEK_IN_YEAR":
+        return (part("doy") - one) // seven + one
+    raise ValueError(f"unknown date function {function}")
+
+
+def _sortable(scope: _Scope, expression: BoundExpression) -> Any:
+    sql = _expression(scope, expression)
+    return func.lower(sql) if expression.category == "text" else sql
+
+
+def _operand(scope: _Scope, expression: BoundExpression) -> tuple[Any, bool]:
+    """The SQL of a compared expression and whether it compares case-insensitively."""
+    sql = _expression(scope, expression)
+    if expression.category == "text":
+        return func.lower(sql), True
+    return sql, False
+
+
+def _fold(value: Any, folded: bool) -> Any:
+    return value.lower() if folded and isinstance(value, str) else value
+
+
+_COMPARE = {
+    "=": lambda x, v: x == v,
+    "<": lambda x, v: x < v,
+    "<=": lambda x, v: x <= v,
+    ">": lambda x, v: x > v,
+    ">=": lambda x, v: x >= v,
+}
+
+
+def _condition(scope: _Scope, condition: BoundCondition, negate: bool) -> ColumnElement:
+    """SQL for `condition` (negated when `negate`), never NULL-valued where null matters."""
+    if isinstance(condition, BoundBool):
+        items = [_condition(scope, item, negate) for item in condition.items]
+        use_and = (condition.operator == "AND") != negate
+        return and_(*items) if use_and else or_(*items)
+    if isinstance(condition, BoundNot):
+        return _condition(scope, condition.item, not negate)
+    expression = condition.expression
+    raw = _expression(scope, expression)
+    if isinstance(condition, BoundCompare):
+        operator = condition.operator
+        if condition.value is None:
+            is_null = (operator == "=") != negate
+            if expression.category == "boolean":
+                return or_(raw.is_(None), raw == false()) if is_null else raw == true()
+            return raw.is_(None) if is_null else raw.is_not(None)
+        if operator == "!=":
+            operator, negate = "=", not negate
+        if operator == "LIKE":
+            positive = raw.ilike(condition.value, escape="\\")
+        else:
+            operand, folded = _operand(scope, expression)
+            positive = _COMPARE[operator](operand, _fold(condition.value, folded))
+        return or_(raw.is_(None), not_(positive)) if negate else positive
+    if isinstance(condition, BoundRange):
+        operator = condition.operator
+        if operator == "!=":
+            operator, negate = "=", not negate
+        start, end = condition.start, condition.end
+        positive = {
+            "=": lambda: and_(raw >= start, raw < end),
+            "<": lambda: raw < start,
+            "<=": lambda: raw < end,
+            ">": lambda: raw >= end,
+            ">=": lambda: raw >= start,
+        }[operator]()
+        return or_(raw.is_(None), not_(positive)) if negate else positive
+    if isinstance(condition, BoundIn):
+        negate = negate != condition.negated
+        operand, folded = _operand(scope, expression)
+        parts = []
+        if condition.values:
+            parts.append(operand.in_([_fold(v, folded) for v in condition.values]))
+        parts.extend(and_(raw >= start, raw < end) for start, end in condition.ranges)
+        non_null = or_(*parts) if parts else false()
+        if not negate:
+            return or_(non_null, raw.is_(None)) if condition.has_null else non_null
+        if condition.has_null:
+            return and_(raw.is_not(None), not_(non_null))
+        return or_(raw.is_(None), not_(non_null))
+    assert isinstance(condition, BoundSemiJoin)
+    inner = condition.query
+    inner_scope = _Scope(inner.object.name)
+    column = inner.items[0]
+    assert isinstance(column, OutputColumn)
+    inner_column = _expression(inner_scope, column.expression)
+    subquery = select(inner_column).select_from(inner_scope.from_clause)
+    if inner.where is not None:
+        subquery = subquery.where(_condition(inner_scope, inner.where, False))
+    negate = negate != condition.negated
+    if not negate:
+        return raw.in_(subquery)
+    return or_(raw.is_(None), raw.not_in(subquery.where(inner_column.is_not(None))))

@@ -1,0 +1,476 @@
+"""SOSL: ``FIND {terms} [IN ... FIELDS] [RETURNING Obj(fields WHERE ... ORDER BY ... LIMIT n), ...] [LIMIT n]``.
+
+Candidates are pre-filtered in SQL with bound, case-insensitive ``LIKE '%fragment%'`` patterns
+on the searched columns (a necessary condition for a match); the exact token semantics
+(words, phrases, wildcards, AND / OR / AND NOT) then run in Python, and the matches are ranked
+by relevance: name-field matches first, then the number of matched terms, then occurrences.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, or_
+
+from crm_core.org.metadata import FieldDescribe, ObjectDescribe, describe_org
+from crm_core.query.binder import Binder, BoundField, BoundQuery, FieldRef, OutputColumn, category_of
+from crm_core.query.engine import connected, guarded, utc_today
+from crm_core.query.errors import MALFORMED_QUERY, MALFORMED_SEARCH, QueryError
+from crm_core.query.lexer import Kind, tokenize
+from crm_core.query.parser import Parser
+from crm_core.query.planner import Plan, plan_query
+from crm_core.query.serializer import record
+
+MAX_RESULTS = 2000
+_RESERVED = set("&|!{}[]^~:'+-")
+_WORD = re.compile(r"[^\W_]+")
+_SCOPES = ("ALL", "NAME", "EMAIL", "PHONE")
+_EXTRA_NAME_FIELDS = {"Case": ("Subject",)}
+
+
+# --- search expression -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word or quoted phrase: its tokens (``*`` and ``?`` kept as wildcards) in order."""
+
+    text: str
+    tokens: tuple[str | re.Pattern, ...]
+    fragment: str  # the longest literal run, for the SQL pre-filter
+
+
+@dataclass(frozen=True)
+class AllOf:
+    items: tuple[SearchExpression, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[SearchExpression, ...]
+
+
+@dataclass(frozen=True)
+class Without:
+    left: SearchExpression
+    right: SearchExpression
+
+
+SearchExpression = Term | AllOf | AnyOf | Without
+
+
+@dataclass(frozen=True)
+class _Piece:
+    kind: str  # word, phrase, (, ), AND, OR, NOT
+    chars: tuple[tuple[str, bool], ...]  # (character, is wildcard)
+    offset: int
+
+
+class _SearchParser:
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self.text = text
+        self.pieces = self._lex(start, end)
+        self.index = 0
+
+    def error(self, message: str, offset: int) -> QueryError:
+        return QueryError(MALFORMED_SEARCH, message, self.text, offset)
+
+    def _lex(self, start: int, end: int) -> list[_Piece]:
+        text, pieces, pos = self.text, [], start
+        word: list[tuple[str, bool]] = []
+        word_start = start
+
+        def flush() -> None:
+            if word:
+                literal = "".join(c for c, w in word if not w)
+                kind = (
+                    literal.upper() if len(literal) == len(word) and literal.upper() in ("AND", "OR", "NOT") else "word"
+                )
+                pieces.append(_Piece(kind, tuple(word), word_start))
+                word.clear()
+
+        while pos < end:
+            char = text[pos]
+            if char.isspace():
+                flush()
+                pos += 1
+            elif char == "\\":
+                if pos + 1 >= end:
+                    raise self.error("unexpected end of search term after '\\'", pos)
+                if not word:
+                    word_start = pos
+                word.append((text[pos + 1], False))
+                pos += 2
+            elif char in "()":
+                flush()
+                pieces.append(_Piece(char, (), pos))
+                pos += 1
+            elif char == '"':
+                flush()
+                close = pos + 1
+                chars: list[tuple[str, bool]] = []
+                while close < end and text[close] != '"':
+                    if text[close] == "\\" and close + 1 < end:
+                        chars.append((text[close + 1], False))
+                        close += 2
+                        continue
+                    chars.append((text[close], text[close] in "*?"))
+                    close += 1
+                if close >= end:
+                    raise self.error("unmatched quote in search term", pos)
+                pieces.append(_Piece("phrase", tuple(chars), pos))
+                pos = close + 1
+            elif char in _RESERVED:
+                raise self.error(
+                    f"line 1:{pos} no viable alternative at character '{char}' (escape it with a backslash)", pos
+                )
+            else:
+                if not word:
+                    word_start = pos
+                word.append((char, char in "*?"))
+                pos += 1
+        flush()
+        return pieces
+
+    @property
+    def current(self) -> _Piece | None:
+        return self.pieces[self.index] if self.index < len(self.pieces) else None
+
+    def parse(self, brace_offset: int) -> SearchExpression:
+        if not self.pieces:
+            raise self.error("No search term found. The search term must be enclosed in braces.", brace_offset)
+        expression = self.any_of()
+        if self.current is not None:
+            raise self.error(f"unexpected token: '{self._shown(self.current)}'", self.current.offset)
+        return expression
+
+    def _shown(self, piece: _Piece) -> str:
+        return "".join(c for c, _ in piece.chars) or piece.kind
+
+    def any_of(self) -> SearchExpression:
+        items = [self.all_of()]
+        while self.current is not None and self.current.kind == "OR":
+            self.index += 1
+            items.append(self.all_of())
+        return items[0] if len(items) == 1 else AnyOf(tuple(items))
+
+    def all_of(self) -> SearchExpression:
+        result = self.unary()
+        items = [result]
+        while self.current is not None and self.current.kind not in ("OR", ")"):
+            if self.current.kind == "AND":
+                self.index += 1
+                if self.current is not None and self.current.kind == "NOT":
+                    self.index += 1
+                    left = items[0] if len(items) == 1 else AllOf(tuple(items))
+                    items = [Without(left, self.unary())]
+                    continue
+            items.append(self.unary())
+        return items[0] if len(items) == 1 else AllOf(tuple(items))
+
+    def unary(self) -> SearchExpression:
+        piece = self.current
+        if piece is None:
+            raise self.error("unexpected end of search term", len(self.text))
+        self.index += 1
+        if piece.kind == "(":
+            inner = self.any_of()
+            if self.current is None or self.current.kind != ")":
+                raise self.error("missing ')' in search term", piece.offset)
+            self.index += 1
+            return inner
+        if piece.kind in ("word", "phrase"):
+            return self.term(piece)
+        raise self.error(f"unexpected token: '{self._shown(piece)}'", piece.offset)
+
+    def term(self, piece: _Piece) -> Term:
+        tokens: list[str | re.Pattern] = []
+        current: list[tuple[str, bool]] = []
+        fragments: list[str] = []
+
+        def close() -> None:
+            if not current:
+                return
+            if current[0][1]:
+                raise self.error("a wildcard (* or ?) cannot start a search term", piece.offset)
+            if any(w for _, w in current):
+                pattern = "".join((".*" if c == "*" else ".") if w else re.escape(c.lower()) for c, w in current)
+                tokens.append(re.compile(pattern))
+            else:
+                tokens.append("".join(c for c, _ in current).lower())
+            fragments.extend(re.split(r"[*?]", "".join(c if not w else "*" for c, w in current).lower()))
+            current.clear()
+
+        for char, wildcard in piece.chars:
+            if wildcard or char.isalnum():
+                current.append((char, wildcard))
+            else:
+                close()
+        close()
+        if sum(1 for c, w in piece.chars if not w and c.isalnum()) < 2 and len(piece.chars) < 2:
+            raise self.error("search term must be longer than one character", piece.offset)
+        text = "".join(c for c, _ in piece.chars)
+        return Term(text, tuple(tokens), max(fragments, key=len, default=""))
+
+
+# --- query -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Target:
+    plan: Plan
+    search_start: int  # first searched column in the row
+    search_fields: tuple[FieldDescribe, ...]
+    name_flags: tuple[bool, ...]
+    limit: int | None
+    ordered: bool
+
+
+@dataclass
+class SearchPlan:
+    expression: SearchExpression
+    targets: list[_Target]
+    limit: int
+
+
+def searched_fields(obj: ObjectDescribe, scope: str) -> tuple[FieldDescribe, ...]:
+    """The fields of `obj` that ``IN <scope> FIELDS`` searches."""
+    if scope == "NAME":
+        names = {f.name for f in obj.name_fields} | set(_EXTRA_NAME_FIELDS.get(obj.name, ()))
+        return tuple(f for f in obj.fields if f.name in names)
+    if scope == "EMAIL":
+        return tuple(f for f in obj.fields if f.type == "email")
+    if scope == "PHONE":
+        return tuple(f for f in obj.fields if f.type == "phone")
+    return tuple(f for f in obj.fields if f.searchable or f.name_field)
+
+
+@lru_cache(maxsize=512)
+def sosl_plan(query: str, today: dt.date) -> SearchPlan:
+    """Parse, bind and plan a SOSL query (cached per text and today)."""
+    start = len(query) - len(query.lstrip())
+    if query[start : start + 4].upper() != "FIND":
+        raise QueryError(MALFORMED_SEARCH, "unexpected token: expected FIND", query, start)
+    pos = start + 4
+    while pos < len(query) and query[pos].isspace():
+        pos += 1
+    if pos >= len(query) or query[pos] != "{":
+        raise QueryError(
+            MALFORMED_SEARCH, "No search term found. The search term must be enclosed in braces.", query, pos
+        )
+    close = pos + 1
+    while close < len(query) and query[close] != "}":
+        close += 2 if query[close] == "\\" else 1
+    if close >= len(query):
+        raise QueryError(MALFORMED_SEARCH, "missing closing brace '}' after the search term", query, pos)
+    expression = _SearchParser(query, pos + 1, close).parse(pos)
+    try:
+        return _plan_rest(query, close + 1, expression, today)
+    except QueryError as exc:
+        if exc.error_code != MALFORMED_QUERY:
+            raise
+        raise QueryError(MALFORMED_SEARCH, exc.text, query, _offset_of(query, exc)) from None
+
+
+def _offset_of(query: str, exc: QueryError) -> int:
+    lines = query.split("\n")
+    return sum(len(line) + 1 for line in lines[: (exc.row or 1) - 1]) + (exc.column or 1) - 1
+
+
+def _plan_rest(query: str, start: int, expression: SearchExpression, today: dt.date) -> SearchPlan:
+    parser = Parser(query, tokenize(query, start))
+    binder = Binder(query, today)
+    scope = "ALL"
+    if parser.keyword("IN"):
+        token = parser.current
+        if not token.is_keyword(*_SCOPES):
+            raise parser.unexpected()
+        scope = parser.advance().text.upper()
+        parser.expect_keyword("FIELDS")
+    targets: list[_Target] = []
+    if parser.keyword("RETURNING"):
+        while True:
+            targets.append(_returning(parser, binder, scope, expression))
+            if parser.current.kind is not Kind.COMMA:
+                break
+            parser.advance()
+    else:
+        for obj in describe_org().values():
+            target = _target(obj, _id_only(obj), scope, expression, None)
+            if target is not None:
+                targets.append(target)
+    limit = MAX_RESULTS
+    if parser.current.is_keyword("LIMIT"):
+        parser.advance()
+        limit = min(parser.integer(), MAX_RESULTS)
+    parser.expect_eof()
+    return SearchPlan(expression, [t for t in targets if t is not None], limit)
+
+
+def _id_only(obj: ObjectDescribe) -> BoundQuery:
+    id_field = obj.field("Id")
+    assert id_field is not None
+    column = OutputColumn("Id", BoundField(FieldRef((), id_field, obj.name), category_of("id")))
+    return BoundQuery(obj, (column,), None, (), None, (), None, None, False, False)
+
+
+def _returning(parser: Parser, binder: Binder, scope: str, expression: SearchExpression) -> _Target | None:
+    token = parser.expect(Kind.IDENT)
+    obj = binder.find_object(token.text, token.offset)
+    if parser.current.kind is not Kind.LPAREN:
+        return _target(obj, _id_only(obj), scope, expression, None)
+    parser.advance()
+    select = parser.select_list(allow_children=False)
+    parsed = parser.clauses(select, token, None, token.offset, nested=True)
+    parser.expect(Kind.RPAREN)
+    if parsed.group_by or parsed.having:
+        raise QueryError(MALFORMED_SEARCH, "GROUP BY is not supported in SOSL", parser.text, token.offset)
+    bound = binder.bind_body(parsed, obj)
+    if bound.aggregate:
+        raise QueryError(MALFORMED_SEARCH, "Aggregate functions are not supported in SOSL", parser.text, token.offset)
+    limit = bound.limit
+    unlimited = BoundQuery(**{**bound.__dict__, "limit": None, "offset": None})
+    return _target(obj, unlimited, scope, expression, limit)
+
+
+def _target(
+    obj: ObjectDescribe, bound: BoundQuery, scope: str, expression: SearchExpression, limit: int | None
+) -> _Target | None:
+    fields = searched_fields(obj, scope)
+    if not fields:
+        return None
+    names = {f.name for f in obj.name_fields} | set(_EXTRA_NAME_FIELDS.get(obj.name, ()))
+    plan = plan_query(bound)
+    table = plan.statement.selected_columns[0].table
+    columns = [table.c[f.name] for f in fields]
+    start = len(plan.statement.selected_columns)
+    statement = plan.statement.add_columns(*columns).where(_prefilter(expression, columns, fields))
+    if not bound.order_by:
+        statement = statement.order_by(table.c.Id)
+    plan.statement = statement
+    return _Target(plan, start, fields, tuple(f.name in names for f in fields), limit, bool(bound.order_by))
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _prefilter(expression: SearchExpression, columns: list[Any], fields: tuple[FieldDescribe, ...]) -> Any:
+    if isinstance(expression, Term):
+        if not expression.fragment:
+            return or_(*[c.is_not(None) for c in columns])
+        fragment = expression.fragment
+        tests = []
+        for column, described in zip(columns, fields, strict=True):
+            if described.type == "phone" and fragment.isdigit():
+                pattern = "%" + "%".join(fragment) + "%"
+            else:
+                pattern = f"%{_like_escape(fragment)}%"
+            tests.append(column.ilike(pattern, escape="\\"))
+        return or_(*tests)
+    if isinstance(expression, AllOf):
+        return and_(*[_prefilter(i, columns, fields) for i in expression.items])
+    if isinstance(expression, AnyOf):
+        return or_(*[_prefilter(i, columns, fields) for i in expression.items])
+    return _prefilter(expression.left, columns, fields)
+
+
+# --- matching ----------------------------------------------------------------------------------
+
+
+def _token_matches(pattern: str | re.Pattern, token: str) -> bool:
+    return pattern == token if isinstance(pattern, str) else pattern.fullmatch(token) is not None
+
+
+def _count(term: Term, tokens: list[str]) -> int:
+    width = len(term.tokens)
+    if width == 0:
+        return 0
+    found = 0
+    for start in range(len(tokens) - width + 1):
+        if all(_token_matches(p, tokens[start + i]) for i, p in enumerate(term.tokens)):
+            found += 1
+    return found
+
+
+def _evaluate(expression: SearchExpression, fields: list[tuple[list[str], bool]], hits: dict) -> bool:
+    if isinstance(expression, Term):
+        if expression not in hits:
+            name_hit, total = False, 0
+            for tokens, is_name in fields:
+                count = _count(expression, tokens)
+                total += count
+                name_hit = name_hit or (is_name and count > 0)
+            hits[expression] = (total, name_hit)
+        return hits[expression][0] > 0
+    if isinstance(expression, AllOf):
+        return all(_evaluate(i, fields, hits) for i in expression.items)
+    if isinstance(expression, AnyOf):
+        return any([_evaluate(i, fields, hits) for i in expression.items])  # all: score every term
+    return _evaluate(expression.left, fields, hits) and not _evaluate(expression.right, fields, hits)
+
+
+def _field_tokens(value: Any, described: FieldDescribe) -> list[list[str]]:
+    if value is None:
+        return []
+    words = _WORD.findall(str(value).lower())
+    if described.type == "phone":
+        return [words, ["".join(c for c in str(value) if c.isdigit())]]
+    return [words]
+
+
+def _matches(target: _Target, rows: list, expression: SearchExpression) -> list[tuple[tuple, dict]]:
+    layout = target.plan.layout
+    assert layout is not None
+    found = []
+    for row in rows:
+        fields: list[tuple[list[str], bool]] = []
+        for offset, (described, is_name) in enumerate(zip(target.search_fields, target.name_flags, strict=True)):
+            fields.extend((tokens, is_name) for tokens in _field_tokens(row[target.search_start + offset], described))
+        hits: dict = {}
+        if not _evaluate(expression, fields, hits):
+            continue
+        matched = [h for h in hits.values() if h[0] > 0]
+        score = (any(h[1] for h in matched), len(matched), sum(h[0] for h in matched))
+        found.append((score, record(row, layout)))
+    if not target.ordered:
+        found.sort(key=lambda item: item[0], reverse=True)
+    return found[: target.limit] if target.limit is not None else found
+
+
+def run_sosl(conn: Connection | Engine, query: str, *, today: dt.date | None = None) -> dict:
+    """Run a SOSL search; return ``{"searchRecords": [...]}`` or raise :class:`QueryError`."""
+    day = today or utc_today()
+
+    def action() -> dict:
+        plan = sosl_plan(query, day)
+        results: list[list[tuple[tuple, dict]]] = []
+        with connected(conn) as connection:
+            for target in plan.targets:
+                rows = connection.execute(target.plan.statement).all()
+                results.append(_matches(target, rows, plan.expression))
+        return {"searchRecords": _merge(results, plan.limit)}
+
+    return guarded(action)
+
+
+def _merge(results: list[list[tuple[tuple, dict]]], limit: int) -> list[dict]:
+    """Interleave the objects' lists by score, keeping each object's own order."""
+    positions = [0] * len(results)
+    merged: list[dict] = []
+    while len(merged) < limit:
+        best = -1
+        for index, items in enumerate(results):
+            if positions[index] < len(items) and (
+                best < 0 or items[positions[index]][0] > results[best][positions[best]][0]
+            ):
+                best = index
+        if best < 0:
+            break
+        merged.append(results[best][positions[best]][1])
+        positions[best] += 1
+    return merged
