@@ -1,0 +1,88 @@
+"""Build the task set of an org: run the nine generators, number the instances, store them."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from crm_core.db import make_readonly_engine
+from crm_core.errors import UserFacingError
+from crm_core.org.schema import OrgInfo
+from crm_core.tasks.generators import collect, metadata_of, read_org_view, samplers
+from crm_core.tasks.records import PERSONA_OF_TASK, TASKS, TaskInstance
+from crm_core.tasks.store import write_tasks_to_org
+
+DEFAULT_PER_TASK = 130
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def org_seed(url: str) -> int:
+    """The seed the org was generated with (0 when the org does not record one)."""
+    engine = make_readonly_engine(url)
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(select(OrgInfo.value).where(OrgInfo.key == "seed")).scalar()
+    except SQLAlchemyError:
+        value = None
+    finally:
+        engine.dispose()
+    return int(value) if value is not None and str(value).lstrip("-").isdigit() else 0
+
+
+def generate_tasks(
+    url: str,
+    *,
+    per_task: int = DEFAULT_PER_TASK,
+    seed: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[TaskInstance]:
+    """The task set of the org at `url` (read-only), `per_task` instances per task, from `seed`."""
+    if per_task < 1:
+        raise UserFacingError(f"--per-task must be at least 1, got {per_task}")
+    seed = org_seed(url) if seed is None else seed
+    engine = make_readonly_engine(url)
+    instances: list[TaskInstance] = []
+    try:
+        with engine.connect() as conn:
+            view = read_org_view(conn)
+            if not view.products or not view.issues:
+                raise UserFacingError("the org has no products or issues: generate an org first")
+            by_task = samplers(conn, view)
+            for number, task in enumerate(TASKS):
+                drafts = collect(task, per_task, random.Random(f"{seed}:{task}"), by_task[task])
+                for draft in drafts:
+                    instances.append(
+                        TaskInstance(
+                            idx=len(instances),
+                            task=task,
+                            persona=PERSONA_OF_TASK[task],
+                            query=draft.query,
+                            answer=draft.answer,
+                            metadata=metadata_of(task, draft),
+                            reward_metric="fuzzy_match" if task == "knowledge_qa" else "exact_match",
+                            params=draft.params,
+                        )
+                    )
+                if progress:
+                    progress(task, number + 1, len(TASKS))
+    except SQLAlchemyError as exc:
+        raise UserFacingError(f"cannot read the org: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    return instances
+
+
+def build_tasks(
+    url: str,
+    *,
+    per_task: int = DEFAULT_PER_TASK,
+    seed: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[TaskInstance]:
+    """Generate the task set of the org at `url` and store it in the org database."""
+    instances = generate_tasks(url, per_task=per_task, seed=seed, progress=progress)
+    write_tasks_to_org(url, instances)
+    return instances
