@@ -2,11 +2,131 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from crm_core.db import DatabaseURLError, make_readonly_engine, org_db_url
+from crm_core.errors import UserFacingError
 
 org_app = typer.Typer(no_args_is_help=True, help="Inspect the generated org.")
+
+OrgDbOption = Annotated[
+    str | None, typer.Option("--org-db", help="Org database URL (default: $CRM_ORG_DB or sqlite:///data/org.db).")
+]
 
 
 def register(app: typer.Typer) -> None:
     """Attach the org's commands to the main CLI application."""
+    app.command("generate")(generate)
     app.add_typer(org_app, name="org")
+
+
+def generate(
+    scale: Annotated[str, typer.Option(help="Org size: tiny, default, large or xl.")] = "default",
+    cases: Annotated[int | None, typer.Option(help="Number of cases (overrides --scale).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed and flags, same org.")] = 0,
+    no_latent: Annotated[bool, typer.Option("--no-latent", help="Flatten every latent effect.")] = False,
+    org_db: OrgDbOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing org.")] = False,
+) -> None:
+    """Generate the simulated org (then the benchmark tasks)."""
+    from crm_core.org.generator import generate_org
+
+    url = _url(org_db)
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not tasks:
+            bar.start()  # started on the first report, so an early error prints one line only
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    try:
+        generate_org(url, scale=scale, cases=cases, seed=seed, latent=not no_latent, force=force, progress=progress)
+    finally:
+        bar.stop()
+    after_generate(url)
+    console.print(f"Generated the org at {_shown(url)}.")
+
+
+def after_generate(url: str) -> None:
+    """Hook run after a successful ``generate``: the task builder (``tasks build``) is called here."""
+
+
+@org_app.command("stats")
+def stats(
+    org_db: OrgDbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Record count per object and a digest of the org's content."""
+    from crm_core.org.stats import org_stats
+
+    engine = _readonly(org_db)
+    try:
+        result = org_stats(engine)
+    except SQLAlchemyError as exc:
+        raise UserFacingError(f"cannot read the org: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    table = Table("object", "records", title="Org")
+    for name, count in {**result.counts, **result.latent_counts}.items():
+        table.add_row(name, f"{count:,}")
+    console = Console()
+    console.print(table)
+    for key in ("scale", "seed", "latent", "generator_version"):
+        if key in result.info:
+            console.print(f"{key}: {result.info[key]}")
+    console.print(f"digest: {result.digest}")
+
+
+@org_app.command("check")
+def check(org_db: OrgDbOption = None) -> None:
+    """Verify the org's invariants; print each violation and exit 1 if there is any."""
+    from crm_core.org.check import check_org
+
+    engine = _readonly(org_db)
+    try:
+        violations = check_org(engine)
+    except SQLAlchemyError as exc:
+        raise UserFacingError(f"cannot read the org: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    for violation in violations:
+        typer.echo(str(violation))
+    if violations:
+        typer.echo(f"{len(violations)} violation(s).", err=True)
+        raise typer.Exit(1)
+    typer.echo("OK: every invariant holds.")
+
+
+def _url(explicit: str | None) -> str:
+    try:
+        return org_db_url(explicit)
+    except DatabaseURLError as exc:
+        raise UserFacingError(str(exc)) from None
+
+
+def _readonly(explicit: str | None):  # noqa: ANN202
+    try:
+        return make_readonly_engine(_url(explicit))
+    except DatabaseURLError as exc:
+        raise UserFacingError(str(exc)) from None
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -30,7 +30,7 @@ from crm_core.org.catalog import DAYS, END, ISSUES, START, STATES
 from crm_core.org.ids import make_id
 from crm_core.org.latent import SEASON_MONTHS, Latents, draw_latents, seasonal_factor
 from crm_core.org.scales import Scale, resolve_scale
-from crm_core.org.schema import Base, LatentBase
+from crm_core.org.schema import OBJECT_MODELS, Base, LatentBase
 
 GENERATOR_VERSION = "1"
 BATCH = 5000
@@ -74,7 +74,7 @@ def _first_line(exc: Exception) -> str:
 
 def org_tables() -> list[Table]:
     """Every table the generator writes: the 16 objects (parents first), then the latent tables."""
-    return [*Base.metadata.sorted_tables, *LatentBase.metadata.sorted_tables]
+    return [*(model.__table__ for model in OBJECT_MODELS), *LatentBase.metadata.sorted_tables]
 
 
 def _prepare_database(engine: Engine, *, force: bool) -> None:
