@@ -35,6 +35,7 @@ def _sqlite_transactions(engine: Engine) -> None:
     def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes in WAL mode
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
