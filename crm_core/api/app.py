@@ -7,7 +7,7 @@ import secrets
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_core.api import data_routes, oauth
@@ -74,7 +74,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app = FastAPI(
         title="CRMArena Studio REST API",
-        default_response_class=ORJSONResponse,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
