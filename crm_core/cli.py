@@ -31,6 +31,7 @@ def _register() -> None:
     from crm_core.api import commands as api_commands; api_commands.register(app)  # noqa: E702, I001
     from crm_core.agents import commands as agents_commands; agents_commands.register(app)  # noqa: E702, I001
     from crm_core.query import commands as query_commands; query_commands.register(app)  # noqa: E702, I001
+    from crm_core.tasks import commands as tasks_commands; tasks_commands.register(app)  # noqa: E702, I001
 
 
 def main() -> None:

@@ -61,6 +61,9 @@ def generate(
 
 def after_generate(url: str) -> None:
     """Hook run after a successful ``generate``: the task builder (``tasks build``) is called here."""
+    from crm_core.tasks.commands import build_with_progress
+
+    build_with_progress(url)
 
 
 @org_app.command("stats")

@@ -178,10 +178,12 @@ def collect(task: str, count: int, rng: random.Random, sample: Sampler, max_atte
     nones: list[Draft] = []
     others: list[Draft] = []
     seen: set[str] = set()
-    attempts = 0
+    attempts = stalled = 0
     limit = max_attempts or count * 60
-    while len(nones) + len(others) < count and attempts < limit:
+    stall_limit = max(300, count * 4)  # the org has no more distinct instances to give
+    while len(nones) + len(others) < count and attempts < limit and stalled < stall_limit:
         attempts += 1
+        stalled += 1
         need_none = len(nones) < target_none
         need_other = len(others) < count - target_none
         want_none = need_none and (not need_other or rng.random() < NONE_SHARE)
@@ -201,6 +203,7 @@ def collect(task: str, count: int, rng: random.Random, sample: Sampler, max_atte
         else:
             continue
         seen.add(key)
+        stalled = 0
     # Interleave deterministically so None answers are spread through the task's instances.
     merged = others + nones
     random.Random(f"order:{task}").shuffle(merged)

@@ -1,0 +1,138 @@
+"""CLI of the benchmark tasks: ``tasks build|export|import|show``."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from crm_core.db import DatabaseURLError, org_db_url
+from crm_core.errors import UserFacingError
+from crm_core.tasks.build import DEFAULT_PER_TASK
+from crm_core.tasks.records import TaskInstance
+
+tasks_app = typer.Typer(no_args_is_help=True, help="The benchmark's task set: build, export, import, show.")
+
+OrgDbOption = Annotated[
+    str | None, typer.Option("--org-db", help="Org database URL (default: $CRM_ORG_DB or sqlite:///data/org.db).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the `tasks` commands to the main CLI application."""
+    app.add_typer(tasks_app, name="tasks")
+
+
+def _url(explicit: str | None) -> str:
+    try:
+        return org_db_url(explicit)
+    except DatabaseURLError as exc:
+        raise UserFacingError(str(exc)) from None
+
+
+def _summary(instances: list[TaskInstance], title: str) -> Table:
+    table = Table("task", "persona", "instances", "None answers", title=title)
+    counts = Counter(i.task for i in instances)
+    nones = Counter(i.task for i in instances if i.answer is None)
+    personas = {i.task: i.persona for i in instances}
+    for task, count in counts.items():
+        table.add_row(task, personas[task], str(count), str(nones[task]))
+    table.add_row("total", "", str(len(instances)), str(sum(nones.values())))
+    return table
+
+
+def build_with_progress(url: str, *, per_task: int = DEFAULT_PER_TASK, seed: int | None = None) -> list[TaskInstance]:
+    """Build and store the task set with a progress bar on stderr (used by `generate` too)."""
+    from crm_core.tasks.build import build_tasks
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("tasks {task.description:<32}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        bar_id = bar.add_task("", total=9)
+
+        def progress(task: str, done: int, total: int) -> None:
+            bar.update(bar_id, completed=done, total=total, description=task)
+
+        instances = build_tasks(url, per_task=per_task, seed=seed, progress=progress)
+    short = {t: c for t, c in Counter(i.task for i in instances).items() if c < per_task}
+    for task, count in short.items():
+        console.print(f"[yellow]Warning:[/] only {count} of {per_task} {task} instances: the org is too small")
+    return instances
+
+
+@tasks_app.command("build")
+def build(
+    per_task: Annotated[int, typer.Option("--per-task", help="Instances per task.")] = DEFAULT_PER_TASK,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the org's seed).")] = None,
+    org_db: OrgDbOption = None,
+) -> None:
+    """Generate the task set from the org and store it in the org database."""
+    instances = build_with_progress(_url(org_db), per_task=per_task, seed=seed)
+    Console().print(_summary(instances, "Task set"))
+
+
+@tasks_app.command("export")
+def export(
+    out: Annotated[Path, typer.Argument(help="Output file.")],
+    fmt: Annotated[
+        Literal["crmarena", "jsonl", "json"],
+        typer.Option("--format", help="crmarena (CRMArena's JSON), jsonl or json (ours, with params)."),
+    ] = "jsonl",
+    org_db: OrgDbOption = None,
+) -> None:
+    """Write the org's task set to a file (same seed, same bytes)."""
+    from crm_core.tasks.records import load_tasks, save_tasks
+
+    instances = load_tasks(_url(org_db))
+    save_tasks(instances, out, fmt)
+    typer.echo(f"Wrote {len(instances)} instances to {out} ({fmt}).")
+
+
+@tasks_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A task file: ours (JSON / JSONL) or CRMArena's.")],
+    org_db: OrgDbOption = None,
+) -> None:
+    """Validate a task file and make it the org's task set (replacing the current one)."""
+    from crm_core.tasks.records import read_task_file
+    from crm_core.tasks.store import write_tasks_to_org
+
+    instances = read_task_file(file)
+    write_tasks_to_org(_url(org_db), instances)
+    Console().print(_summary(instances, f"Imported {file.name}"))
+
+
+@tasks_app.command("show")
+def show(
+    idx: Annotated[int, typer.Argument(help="Instance idx.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
+    org_db: OrgDbOption = None,
+) -> None:
+    """Print one instance: query, answer, metadata and params."""
+    from crm_core.tasks.records import load_tasks
+
+    found = [i for i in load_tasks(_url(org_db)) if i.idx == idx]
+    if not found:
+        raise UserFacingError(f"no task instance with idx {idx}")
+    instance = found[0]
+    if as_json:
+        typer.echo(json.dumps(instance.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    console.print(f"[bold]#{instance.idx}[/] {instance.task} ({instance.persona}, {instance.reward_metric})")
+    console.print(f"[bold]Query:[/] {instance.query}")
+    console.print(f"[bold]Answer:[/] {instance.answer_text}")
+    console.print(f"[bold]Required:[/] {instance.metadata.required}")
+    console.print(f"[bold]Optional:[/] {instance.metadata.optional}")
+    console.print(f"[bold]Params:[/] {json.dumps(instance.params)}")
