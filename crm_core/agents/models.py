@@ -7,8 +7,10 @@ episode because they answer from the episode's instance.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
@@ -161,15 +164,27 @@ class LangChainModelSource(ModelSource):
         self.prices = prices or load_prices()
         self.timeout_s = timeout_s
         self.extra = extra or {}
-        self._models: dict[int, BaseChatModel] = {}
+        self._models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, BaseChatModel]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
+        """One shared model per event loop and output limit (call it inside the loop).
+
+        langchain-openai caches its async HTTP client process-wide, bound to the loop that first
+        used it, so a second ``asyncio.run`` would reuse a client of a closed loop. Each loop
+        gets models with an HTTP client of its own instead.
+        """
         max_tokens = episode.framework.max_output_tokens
-        if max_tokens not in self._models:
-            self._models[max_tokens] = make_chat_model(
-                self.spec, base_url=self.base_url, max_tokens=max_tokens, timeout_s=self.timeout_s, **self.extra
+        models = self._models.setdefault(asyncio.get_running_loop(), {})
+        if max_tokens not in models:
+            extra = dict(self.extra)
+            if self.spec.split(":", 1)[0] in {"openai", "azure_openai"}:
+                extra.setdefault("http_async_client", httpx.AsyncClient(timeout=self.timeout_s))
+            models[max_tokens] = make_chat_model(
+                self.spec, base_url=self.base_url, max_tokens=max_tokens, timeout_s=self.timeout_s, **extra
             )
-        return self._models[max_tokens]
+        return models[max_tokens]
 
     def cost(self, input_tokens: int, output_tokens: int) -> float | None:
         return self.prices.cost(self.spec, input_tokens, output_tokens)

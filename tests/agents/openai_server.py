@@ -40,10 +40,16 @@ Script = Callable[[dict[str, Any]], Reply]
 
 @dataclass
 class ServerHandle:
-    """A running server: its base URL and the request bodies it received."""
+    """A running server: its base URL, the request bodies it received, and the most requests it
+    was answering at the same time."""
 
     base_url: str
     requests: list[dict[str, Any]]
+    load: dict[str, int]
+
+    @property
+    def max_in_flight(self) -> int:
+        return self.load["max"]
 
 
 def _free_port() -> int:
@@ -52,7 +58,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_app(script: Script, requests: list[dict[str, Any]]) -> FastAPI:
+def make_app(script: Script, requests: list[dict[str, Any]], load: dict[str, int]) -> FastAPI:
     """The FastAPI app: ``POST /v1/chat/completions`` answered by `script`."""
     app = FastAPI()
     ids = itertools.count(1)
@@ -62,8 +68,13 @@ def make_app(script: Script, requests: list[dict[str, Any]]) -> FastAPI:
         body = await request.json()
         requests.append(body)
         reply = script(body)
-        if reply.delay_s:
-            await asyncio.sleep(reply.delay_s)
+        load["now"] += 1
+        load["max"] = max(load["max"], load["now"])
+        try:
+            if reply.delay_s:
+                await asyncio.sleep(reply.delay_s)
+        finally:
+            load["now"] -= 1
         if reply.status != 200:
             error = {"error": {"message": f"scripted status {reply.status}", "type": "rate_limit", "code": None}}
             return JSONResponse(error, status_code=reply.status, headers={"retry-after-ms": "10"})
@@ -98,8 +109,9 @@ def make_app(script: Script, requests: list[dict[str, Any]]) -> FastAPI:
 def openai_server(script: Script) -> Iterator[ServerHandle]:
     """Serve `script` on 127.0.0.1 in a background thread for the duration of the block."""
     requests: list[dict[str, Any]] = []
+    load = {"now": 0, "max": 0}
     port = _free_port()
-    config = uvicorn.Config(make_app(script, requests), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(make_app(script, requests, load), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -109,7 +121,7 @@ def openai_server(script: Script) -> Iterator[ServerHandle]:
             raise RuntimeError("the scripted OpenAI server did not start")
         time.sleep(0.02)
     try:
-        yield ServerHandle(base_url=f"http://127.0.0.1:{port}/v1", requests=requests)
+        yield ServerHandle(base_url=f"http://127.0.0.1:{port}/v1", requests=requests, load=load)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

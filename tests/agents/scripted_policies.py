@@ -44,7 +44,9 @@ def contact_policy(body: dict[str, Any], *, delay_s: float = 0.0) -> Reply:
         return Reply(
             tool_calls=[("get_account_id_by_contact_id", json.dumps({"contact_id": contact}))], delay_s=delay_s
         )
-    observed = ACCOUNT_ID.search(body["messages"][-1]["content"] or "")
+    last_assistant = max(i for i, m in enumerate(body["messages"]) if m["role"] == "assistant")
+    replies = " ".join(m["content"] or "" for m in body["messages"][last_assistant + 1 :])
+    observed = ACCOUNT_ID.search(replies)
     answer = observed.group(0) if observed else "None"
     if not tools:
         return Reply(content=f"<thought> Found it. </thought>\n<respond>{answer}</respond>", delay_s=delay_s)

@@ -1,0 +1,141 @@
+"""Runs: concurrency loses and duplicates nothing; a run killed with SIGKILL resumes to exactly
+one stored episode per (instance, trial), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from openai_server import openai_server
+from scripted_policies import contact_policy
+from sqlalchemy import func, select
+
+from crm_core.agents.environment import OrgEnvironment
+from crm_core.agents.frameworks import make_framework
+from crm_core.agents.models import LangChainModelSource, RetryPolicy
+from crm_core.agents.records import RunRecord
+from crm_core.agents.runner import execute_run
+from crm_core.store.engine import open_app_store
+from crm_core.store.runs import AgentEpisode, completed_keys, list_runs, load_episodes, save_run
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _record(run_id: str, instances, trials: int, base_url: str) -> RunRecord:
+    return RunRecord(
+        run_id=run_id,
+        framework="fc",
+        model="openai:scripted",
+        base_url=base_url,
+        tasks=sorted({i.task for i in instances}),
+        trials=trials,
+        created_at="2026-01-01T00:00:00",
+    )
+
+
+def _execute(store, org_url, instances, run, base_url, concurrency):
+    env = OrgEnvironment.open(org_url)
+    try:
+        return execute_run(
+            run,
+            instances,
+            source=LangChainModelSource("openai:scripted", base_url=base_url),
+            framework=make_framework("fc", env.tool_schemas),
+            env=env,
+            store=store,
+            concurrency=concurrency,
+            retry=RetryPolicy(attempts=2, initial_wait_s=0.01),
+        )
+    finally:
+        env.engine.dispose()
+
+
+def test_concurrency_8_loses_and_duplicates_nothing(app_store, contact_org, instances):
+    with openai_server(functools.partial(contact_policy, delay_s=0.1)) as server:
+        run = _record("c8", instances, 2, server.base_url)
+        save_run(app_store, run, planned=len(instances) * 2)
+        finished = _execute(app_store, contact_org[0], instances, run, server.base_url, concurrency=8)
+    expected = {(i.idx, t) for i in instances for t in range(2)}
+    assert 2 <= server.max_in_flight <= 8
+    assert len(server.requests) == 2 * len(expected)  # two turns each, nothing replayed
+    assert sorted((e.instance_idx, e.trial) for e in finished) == sorted(expected)
+    stored = load_episodes(app_store, "c8")
+    assert Counter((e.instance_idx, e.trial) for e in stored) == Counter(expected)
+    gold = {i.idx: i.answer for i in instances}
+    assert all(e.reward == 1.0 and e.answer == gold[e.instance_idx] for e in stored)
+
+
+def test_resume_runs_only_the_missing_episodes(app_store, contact_org, instances):
+    with openai_server(contact_policy) as server:
+        run = _record("resume", instances, 1, server.base_url)
+        save_run(app_store, run, planned=len(instances))
+        _execute(app_store, contact_org[0], instances[:5], run, server.base_url, concurrency=3)
+        assert len(server.requests) == 10
+        again = _execute(app_store, contact_org[0], instances, run, server.base_url, concurrency=3)
+        assert sorted(e.instance_idx for e in again) == [i.idx for i in instances[5:]]
+        assert len(server.requests) == 2 * len(instances)
+        assert _execute(app_store, contact_org[0], instances, run, server.base_url, concurrency=3) == []
+    assert completed_keys(app_store, "resume") == {(i.idx, 0) for i in instances}
+    (summary,) = list_runs(app_store)
+    assert (summary.completed, summary.planned, summary.mean_reward) == (len(instances), len(instances), 1.0)
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "crm_core", *args]
+
+
+def _stored_count(store) -> int:
+    with store() as session:
+        return session.scalar(select(func.count()).select_from(AgentEpisode))
+
+
+def _kill_and_resume(app_url: str, org_url: str, task_file: Path, instances) -> None:
+    store = open_app_store(app_url)
+    common = ["--run-id", "killed", "--app-db", app_url, "--org-db", org_url, "--task-file", str(task_file)]
+    with openai_server(functools.partial(contact_policy, delay_s=0.15)) as server:
+        first = _cli(
+            "run", "--framework", "act", "--model", "openai:scripted", "--base-url", server.base_url,
+            "--trials", "2", "--concurrency", "3", *common,
+        )  # fmt: skip
+        env = {**os.environ, "OPENAI_API_KEY": "sk-test"}
+        process = subprocess.Popen(first, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while _stored_count(store) < 4:
+            assert process.poll() is None, process.communicate()[1].decode()[-2000:]
+            assert time.monotonic() < deadline, "the run stored nothing"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        killed_at = _stored_count(store)
+        assert 4 <= killed_at < 2 * len(instances)
+        resumed = subprocess.run(_cli("run", *common), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        assert f"{killed_at} of {2 * len(instances)} episodes already done" in resumed.stderr
+    episodes = load_episodes(store, "killed")
+    assert Counter((e.instance_idx, e.trial) for e in episodes) == Counter(
+        {(i.idx, t): 1 for i in instances for t in range(2)}
+    )
+    gold = {i.idx: i.answer for i in instances}
+    assert all(e.end_reason == "responded" and e.answer == gold[e.instance_idx] for e in episodes)
+    scored = subprocess.run(
+        _cli("score", "killed", "--json", "--app-db", app_url), cwd=REPO, capture_output=True, text=True
+    )
+    assert scored.returncode == 0, scored.stderr
+    assert '"completed": 24' in scored.stdout and '"overall": 1.0' in scored.stdout
+    store.kw["bind"].dispose()
+
+
+def test_sigkill_and_resume_sqlite(tmp_path, contact_org, instances, task_file):
+    _kill_and_resume(f"sqlite:///{tmp_path / 'app.db'}", contact_org[0], task_file, instances)
+
+
+@pytest.mark.postgres
+def test_sigkill_and_resume_postgres(app_db_pg_url, contact_org, instances, task_file):
+    _kill_and_resume(app_db_pg_url, contact_org[0], task_file, instances)
