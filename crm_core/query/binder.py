@@ -398,7 +398,7 @@ class Binder:
     def group_item(self, obj: ObjectDescribe, expression: ast.Expression, alias: str | None) -> BoundExpression:
         bound = self.expression(obj, expression, alias)
         if isinstance(bound, BoundCall) and bound.is_aggregate:
-            raise self.error(MALFORMED_QUERY, "Aggregate functions are not allowed in GROUP BY", _offset(expression))
+            raise self.error(MALFORMED_QUERY, "Aggregate functions are not allowed in GROUP BY", expression.offset)
         if isinstance(bound, BoundField) and not bound.ref.field.groupable:
             raise self.error(
                 INVALID_FIELD, f"field '{bound.ref.field.name}' can not be grouped in a query call", _offset(expression)
@@ -530,10 +530,10 @@ class Binder:
         inner_obj = self.find_object(inner_query.object_name, inner_query.object_offset)
         fields = [i for i in inner_query.select if isinstance(i, ast.SelectField)]
         if len(inner_query.select) != 1 or len(fields) != 1 or not isinstance(fields[0].expression, ast.Path):
+            extra = inner_query.select[1] if len(inner_query.select) > 1 else inner_query.select[0]
+            offset = extra.offset if isinstance(extra, ast.SelectChild) else extra.expression.offset
             raise self.error(
-                MALFORMED_QUERY,
-                "semi join sub-selects must select exactly one id or reference field",
-                inner_query.select_offset,
+                MALFORMED_QUERY, "semi join sub-selects must select exactly one id or reference field", offset
             )
         for clause, offset in (
             (inner_query.order_by, inner_query.object_offset),
@@ -570,7 +570,10 @@ class Binder:
         if date_part or (isinstance(left, BoundField) and left.ref.field.type == "int"):
             soap = "int"
         quoted = "should be enclosed in quotes" if category in ("id", "text") else "should not be enclosed in quotes"
-        name = left.ref.field.name if left.ref is not None else left.function  # type: ignore[union-attr]
+        if isinstance(left, BoundCall) and left.is_aggregate:
+            name = f"{left.function}({left.ref.field.name if left.ref else ''})"
+        else:
+            name = left.ref.field.name  # type: ignore[union-attr]
         return self.error(
             INVALID_FIELD,
             f"value of filter criterion for field '{name}' must be of type {soap} and {quoted}",

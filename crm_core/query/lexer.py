@@ -166,7 +166,7 @@ def _string(query: str, start: int, end: int) -> tuple[Token, int]:
         value.append(char)
         pattern.append("\\\\" if char == "\\" else char)
         pos += 1
-    raise QueryError(MALFORMED_QUERY, f"unexpected token: '{query[start:end]}'", query, start)
+    raise QueryError(MALFORMED_QUERY, "unterminated string literal", query, start)
 
 
 def _like_literal(char: str) -> str:

@@ -25,6 +25,7 @@ from crm_core.query.errors import MALFORMED_QUERY, QueryError
 from crm_core.query.lexer import RESERVED, Kind, StringValue, Token, tokenize
 
 _CLAUSE_WORDS = frozenset({"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "WITH", "FOR", "USING"})
+_SHOWN_BARE = RESERVED | _CLAUSE_WORDS | {"SELECT", "BY"}  # keywords appear unquoted in "unexpected token"
 
 
 def parse_soql(query: str) -> Query:
@@ -62,7 +63,7 @@ class Parser:
         token = token or self.current
         if token.kind is Kind.EOF:
             shown = "<EOF>"
-        elif token.kind is Kind.IDENT and token.text.upper() in RESERVED | _CLAUSE_WORDS | {"SELECT", "BY"}:
+        elif token.kind is Kind.STRING or (token.kind is Kind.IDENT and token.text.upper() in _SHOWN_BARE):
             shown = token.text
         else:
             shown = f"'{token.text}'"

@@ -118,7 +118,7 @@ def format_datetime(value: dt.datetime | None) -> str | None:
     """``2023-07-02T11:00:00.000+0000``, as the REST API writes datetimes."""
     if value is None:
         return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    return value.isoformat(timespec="milliseconds") + "+0000"
 
 
 def format_date(value: dt.date | None) -> str | None:
@@ -186,8 +186,7 @@ def plan_query(bound: BoundQuery) -> Plan:
                 item = next(i for i in bound.items if isinstance(i, ChildSelect) and i.name == name)
                 plan.children.append(_child_plan(item))
                 plan.layout.entries[position] = (name, "children", len(plan.children) - 1)
-    statement = select(*columns).select_from(scope.from_clause)
-    statement = _clauses(statement, bound, scope)
+    statement = _clauses(select(*columns), bound, scope).select_from(scope.from_clause)
     if bound.count_only and bound.group_by:
         statement = select(func.count().label("c0")).select_from(
             statement.with_only_columns(*[_expression(scope, g) for g in bound.group_by]).subquery()
@@ -255,10 +254,9 @@ def _child_plan(item: ChildSelect) -> ChildPlan:
     layout = _record_layout(bound, scope, columns)
     foreign_key = scope.table.c[item.field]
     columns.append(foreign_key)
-    statement = select(*columns).select_from(scope.from_clause)
-    statement = statement.where(foreign_key.in_(bindparam("parent_ids", expanding=True)))
+    statement = select(*columns).where(foreign_key.in_(bindparam("parent_ids", expanding=True)))
     limited = BoundQuery(**{**bound.__dict__, "limit": None, "offset": None})
-    statement = _clauses(statement, limited, scope)
+    statement = _clauses(statement, limited, scope).select_from(scope.from_clause)
     return ChildPlan(statement, layout, len(columns) - 1, bound.limit)
 
 
@@ -393,9 +391,10 @@ def _condition(scope: _Scope, condition: BoundCondition, negate: bool) -> Column
     column = inner.items[0]
     assert isinstance(column, OutputColumn)
     inner_column = _expression(inner_scope, column.expression)
-    subquery = select(inner_column).select_from(inner_scope.from_clause)
+    subquery = select(inner_column)
     if inner.where is not None:
         subquery = subquery.where(_condition(inner_scope, inner.where, False))
+    subquery = subquery.select_from(inner_scope.from_clause)
     negate = negate != condition.negated
     if not negate:
         return raw.in_(subquery)
