@@ -6,23 +6,17 @@ the server are made once per test session.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 from simple_salesforce import Salesforce
 
+from crm_core.api.launcher import ServerProcess, start_server_process
 from crm_core.store.engine import open_app_store
 from crm_core.users import accounts
 
-REPO = Path(__file__).resolve().parents[2]
 API_TODAY = "2025-06-01"
 CASES = 2500
 PASSWORDS = {"rita": "rita-research-pw", "ada": "ada-admin-pw", "ed": "ed-expert-pw", "lou": "lou-locked-pw"}
@@ -37,16 +31,11 @@ class ApiServer:
     ca: str
     org_url: str
     app_url: str
-    process: subprocess.Popen
+    running: ServerProcess
 
     def session(self) -> requests.Session:
         """A requests session that verifies the server against the generated CA."""
-        session = requests.Session()
-        session.verify = self.ca
-        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override `verify` when it trusts the
-        # environment (requests issue 3829); the machine may set them, so do not trust it.
-        session.trust_env = False
-        return session
+        return self.running.session()
 
     def login(self, username: str, password: str | None = None) -> requests.Response:
         """The raw answer of the OAuth username-password flow."""
@@ -75,12 +64,6 @@ def api_org_url(tmp_path_factory) -> str:
     return url
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def api_server(api_org_url, tmp_path_factory) -> Iterator[ApiServer]:
     folder = tmp_path_factory.mktemp("api_server")
@@ -90,55 +73,10 @@ def api_server(api_org_url, tmp_path_factory) -> Iterator[ApiServer]:
         for username, role in ROLES.items():
             accounts.add_user(session, username, role, PASSWORDS[username])
     sessions.kw["bind"].dispose()
-    port = _free_port()
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crm_core",
-            "serve",
-            "--port",
-            str(port),
-            "--org-db",
-            api_org_url,
-            "--app-db",
-            app_url,
-            "--tls-dir",
-            str(folder / "tls"),
-            "--today",
-            API_TODAY,
-            "--max-login-failures",
-            "3",
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    server = ApiServer(f"https://127.0.0.1:{port}", str(folder / "tls" / "ca.pem"), api_org_url, app_url, process)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the API server exited: {(folder / 'server.log').read_text()}")
-        try:
-            if server.session().get(f"{server.base_url}/services/data/", timeout=2).status_code == 200:
-                break
-        except (requests.ConnectionError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the API server did not answer within 60 s: {(folder / 'server.log').read_text()}")
-        time.sleep(0.2)
-    yield server
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    options = ("--today", API_TODAY, "--max-login-failures", "3", "--log-level", "warning")
+    running = start_server_process(api_org_url, app_url, folder, extra_args=options)
+    yield ApiServer(running.base_url, str(running.ca), api_org_url, app_url, running)
+    running.stop()
 
 
 @pytest.fixture(scope="session")

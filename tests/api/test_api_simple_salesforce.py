@@ -10,7 +10,6 @@ import sqlite3
 
 import pytest
 from simple_salesforce.exceptions import (
-    SalesforceExpiredSession,
     SalesforceMalformedRequest,
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
@@ -36,9 +35,7 @@ def test_versions_need_no_token(api_server):
 
 
 def test_query(api_server, sf):
-    expected = _sql(
-        api_server, 'SELECT Id, Subject, Status FROM "Case" WHERE Status = ? ORDER BY Id LIMIT 5', "Closed"
-    )
+    expected = _sql(api_server, 'SELECT Id, Subject, Status FROM "Case" WHERE Status = ? ORDER BY Id LIMIT 5', "Closed")
     result = sf.query("SELECT Id, Subject, Status FROM Case WHERE Status = 'Closed' ORDER BY Id LIMIT 5")
     assert result["done"] is True and result["totalSize"] == 5
     assert [(r["Id"], r["Subject"], r["Status"]) for r in result["records"]] == expected
@@ -79,7 +76,7 @@ def test_batch_size_header_and_locator_owner(api_server, sf):
 
 
 def test_search(api_server, sf):
-    name, account_id = _sql(api_server, 'SELECT LastName, Id FROM Account ORDER BY Id LIMIT 1')[0]
+    name, account_id = _sql(api_server, "SELECT LastName, Id FROM Account ORDER BY Id LIMIT 1")[0]
     result = sf.search(f"FIND {{{name}}} IN NAME FIELDS RETURNING Account(Id, LastName)")
     records = result["searchRecords"]
     assert account_id in {r["Id"] for r in records}
