@@ -142,6 +142,10 @@ class ModelSource(ABC):
     def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
         """The chat model that plays `episode`."""
 
+    def prepare(self, instances: Sequence[TaskInstance], env: OrgEnvironment) -> None:
+        """Called once per run before its episodes (baselines read the instance set here)."""
+        return None
+
     def cost(self, input_tokens: int, output_tokens: int) -> float | None:
         """US dollars for the tokens of one call (None when unknown)."""
         return 0.0

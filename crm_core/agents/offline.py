@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -22,11 +22,17 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core.agents.frameworks import RESPOND_TOOL
+from crm_core.agents.environment import instance_today
+from crm_core.agents.frameworks import RAW_QUERY_TOOLS, RESPOND_TOOL
 from crm_core.agents.models import EpisodeContext, ModelSource
 from crm_core.agents.records import FrameworkName
 from crm_core.agents.transcript import to_ai_message
 from crm_core.errors import UserFacingError
+from crm_core.tools.general import OBSERVATION_PREFIX
+
+if TYPE_CHECKING:
+    from crm_core.agents.environment import OrgEnvironment
+    from crm_core.tasks.records import TaskInstance
 
 
 class ScriptedChatModel(BaseChatModel):
@@ -133,3 +139,96 @@ class ReplaySource(ModelSource):
             )
         messages = [to_ai_message(m) for m in recorded[0].messages if m.role == "assistant"]
         return ReplayChatModel(framework=episode.framework.name, recorded=messages, source_run=self.run_id)
+
+
+class OracleChatModel(ScriptedChatModel):
+    """Emits the oracle's tool steps one per turn, checks each observation, then responds.
+
+    An observation that differs from the one the oracle saw means the harness ran the step
+    differently; the oracle then answers with a note saying so, which scores 0.
+    """
+
+    steps: list[Any]
+    answer: str | None
+
+    def reply(self, turn: int, messages: Sequence[BaseMessage]) -> AIMessage:
+        done = turn - 1
+        if done:
+            expected = self.steps[done - 1].observation
+            seen = _observation_after_last_reply(messages)
+            if seen != expected:
+                return self.respond(
+                    f"oracle mismatch at step {done}: expected {expected[:80]!r}, got {seen[:80]!r}", turn
+                )
+        if done < len(self.steps):
+            step = self.steps[done]
+            if self.framework in {"fc", "fc_flex"}:
+                return _tool_call_message(step.tool, step.arguments, turn)
+            return self.execute(step.arguments["query"], thought=f"Step {turn}: run {step.tool}.")
+        return self.respond(self.answer, turn)
+
+
+def _observation_after_last_reply(messages: Sequence[BaseMessage]) -> str:
+    last = max(i for i, m in enumerate(messages) if isinstance(m, AIMessage))
+    text = str(messages[last + 1].content) if last + 1 < len(messages) else ""
+    return text.removeprefix(OBSERVATION_PREFIX)
+
+
+class OracleSource(ModelSource):
+    """``oracle``: the benchmark's oracle trace, in the episode's framework."""
+
+    spec = "oracle"
+
+    def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
+        from crm_core.tasks.oracle import solve
+        from crm_core.tools import ToolContext
+
+        with episode.env.engine.connect() as conn:
+            trace = solve(episode.instance, ToolContext(conn=conn, today=instance_today(episode.instance.params)))
+        framework = episode.framework
+        usable = set(framework.tool_names) - {RESPOND_TOOL} if framework.native_tools else set(RAW_QUERY_TOOLS)
+        steps = [step for step in trace.steps if step.tool in usable]
+        return OracleChatModel(framework=framework.name, steps=steps, answer=trace.answer)
+
+
+class BaselineSource(ModelSource):
+    """``baseline:majority`` / ``baseline:random``: respond at once with the task's floor answer."""
+
+    def __init__(self, kind: str) -> None:
+        if kind not in {"majority", "random"}:
+            raise UserFacingError(f"unknown baseline {kind!r}: use baseline:majority or baseline:random")
+        self.kind = kind
+        self.spec = f"baseline:{kind}"
+        self._majority: Callable[[TaskInstance], str] | None = None
+        self._pools: dict[str, list[str]] | None = None
+
+    def prepare(self, instances: Sequence[TaskInstance], env: OrgEnvironment) -> None:
+        from crm_core.tasks.baselines import answer_pools, majority_baseline
+
+        if self.kind == "majority":
+            self._majority = majority_baseline(instances)
+        else:
+            with env.engine.connect() as conn:
+                self._pools = answer_pools(conn)
+
+    def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
+        from crm_core.tasks.baselines import random_baseline
+
+        if self.kind == "majority":
+            if self._majority is None:
+                raise RuntimeError("baseline:majority was not prepared with the run's instances")
+            answer = self._majority(episode.instance)
+        else:
+            if self._pools is None:
+                raise RuntimeError("baseline:random was not prepared with the org")
+            answer = random_baseline(self._pools, seed=episode.trial)(episode.instance)
+        return FixedAnswerChatModel(framework=episode.framework.name, answer=answer)
+
+
+class FixedAnswerChatModel(ScriptedChatModel):
+    """Responds with one fixed answer on the first turn."""
+
+    answer: str
+
+    def reply(self, turn: int, messages: Sequence[BaseMessage]) -> AIMessage:
+        return self.respond(self.answer, turn, thought="I answer without looking.")

@@ -111,6 +111,7 @@ def execute_run(
     on_episode: EpisodeCallback | None = None,
 ) -> list[EpisodeRecord]:
     """Run (or continue) `run` over `instances`; `on_start(planned, pending)` sees the plan first."""
+    source.prepare(instances, env)
     done = completed_keys(store, run.run_id)
     pending = pending_episodes(instances, run.trials, done)
     if on_start is not None:
