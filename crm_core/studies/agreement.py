@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import krippendorff
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.store.models import Rating, Response
 from crm_core.studies.loading import definition_of, get_study
+from crm_core.studies.responses import is_latest, latest_versions
 
 
 def latest_ratings(session: Session, study_id: str, dimension: str | None = None) -> list[tuple[int, int, str, int]]:
     """``(item_id, user_id, dimension, value)`` of each rater's latest answer to each item."""
-    latest = (
-        select(Response.item_id, Response.user_id, func.max(Response.version).label("version"))
-        .where(Response.study_id == study_id)
-        .group_by(Response.item_id, Response.user_id)
-        .subquery()
-    )
+    latest = latest_versions(study_id)
     query = (
         select(Response.item_id, Response.user_id, Rating.dimension, Rating.value)
         .join(Rating, Rating.response_id == Response.id)
-        .join(
-            latest,
-            (latest.c.item_id == Response.item_id)
-            & (latest.c.user_id == Response.user_id)
-            & (latest.c.version == Response.version),
-        )
+        .join(latest, is_latest(latest))
         .order_by(Response.item_id, Response.user_id)
     )
     if dimension is not None:

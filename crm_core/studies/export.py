@@ -26,6 +26,7 @@ from crm_core.errors import UserFacingError
 from crm_core.store.engine import begin_write
 from crm_core.store.models import AppSetting, AppUser, Rating, Response, StudyItem
 from crm_core.studies.loading import get_study
+from crm_core.studies.responses import latest_versions
 
 ExportFormat = Literal["csv", "json", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
@@ -81,12 +82,7 @@ def response_rows(session: Session, study_id: str, *, pseudonymize_raters: bool 
     """The export rows of a study, in submission order (timestamps as naive UTC datetimes)."""
     get_study(session, study_id)
     key = pseudonym_key(session) if pseudonymize_raters else b""
-    latest = (
-        select(Response.item_id, Response.user_id, func.max(Response.version).label("version"))
-        .where(Response.study_id == study_id)
-        .group_by(Response.item_id, Response.user_id)
-        .subquery()
-    )
+    latest = latest_versions(study_id)
     query = (
         select(Response, Rating, StudyItem, AppUser.username, latest.c.version)
         .join(Rating, Rating.response_id == Response.id)

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from pydantic import BaseModel
-from sqlalchemy import func, select, union
+from sqlalchemy import ColumnElement, Subquery, func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -287,18 +287,32 @@ def submit(
     raise StudyError(f"could not store submission {submission_id!r}: too much contention, try again")
 
 
+def latest_versions(study_id: str) -> Subquery:
+    """A subquery of ``(item_id, user_id, version)``: each rater's newest version of each item."""
+    return (
+        select(Response.item_id, Response.user_id, func.max(Response.version).label("version"))
+        .where(Response.study_id == study_id)
+        .group_by(Response.item_id, Response.user_id)
+        .subquery()
+    )
+
+
+def is_latest(latest: Subquery) -> ColumnElement[bool]:
+    """Join condition of :class:`Response` rows with :func:`latest_versions`."""
+    return (
+        (latest.c.item_id == Response.item_id)
+        & (latest.c.user_id == Response.user_id)
+        & (latest.c.version == Response.version)
+    )
+
+
 def my_responses(session: Session, study_id: str, username: str) -> list[Response]:
     """`username`'s latest version of each answered item, oldest first (with ratings loaded)."""
     user = _user(session, username)
-    latest = (
-        select(Response.item_id, func.max(Response.version).label("version"))
-        .where(Response.study_id == study_id, Response.user_id == user.id)
-        .group_by(Response.item_id)
-        .subquery()
-    )
+    latest = latest_versions(study_id)
     query = (
         select(Response)
-        .join(latest, (Response.item_id == latest.c.item_id) & (Response.version == latest.c.version))
+        .join(latest, is_latest(latest))
         .where(Response.user_id == user.id)
         .options(selectinload(Response.ratings), selectinload(Response.item))
         .order_by(Response.submitted_at, Response.id)
