@@ -68,6 +68,12 @@ def first(d: Any, obj: str, pred: Callable[[Row], bool] = lambda _r: True) -> Ro
     return sorted((r for r in d.rows[obj] if pred(r)), key=lambda r: r["Id"])[0]
 
 
+def busiest_state(d: Any) -> str:
+    """The shipping state with the most cases."""
+    states = [d.get("Case", r, "Account.ShippingState") for r in d.rows["Case"]]
+    return sorted((s for s in set(states) if s is not None), key=lambda s: (-states.count(s), s))[0]
+
+
 def ci(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
@@ -197,7 +203,7 @@ def parent_lowercase_relationship(d: Any) -> Case:
 
 @case
 def parent_path_in_where(d: Any) -> Case:
-    state = first(d, "Account", lambda r: r["ShippingState"] is not None)["ShippingState"]
+    state = busiest_state(d)
     want = d.select(
         "Case", ["Id", "Account.ShippingState"], lambda r: d.get("Case", r, "Account.ShippingState") == state
     )
@@ -335,7 +341,7 @@ def child_custom_cases_of_issue(d: Any) -> Case:
 
 @case
 def child_with_outer_where(d: Any) -> Case:
-    state = first(d, "Account", lambda r: r["ShippingState"] is not None)["ShippingState"]
+    state = busiest_state(d)
     subs = [("Orders", "Order", "AccountId", ["Id", "EffectiveDate"], _every)]
     want = _with_children(d, "Account", ["Id"], subs, lambda r: r["ShippingState"] == state)
     query = f"SELECT Id, (SELECT Id, EffectiveDate FROM Orders) FROM Account WHERE ShippingState = {lit(state)}"
@@ -479,7 +485,8 @@ LIKE_CASES = {
     "like_underscore_prefix": ("Case", "Status", "_losed"),
     "like_no_wildcard_is_equality": ("Case", "Status", "closed"),
     "like_escaped_percent": ("Case", "Subject", "%\\%%"),
-    "like_escaped_underscore": ("Account", "PersonEmail", "%\\_%"),
+    "like_escaped_underscore": ("Case", "Subject", "%\\_%"),
+    "like_escaped_underscore_email": ("Account", "PersonEmail", "%\\_%"),
     "like_email_domain": ("Contact", "Email", "%@%.com"),
     "like_parent_path": ("Case", "Owner.Name", "%e%"),
     "like_all": ("Issue__c", "Name", "%"),
@@ -494,8 +501,8 @@ CASES["like_negated"] = _like_case("Account", "Name", "%a%", negate=True)
 
 @case
 def in_string_list(d: Any) -> Case:
-    want = d.select("Case", ["Id", "Status"], lambda r: r["Status"] in ("New", "Escalated"))
-    return Case("SELECT Id, Status FROM Case WHERE Status IN ('new', 'Escalated')", want, "Case")
+    want = d.select("Case", ["Id", "Origin"], lambda r: r["Origin"] in ("Chat", "Phone"))
+    return Case("SELECT Id, Origin FROM Case WHERE Origin IN ('chat', 'Phone')", want, "Case")
 
 
 @case
@@ -595,8 +602,8 @@ LOGIC_CASES: dict[str, tuple[str, Callable[[Row], bool]]] = {
     ),
     "logic_or": ("Status = 'New' OR Priority = 'High'", lambda r: r["Status"] == "New" or r["Priority"] == "High"),
     "logic_or_then_and": (
-        "(Status = 'New' OR Status = 'Working') AND Origin = 'Phone'",
-        lambda r: r["Status"] in ("New", "Working") and r["Origin"] == "Phone",
+        "(Priority = 'High' OR Priority = 'Medium') AND Origin = 'Phone'",
+        lambda r: r["Priority"] in ("High", "Medium") and r["Origin"] == "Phone",
     ),
     "logic_and_then_or": (
         "Origin = 'Web' AND (Priority = 'Low' OR Priority = null)",
@@ -604,16 +611,16 @@ LOGIC_CASES: dict[str, tuple[str, Callable[[Row], bool]]] = {
     ),
     "logic_not": ("(NOT Status = 'Closed')", lambda r: r["Status"] != "Closed"),
     "logic_and_not_group": (
-        "Origin = 'Chat' AND (NOT Status = 'Closed')",
-        lambda r: r["Origin"] == "Chat" and r["Status"] != "Closed",
+        "Origin = 'Chat' AND (NOT Priority = 'Low')",
+        lambda r: r["Origin"] == "Chat" and r["Priority"] != "Low",
     ),
     "logic_nested_groups": (
         "(Status = 'Closed' AND Origin = 'Email') OR (Status = 'New' AND Origin = 'Web')",
         lambda r: (r["Status"], r["Origin"]) in (("Closed", "Email"), ("New", "Web")),
     ),
     "logic_not_of_or": (
-        "NOT (Status = 'Closed' OR Status = 'New')",
-        lambda r: r["Status"] not in ("Closed", "New"),
+        "NOT (Origin = 'Web' OR Origin = 'Email')",
+        lambda r: r["Origin"] not in ("Web", "Email"),
     ),
     "logic_lowercase_keywords": (
         "status = 'closed' and (origin = 'email' or origin = 'phone')",
@@ -998,7 +1005,7 @@ def count_star_with_where(d: Any) -> Case:
 
 @case
 def count_star_with_parent_filter(d: Any) -> Case:
-    state = first(d, "Account", lambda r: r["ShippingState"] is not None)["ShippingState"]
+    state = busiest_state(d)
     n = d.sql(
         'SELECT COUNT(*) AS n FROM "Case" c JOIN "Account" a ON a."Id" = c."AccountId" WHERE a."ShippingState" = :s',
         s=state,
@@ -1307,8 +1314,8 @@ def string_with_unicode_escape(d: Any) -> Case:
 
 @case
 def whitespace_and_newlines(d: Any) -> Case:
-    want = d.select("Case", ["Id", "Status"], lambda r: r["Status"] == "New")
-    return Case("SELECT\n  Id,\n  Status\nFROM   Case\n\tWHERE Status = 'New'  ", want, "Case")
+    want = d.select("Case", ["Id", "Origin"], lambda r: r["Origin"] == "Web")
+    return Case("SELECT\n  Id,\n  Origin\nFROM   Case\n\tWHERE Origin = 'Web'  ", want, "Case")
 
 
 # --- the test ------------------------------------------------------------------------------------------

@@ -285,7 +285,8 @@ def second_word(d: Any) -> Search:
 
 @case
 def two_words_implicit_and(d: Any) -> Search:
-    a, b = common_word(d, "Knowledge__kav", "Title"), common_word(d, "Knowledge__kav", "Title", 1)
+    a = common_word(d, "Knowledge__kav", "Summary", 1)
+    b = partner_word(d, a, "Summary")
     return _kav(AND(T(a), T(b)), f"{a} {b}")
 
 
@@ -307,20 +308,32 @@ def quoted_phrase_reversed(d: Any) -> Search:
     return _kav(T(f"{b} {a}"), f'"{b} {a}"')
 
 
-def _two_words(first: tuple[str, int], second: tuple[str, int], combine: Callable, text: str) -> Callable:
+def partner_word(d: Any, word: str, fieldname: str) -> str:
+    """A word that occurs in some, but not all, of the articles whose `fieldname` has `word`."""
+    having = [r for r in d.rows["Knowledge__kav"] if word in tokens(r["Title"]) + tokens(r["Summary"])]
+    counts: Counter[str] = Counter()
+    for r in having:
+        counts.update({t for t in tokens(r[fieldname]) if t.isalpha() and len(t) >= 4 and t != word})
+    partial = sorted((w for w, n in counts.items() if n < len(having)), key=lambda w: (-counts[w], w))
+    return partial[0] if partial else "zzzz"
+
+
+def _two_words(first: tuple[str, int], second: str, combine: Callable, text: str) -> Callable:
     def build(d: Any) -> Search:
-        a, b = (common_word(d, "Knowledge__kav", name, rank) for name, rank in (first, second))
+        a = common_word(d, "Knowledge__kav", *first)
+        b = partner_word(d, a, second) if combine is not OR else common_word(d, "Knowledge__kav", second, 3)
         return _kav(combine(T(a), T(b)), text.format(a=a, b=b))
 
     return build
 
 
 TWO_WORD_CASES = {
-    "explicit_and": (("Title", 0), ("Summary", 0), AND, "{a} AND {b}"),
-    "explicit_or": (("Title", 2), ("Title", 3), OR, "{a} OR {b}"),
-    "and_not": (("Summary", 0), ("Title", 0), ANDNOT, "{a} AND NOT {b}"),
-    "lowercase_operators": (("Title", 2), ("Title", 4), OR, "{a} or {b}"),
-    "lowercase_and_not": (("Summary", 1), ("Title", 1), ANDNOT, "{a} and not {b}"),
+    "explicit_and": (("Title", 0), "Summary", AND, "{a} AND {b}"),
+    "explicit_or": (("Title", 2), "Title", OR, "{a} OR {b}"),
+    "and_not": (("Summary", 0), "Title", ANDNOT, "{a} AND NOT {b}"),
+    "lowercase_operators": (("Title", 1), "Summary", OR, "{a} or {b}"),
+    "lowercase_and_not": (("Title", 1), "Summary", ANDNOT, "{a} and not {b}"),
+    "implicit_and_partner": (("Title", 0), "Title", AND, "{a} {b}"),
 }
 for _name, (_first, _second, _combine, _text) in TWO_WORD_CASES.items():
     CASES[_name] = _two_words(_first, _second, _combine, _text)
@@ -328,7 +341,8 @@ for _name, (_first, _second, _combine, _text) in TWO_WORD_CASES.items():
 
 @case
 def parenthesized(d: Any) -> Search:
-    a, b, c = (common_word(d, "Knowledge__kav", "Title", i) for i in (1, 2, 0))
+    c = common_word(d, "Knowledge__kav", "Title")
+    a, b = partner_word(d, c, "Title"), common_word(d, "Knowledge__kav", "Summary", 2)
     return _kav(AND(OR(T(a), T(b)), T(c)), f"({a} OR {b}) AND {c}")
 
 
@@ -466,12 +480,12 @@ def returning_order_by_limit(d: Any) -> Search:
 def returning_where_order_limit(d: Any) -> Search:
     w = common_word(d, "Case", "Subject")
     return Search(
-        f"FIND {{{w}}} RETURNING Case(Id, Subject, CaseNumber WHERE Status != 'Closed' "
+        f"FIND {{{w}}} RETURNING Case(Id, Subject, CaseNumber WHERE Priority != 'Low' "
         "ORDER BY CaseNumber DESC LIMIT 5)",
         T(w),
         [
             Returning(
-                "Case", ["Id", "Subject", "CaseNumber"], lambda r: r["Status"] != "Closed", [("CaseNumber", True)], 5
+                "Case", ["Id", "Subject", "CaseNumber"], lambda r: r["Priority"] != "Low", [("CaseNumber", True)], 5
             )
         ],
     )
