@@ -27,6 +27,7 @@ from crm_core.errors import UserFacingError
 from crm_core.org import catalog, knowledge
 from crm_core.org import text as texts
 from crm_core.org.catalog import DAYS, END, ISSUES, START, STATES
+from crm_core.org.id_arrays import make_ids
 from crm_core.org.ids import make_id
 from crm_core.org.latent import SEASON_MONTHS, Latents, draw_latents, seasonal_factor
 from crm_core.org.scales import Scale, resolve_scale
@@ -415,6 +416,11 @@ class _OrgWriter:
         self.plan = plan
         self.progress = progress
         self.tables = {t.name: t for t in org_tables()}
+        self.user_ids = make_ids("User", range(plan.size.agents))
+        self.product_ids = make_ids("Product2", range(len(plan.products)))
+        self.issue_ids = make_ids("Issue__c", range(len(ISSUES)))
+        self.book_ids = make_ids("Pricebook2", range(1 + len(plan.books)))
+        self.entry_ids = make_ids("PricebookEntry", range((1 + len(plan.books)) * len(plan.products)))
 
     def write(self) -> None:
         with self.engine.begin() as conn:
@@ -592,12 +598,15 @@ class _OrgWriter:
         created_day = np.where(first_order < DAYS, np.maximum(0, first_order - 30), 0)
         for lo in range(0, plan.size.customers, BATCH):
             accounts, contacts = [], []
-            for c in range(lo, min(lo + BATCH, plan.size.customers)):
+            hi = min(lo + BATCH, plan.size.customers)
+            account_ids = make_ids("Account", range(lo, hi))
+            contact_ids = make_ids("Contact", range(lo, hi))
+            for c in range(lo, hi):
                 first, last, email = self._customer(c)
                 code, _, cities, _ = STATES[plan.cust_state[c]]
                 created = _ts(int(created_day[c]) * 86400 + 3600 + (c % 36000))
                 phone = self._phone(rng)
-                account_id = make_id("Account", c)
+                account_id = account_ids[c - lo]
                 accounts.append(
                     {
                         "Id": account_id,
@@ -616,14 +625,14 @@ class _OrgWriter:
                 )
                 contacts.append(
                     {
-                        "Id": make_id("Contact", c),
+                        "Id": contact_ids[c - lo],
                         "Name": f"{first} {last}",
                         "FirstName": first,
                         "LastName": last,
                         "Email": email,
                         "Phone": phone,
                         "AccountId": account_id,
-                        "OwnerId": make_id("User", int(plan.cust_owner[c])),
+                        "OwnerId": self.user_ids[plan.cust_owner[c]],
                         "CreatedDate": created,
                     }
                 )
@@ -642,15 +651,21 @@ class _OrgWriter:
         item_start = np.searchsorted(plan.item_order, np.arange(n_orders + 1))
         for lo in range(0, n_orders, BATCH):
             orders, items = [], []
-            for o in range(lo, min(lo + BATCH, n_orders)):
+            hi = min(lo + BATCH, n_orders)
+            order_ids = make_ids("Order", range(lo, hi))
+            account_ids = make_ids("Account", plan.order_account[lo:hi])
+            item_lo = int(item_start[lo])
+            item_ids = make_ids("OrderItem", range(item_lo, int(item_start[hi])))
+            for o in range(lo, hi):
+                order_id = order_ids[o - lo]
                 book = int(plan.order_book[o])
                 created = self._order_created(o)
                 orders.append(
                     {
-                        "Id": make_id("Order", o),
+                        "Id": order_id,
                         "OrderNumber": f"{o + 100:08d}",
-                        "AccountId": make_id("Account", int(plan.order_account[o])),
-                        "Pricebook2Id": make_id("Pricebook2", book),
+                        "AccountId": account_ids[o - lo],
+                        "Pricebook2Id": self.book_ids[book],
                         "Status": "Draft" if plan.order_draft[o] else "Activated",
                         "EffectiveDate": _DAY_DATES[plan.order_day[o]],
                         "CreatedDate": created,
@@ -660,11 +675,11 @@ class _OrgWriter:
                     p = int(plan.item_product[i])
                     items.append(
                         {
-                            "Id": make_id("OrderItem", i),
+                            "Id": item_ids[i - item_lo],
                             "OrderItemNumber": f"{i + 1:010d}",
-                            "OrderId": make_id("Order", o),
-                            "Product2Id": make_id("Product2", p),
-                            "PricebookEntryId": make_id("PricebookEntry", book * n_products + p),
+                            "OrderId": order_id,
+                            "Product2Id": self.product_ids[p],
+                            "PricebookEntryId": self.entry_ids[book * n_products + p],
                             "Quantity": float(plan.item_qty[i]),
                             "UnitPrice": float(plan.prices[book, p]),
                             "CreatedDate": created,
@@ -684,7 +699,12 @@ class _OrgWriter:
         policy_rows: list[Row] = []
         for lo in range(0, n, BATCH):
             cases, history, emails, chats = [], [], [], []
-            for k in range(lo, min(lo + BATCH, n)):
+            hi = min(lo + BATCH, n)
+            case_ids = make_ids("Case", range(lo, hi))
+            account_ids = make_ids("Account", plan.case_account[lo:hi])
+            contact_ids = make_ids("Contact", plan.case_account[lo:hi])
+            item_ids = make_ids("OrderItem", plan.case_item[lo:hi])
+            for k in range(lo, hi):
                 item = int(plan.case_item[k])
                 order = int(plan.item_order[item])
                 product = plan.products[int(plan.item_product[item])]
@@ -696,8 +716,9 @@ class _OrgWriter:
                 closed_s = int(plan.case_closed[k])
                 is_closed = closed_s >= 0
                 stop_s = closed_s if is_closed else min(end, created_s + 7 * 86400)
-                case_id = make_id("Case", k)
-                owner_id = make_id("User", chain[-1])
+                case_id = case_ids[k - lo]
+                account_id, contact_id = account_ids[k - lo], contact_ids[k - lo]
+                owner_id = self.user_ids[chain[-1]]
                 if is_closed:
                     status = "Closed"
                 elif transfers:
@@ -718,11 +739,11 @@ class _OrgWriter:
                         "Status": status,
                         "Priority": priority,
                         "Origin": origins[int(plan.case_origin[k])],
-                        "AccountId": make_id("Account", c),
-                        "ContactId": make_id("Contact", c),
+                        "AccountId": account_id,
+                        "ContactId": contact_id,
                         "OwnerId": owner_id,
-                        "OrderItemId__c": make_id("OrderItem", item),
-                        "IssueId__c": make_id("Issue__c", int(plan.case_issue[k])),
+                        "OrderItemId__c": item_ids[k - lo],
+                        "IssueId__c": self.issue_ids[plan.case_issue[k]],
                         "CreatedDate": _ts(created_s),
                         "ClosedDate": _ts(closed_s) if is_closed else None,
                     }
@@ -730,18 +751,17 @@ class _OrgWriter:
                 # audit trail
                 steps = [("Case Creation", None, None, created_s)]
                 assign_s = created_s + int(plan.case_assign_delay[k])
-                steps.append(("Owner Assignment", None, make_id("User", chain[0]), assign_s))
+                steps.append(("Owner Assignment", None, self.user_ids[chain[0]], assign_s))
                 span = stop_s - assign_s
                 at = assign_s
                 for t in range(1, transfers + 1):
                     at = max(at + 1, assign_s + int(span * float(plan.case_transfer_at[k, t - 1])))
-                    steps.append(("Owner Assignment", make_id("User", chain[t - 1]), make_id("User", chain[t]), at))
+                    steps.append(("Owner Assignment", self.user_ids[chain[t - 1]], self.user_ids[chain[t]], at))
                 if is_closed:
                     steps.append(("Case Closed", None, None, closed_s))
                 for field_name, old, new, at in steps:
                     history.append(
                         {
-                            "Id": make_id("CaseHistory__c", history_seq),
                             "CaseId__c": case_id,
                             "Field__c": field_name,
                             "OldValue__c": old,
@@ -787,11 +807,10 @@ class _OrgWriter:
                     finish = min(window[1], start + 600 + 60 * body.count("\n"))
                     chats.append(
                         {
-                            "Id": make_id("LiveChatTranscript", chat_seq),
                             "Name": f"{chat_seq + 1:08d}",
                             "CaseId": case_id,
-                            "AccountId": make_id("Account", c),
-                            "ContactId": make_id("Contact", c),
+                            "AccountId": account_id,
+                            "ContactId": contact_id,
                             "OwnerId": owner_id,
                             "Body": body,
                             "StartTime": _ts(start),
@@ -812,7 +831,6 @@ class _OrgWriter:
                     )
                     emails.append(
                         {
-                            "Id": make_id("EmailMessage", email_seq),
                             "ParentId": case_id,
                             "Subject": message.subject,
                             "TextBody": message.body,
@@ -823,6 +841,13 @@ class _OrgWriter:
                         }
                     )
                     email_seq += 1
+            for name, rows, first in (
+                ("CaseHistory__c", history, history_seq - len(history)),
+                ("EmailMessage", emails, email_seq - len(emails)),
+                ("LiveChatTranscript", chats, chat_seq - len(chats)),
+            ):
+                for row, record_id in zip(rows, make_ids(name, range(first, first + len(rows))), strict=True):
+                    row["Id"] = record_id
             yield "Case", cases
             yield "CaseHistory__c", history
             yield "EmailMessage", emails
@@ -875,11 +900,12 @@ class _OrgWriter:
         seasons = ("Spring", "Summer", "Fall", "Winter")
         categories = len(catalog.CATEGORIES)
         for lo in range(0, plan.size.customers, BATCH):
+            account_ids = make_ids("Account", range(lo, min(lo + BATCH, plan.size.customers)))
             yield (
                 "latent_customer",
                 [
                     {
-                        "account_id": make_id("Account", c),
+                        "account_id": account_ids[c - lo],
                         "complaint_propensity": _r(lat.propensity[c]),
                         "order_rate": _r(lat.order_rate[c]),
                         "basket_size": _r(lat.basket[c]),
