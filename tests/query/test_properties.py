@@ -299,6 +299,12 @@ def writable_engine(query_org_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def strict_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Internal failures propagate instead of becoming a generic UNKNOWN_EXCEPTION QueryError."""
+    monkeypatch.setenv("CRM_QUERY_STRICT", "1")
+
+
 def result_or_query_error(engine: Engine, query: str, *, sosl: bool = False) -> dict | None:
     try:
         result = run_sosl(engine, query) if sosl else run_soql(engine, query, today=dt.date(2024, 6, 15))
@@ -306,6 +312,7 @@ def result_or_query_error(engine: Engine, query: str, *, sosl: bool = False) -> 
         rest = error.to_rest()
         assert isinstance(rest, list) and rest and {"errorCode", "message"} <= set(rest[0]), rest
         assert rest[0]["errorCode"].replace("_", "").isalpha() and rest[0]["errorCode"].isupper(), rest
+        assert rest[0]["errorCode"] != "UNKNOWN_EXCEPTION", rest
         assert "Traceback" not in rest[0]["message"], rest
         return None
     assert isinstance(result, dict)
