@@ -113,54 +113,49 @@ class OrgView:
     titles: dict[str, str] = field(default_factory=dict)
 
 
+def _sorted_rows(conn: Connection, statement: Any) -> list[tuple[Any, ...]]:
+    """Rows sorted in Python (code-point order), so SQLite and PostgreSQL collations agree."""
+    rows = [tuple(row) for row in conn.execute(statement).all()]
+    return sorted(rows, key=lambda row: tuple("" if v is None else str(v) for v in row))
+
+
 def read_org_view(conn: Connection) -> OrgView:
     """Read the sampling frame of every generator from the org."""
-    names = conn.execute(select(Product2.Id, Product2.Name).order_by(Product2.Id)).all()
+    names = _sorted_rows(conn, select(Product2.Id, Product2.Name))
     counts: dict[str, int] = {}
     for _, name in names:
         counts[name] = counts.get(name, 0) + 1
     products = {pid: name for pid, name in names if counts[name] == 1}
-    issues = dict(conn.execute(select(Issue.Id, Issue.Name).order_by(Issue.Id)).all())
+    issues = dict(_sorted_rows(conn, select(Issue.Id, Issue.Name)))
     routing_pairs = [
-        tuple(row)
-        for row in conn.execute(
-            select(Case.IssueId__c, OrderItem.Product2Id, Order.OrderNumber)
+        (issue, product, number)
+        for _, issue, product, number in _sorted_rows(
+            conn,
+            select(Case.Id, Case.IssueId__c, OrderItem.Product2Id, Order.OrderNumber)
             .join(OrderItem, OrderItem.Id == Case.OrderItemId__c)
             .join(Order, Order.Id == OrderItem.OrderId)
-            .where(Case.IssueId__c.is_not(None))
-            .order_by(Case.Id)
-        ).all()
+            .where(Case.IssueId__c.is_not(None)),
+        )
     ]
-    purchases = [
-        tuple(row)
-        for row in conn.execute(
-            select(Contact.Id, Order.AccountId, Order.EffectiveDate)
-            .join(Contact, Contact.AccountId == Order.AccountId)
-            .where(Order.Status == "Activated")
-            .distinct()
-            .order_by(Contact.Id, Order.EffectiveDate)
-        ).all()
-    ]
-    policy_cases = [
-        tuple(row)
-        for row in conn.execute(
-            select(LatentCasePolicy.case_id, LatentCasePolicy.violated_article_id).order_by(LatentCasePolicy.case_id)
-        ).all()
-    ]
-    facts = [
-        tuple(row)
-        for row in conn.execute(
-            select(
-                LatentArticleFact.article_id,
-                LatentArticleFact.position,
-                LatentArticleFact.question,
-                LatentArticleFact.answer,
-            ).order_by(LatentArticleFact.article_id, LatentArticleFact.position)
-        ).all()
-    ]
-    articles = conn.execute(select(Knowledge.Id, Knowledge.Title, Knowledge.FAQ_Answer__c).order_by(Knowledge.Id))
+    purchases = _sorted_rows(
+        conn,
+        select(Contact.Id, Order.AccountId, Order.EffectiveDate)
+        .join(Contact, Contact.AccountId == Order.AccountId)
+        .where(Order.Status == "Activated")
+        .distinct(),
+    )
+    policy_cases = _sorted_rows(conn, select(LatentCasePolicy.case_id, LatentCasePolicy.violated_article_id))
+    facts = _sorted_rows(
+        conn,
+        select(
+            LatentArticleFact.article_id,
+            LatentArticleFact.position,
+            LatentArticleFact.question,
+            LatentArticleFact.answer,
+        ),
+    )
     bodies, titles = {}, {}
-    for aid, title, body in articles:
+    for aid, title, body in _sorted_rows(conn, select(Knowledge.Id, Knowledge.Title, Knowledge.FAQ_Answer__c)):
         bodies[aid], titles[aid] = body or "", title
     return OrgView(products, issues, routing_pairs, purchases, policy_cases, facts, bodies, titles)
 

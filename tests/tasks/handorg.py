@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -21,7 +22,7 @@ class HandOrg:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = make_engine(url)
+        self.engine: Engine = make_engine(url, fast_writes=True)
         s.Base.metadata.create_all(self.engine)
         s.LatentBase.metadata.create_all(self.engine)
         self._seq: dict[str, int] = defaultdict(int)
@@ -164,3 +165,11 @@ class HandOrg:
             StartTime=when,
             EndTime=when + dt.timedelta(minutes=10),
         )
+
+
+def parsed(observation: str) -> Any:
+    """Decode a JSON tool observation; a non-JSON observation fails with its text."""
+    try:
+        return json.loads(observation)
+    except json.JSONDecodeError:
+        raise AssertionError(f"not a JSON observation: {observation[:300]}") from None
