@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 
 from sqlalchemy import column, func, inspect, select, table
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crm_core.db import DatabaseURLError, make_readonly_engine
@@ -144,7 +144,11 @@ def load_definition(
     )
     study.items = items
     session.add(study)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # another process stored the same id in the meantime
+        session.rollback()
+        return load_definition(session, definition, org_url, source=source)
     return study
 
 

@@ -139,6 +139,29 @@ def next_item(session: Session, study_id: str, username: str) -> StudyItem | Non
     return candidates[0] if candidates else None
 
 
+def claim_next_item(session: Session, study_id: str, username: str) -> StudyItem | None:
+    """Like :func:`next_item`, but atomically reserves the item with a draft (commits).
+
+    Claims are serialized per study (SQLite's write lock, a PostgreSQL advisory lock), so an
+    item never gets more than ``ratings_per_item`` raters even when experts arrive together.
+    """
+    begin_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"claim:{study_id}".encode()).digest()[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+    study = get_study(session, study_id)
+    user = _user(session, username)
+    candidates = _assignable(session, study, user) if study.status == "open" else []
+    if not candidates:
+        session.commit()
+        return None
+    item = candidates[0]
+    if get_draft(session, item.id, user.username) is None:
+        session.add(Draft(study_id=study_id, item_id=item.id, user_id=user.id, values={}, comments={}))
+    session.commit()
+    return item
+
+
 def get_draft(session: Session, item_id: int, username: str) -> Draft | None:
     """`username`'s draft on the item, or None."""
     name = username.strip().lower()

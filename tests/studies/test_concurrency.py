@@ -9,6 +9,7 @@ responses, one per (rater, item), all version 1.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import text
 from studyfiles import study_yaml
 
 from crm_core.store import open_app_store
-from crm_core.studies import load_definition, parse_study, save_draft, submit
+from crm_core.studies import claim_next_item, load_definition, parse_study, save_draft, submit
 from crm_core.users import add_user
 
 RATERS = 20
@@ -83,3 +84,39 @@ def test_twenty_raters_at_once_on_sqlite(app_db_url, id_org):
 @pytest.mark.postgres
 def test_twenty_raters_at_once_on_postgresql(app_db_pg_url, id_org):
     _run(app_db_pg_url, id_org[0])
+
+
+def _claims(url: str, org_url: str) -> None:
+    experts = 10
+    setup = open_app_store(url)
+    with setup() as session:
+        study = load_definition(session, parse_study(study_yaml(cases=3, ratings_per_item=2)), org_url)
+        for r in range(experts):
+            add_user(session, f"expert{r:02d}", "expert", "password-123")
+    setup.kw["bind"].dispose()
+    start = threading.Barrier(experts)
+
+    def claim(r: int) -> int | None:
+        sessions = open_app_store(url)
+        start.wait()
+        with sessions() as session:
+            item = claim_next_item(session, study.id, f"expert{r:02d}")
+        sessions.kw["bind"].dispose()
+        return item.id if item else None
+
+    with ThreadPoolExecutor(experts) as pool:
+        claimed = list(pool.map(claim, range(experts)))
+    got = [c for c in claimed if c is not None]
+    assert len(got) == 6 and claimed.count(None) == 4  # 3 items x 2 raters, never more
+    assert sorted(Counter(got).values()) == [2, 2, 2]
+
+
+@pytest.mark.slow
+def test_claims_never_exceed_the_raters_per_item_on_sqlite(app_db_url, id_org):
+    _claims(app_db_url, id_org[0])
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_claims_never_exceed_the_raters_per_item_on_postgresql(app_db_pg_url, id_org):
+    _claims(app_db_pg_url, id_org[0])
