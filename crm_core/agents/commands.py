@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from crm_core.agents.records import EpisodeRecord, RunSummary
 
+T = TypeVar("T")
 runs_app = typer.Typer(no_args_is_help=True, help="List and export agent runs.")
 
 AppDbOption = Annotated[
@@ -62,6 +64,9 @@ def run(
     task_file: Annotated[
         Path | None, typer.Option("--task-file", help="Read instances from a task file instead of the org.")
     ] = None,
+    retry_errors: Annotated[
+        bool, typer.Option("--retry-errors", help="When resuming, play again the episodes that ended in error.")
+    ] = False,
     prices: Annotated[
         Path | None, typer.Option("--prices", help="Price table JSON (default: $CRM_PRICES or the shipped one).")
     ] = None,
@@ -75,11 +80,10 @@ def run(
     from crm_core.agents.records import RunRecord
     from crm_core.agents.runner import default_run_id, execute_run, parse_tasks, select_instances
     from crm_core.db import org_db_url
-    from crm_core.store.engine import open_app_store
-    from crm_core.store.runs import load_run, save_run
+    from crm_core.store.runs import delete_error_episodes, load_run, save_run
     from crm_core.tasks.records import load_tasks
 
-    store = open_app_store(app_db)
+    store = _open_store(app_db)
     stored = load_run(store, run_id) if run_id else None
     if stored is not None:
         for what, stored_value, given in (
@@ -110,16 +114,20 @@ def run(
             max_turns=max_turns or 20,
             created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
         )
-    org_url = org_db_url(org_db)
+    org_url = _database_url(org_db_url, org_db)
     instances = select_instances(load_tasks(task_file or org_url), record.tasks, record.limit)
     if not instances:
         raise UserFacingError(f"no instances of {', '.join(record.tasks)} in the task set")
-    env = OrgEnvironment.open(org_url)
+    env = _database_url(OrgEnvironment.open, org_url)
     source = resolve_model(
         record.model, base_url=record.base_url, store=store, prices=load_prices(prices) if prices else None
     )
+    source.validate()
     framework_ = make_framework(record.framework, env.tool_schemas)
     record = save_run(store, record, planned=len(instances) * record.trials)
+    if retry_errors and stored is not None:
+        forgotten = delete_error_episodes(store, record.run_id)
+        Console(stderr=True).print(f"Playing again {forgotten} episodes that ended in error.")
 
     console = Console(stderr=True)
     columns = (
@@ -162,11 +170,10 @@ def run(
 @runs_app.command("list")
 def list_runs_command(app_db: AppDbOption = None) -> None:
     """List the runs in the app store, newest first, with their progress."""
-    from crm_core.store.engine import open_app_store
     from crm_core.store.runs import list_runs
 
     table = Table("run id", "framework", "model", "tasks", "trials", "done", "mean reward", "cost $", "created (UTC)")
-    for summary in list_runs(open_app_store(app_db)):
+    for summary in list_runs(_open_store(app_db)):
         run_ = summary.run
         tasks = "all" if len(run_.tasks) == 9 else ",".join(run_.tasks)
         table.add_row(
@@ -192,15 +199,30 @@ def export_command(
 ) -> None:
     """Export a run's episodes as JSON Lines or as CRMArena-style results JSON."""
     from crm_core.agents.results import export_episodes
-    from crm_core.store.engine import open_app_store
     from crm_core.store.runs import load_episodes
 
     if fmt not in {"jsonl", "crmarena"}:
         raise UserFacingError(f"unknown format {fmt!r}: choose jsonl or crmarena")
-    store = open_app_store(app_db)
+    store = _open_store(app_db)
     _require_run(store, run_id)
     count = export_episodes(load_episodes(store, run_id), fmt, out)  # type: ignore[arg-type]  # checked above
     typer.echo(f"Wrote {count} episodes of {run_id} to {out} ({fmt}).")
+
+
+def _database_url(open_: Callable[[str | None], T], url: str | None) -> T:
+    """Call `open_` on a database URL, turning a bad URL or a missing file into a one-line error."""
+    from crm_core.db import DatabaseURLError
+
+    try:
+        return open_(url)
+    except DatabaseURLError as exc:
+        raise UserFacingError(str(exc)) from None
+
+
+def _open_store(app_db: str | None) -> sessionmaker[Session]:
+    from crm_core.store.engine import open_app_store
+
+    return _database_url(open_app_store, app_db)
 
 
 def _require_run(store: sessionmaker[Session], run_id: str) -> RunSummary:
@@ -219,10 +241,9 @@ def score(
 ) -> None:
     """Scores of a run: per task, per persona, overall, and pass^k for k = 1..K."""
     from crm_core.agents.results import score_run
-    from crm_core.store.engine import open_app_store
     from crm_core.store.runs import load_episodes
 
-    store = open_app_store(app_db)
+    store = _open_store(app_db)
     summary = _require_run(store, run_id)
     report = score_run(summary.run, load_episodes(store, run_id), summary.planned)
     if as_json:

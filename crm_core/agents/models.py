@@ -142,6 +142,10 @@ class ModelSource(ABC):
     def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
         """The chat model that plays `episode`."""
 
+    def validate(self) -> None:
+        """Fail now, with a clear message, if the model cannot be made (package, key, name)."""
+        return None
+
     def prepare(self, instances: Sequence[TaskInstance], env: OrgEnvironment) -> None:
         """Called once per run before its episodes (baselines read the instance set here)."""
         return None
@@ -189,6 +193,9 @@ class LangChainModelSource(ModelSource):
                 self.spec, base_url=self.base_url, max_tokens=max_tokens, timeout_s=self.timeout_s, **extra
             )
         return models[max_tokens]
+
+    def validate(self) -> None:
+        make_chat_model(self.spec, base_url=self.base_url, timeout_s=self.timeout_s, **self.extra)
 
     def cost(self, input_tokens: int, output_tokens: int) -> float | None:
         return self.prices.cost(self.spec, input_tokens, output_tokens)

@@ -26,6 +26,12 @@ from crm_core.store.runs import completed_keys, save_episode
 from crm_core.tasks.records import TASKS, TaskInstance
 
 EpisodeCallback = Callable[[EpisodeRecord, bool], None]
+FAIL_FAST_AFTER = 5
+"""A run stops when its first this-many finished episodes all ended in error."""
+
+
+class RunAbortedError(UserFacingError):
+    """The model failed on every episode so far (bad key, unreachable server, ...): the run stopped."""
 
 
 def default_run_id(framework: str, model: str, now: dt.datetime | None = None) -> str:
@@ -92,8 +98,20 @@ async def run_pending(
         finished.append(record)
         if on_episode is not None:
             on_episode(record, saved)
+        threshold = min(FAIL_FAST_AFTER, len(pending))
+        if len(finished) == threshold and all(e.end_reason == "error" for e in finished):
+            raise RunAbortedError(
+                f"the first {threshold} episodes all failed ({record.error}); the run stopped. "
+                f"Fix the cause, then resume with --run-id {run.run_id} --retry-errors"
+            )
 
-    await asyncio.gather(*(play(instance, trial) for instance, trial in pending))
+    tasks = [asyncio.create_task(play(instance, trial)) for instance, trial in pending]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     return finished
 
 

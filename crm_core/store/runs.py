@@ -11,7 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -167,3 +179,14 @@ def load_episodes(
     query = query.order_by(AgentEpisode.instance_idx, AgentEpisode.trial)
     with factory() as session:
         return [EpisodeRecord.model_validate(record) for record in session.scalars(query).all()]
+
+
+def delete_error_episodes(factory: sessionmaker[Session], run_id: str) -> int:
+    """Forget the episodes of `run_id` that ended in error, so that resuming plays them again."""
+    with factory() as session:
+        begin_write(session)
+        result = session.execute(
+            delete(AgentEpisode).where(AgentEpisode.run_id == run_id, AgentEpisode.end_reason == "error")
+        )
+        session.commit()
+        return result.rowcount or 0
