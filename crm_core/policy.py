@@ -116,10 +116,11 @@ def can(role: str | None, action: str) -> bool:
 def require(role: str | None, action: str) -> None:
     """Raise :class:`PermissionDenied` unless `role` may do `action`."""
     if not can(role, action):
-        raise PermissionDenied(f"role {role!r} may not {Action(action).value.replace('_', ' ')}")
+        raise PermissionDenied(f"role {role!r} may not {str(action).replace('_', ' ')}")
 
 
 def require_page(role: str | None, page: str) -> None:
     """Raise :class:`PermissionDenied` unless `role` may open `page`."""
     if not can_open(role, page):
-        raise PermissionDenied(f"role {role!r} may not open the {PAGE_TITLES[Page(page)]} page")
+        title = PAGE_TITLES.get(Page(page), page) if page in set(Page) else page
+        raise PermissionDenied(f"role {role!r} may not open the {title} page")

@@ -125,3 +125,28 @@ def test_cli_exports_pseudonymized_unless_names_are_asked_for(sessions, answered
     bad = subprocess.run([*base, "--format", "xlsx", str(tmp_path / "c.xlsx")], capture_output=True, text=True)
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines()[-1] == "Error: unknown format 'xlsx': use one of csv, json, parquet"
+
+
+def test_any_comment_survives_every_format(sessions, make_study, make_users):
+    """Property: whatever an expert types (commas, quotes, newlines, any script) comes back."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    study = make_study(cases=1)
+    (expert,) = make_users(1)
+    item_id = study.items[0].id
+    comment_text = st.text(st.characters(exclude_categories=("Cs", "Cc")) | st.sampled_from(",;\"'\n\t"), max_size=80)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(comment=comment_text.filter(lambda c: c.strip()))
+    def check(comment: str) -> None:
+        with sessions() as session:
+            response = submit(session, study.id, item_id, expert, {"data": 1, "overall": 3}, {"data": comment})
+            files = {fmt: export_bytes(session, study.id, fmt, pseudonymize_raters=False) for fmt in ("csv", "json")}
+            files["parquet"] = export_bytes(session, study.id, "parquet", pseudonymize_raters=False)
+        for fmt, data in files.items():
+            frame = _load(fmt, data)
+            row = frame[(frame["version"] == response.version) & (frame["dimension"] == "data")]
+            assert list(row["comment"]) == [comment.strip()], fmt
+
+    check()
