@@ -115,13 +115,15 @@ def main() -> None:
             server.stop()
     base_p50 = statistics.median(baseline)
     table = Table(title=f"REST API vs in-process engine: {size} records per query, {args.cases}-case org")
-    for column in ("path", "requests", "req/s", "p50 ms", "p95 ms", "p50 / baseline p50"):
+    base_rate = len(baseline) / sum(baseline)
+    for column in ("path", "requests", "req/s", "req/s / baseline", "p50 ms", "p95 ms", "p50 / baseline p50"):
         table.add_column(column, justify="left" if column == "path" else "right")
     for name, _concurrency, latencies, elapsed in rows:
         table.add_row(
             name,
             str(len(latencies)),
             f"{len(latencies) / elapsed:.1f}",
+            f"{len(latencies) / elapsed / base_rate:.3f}x",
             f"{statistics.median(latencies) * 1000:.1f}",
             f"{_percentile(latencies, 0.95) * 1000:.1f}",
             f"{statistics.median(latencies) / base_p50:.2f}x",

@@ -61,9 +61,14 @@ def start_server_process(
     folder: Path,
     *,
     extra_args: tuple[str, ...] = (),
+    ca: Path | None = None,
     timeout: float = 60.0,
 ) -> ServerProcess:
-    """Serve `org_url` on a free port of 127.0.0.1, TLS files and log in `folder`; wait until it answers."""
+    """Serve `org_url` on a free port of 127.0.0.1, TLS files and log in `folder`; wait until it answers.
+
+    `ca` is the CA to verify the server with when `extra_args` bring a certificate of their own
+    (``--cert``/``--key``); by default the server generates one in ``folder/tls``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = folder / "server.log"
@@ -77,7 +82,7 @@ def start_server_process(
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    server = ServerProcess(f"https://127.0.0.1:{port}", folder / "tls" / "ca.pem", process, log)
+    server = ServerProcess(f"https://127.0.0.1:{port}", ca or folder / "tls" / "ca.pem", process, log)
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:

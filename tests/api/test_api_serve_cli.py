@@ -1,0 +1,67 @@
+"""``python -m crm_core serve``: flags, one-line errors, a certificate of the user's own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from crm_core.api.launcher import start_server_process
+from crm_core.api.tls import ensure_local_certificate
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "crm_core", "serve", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--cert", "nowhere.pem"), "give both --cert and --key"),
+        (("--cert", "nowhere.pem", "--key", "nokey.pem"), "--cert: no such file: nowhere.pem"),
+        (("--today", "June 1st"), "--today: expected YYYY-MM-DD"),
+    ],
+)
+def test_bad_flags_give_one_line_errors(args, message):
+    result = _serve(*args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_org_is_a_one_line_error(tmp_path):
+    result = _serve(
+        "--org-db",
+        f"sqlite:///{tmp_path / 'missing.db'}",
+        "--app-db",
+        f"sqlite:///{tmp_path / 'app.db'}",
+        "--tls-dir",
+        str(tmp_path / "tls"),
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("Error: no org database at")
+    assert "Traceback" not in result.stderr
+
+
+def test_own_certificate_is_used_and_nothing_is_generated(api_org_url, tmp_path):
+    own = ensure_local_certificate(tmp_path / "own")
+    folder = tmp_path / "server"
+    running = start_server_process(
+        api_org_url,
+        f"sqlite:///{tmp_path / 'app.db'}",
+        folder,
+        extra_args=("--cert", str(own.cert), "--key", str(own.key), "--log-level", "warning"),
+        ca=own.ca,
+    )
+    try:
+        assert not (folder / "tls").exists()
+        answer = running.session().get(f"{running.base_url}/services/data/v60.0/sobjects")
+        assert answer.status_code == 401 and answer.json()[0]["errorCode"] == "INVALID_SESSION_ID"
+        put = running.session().put(f"{running.base_url}/services/data/v60.0/sobjects/Case/500000000000000")
+        assert put.status_code == 405 and put.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
+    finally:
+        running.stop()
+    assert "CA certificate" not in running.log.read_text()
