@@ -39,7 +39,9 @@ def _run(runner, query: str, org_db: str | None, today: dt.date | None) -> None:
         result = runner(engine, query, today=today)
     except QueryError as exc:
         typer.echo(json.dumps([{"errorCode": exc.error_code, "message": exc.message}], indent=2))
-        raise typer.Exit(1) from None
+        # SystemExit, not typer.Exit: the CLI runs Click with standalone_mode=False, which
+        # turns typer.Exit into a return value and would exit 0.
+        raise SystemExit(1) from None
     finally:
         engine.dispose()
     typer.echo(json.dumps(result, indent=2))

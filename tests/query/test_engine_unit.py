@@ -534,3 +534,35 @@ def test_run_query_dispatches_on_find(org):
         {"attributes": {"type": "Case", "url": f"/services/data/v60.0/sobjects/Case/{CS[1]}"}, "Id": CS[1]}
     ]}  # fmt: skip
     assert run_query(org, "SELECT COUNT() FROM Account", today=TODAY)["totalSize"] == 3
+
+
+# --- CLI ----------------------------------------------------------------------------------------------
+
+
+def test_cli_prints_results_and_errors(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'org.db'}")
+    build_org(engine)
+    engine.dispose()
+    url = f"sqlite:///{tmp_path / 'org.db'}"
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "crm_core", *args, "--org-db", url], capture_output=True, text=True, timeout=120
+        )
+
+    done = cli("soql", "SELECT Id FROM Case WHERE CreatedDate = TODAY", "--today", "2024-03-13")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["records"][0]["Id"] == CS[2]
+    assert done.stdout.startswith('{\n  "totalSize": 1')
+    done = cli("sosl", "FIND {sleeve} RETURNING Case(Subject)")
+    assert done.returncode == 0 and json.loads(done.stdout)["searchRecords"][0]["Subject"] == "Jacket torn"
+    failed = cli("soql", "SELECT Foo FROM Case")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    (error,) = json.loads(failed.stdout)
+    assert error["errorCode"] == "INVALID_FIELD" and "No such column 'Foo' on entity 'Case'" in error["message"]
+    failed = cli("soql", "SELECT Id FROM Case", "--today", "yesterday")
+    assert failed.returncode == 1 and "--today" in failed.stderr and "Traceback" not in failed.stderr
