@@ -1,0 +1,220 @@
+"""Benchmark of the agent harness: overhead per turn and throughput under concurrency.
+
+1. Overhead: a zero-latency chat model plays episodes at concurrency 1. The baseline is the bare
+   ``ainvoke`` of the same model on the same growing conversations, measured in the same run; the
+   harness's overhead per turn is the difference (parsing, feedback messages, records, usage and
+   cost bookkeeping). Measured for invalid turns (no tool runs) and for turns that run a SOQL
+   query on the tiny org (the query's own time shown separately).
+2. Throughput: a model that waits 500 ms per reply plays two-turn episodes (one query, then
+   respond), stored in a SQLite app store, at concurrency 1, 8 and 32; the ratio is against
+   concurrency 1 measured in the same run.
+
+    .venv/bin/python -m bench.agents [--delay 0.5] [--seconds 4]
+
+Targets: overhead <= 5 ms per turn; throughput at concurrency 32 >= 20x concurrency 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatResult
+from rich.console import Console
+from rich.table import Table
+
+from crm_core.agents.environment import OrgEnvironment
+from crm_core.agents.episode import run_episode
+from crm_core.agents.frameworks import make_framework
+from crm_core.agents.models import EpisodeContext, ModelSource
+from crm_core.agents.offline import ScriptedChatModel
+from crm_core.agents.records import RunRecord
+from crm_core.agents.runner import run_pending
+from crm_core.org.generator import generate_org
+from crm_core.store.engine import open_app_store
+from crm_core.store.runs import save_run
+from crm_core.tasks.build import generate_tasks
+from crm_core.tasks.records import TaskInstance
+
+QUERY = "SELECT Id, Name FROM User LIMIT 1"
+
+
+class BenchModel(ScriptedChatModel):
+    """Waits `delay_s` per reply; `mode` "invalid" never acts, "query" queries once then responds."""
+
+    delay_s: float = 0.0
+    mode: str = "query"
+
+    def reply(self, turn: int, messages: Sequence[BaseMessage]) -> AIMessage:
+        if self.mode == "invalid":
+            return AIMessage(content="Let me think about it.")
+        return self.execute(QUERY) if turn == 1 else self.respond("None", turn)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        return self._result(messages)
+
+
+class BenchSource(ModelSource):
+    def __init__(self, delay_s: float, mode: str) -> None:
+        self.spec = f"bench:{mode}:{delay_s}"
+        self.delay_s, self.mode = delay_s, mode
+
+    def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
+        return BenchModel(framework=episode.framework.name, delay_s=self.delay_s, mode=self.mode)
+
+
+def _bare_calls(model: BaseChatModel, turns: int, episodes: int) -> float:
+    """Seconds for the bare ainvoke calls an episode of `turns` makes, `episodes` times."""
+
+    async def go() -> None:
+        for _ in range(episodes):
+            messages: list[BaseMessage] = [SystemMessage("s" * 10_000), HumanMessage("q")]
+            for _ in range(turns):
+                reply = await model.ainvoke(messages)
+                messages += [reply, HumanMessage("Invalid output format!")]
+
+    start = time.perf_counter()
+    asyncio.run(go())
+    return time.perf_counter() - start
+
+
+def _episodes(
+    env: OrgEnvironment, instance: TaskInstance, mode: str, episodes: int, max_turns: int
+) -> tuple[float, int]:
+    framework = make_framework("act", env.tool_schemas)
+    source = BenchSource(0.0, mode)
+
+    async def go() -> int:
+        turns = 0
+        for trial in range(episodes):
+            record = await run_episode(
+                source, EpisodeContext("bench", instance, trial, framework, env), max_turns=max_turns
+            )
+            turns += record.turns
+        return turns
+
+    start = time.perf_counter()
+    turns = asyncio.run(go())
+    return time.perf_counter() - start, turns
+
+
+def _query_time(env: OrgEnvironment, count: int) -> float:
+    from crm_core.agents.records import ActionRecord
+
+    action = ActionRecord(turn=1, kind="execute", content=QUERY)
+    start = time.perf_counter()
+    for _ in range(count):
+        env.perform(action)
+    return (time.perf_counter() - start) / count
+
+
+def overhead(env: OrgEnvironment, instance: TaskInstance, console: Console) -> None:
+    episodes, max_turns = 30, 20
+    _episodes(env, instance, "invalid", 2, max_turns)  # warm-up
+    harness_s, turns = _episodes(env, instance, "invalid", episodes, max_turns)
+    bare_s = _bare_calls(BenchModel(framework="act", mode="invalid"), max_turns, episodes)
+    query_harness_s, query_turns = _episodes(env, instance, "query", 200, max_turns)
+    bare_query_s = _bare_calls(BenchModel(framework="act", mode="query"), 2, 200)
+    per_query = _query_time(env, 200)
+
+    table = Table("turns", "bare ainvoke ms/turn", "harness ms/turn", "overhead ms/turn", "ratio to bare", "target")
+    bare, full = 1000 * bare_s / turns, 1000 * harness_s / turns
+    table.add_row(
+        "invalid (no tool)", f"{bare:.3f}", f"{full:.3f}", f"{full - bare:.3f}", f"{full / bare:.2f}x", "<= 5 ms"
+    )
+    bare_q, full_q = 1000 * bare_query_s / query_turns, 1000 * query_harness_s / query_turns
+    tool = 1000 * per_query / 2  # one query per two-turn episode
+    table.add_row(
+        "query + respond",
+        f"{bare_q:.3f}",
+        f"{full_q:.3f}",
+        f"{full_q - bare_q - tool:.3f} (+ {tool:.3f} query)",
+        f"{full_q / bare_q:.2f}x",
+        "<= 5 ms",
+    )
+    console.print("[bold]Harness overhead per turn (zero-latency model, concurrency 1)[/bold]")
+    console.print(table)
+
+
+def throughput(
+    env: OrgEnvironment, instances: list[TaskInstance], delay_s: float, seconds: float, console: Console
+) -> None:
+    framework = make_framework("act", env.tool_schemas)
+    table = Table("concurrency", "episodes", "seconds", "episodes/s", "ratio to concurrency 1", "target")
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_app_store(f"sqlite:///{Path(folder) / 'app.db'}")
+        baseline = None
+        for concurrency in (1, 8, 32):
+            # enough two-turn episodes for about `seconds` at ideal scaling
+            count = max(concurrency, int(seconds / (2 * delay_s)) * concurrency)
+            trials = -(-count // len(instances))
+            run = RunRecord(
+                run_id=f"bench-{concurrency}",
+                framework="act",
+                model="bench",
+                tasks=sorted({i.task for i in instances}),
+                trials=trials,
+                created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            )
+            save_run(store, run, planned=len(instances) * trials)
+            pending = [(i, t) for t in range(trials) for i in instances][:count]
+            start = time.perf_counter()
+            asyncio.run(
+                run_pending(
+                    run,
+                    pending,
+                    source=BenchSource(delay_s, "query"),
+                    framework=framework,
+                    env=env,
+                    store=store,
+                    concurrency=concurrency,
+                )
+            )
+            elapsed = time.perf_counter() - start
+            rate = count / elapsed
+            baseline = baseline or rate
+            target = ">= 20x" if concurrency == 32 else ""
+            table.add_row(
+                str(concurrency), str(count), f"{elapsed:.2f}", f"{rate:.2f}", f"{rate / baseline:.1f}x", target
+            )
+        store.kw["bind"].dispose()
+    console.print(f"[bold]Throughput with a model that waits {1000 * delay_s:.0f} ms per reply[/bold]")
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--delay", type=float, default=0.5, help="seconds the slow model waits per reply")
+    parser.add_argument("--seconds", type=float, default=4.0, help="about how long each throughput level runs")
+    args = parser.parse_args()
+    console = Console(width=120)
+    with tempfile.TemporaryDirectory() as folder:
+        org_url = f"sqlite:///{Path(folder) / 'org.db'}"
+        with console.status("Generating a tiny org ..."):
+            generate_org(org_url, scale="tiny", seed=7)
+            instances = generate_tasks(org_url, per_task=2)
+        env = OrgEnvironment.open(org_url)
+        overhead(env, instances[0], console)
+        throughput(env, instances, args.delay, args.seconds, console)
+        env.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
