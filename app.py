@@ -40,6 +40,18 @@ PAGE_ICONS = {
     Page.EXPORT: ":material/download:",
     Page.ADMIN: ":material/admin_panel_settings:",
 }
+URL_PATHS = {
+    Page.ORG_EXPLORER: "explorer",
+    Page.REALISM_STUDY: "study",
+    Page.TASK_WORKBENCH: "workbench",
+    Page.TRAJECTORY_REPLAY: "replay",
+    Page.RESULTS: "dashboard",
+    Page.EXPORT: "exports",
+    Page.ADMIN: "manage",
+}
+"""URL paths differ from the file names on purpose: Streamlit's legacy ``pages/`` handling (used
+by AppTest on every run and by the server on its first run) would otherwise resolve a URL to
+the page file directly, skipping this script and its sign-in."""
 
 st.set_page_config(page_title="CRMArena Studio", page_icon=":material/support_agent:", layout="wide")
 
@@ -101,42 +113,41 @@ def page_file(page: Page) -> Path:
     return PAGES_DIR / f"{page.value}.py"
 
 
-def navigation_for(role: str) -> list[st.Page]:
-    """Home plus the pages `role` may open (pages not built yet are left out)."""
-    pages = [st.Page(str(PAGES_DIR / "home.py"), title="Home", icon=":material/home:", default=True)]
-    for page in pages_for(role):
+def navigation_for(pages: tuple[Page, ...]) -> list[st.Page]:
+    """Home plus `pages` (pages not built yet are left out)."""
+    entries = [
+        st.Page(str(PAGES_DIR / "home.py"), title="Home", icon=":material/home:", url_path="overview", default=True)
+    ]
+    for page in pages:
         if page_file(page).exists():
-            pages.append(
-                st.Page(str(page_file(page)), title=PAGE_TITLES[page], icon=PAGE_ICONS[page], url_path=page.value)
+            entries.append(
+                st.Page(str(page_file(page)), title=PAGE_TITLES[page], icon=PAGE_ICONS[page], url_path=URL_PATHS[page])
             )
-    return pages
+    return entries
 
 
-def signed_out() -> None:
-    """The only page of a signed-out visitor (the login form is drawn above it)."""
-
-
+# Register every page (hidden) before anything else: the URL's page is then resolved in this
+# first run, before the cookie component's rerun could lose it, and a signed-out visitor who
+# opened /org_explorer lands there after signing in. Only the role's navigation below runs a page.
+st.navigation(navigation_for(tuple(Page)), position="hidden")
 sessions = app_store(app_db_url())
 ensure_org(org_db_url())
 
 with sessions() as session:
     credentials = authenticator_credentials(session)
-authenticator = stauth.Authenticate(
-    credentials,
-    COOKIE_NAME,
-    cookie_key(),
-    COOKIE_EXPIRY_DAYS,
-    auto_hash=False,
-)
+authenticator = stauth.Authenticate(credentials, COOKIE_NAME, cookie_key(), COOKIE_EXPIRY_DAYS, auto_hash=False)
 
 username = st.session_state.get("username")
 if st.session_state.get("authentication_status") and username not in credentials["usernames"]:
     # The account was removed while signed in: sign out now.
     authenticator.logout(location="unrendered")
 
-if not st.session_state.get("authentication_status"):
-    st.title("CRMArena Studio")
-    st.caption("Sign in to browse the simulated org, rate its realism and export results.")
+was_signed_in = bool(st.session_state.get("authentication_status"))
+header = st.empty()
+if not was_signed_in:
+    with header.container():
+        st.title("CRMArena Studio")
+        st.caption("Sign in to browse the simulated org, rate its realism and export results.")
 try:
     authenticator.login(location="main", fields={"Form name": "Sign in", "Login": "Sign in"})
 except LoginError as exc:
@@ -146,8 +157,14 @@ status = st.session_state.get("authentication_status")
 if status is False:
     st.error("Username or password is incorrect.")
 if not status:
-    st.navigation([st.Page(signed_out, title="Sign in", url_path="signin")], position="hidden").run()
     st.stop()
+if not was_signed_in:
+    # Signed in during this run (form or cookie): draw the app afresh, without the form, and
+    # set the cookie in that run so that the rerun cannot cut its component short.
+    st.session_state["set_auth_cookie"] = True
+    st.rerun()
+if st.session_state.pop("set_auth_cookie", False):
+    authenticator.cookie_controller.set_cookie()
 
 username = st.session_state["username"]
 role = credentials["usernames"][username]["roles"][0]
@@ -157,4 +174,4 @@ with st.sidebar:
     st.markdown(f"**{credentials['usernames'][username]['name']}**  \n`{username}` · {role}")
     authenticator.logout("Sign out", "sidebar")
 
-st.navigation(navigation_for(role)).run()
+st.navigation(navigation_for(pages_for(role))).run()

@@ -217,6 +217,8 @@ def _condition(obj: ObjectDescribe, flt: ColumnFilter) -> ColumnElement[bool]:
         return column.is_not(None)
     if not flt.value.strip():
         raise ExplorerError(f"filter on {field.name}: enter a value for {flt.op!r}")
+    if "\x00" in flt.value:
+        raise ExplorerError(f"filter on {field.name}: the value contains a NUL character")
     value = _convert(field, flt.value)
     if flt.op == "contains":
         return column.icontains(value, autoescape=True)
