@@ -27,7 +27,7 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, ApiError):  # pragma: no cover - registered for ApiError only
         raise exc
-    return _error(exc.status, exc.error_code, exc.message, exc.headers or None)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

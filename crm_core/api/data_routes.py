@@ -100,52 +100,30 @@ def _query(
     )
 
 
-@router.get("/query")
-@router.get("/query/")
-def query(
-    version: str,
-    owner: Owner,
-    ctx: Context,
-    q: Annotated[str | None, Query()] = None,
-    sforce_query_options: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
-    """Run a SOQL query; more than one batch continues at ``nextRecordsUrl``."""
-    return _query(ctx, owner, version, q, False, sforce_query_options)
+def _query_routes(resource: str, include_deleted: bool) -> None:
+    """``GET {resource}?q=`` and ``GET {resource}/{locator}`` (``query`` and ``queryAll``)."""
+
+    @router.get(f"/{resource}", name=resource)
+    @router.get(f"/{resource}/", include_in_schema=False)
+    def run(
+        version: str,
+        owner: Owner,
+        ctx: Context,
+        q: Annotated[str | None, Query()] = None,
+        sforce_query_options: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Run a SOQL query; more than one batch continues at ``nextRecordsUrl``."""
+        return _query(ctx, owner, version, q, include_deleted, sforce_query_options)
+
+    @router.get(f"/{resource}/{{locator}}", name=f"{resource}_more")
+    def more(version: str, locator: str, owner: Owner, ctx: Context) -> dict[str, Any]:
+        """The next batch of a query."""
+        return ctx.batches.next(locator, user_id=owner.user_id, version=version, run=_soql_runner(ctx, version))
 
 
-@router.get("/queryAll")
-@router.get("/queryAll/")
-def query_all(
-    version: str,
-    owner: Owner,
-    ctx: Context,
-    q: Annotated[str | None, Query()] = None,
-    sforce_query_options: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
-    """Like ``query``, including deleted and archived records (the local org has none)."""
-    return _query(ctx, owner, version, q, True, sforce_query_options)
-
-
-@router.get("/query/{locator}")
-def query_more(
-    version: str,
-    locator: str,
-    owner: Owner,
-    ctx: Context,
-) -> dict[str, Any]:
-    """The next batch of a query."""
-    return ctx.batches.next(locator, user_id=owner.user_id, version=version, run=_soql_runner(ctx, version))
-
-
-@router.get("/queryAll/{locator}")
-def query_all_more(
-    version: str,
-    locator: str,
-    owner: Owner,
-    ctx: Context,
-) -> dict[str, Any]:
-    """The next batch of a queryAll."""
-    return ctx.batches.next(locator, user_id=owner.user_id, version=version, run=_soql_runner(ctx, version))
+# queryAll also returns deleted and archived records on Salesforce; the local org has none.
+_query_routes("query", include_deleted=False)
+_query_routes("queryAll", include_deleted=True)
 
 
 @router.get("/search")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
-
 RESOURCE_MISSING = "The requested resource does not exist"
 
 
@@ -33,9 +30,3 @@ def invalid_session() -> ApiError:
 def read_only(message: str = "insufficient access rights on object id") -> ApiError:
     """What a user without create/edit/delete permission gets for a write."""
     return ApiError(403, "INSUFFICIENT_ACCESS_OR_READONLY", message)
-
-
-async def api_error_response(_request: Request, exc: Exception) -> JSONResponse:
-    """Exception handler turning :class:`ApiError` into Salesforce's error body."""
-    assert isinstance(exc, ApiError)
-    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
