@@ -5,7 +5,9 @@ every random draw comes from a per-task `random.Random` and every query is order
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,9 @@ from crm_core.tasks.records import NONE_TASKS
 from crm_core.tasks.rules import metadata_for
 
 NONE_SHARE = 0.3
+MAX_ANSWER_SHARE = 0.1
+"""No single (non-None) answer may exceed this share of a task's instances, so that answering
+the most common value stays a floor rather than a strategy."""
 FIRST_DAY = dt.datetime(2020, 1, 1)
 LAST_DAY = dt.datetime(2026, 1, 1)  # exclusive end of the org's time span
 
@@ -166,10 +171,13 @@ Sampler = Callable[[random.Random, bool], Draft | None]
 def collect(task: str, count: int, rng: random.Random, sample: Sampler, max_attempts: int | None = None) -> list[Draft]:
     """Draw until `count` instances with distinct params, ~30% None for the None tasks.
 
-    `sample(rng, want_none)` returns a draft or None (rejected: tie, nothing to ask about). Stops
-    early when the org cannot supply enough distinct instances.
+    `sample(rng, want_none)` returns a draft or None (rejected: tie, nothing to ask about). No
+    answer takes more than MAX_ANSWER_SHARE of the instances. Stops early when the org cannot
+    supply enough distinct instances.
     """
     target_none = round(count * NONE_SHARE) if task in NONE_TASKS else 0
+    cap = max(1, math.ceil(count * MAX_ANSWER_SHARE))
+    per_answer: Counter[str] = Counter()
     nones: list[Draft] = []
     others: list[Draft] = []
     seen: set[str] = set()
@@ -193,8 +201,9 @@ def collect(task: str, count: int, rng: random.Random, sample: Sampler, max_atte
             continue
         if draft.answer is None and need_none:
             nones.append(draft)
-        elif draft.answer is not None and need_other:
+        elif draft.answer is not None and need_other and per_answer[draft.answer] < cap:
             others.append(draft)
+            per_answer[draft.answer] += 1
         else:
             continue
         seen.add(key)
@@ -213,21 +222,21 @@ _STAFF_PERIODS = ("month", "month", "quarter", "season", "past_months", "past_we
 
 def _staff_sampler(conn: Connection, task: str) -> Sampler:
     """handle_time and transfer_count share their sampling: a period, an extreme and n."""
-    cache: dict[tuple[dt.datetime, dt.datetime], list[int]] = {}
+    cache: dict[tuple[dt.datetime, dt.datetime], dict[str, int]] = {}
 
     def sample(rng: random.Random, want_none: bool) -> Draft | None:
         period = sample_period(rng, _STAFF_PERIODS)
         key = (period.start, period.end)
         if key not in cache:
-            cache[key] = sorted(ref.handled_counts(conn, period.start, period.end).values(), reverse=True)
-        counts = cache[key]
-        if not counts:
+            cache[key] = ref.handled_counts(conn, period.start, period.end)
+        handled = cache[key]
+        if not handled:
             return None
-        top = counts[0]
+        top = max(handled.values())
         n = top + rng.randrange(0, 3) if want_none else rng.randrange(0, top) if top > 0 else 0
         extreme = rng.choice(("min", "max"))
         solve = ref.handle_time if task == "handle_time" else ref.transfer_count
-        answer = solve(conn, period.start, period.end, n, extreme)
+        answer = solve(conn, period.start, period.end, n, extreme, handled)
         words = ADJECTIVES[extreme] if task == "handle_time" else MOST[extreme]
         slot = "adj" if task == "handle_time" else "most"
         query = fill(
@@ -296,10 +305,18 @@ def _case_text(rng: random.Random, product: str, issue_name: str, order_number: 
 
 def _routing_sampler(conn: Connection, view: OrgView) -> Sampler:
     pairs = [pair for pair in view.routing_pairs if pair[1] in view.products]
+    solved: dict[tuple[str, str], str | None] = {}
 
     def sample(rng: random.Random, want_none: bool) -> Draft | None:
         issue, product, order_number = rng.choice(pairs)
-        answer = ref.case_routing(conn, issue, product)
+        if (issue, product) not in solved:
+            try:
+                solved[issue, product] = ref.case_routing(conn, issue, product)
+            except ref.TiedAnswerError:
+                solved[issue, product] = None
+        answer = solved[issue, product]
+        if answer is None:
+            return None
         subject_line, text = _case_text(rng, view.products[product], view.issues[issue], order_number)
         query = fill(rng.choice(PHRASINGS["case_routing"]), subject=subject_line, description=text)
         return Draft(query, answer, {"issue_id": issue, "product_id": product})

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from crm_core.org.schema import (
     Account,
@@ -58,45 +58,56 @@ def pick_extreme(values: Mapping[str, float], extreme: Extreme) -> str | None:
 
 def handled_counts(conn: Connection, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
     """Cases per agent whose first Owner Assignment falls in [start, end) and names the agent."""
-    ranked = (
-        select(
-            CaseHistory.CaseId__c,
-            CaseHistory.NewValue__c,
-            CaseHistory.CreatedDate,
-            func.row_number()
-            .over(partition_by=CaseHistory.CaseId__c, order_by=(CaseHistory.CreatedDate, CaseHistory.Id))
-            .label("position"),
+    h = CaseHistory.__table__.alias("h")
+    earlier = CaseHistory.__table__.alias("earlier")
+    has_earlier = (
+        select(earlier.c.Id)
+        .where(
+            earlier.c.CaseId__c == h.c.CaseId__c,
+            earlier.c.Field__c == OWNER_ASSIGNMENT,
+            or_(
+                earlier.c.CreatedDate < h.c.CreatedDate,
+                and_(earlier.c.CreatedDate == h.c.CreatedDate, earlier.c.Id < h.c.Id),
+            ),
         )
-        .where(CaseHistory.Field__c == OWNER_ASSIGNMENT)
-        .subquery()
+        .exists()
     )
     rows = conn.execute(
-        select(ranked.c.NewValue__c, func.count())
-        .where(ranked.c.position == 1, ranked.c.CreatedDate >= start, ranked.c.CreatedDate < end)
-        .group_by(ranked.c.NewValue__c)
+        select(h.c.NewValue__c, func.count())
+        .where(h.c.Field__c == OWNER_ASSIGNMENT, h.c.CreatedDate >= start, h.c.CreatedDate < end, ~has_earlier)
+        .group_by(h.c.NewValue__c)
     ).all()
     return {agent: count for agent, count in rows if agent is not None}
 
 
-def qualified_agents(conn: Connection, start: dt.datetime, end: dt.datetime, n: int) -> set[str]:
-    """Agents that handled more than `n` cases in [start, end)."""
-    return {agent for agent, count in handled_counts(conn, start, end).items() if count > n}
+def qualified_agents(
+    conn: Connection, start: dt.datetime, end: dt.datetime, n: int, handled: Mapping[str, int] | None = None
+) -> set[str]:
+    """Agents that handled more than `n` cases in [start, end) (`handled`: precomputed counts)."""
+    counts = handled_counts(conn, start, end) if handled is None else handled
+    return {agent for agent, count in counts.items() if count > n}
 
 
 def _seconds(delta: dt.timedelta) -> float:
     return delta.total_seconds()
 
 
-def handle_time(conn: Connection, start: dt.datetime, end: dt.datetime, n: int, extreme: Extreme) -> str | None:
+def handle_time(
+    conn: Connection,
+    start: dt.datetime,
+    end: dt.datetime,
+    n: int,
+    extreme: Extreme,
+    handled: Mapping[str, int] | None = None,
+) -> str | None:
     """Qualified agent with the lowest / highest mean handle time of never-transferred closed cases."""
-    qualified = qualified_agents(conn, start, end, n)
+    qualified = qualified_agents(conn, start, end, n, handled)
     if not qualified:
         return None
-    single_assignment = (
-        select(CaseHistory.CaseId__c)
-        .where(CaseHistory.Field__c == OWNER_ASSIGNMENT)
-        .group_by(CaseHistory.CaseId__c)
-        .having(func.count() == 1)
+    assignments = (
+        select(func.count())
+        .where(CaseHistory.CaseId__c == Case.Id, CaseHistory.Field__c == OWNER_ASSIGNMENT)
+        .scalar_subquery()
     )
     rows = conn.execute(
         select(Case.OwnerId, Case.CreatedDate, Case.ClosedDate).where(
@@ -104,7 +115,7 @@ def handle_time(conn: Connection, start: dt.datetime, end: dt.datetime, n: int, 
             Case.CreatedDate < end,
             Case.Status == CLOSED,
             Case.ClosedDate.is_not(None),
-            Case.Id.in_(single_assignment),
+            assignments == 1,
         )
     ).all()
     times: dict[str, list[float]] = defaultdict(list)
@@ -114,9 +125,16 @@ def handle_time(conn: Connection, start: dt.datetime, end: dt.datetime, n: int, 
     return pick_extreme({agent: sum(v) / len(v) for agent, v in times.items()}, extreme)
 
 
-def transfer_count(conn: Connection, start: dt.datetime, end: dt.datetime, n: int, extreme: Extreme) -> str | None:
+def transfer_count(
+    conn: Connection,
+    start: dt.datetime,
+    end: dt.datetime,
+    n: int,
+    extreme: Extreme,
+    handled: Mapping[str, int] | None = None,
+) -> str | None:
     """Qualified agent with the fewest / most transfers away in [start, end) (zeros count)."""
-    qualified = qualified_agents(conn, start, end, n)
+    qualified = qualified_agents(conn, start, end, n, handled)
     if not qualified:
         return None
     rows = conn.execute(
