@@ -110,8 +110,7 @@ def check(org_db: OrgDbOption = None) -> None:
     for violation in violations:
         typer.echo(str(violation))
     if violations:
-        typer.echo(f"{len(violations)} violation(s).", err=True)
-        raise typer.Exit(1)
+        raise UserFacingError(f"{len(violations)} violation(s) of the org's invariants")
     typer.echo("OK: every invariant holds.")
 
 

@@ -1,0 +1,100 @@
+"""The org CLI as a user runs it: `generate`, `org stats`, `org check`, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from crm_core.db import sqlite_path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"CRM_ORG_DB", "CRM_APP_DB"}}
+    return subprocess.run(
+        [sys.executable, "-m", "crm_core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    assert "Traceback" not in result.stderr + result.stdout
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_stats_json_and_check_ok(tiny_org_url: str) -> None:
+    result = cli("org", "stats", "--json", "--org-db", tiny_org_url)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert stats["counts"]["Case"] == 300 and len(stats["digest"]) == 64
+    check = cli("org", "check", "--org-db", tiny_org_url)
+    assert check.returncode == 0, check.stdout
+    assert "OK" in check.stdout
+
+
+def test_stats_table(tiny_org_url: str) -> None:
+    result = cli("org", "stats", "--org-db", tiny_org_url)
+    assert result.returncode == 0
+    assert "CaseHistory__c" in result.stdout and "digest:" in result.stdout
+
+
+def test_check_prints_violations_and_exits_1(tiny_org_url: str, tmp_path: Path) -> None:
+    copy = tmp_path / "broken.db"
+    shutil.copy(sqlite_path(tiny_org_url), copy)
+    engine = create_engine(f"sqlite:///{copy}")
+    with engine.begin() as conn:
+        conn.execute(text("""UPDATE "Case" SET "Status" = 'New' WHERE "Status" = 'Closed'"""))
+    engine.dispose()
+    result = cli("org", "check", "--org-db", f"sqlite:///{copy}")
+    assert result.returncode == 1
+    assert "[case-closure] Case 500" in result.stdout
+    assert "[case-history] Case 500" in result.stdout
+
+
+def test_generate_then_refuse_to_overwrite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'org.db'}"
+    first = cli("generate", "--cases", "40", "--seed", "3", "--org-db", url)
+    assert first.returncode == 0, first.stderr
+    assert "Generated the org" in first.stdout + first.stderr
+    again = cli("generate", "--cases", "40", "--seed", "3", "--org-db", url)
+    assert_one_line_error(again, "already exists", "--force")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["generate", "--scale", "huge"], ["unknown scale 'huge'"]),
+        (["generate", "--cases", "0"], ["--cases"]),
+        (["generate", "--org-db", "mysql://u@h/db"], ["unsupported database 'mysql'"]),
+        (["generate", "--org-db", "not a url"], ["not a database URL"]),
+        (["org", "stats", "--org-db", "sqlite:////nonexistent/dir/org.db"], ["no org database"]),
+    ],
+)
+def test_bad_input_is_a_one_line_error(args: list[str], fragments: list[str], tmp_path: Path) -> None:
+    if "--org-db" not in args:
+        args = [*args, "--org-db", f"sqlite:///{tmp_path / 'x.db'}"]
+    assert_one_line_error(cli(*args), *fragments)
+
+
+def test_unreachable_server_is_a_one_line_error() -> None:
+    result = cli("generate", "--scale", "tiny", "--org-db", "postgresql://crm:secret@127.0.0.1:1/nothing")
+    assert_one_line_error(result, "cannot open the org database")
+    assert "secret" not in result.stderr
+
+
+def test_stats_on_an_empty_database_is_a_one_line_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    create_engine(f"sqlite:///{empty}").connect().close()
+    assert_one_line_error(cli("org", "stats", "--org-db", f"sqlite:///{empty}"), "no generated org")
