@@ -15,9 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Date,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     cast,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     extract,
     false,
     func,
+    literal,
     literal_column,
     not_,
     or_,
@@ -71,6 +74,30 @@ def _day_only_default(element: day_only, compiler: Any, **kw: Any) -> str:
 @compiles(day_only, "sqlite")
 def _day_only_sqlite(element: day_only, compiler: Any, **kw: Any) -> str:
     return f"date({compiler.process(element.clauses, **kw)})"
+
+
+class ci_like(FunctionElement):  # noqa: N801 - a SQL operator
+    """Case-insensitive ``x LIKE pattern ESCAPE '\\'``: ILIKE on PostgreSQL, plain LIKE on SQLite.
+
+    SQLite's LIKE already ignores ASCII case (as its ``lower()`` does), and skipping ``lower()``
+    over long text columns halves SOSL's scan time.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "ci_like"
+
+
+@compiles(ci_like)
+def _ci_like_default(element: ci_like, compiler: Any, **kw: Any) -> str:
+    column, pattern = list(element.clauses)
+    return f"({compiler.process(column, **kw)} ILIKE {compiler.process(pattern, **kw)} ESCAPE '\\')"
+
+
+@compiles(ci_like, "sqlite")
+def _ci_like_sqlite(element: ci_like, compiler: Any, **kw: Any) -> str:
+    column, pattern = list(element.clauses)
+    return f"({compiler.process(column, **kw)} LIKE {compiler.process(pattern, **kw)} ESCAPE '\\')"
 
 
 # --- layouts read by the serializer ------------------------------------------------------------
@@ -354,7 +381,7 @@ def _condition(scope: _Scope, condition: BoundCondition, negate: bool) -> Column
         if operator == "!=":
             operator, negate = "=", not negate
         if operator == "LIKE":
-            positive = raw.ilike(condition.value, escape="\\")
+            positive = ci_like(raw, literal(condition.value, String()))
         else:
             operand, folded = _operand(scope, expression)
             positive = _COMPARE[operator](operand, _fold(condition.value, folded))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, or_
+from sqlalchemy import Connection, Engine, String, and_, literal, or_
 
 from crm_core.org.metadata import FieldDescribe, ObjectDescribe, describe_org
 from crm_core.query.binder import Binder, BoundField, BoundQuery, FieldRef, OutputColumn, category_of
@@ -22,7 +22,7 @@ from crm_core.query.engine import connected, guarded, utc_today
 from crm_core.query.errors import MALFORMED_QUERY, MALFORMED_SEARCH, QueryError
 from crm_core.query.lexer import Kind, tokenize
 from crm_core.query.parser import Parser
-from crm_core.query.planner import Plan, plan_query
+from crm_core.query.planner import Plan, ci_like, plan_query
 from crm_core.query.serializer import record
 
 MAX_RESULTS = 2000
@@ -370,7 +370,7 @@ def _prefilter(expression: SearchExpression, columns: list[Any], fields: tuple[F
                 pattern = "%" + "%".join(fragment) + "%"
             else:
                 pattern = f"%{_like_escape(fragment)}%"
-            tests.append(column.ilike(pattern, escape="\\"))
+            tests.append(ci_like(column, literal(pattern, String())))
         return or_(*tests)
     if isinstance(expression, AllOf):
         return and_(*[_prefilter(i, columns, fields) for i in expression.items])
@@ -387,14 +387,26 @@ def _token_matches(pattern: str | re.Pattern, token: str) -> bool:
 
 
 def _count(term: Term, tokens: list[str]) -> int:
-    width = len(term.tokens)
-    if width == 0:
+    patterns = term.tokens
+    if not patterns:
         return 0
-    found = 0
-    for start in range(len(tokens) - width + 1):
-        if all(_token_matches(p, tokens[start + i]) for i, p in enumerate(term.tokens)):
-            found += 1
-    return found
+    first = patterns[0]
+    if len(patterns) == 1:
+        if isinstance(first, str):
+            return tokens.count(first)
+        return sum(1 for token in tokens if first.fullmatch(token))
+    width = len(patterns)
+    starts = (
+        [i for i, token in enumerate(tokens) if token == first]
+        if isinstance(first, str)
+        else [i for i, token in enumerate(tokens) if first.fullmatch(token)]
+    )
+    return sum(
+        1
+        for start in starts
+        if start + width <= len(tokens)
+        and all(_token_matches(p, tokens[start + i]) for i, p in enumerate(patterns[1:], 1))
+    )
 
 
 def _evaluate(expression: SearchExpression, fields: list[tuple[list[str], bool]], hits: dict) -> bool:

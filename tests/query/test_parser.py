@@ -245,3 +245,17 @@ def test_planner_builds_only_selects():
         "SELECT COUNT() FROM Case",
     ):
         assert sql(query).lstrip().upper().startswith("SELECT")
+
+
+def test_docs_list_every_relationship_name():
+    from pathlib import Path
+
+    from crm_core.org.metadata import describe_org
+
+    text = (Path(__file__).parents[2] / "docs" / "query.md").read_text()
+    for obj in describe_org().values():
+        for described in obj.fields:
+            if described.relationship_name:
+                assert f"| {obj.name} | `{described.relationship_name}` |" in text
+        for child in obj.child_relationships:
+            assert f"| {obj.name} | `{child.name}` | {child.child_object} |" in text
