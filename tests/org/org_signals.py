@@ -92,3 +92,19 @@ def region_speed_vs_closure(conn: Connection, min_cases: int = 30) -> float:
     states = sorted(s for s in times if len(times[s]) >= min_cases)
     rho, _ = spearmanr([speed[s] for s in states], [sum(times[s]) / len(times[s]) for s in states])
     return float(rho)
+
+
+def skill_vs_case_handle_time(conn: Connection) -> float:
+    """Spearman ρ, over never-transferred closed cases, between the owner's skill and the handle time."""
+    rows = conn.execute(
+        text(
+            """
+            SELECT s.skill, c."CreatedDate", c."ClosedDate" FROM "Case" c
+            JOIN latent_agent s ON s.user_id = c."OwnerId"
+            WHERE c."Status" = 'Closed' AND (SELECT COUNT(*) FROM "CaseHistory__c" h
+                WHERE h."CaseId__c" = c."Id" AND h."Field__c" = 'Owner Assignment') = 1
+            """
+        )
+    ).all()
+    rho, _ = spearmanr([r[0] for r in rows], [(_dt(r[2]) - _dt(r[1])).total_seconds() for r in rows])
+    return float(rho)
