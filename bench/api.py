@@ -5,7 +5,7 @@ Generates an org (``--cases``, default 5,000), starts ``python -m crm_core serve
 concurrency 1 and 16. The baseline is the same query through ``run_soql`` in this process,
 measured in the same run. Prints requests/s, p50 and p95 latency and the ratio to the baseline.
 
-    .venv/bin/python -m bench.api [--cases 5000] [--requests 200]
+    .venv/bin/python -m bench.api [--cases 5000] [--requests 200] [--workers 1]
 
 Request loops are bounded in count; only 127.0.0.1 is contacted.
 """
@@ -86,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=5000, help="cases in the generated org")
     parser.add_argument("--requests", type=int, default=200, help="requests per concurrency level")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     args = parser.parse_args()
     console = Console(width=120)
     with tempfile.TemporaryDirectory(prefix="crm_api_bench_") as tmp:
@@ -97,7 +98,8 @@ def main() -> None:
         with sessions() as session:
             accounts.add_user(session, "bench", "researcher", "bench-password")
         sessions.kw["bind"].dispose()
-        server = start_server_process(org_url, app_url, folder, extra_args=("--log-level", "warning"))
+        options = ("--log-level", "warning", "--workers", str(args.workers))
+        server = start_server_process(org_url, app_url, folder, extra_args=options)
         try:
             login = server.session().post(
                 f"{server.base_url}/services/oauth2/token",
@@ -114,7 +116,10 @@ def main() -> None:
         finally:
             server.stop()
     base_p50 = statistics.median(baseline)
-    table = Table(title=f"REST API vs in-process engine: {size} records per query, {args.cases}-case org")
+    table = Table(
+        title=f"REST API ({args.workers} worker(s)) vs in-process engine: "
+        f"{size} records per query, {args.cases}-case org"
+    )
     base_rate = len(baseline) / sum(baseline)
     for column in ("path", "requests", "req/s", "req/s / baseline", "p50 ms", "p95 ms", "p50 / baseline p50"):
         table.add_column(column, justify="left" if column == "path" else "right")

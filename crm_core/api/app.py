@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,7 @@ from crm_core.db import make_readonly_engine
 from crm_core.store import open_app_store
 
 log = logging.getLogger("crm_core.api")
+SETTINGS_ENV = "CRM_API_SETTINGS"
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -89,3 +91,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(data_routes.router)
     app.include_router(oauth.router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """App factory for uvicorn worker processes: the settings are JSON in ``$CRM_API_SETTINGS``."""
+    return create_app(ApiSettings.model_validate_json(os.environ[SETTINGS_ENV]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -45,12 +46,13 @@ def serve(
     max_login_failures: Annotated[
         int, typer.Option(help="Failed logins per username within 15 minutes before refusing.", min=1)
     ] = 5,
+    workers: Annotated[int, typer.Option(help="Worker processes (replicas sharing the app database).", min=1)] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the org over Salesforce's REST API (read-only) for simple-salesforce and curl."""
     import uvicorn
 
-    from crm_core.api.app import create_app
+    from crm_core.api.app import SETTINGS_ENV, create_app
     from crm_core.api.context import ApiSettings
     from crm_core.api.throttle import LoginLimits
     from crm_core.db import DatabaseURLError, app_db_url, org_db_url
@@ -68,15 +70,23 @@ def serve(
             today=today_date,
             login_limits=LoginLimits(per_username=max_login_failures),
         )
-        app = create_app(settings)
+        app = create_app(settings)  # also checks the databases and migrates the app store, once
     except DatabaseURLError as exc:
         raise UserFacingError(str(exc)) from exc
+    target: object = app
+    if workers > 1:  # each worker process builds its own app from the settings
+        app.state.api.org_engine.dispose()
+        app.state.api.sessions.kw["bind"].dispose()
+        os.environ[SETTINGS_ENV] = settings.model_dump_json()
+        target = "crm_core.api.app:app_from_environment"
     shown_host = f"[{host}]" if ":" in host else host
     typer.echo(f"CRMArena REST API on https://{shown_host}:{port} (org read-only)")
     if ca_path is not None:
         typer.echo(f"CA certificate for clients to verify: {ca_path.resolve()}")
     uvicorn.run(
-        app,
+        target,  # type: ignore[arg-type]
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         ssl_certfile=str(cert_path),

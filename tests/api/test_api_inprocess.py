@@ -66,3 +66,19 @@ def test_unexpected_failures_are_500_with_an_error_id(client, monkeypatch):
     body = answer.json()
     assert body[0]["errorCode"] == "UNKNOWN_EXCEPTION" and "ErrorId" in body[0]["message"]
     assert "boom" not in answer.text
+
+
+def test_a_second_replica_serves_the_next_batch(client, api_org_url):
+    """Two apps on the same app store: the batch after the first comes from the other replica."""
+    ctx = client.app.state.api
+    other_app = create_app(ApiSettings(org_db=api_org_url, app_db=ctx.settings.app_db))
+    token = _token(client, "rita", "rita-research-pw")["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    first = client.get("/services/data/v60.0/query", params={"q": "SELECT Id FROM Case ORDER BY Id"}, headers=headers)
+    assert first.status_code == 200 and first.json()["done"] is False
+    with TestClient(other_app, base_url="https://testserver") as other:
+        rest = other.get(first.json()["nextRecordsUrl"], headers=headers)
+    assert rest.status_code == 200, rest.text
+    ids = [r["Id"] for r in first.json()["records"] + rest.json()["records"]]
+    assert ids == sorted(ids) and len(ids) == first.json()["totalSize"] == len(set(ids))
+    assert rest.json()["done"] is True

@@ -65,3 +65,33 @@ def test_own_certificate_is_used_and_nothing_is_generated(api_org_url, tmp_path)
     finally:
         running.stop()
     assert "CA certificate" not in running.log.read_text()
+
+
+def test_worker_processes_share_tokens_and_cursors(api_org_url, tmp_path):
+    from simple_salesforce import Salesforce
+
+    from crm_core.store.engine import open_app_store
+    from crm_core.users import accounts
+
+    app_url = f"sqlite:///{tmp_path / 'app.db'}"
+    sessions = open_app_store(app_url)
+    with sessions() as session:
+        accounts.add_user(session, "rita", "researcher", "rita-research-pw")
+    sessions.kw["bind"].dispose()
+    running = start_server_process(api_org_url, app_url, tmp_path / "server", extra_args=("--workers", "2"))
+    try:
+        login = running.session().post(
+            f"{running.base_url}/services/oauth2/token",
+            data={"grant_type": "password", "username": "rita", "password": "rita-research-pw"},
+        )
+        assert login.status_code == 200, login.text
+        expected = None
+        for _ in range(4):  # fresh connections, so batches land on either worker
+            sf = Salesforce(
+                instance_url=running.base_url, session_id=login.json()["access_token"], session=running.session()
+            )
+            ids = [r["Id"] for r in sf.query_all("SELECT Id FROM Case ORDER BY Id")["records"]]
+            assert len(ids) > 2000 and (expected is None or ids == expected)
+            expected = ids
+    finally:
+        running.stop()
