@@ -27,7 +27,7 @@ from crm_core.tasks.records import TASKS, TaskInstance
 
 EpisodeCallback = Callable[[EpisodeRecord, bool], None]
 FAIL_FAST_AFTER = 5
-"""A run stops when its first this-many finished episodes all ended in error."""
+"""A run with more episodes than this stops when its first this-many all ended in error."""
 
 
 class RunAbortedError(UserFacingError):
@@ -98,10 +98,13 @@ async def run_pending(
         finished.append(record)
         if on_episode is not None:
             on_episode(record, saved)
-        threshold = min(FAIL_FAST_AFTER, len(pending))
-        if len(finished) == threshold and all(e.end_reason == "error" for e in finished):
+        if (
+            len(pending) > FAIL_FAST_AFTER
+            and len(finished) == FAIL_FAST_AFTER
+            and all(e.end_reason == "error" for e in finished)
+        ):
             raise RunAbortedError(
-                f"the first {threshold} episodes all failed ({record.error}); the run stopped. "
+                f"the first {FAIL_FAST_AFTER} episodes all failed ({record.error}); the run stopped. "
                 f"Fix the cause, then resume with --run-id {run.run_id} --retry-errors"
             )
 
