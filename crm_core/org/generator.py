@@ -729,13 +729,14 @@ class _OrgWriter:
                 priority = issue.priority if roll < 0.7 else ("Low", "Medium", "High")[int(roll * 10) % 3]
                 tone = int(plan.case_tone[k])
                 order_number = f"{order + 100:08d}"
-                subject = texts.subject(rng, product.name, issue.key)
+                phrasing = texts.phrasing(issue.key, product.kind.family)
+                subject = texts.subject(rng, product.name, phrasing)
                 cases.append(
                     {
                         "Id": case_id,
                         "CaseNumber": f"{k + 1:08d}",
                         "Subject": subject,
-                        "Description": texts.description(rng, product.name, issue.key, tone, order_number),
+                        "Description": texts.description(rng, product.name, phrasing, tone, order_number),
                         "Status": status,
                         "Priority": priority,
                         "Origin": origins[int(plan.case_origin[k])],
@@ -780,7 +781,7 @@ class _OrgWriter:
                 window = (assign_s, stop_s)
                 words = {
                     "product": product.name,
-                    "issue": issue.key,
+                    "issue": phrasing,
                     "order": order_number,
                     "customer": customer_first,
                     "agent": agent,

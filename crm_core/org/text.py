@@ -170,6 +170,65 @@ PROBLEMS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Phrasings that only fit one product family ("<issue>/<family>"); others use the issue's list.
+PROBLEMS_BY_FAMILY: dict[str, tuple[str, ...]] = {
+    "sizing/Footwear": (
+        "The {product} runs a full size small even though I ordered my usual size.",
+        "My toes hit the front of the {product} after ten minutes; the sizing is off.",
+        "The {product} is too narrow and pinches at the sides; the fit is wrong for my size.",
+        "I ordered the {product} in my normal shoe size and my heel slips out, they're too big.",
+        "The {product} fits half a size smaller than every other pair I own.",
+    ),
+    "sizing/Apparel": (
+        "The {product} fits badly: too tight across the chest and too long in the sleeves.",
+        "I ordered the {product} in my normal size and it doesn't fit at all, it's too small.",
+        "My {product} is way too big; the fit is nothing like the size chart said.",
+        "The {product} is a size smaller than the chart says, I can barely get it on.",
+        "The waist of the {product} is too loose even in the smallest size; the fit is off.",
+    ),
+    "waterproof/Footwear": (
+        "My feet got soaked through the {product}; the waterproofing has failed.",
+        "The {product} is sold as waterproof but water leaks in at the toe box after a few minutes in wet grass.",
+        "Water seeps through the seams of my {product} in light rain.",
+        "Both of my {product} boots leak; my socks were drenched after one puddle.",
+    ),
+    "waterproof/Apparel": (
+        "The {product} is not waterproof at all; I was drenched on my hike.",
+        "Water seeps through the seams of my {product} in light rain.",
+        "The waterproof membrane of the {product} leaks after a month of use.",
+        "Rain soaks through the shoulders of the {product} within ten minutes.",
+    ),
+    "waterproof/Accessories": (
+        "The {product} is sold as waterproof but everything inside got wet in a light shower.",
+        "Water leaks through the bottom of the {product} and soaked my laptop sleeve.",
+        "The seams of the {product} let water in; the waterproofing has failed.",
+    ),
+    "fading/Equipment": (
+        "The color of my {product} faded to a patchy grey after a few weeks.",
+        "My {product} has lost its color where the sun hits it.",
+        "The print on the {product} has faded and is peeling after light use.",
+    ),
+    "fading/Footwear": (
+        "The color of my {product} faded badly after a few runs in the sun.",
+        "The dye of the {product} bled onto my socks and the shoes look washed out now.",
+        "The {product} has lost its color; they look years old after a month.",
+    ),
+}
+
+CONTEXTS: tuple[str, ...] = (
+    "I've only used it a handful of times.",
+    "I bought it as a gift.",
+    "I was really looking forward to this one.",
+    "It's my second purchase from you.",
+    "I've been a customer for years.",
+    "I barely wore it.",
+    "I needed it for a trip next week.",
+    "I followed the care instructions exactly.",
+    "My previous one lasted much longer.",
+    "I checked the size chart before ordering.",
+    "",
+)
+
 DETAILS: tuple[str, ...] = (
     "It's order {order}.",
     "The order number is {order}.",
@@ -294,21 +353,33 @@ class Message:
     at: float
 
 
+def phrasing(issue: str, family: str) -> str:
+    """The key under which an issue of a product family is phrased: ``"<issue>/<family>"``."""
+    return f"{issue}/{family}"
+
+
+def _base(issue: str) -> str:
+    return issue.split("/", 1)[0]
+
+
 def subject(rng: random.Random, product: str, issue: str) -> str:
-    """A case subject naming the product and the problem."""
-    return rng.choice(SUBJECTS[issue]).format(product=product)
+    """A case subject naming the product and the problem (`issue` is an issue key or a phrasing key)."""
+    return rng.choice(SUBJECTS[_base(issue)]).format(product=product)
 
 
 def problem(rng: random.Random, product: str, issue: str) -> str:
-    return rng.choice(PROBLEMS[issue]).format(product=product)
+    """One sentence describing the problem, in words that identify the issue."""
+    pool = PROBLEMS_BY_FAMILY.get(issue) or PROBLEMS[_base(issue)]
+    return rng.choice(pool).format(product=product)
 
 
 def description(rng: random.Random, product: str, issue: str, tone: int, order: str) -> str:
     """The customer's description: problem, detail, request, in the customer's tone (0 calm .. 2 angry)."""
-    parts = [problem(rng, product, issue), rng.choice(DETAILS).format(order=order), rng.choice(REQUESTS[tone])]
+    parts = [problem(rng, product, issue), rng.choice(CONTEXTS), rng.choice(DETAILS).format(order=order)]
+    parts.append(rng.choice(REQUESTS[tone]))
     if tone == 2:
         parts.insert(0, rng.choice(OPENINGS[2]))
-    return " ".join(parts)
+    return " ".join(part for part in parts if part)
 
 
 def _customer_email(rng: random.Random, text: str, tone: int, first_name: str) -> str:
@@ -334,7 +405,7 @@ def email_thread(
 ) -> list[Message]:
     """An ordinary thread: the customer's email, the agent's answer, sometimes a thank-you."""
     first = _customer_email(rng, description(rng, product, issue, tone, order), tone, customer)
-    answer = _agent_email(rng, customer, product, rng.choice(AGENT_ACTIONS[issue]), agent)
+    answer = _agent_email(rng, customer, product, rng.choice(AGENT_ACTIONS[_base(issue)]), agent)
     thread = [Message(True, subject_line, first, 0.0), Message(False, f"RE: {subject_line}", answer, 0.55)]
     if rng.random() < 0.35:
         thread.append(Message(True, f"RE: {subject_line}", rng.choice(CUSTOMER_THANKS), 0.8))
@@ -348,7 +419,7 @@ def chat(rng: random.Random, *, product: str, issue: str, tone: int, order: str,
         f"{agent}: Hi {customer}, thanks for contacting {COMPANY}. How can I help?",
         f"{customer}: {problem(rng, product, issue)} {rng.choice(DETAILS).format(order=order)}",
         f"{agent}: {rng.choice(AGENT_OPENERS).format(product=product, company=COMPANY)} "
-        f"{rng.choice(AGENT_ACTIONS[issue])}",
+        f"{rng.choice(AGENT_ACTIONS[_base(issue)])}",
         f"{customer}: {rng.choice(CUSTOMER_THANKS)}",
         f"{agent}: {rng.choice(AGENT_CLOSINGS).format(company=COMPANY)}",
         "Chat ended.",

@@ -37,7 +37,7 @@ ISSUE_WORDS = {
     "Missing Item": ("missing", "wasn't in the box", "not included", "except"),
     "Refund Delay": ("refund", "money back"),
     "Wrong Item Shipped": ("wrong", "different", "someone else"),
-    "Waterproofing Failure": ("water", "soaked", "leak", "drenched"),
+    "Waterproofing Failure": ("water", "soak", "leak", "drenched", "rain"),
 }
 
 
