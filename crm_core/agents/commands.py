@@ -78,7 +78,7 @@ def run(
     from crm_core.agents.frameworks import FRAMEWORK_NAMES, make_framework
     from crm_core.agents.models import load_prices, resolve_model
     from crm_core.agents.records import RunRecord
-    from crm_core.agents.runner import default_run_id, execute_run, parse_tasks, select_instances
+    from crm_core.agents.runner import default_run_id, execute_run, instances_digest, parse_tasks, select_instances
     from crm_core.db import org_db_url
     from crm_core.store.runs import delete_error_episodes, load_run, save_run
     from crm_core.tasks.records import load_tasks
@@ -118,6 +118,14 @@ def run(
     instances = select_instances(load_tasks(task_file or org_url), record.tasks, record.limit)
     if not instances:
         raise UserFacingError(f"no instances of {', '.join(record.tasks)} in the task set")
+    digest = instances_digest(instances)
+    if stored is None:
+        record = record.model_copy(update={"instances_digest": digest})
+    elif stored.instances_digest not in {None, digest}:
+        raise UserFacingError(
+            f"run {stored.run_id!r} was started on other task instances (the task set changed): "
+            "start a new run, or use the org or --task-file it was started with"
+        )
     env = _database_url(OrgEnvironment.open, org_url)
     source = resolve_model(
         record.model, base_url=record.base_url, store=store, prices=load_prices(prices) if prices else None

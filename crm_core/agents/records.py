@@ -103,7 +103,7 @@ class RunRecord(BaseModel):
     limit: int | None = None
     trials: int = 1
     max_turns: int = 20
-    seed: int = 0
+    instances_digest: str | None = None
     created_at: dt.datetime
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import json
 import re
 from collections.abc import Callable, Sequence
 
@@ -63,6 +65,12 @@ def select_instances(instances: Sequence[TaskInstance], tasks: Sequence[str], li
         taken[instance.task] = taken.get(instance.task, 0) + 1
         chosen.append(instance)
     return chosen
+
+
+def instances_digest(instances: Sequence[TaskInstance]) -> str:
+    """A fingerprint of the selected instances (idx, task, query, answer), to detect a changed task set."""
+    payload = json.dumps([[i.idx, i.task, i.query, i.answer] for i in instances], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 def pending_episodes(

@@ -150,3 +150,16 @@ def test_a_failing_model_stops_the_run_and_retry_errors_resumes_it(cli, tmp_path
     code, out, _ = cli("score", "down", "--json", "--app-db", where[3])
     report = json.loads(out)
     assert (report["completed"], report["overall"], report["end_reasons"]) == (12, 1.0, {"responded": 12})
+
+
+def test_resume_on_a_changed_task_set_is_refused(cli, tmp_path, tiny_org_url, tiny_task_file):
+    from crm_core.tasks.records import read_task_file
+
+    where = ["--org-db", tiny_org_url, "--app-db", f"sqlite:///{tmp_path / 'app.db'}"]
+    code, _, err = cli("run", "-f", "act", "-m", "baseline:majority", "--run-id", "r", "--limit", "1",
+                       "--task-file", str(tiny_task_file), *where)  # fmt: skip
+    assert code == 0, err
+    changed = [i.model_copy(update={"answer": "something else"}) for i in read_task_file(tiny_task_file)]
+    other = save_tasks(changed, tmp_path / "changed.jsonl")
+    code, _, err = cli("run", "--run-id", "r", "--task-file", str(other), *where)
+    assert code == 1 and err.startswith("Error: run 'r' was started on other task instances")

@@ -133,3 +133,17 @@ def test_oracle_notices_an_observation_it_did_not_expect():
     assert good.content == "<respond>42</respond>"
     bad = model.invoke([*history, first, HumanMessage("Salesforce instance output: []")])
     assert bad.content.startswith("<respond>oracle mismatch at step 1")
+
+
+@pytest.mark.postgres
+def test_oracle_on_postgresql_org_and_store(tiny_org_pg_url, app_db_pg_url, tiny_instances):
+    """The same oracle episodes with the org and the app store both on PostgreSQL."""
+    from crm_core.store.engine import open_app_store
+
+    store = open_app_store(app_db_pg_url)
+    chosen = [i for i in tiny_instances if i.task != "knowledge_qa"][:8]
+    episodes = _run(store, tiny_org_pg_url, chosen, "fc_flex", "oracle", "pg")
+    store.kw["bind"].dispose()
+    assert [(e.instance_idx, e.reward, e.end_reason) for e in episodes] == sorted(
+        (i.idx, 1.0, "responded") for i in chosen
+    )
