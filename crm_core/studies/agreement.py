@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import krippendorff
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +26,9 @@ def latest_ratings(session: Session, study_id: str, dimension: str | None = None
 
 def ordinal_alpha(session: Session, study_id: str, dimension: str | None = None) -> float | None:
     """Krippendorff's alpha (ordinal) over (item, dimension) units; None without paired ratings."""
+    import krippendorff  # heavy (numpy): imported when agreement is asked for
+    import numpy as np
+
     study = get_study(session, study_id)
     scale = len(definition_of(study).scale)
     rows = latest_ratings(session, study_id, dimension)

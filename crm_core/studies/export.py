@@ -15,9 +15,8 @@ import io
 import json
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,6 +26,9 @@ from crm_core.store.engine import begin_write
 from crm_core.store.models import AppSetting, AppUser, Rating, Response, StudyItem
 from crm_core.studies.loading import get_study
 from crm_core.studies.responses import latest_versions
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ExportFormat = Literal["csv", "json", "parquet"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
@@ -121,6 +123,8 @@ def response_rows(session: Session, study_id: str, *, pseudonymize_raters: bool 
 
 def responses_frame(session: Session, study_id: str, *, pseudonymize_raters: bool = True) -> pd.DataFrame:
     """The export rows as a DataFrame (timestamps UTC-aware), columns in :data:`EXPORT_COLUMNS` order."""
+    import pandas as pd  # heavy: imported only when a frame is built
+
     frame = pd.DataFrame(
         response_rows(session, study_id, pseudonymize_raters=pseudonymize_raters), columns=list(EXPORT_COLUMNS)
     )
