@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, insert, select, text, update
 
 from crm_core.db import make_engine, make_readonly_engine
 from crm_core.org.schema import MODEL_BY_OBJECT, Base, LatentBase
+from tests.conftest import create_pg_database, drop_pg_database
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -321,18 +320,12 @@ def query_org_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         yield url
         return
     source = request.getfixturevalue("tiny_org_pg_url")
-    admin = create_engine(source, isolation_level="AUTOCOMMIT")
-    name = f"crm_query_org_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(source).set(database=name).render_as_string(hide_password=False)
+    url = create_pg_database("crm_query_org")
     try:
         _copy_sparse(source, url)
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")
