@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -170,10 +171,17 @@ def converter_for(category: str) -> Converter:
 # --- planning ----------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
+def _aliased(object_name: str, name: str) -> Any:
+    """An aliased table (immutable, so shared by every plan that joins it under that name)."""
+    return MODEL_BY_OBJECT[object_name].__table__.alias(name)
+
+
 class _Scope:
     """The FROM clause of one SELECT: the object's table and the outer joins of its parent paths."""
 
-    def __init__(self, object_name: str) -> None:
+    def __init__(self, object_name: str, prefix: str = "p") -> None:
+        self.prefix = prefix
         self.table = MODEL_BY_OBJECT[object_name].__table__
         self.from_clause: Any = self.table
         self.joined: dict[tuple[str, ...], Any] = {(): self.table}
@@ -184,7 +192,7 @@ class _Scope:
             return self.joined[key]
         previous = self.table_for(relationships[:-1])
         reference = relationships[-1]
-        target = MODEL_BY_OBJECT[reference.reference_to].__table__.alias(f"p{len(self.joined)}")
+        target = _aliased(reference.reference_to, f"{self.prefix}{len(self.joined)}")
         self.from_clause = self.from_clause.outerjoin(target, previous.c[reference.name] == target.c.Id)
         self.joined[key] = target
         return target
@@ -414,14 +422,14 @@ def _condition(scope: _Scope, condition: BoundCondition, negate: bool) -> Column
         return or_(raw.is_(None), not_(non_null))
     assert isinstance(condition, BoundSemiJoin)
     inner = condition.query
-    inner_scope = _Scope(inner.object.name)
+    inner_scope = _Scope(inner.object.name, prefix="s")
     column = inner.items[0]
     assert isinstance(column, OutputColumn)
     inner_column = _expression(inner_scope, column.expression)
     subquery = select(inner_column)
     if inner.where is not None:
         subquery = subquery.where(_condition(inner_scope, inner.where, False))
-    subquery = subquery.select_from(inner_scope.from_clause)
+    subquery = subquery.select_from(inner_scope.from_clause).correlate(None)
     negate = negate != condition.negated
     if not negate:
         return raw.in_(subquery)

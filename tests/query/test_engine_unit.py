@@ -473,6 +473,14 @@ def test_semi_and_anti_joins(org):
         A[1]
     }
     assert case_ids(org, "IssueId__c NOT IN (SELECT Id FROM Issue__c WHERE Name = 'Sizing')") == {CS[1], CS[2], CS[3]}
+    # the outer query and the subquery both join Account
+    result = soql(
+        org,
+        "SELECT Id, Account.Name FROM Case WHERE ContactId IN"
+        " (SELECT Id FROM Contact WHERE Account.ShippingState = 'NY') AND Account.Name != null",
+    )
+    assert {r["Id"] for r in result["records"]} == {CS[2], CS[3]}
+    assert {r["Account"]["Name"] for r in result["records"]} == {"Ben Park"}
 
 
 # --- SOSL -------------------------------------------------------------------------------------------------
