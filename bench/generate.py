@@ -1,0 +1,121 @@
+"""Org generation speed and memory per scale, SQLite and PostgreSQL side by side.
+
+Usage: ``.venv/bin/python -m bench.generate [--large] [--xl] [--pg-url URL] [--no-pg]``
+
+Each run generates into a fresh database in its own subprocess (so peak RSS is that run's
+alone), then counts every record it wrote. Columns: wall seconds, records, records/s, peak RSS,
+and records/s as a ratio of the baseline (SQLite at `default` scale, measured in the same run).
+PostgreSQL uses ``--pg-url`` or ``CRM_TEST_PG_URL`` (an admin URL: a database is created and
+dropped per run). `large` and `xl` are opt-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+TARGET_SECONDS = {"default": 20, "large": 180, "xl": 600}
+
+_CHILD = """
+import json, resource, sys, time
+from sqlalchemy import create_engine
+from crm_core.org.generator import generate_org
+from crm_core.org.stats import org_stats
+url, scale = sys.argv[1], sys.argv[2]
+start = time.perf_counter()
+generate_org(url, scale=scale, seed=0)
+seconds = time.perf_counter() - start
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+engine = create_engine(url)
+stats = org_stats(engine, with_digest=False)
+engine.dispose()
+records = sum(stats.counts.values()) + sum(stats.latent_counts.values())
+print(json.dumps({"seconds": seconds, "records": records, "peak_mb": peak_mb, "cases": stats.counts["Case"]}))
+"""
+
+
+def _run(url: str, scale: str) -> dict[str, float]:
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, url, scale], cwd=root, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"generation failed for {scale} at {url}:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _sqlite(scale: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        return _run(f"sqlite:///{Path(folder) / 'org.db'}", scale)
+
+
+def _postgres(admin_url: str, scale: str) -> dict[str, float]:
+    name = f"bench_generate_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        return _run(make_url(admin_url).set(database=name).render_as_string(hide_password=False), scale)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--large", action="store_true", help="also run the large scale (100k cases)")
+    parser.add_argument("--xl", action="store_true", help="also run the xl scale (1M cases)")
+    parser.add_argument("--pg-url", default=os.environ.get("CRM_TEST_PG_URL"), help="PostgreSQL admin URL")
+    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (no baseline ratio)")
+    args = parser.parse_args()
+    scales = ["tiny", "default"] + (["large"] if args.large else []) + (["xl"] if args.xl else [])
+    backends = ([] if args.no_sqlite else ["sqlite"]) + ([] if args.no_pg or not args.pg_url else ["postgresql"])
+    console = Console(width=150)
+    results: dict[tuple[str, str], dict[str, float]] = {}
+    for scale in scales:
+        for backend in backends:
+            console.print(f"generating {scale} on {backend} ...")
+            results[(scale, backend)] = _sqlite(scale) if backend == "sqlite" else _postgres(args.pg_url, scale)
+    baseline = results.get(("default", "sqlite"))
+    table = Table(title="Org generation (seed 0)")
+    for column in (
+        "scale",
+        "backend",
+        "cases",
+        "records",
+        "seconds",
+        "records/s",
+        "× baseline",
+        "peak RSS MB",
+        "target",
+    ):
+        table.add_column(column, justify="right" if column not in {"scale", "backend"} else "left")
+    for (scale, backend), r in results.items():
+        rate = r["records"] / r["seconds"]
+        ratio = f"{rate / (baseline['records'] / baseline['seconds']):.2f}" if baseline else "-"
+        target = TARGET_SECONDS.get(scale)
+        verdict = "-" if target is None else f"≤ {target} s: {'yes' if r['seconds'] <= target else 'NO'}"
+        table.add_row(
+            scale, backend, f"{r['cases']:,}", f"{r['records']:,}", f"{r['seconds']:.1f}", f"{rate:,.0f}", ratio,
+            f"{r['peak_mb']:.0f}", verdict,
+        )  # fmt: skip
+    console.print(table)
+    console.print("baseline: SQLite at default scale, same run; × baseline = records/s ÷ baseline records/s")
+
+
+if __name__ == "__main__":
+    main()
