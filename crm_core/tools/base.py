@@ -245,3 +245,20 @@ def record_datetime(name: str, index: int, record: dict[str, Any], key: str) -> 
         return parse_when(value)
     except ValueError:
         raise ToolArgumentError(f"{name}[{index}].{key} = {value!r} is not {DATE_HELP}") from None
+
+
+def mean_durations(name: str, records: list[dict[str, Any]], group_field: str, unit_seconds: float) -> dict[str, float]:
+    """Mean ClosedDate - CreatedDate (in units of `unit_seconds`) per value of `group_field`.
+
+    Records without either date or without a group value are skipped (open cases, unknown state).
+    """
+    durations: dict[str, list[float]] = {}
+    for index, record in enumerate(records):
+        created = record_datetime(name, index, record, "CreatedDate")
+        closed = record_datetime(name, index, record, "ClosedDate")
+        if created is None or closed is None or not record[group_field]:
+            continue
+        if closed < created:
+            raise ToolArgumentError(f"{name}[{index}]: ClosedDate is before CreatedDate")
+        durations.setdefault(record[group_field], []).append((closed - created).total_seconds() / unit_seconds)
+    return {key: sum(values) / len(values) for key, values in sorted(durations.items())}

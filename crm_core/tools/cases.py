@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 from crm_core.org.schema import CASE_STATUSES
@@ -15,6 +15,7 @@ from crm_core.tools.base import (
     date_arg,
     id_arg,
     id_list_arg,
+    mean_durations,
     period_args,
     record_datetime,
     soql_datetime,
@@ -229,16 +230,7 @@ def get_agents_with_min_cases(ctx: ToolContext, subset_cases: list[Any]) -> list
 )
 def calculate_average_handle_time(ctx: ToolContext, cases: list[Any]) -> dict[str, float]:
     records = case_records_arg("cases", cases, ("OwnerId", "CreatedDate", "ClosedDate"))
-    minutes: dict[str, list[float]] = defaultdict(list)
-    for index, record in enumerate(records):
-        created = record_datetime("cases", index, record, "CreatedDate")
-        closed = record_datetime("cases", index, record, "ClosedDate")
-        if created is None or closed is None:
-            continue
-        if closed < created:
-            raise ToolArgumentError(f"cases[{index}]: ClosedDate is before CreatedDate")
-        minutes[record["OwnerId"]].append((closed - created).total_seconds() / 60)
-    return {agent: sum(values) / len(values) for agent, values in sorted(minutes.items())}
+    return mean_durations("cases", records, "OwnerId", 60.0)
 
 
 @tool(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from crm_core.tools.base import (
@@ -12,7 +11,7 @@ from crm_core.tools.base import (
     date_arg,
     id_arg,
     id_list_arg,
-    record_datetime,
+    mean_durations,
     run_engine,
     soql_in,
     soql_records,
@@ -64,13 +63,7 @@ def get_shipping_state(ctx: ToolContext, cases: list[Any]) -> list[dict[str, Any
 )
 def calculate_region_average_closure_times(ctx: ToolContext, cases: list[Any]) -> dict[str, float]:
     records = case_records_arg("cases", cases, ("ShippingState", "CreatedDate", "ClosedDate"))
-    seconds: dict[str, list[float]] = defaultdict(list)
-    for index, record in enumerate(records):
-        created = record_datetime("cases", index, record, "CreatedDate")
-        closed = record_datetime("cases", index, record, "ClosedDate")
-        if record["ShippingState"] and created is not None and closed is not None:
-            seconds[record["ShippingState"]].append((closed - created).total_seconds())
-    return {state: sum(values) / len(values) for state, values in sorted(seconds.items())}
+    return mean_durations("cases", records, "ShippingState", 1.0)
 
 
 @tool(

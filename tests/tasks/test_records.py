@@ -131,3 +131,17 @@ def test_org_store_round_trip_and_missing_set(sqlite_url: str) -> None:
     assert load_tasks(sqlite_url) == _instances()
     assert write_tasks_to_org(sqlite_url, _instances()[:1]) == 1  # replaces, never appends
     assert read_tasks_from_org(sqlite_url) == _instances()[:1]
+
+
+@pytest.mark.postgres
+def test_org_store_on_postgres(pg_url: str) -> None:
+    assert write_tasks_to_org(pg_url, _instances()) == 2
+    assert load_tasks(pg_url) == _instances()
+    from sqlalchemy import text
+
+    from crm_core.db import make_readonly_engine
+
+    engine = make_readonly_engine(pg_url)  # the studio reads the set read-only
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM task_instance")).scalar() == 2
+    engine.dispose()
