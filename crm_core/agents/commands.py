@@ -160,18 +160,26 @@ def run(
             totals["count"] += 1
             progress.update(bar, advance=1, reward=f"{totals['reward'] / totals['count']:.3f}")
 
-        execute_run(
-            record,
-            instances,
-            source=source,
-            framework=framework_,
-            env=env,
-            store=store,
-            concurrency=concurrency,
-            on_start=on_start,
-            on_episode=on_episode,
-        )
-    env.engine.dispose()
+        try:
+            execute_run(
+                record,
+                instances,
+                source=source,
+                framework=framework_,
+                env=env,
+                store=store,
+                concurrency=concurrency,
+                on_start=on_start,
+                on_episode=on_episode,
+            )
+        except KeyboardInterrupt:
+            progress.stop()
+            typer.echo(
+                f"Interrupted: the finished episodes are stored. Continue with --run-id {record.run_id}.", err=True
+            )
+            raise SystemExit(130) from None  # typer.Exit codes are dropped by the non-standalone CLI
+        finally:
+            env.engine.dispose()
     typer.echo(f"Run {record.run_id} finished. Scores: python -m crm_core score {record.run_id}")
 
 

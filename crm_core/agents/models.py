@@ -201,20 +201,32 @@ class LangChainModelSource(ModelSource):
         return self.prices.cost(self.spec, input_tokens, output_tokens)
 
 
+_CLIENT_PROVIDERS = frozenset(
+    {"openai", "azure_openai", "anthropic", "mistralai", "groq", "deepseek", "xai", "fireworks", "together"}
+)
+"""Providers whose LangChain models take ``max_tokens``, ``timeout`` and ``max_retries``."""
+
+
 def make_chat_model(
     spec: str, *, base_url: str | None = None, max_tokens: int = 2000, timeout_s: float = 120.0, **kwargs: Any
 ) -> BaseChatModel:
     """A LangChain chat model from ``provider:model`` at temperature 0; keys come from the environment.
 
+    The output limit is passed under each provider's own name (other providers keep theirs).
     Retries are the harness's own (:func:`invoke_with_retry`), so the provider's are turned off
     where the provider has them.
     """
     from langchain.chat_models import init_chat_model
 
     provider = spec.split(":", 1)[0] if ":" in spec else None
-    options: dict[str, Any] = {"temperature": 0, "max_tokens": max_tokens, "timeout": timeout_s, **kwargs}
-    if provider in {"openai", "anthropic", "azure_openai", "mistralai", "groq", "deepseek", "xai"}:
-        options.setdefault("max_retries", 0)
+    options: dict[str, Any] = {"temperature": 0}
+    if provider is None or provider in _CLIENT_PROVIDERS:
+        options.update(max_tokens=max_tokens, timeout=timeout_s, max_retries=0)
+    elif provider == "ollama":
+        options["num_predict"] = max_tokens
+    elif provider in {"google_genai", "google_vertexai"}:
+        options["max_output_tokens"] = max_tokens
+    options.update(kwargs)
     if base_url:
         options["base_url"] = base_url
         if provider == "openai" and not os.environ.get("OPENAI_API_KEY"):

@@ -96,28 +96,46 @@ def _stored_count(store) -> int:
         return session.scalar(select(func.count()).select_from(AgentEpisode))
 
 
-def _kill_and_resume(app_url: str, org_url: str, task_file: Path, instances) -> None:
+def _wait_until_stored(store, count: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while _stored_count(store) < count:
+        assert process.poll() is None, log.read_text()[-2000:]
+        assert time.monotonic() < deadline, "the run stored nothing"
+        time.sleep(0.05)
+
+
+def _kill_and_resume(app_url: str, org_url: str, task_file: Path, instances, tmp_path: Path, interrupt: bool) -> None:
+    """Start a run, (interrupt it with Ctrl-C and start it again,) SIGKILL it, resume it, check it."""
     store = open_app_store(app_url)
+    planned = 2 * len(instances)
     common = ["--run-id", "killed", "--app-db", app_url, "--org-db", org_url, "--task-file", str(task_file)]
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test"}
+    log = tmp_path / "run.log"
     with openai_server(functools.partial(contact_policy, delay_s=0.15)) as server:
         first = _cli(
             "run", "--framework", "act", "--model", "openai:scripted", "--base-url", server.base_url,
             "--trials", "2", "--concurrency", "3", *common,
         )  # fmt: skip
-        env = {**os.environ, "OPENAI_API_KEY": "sk-test"}
-        process = subprocess.Popen(first, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 120
-        while _stored_count(store) < 4:
-            assert process.poll() is None, process.communicate()[1].decode()[-2000:]
-            assert time.monotonic() < deadline, "the run stored nothing"
-            time.sleep(0.05)
+
+        def start(args: list[str]) -> subprocess.Popen:
+            return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+
+        process = start(first)
+        if interrupt:
+            _wait_until_stored(store, 2, process, log)
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=60) == 130, log.read_text()[-2000:]
+            assert "Interrupted: the finished episodes are stored. Continue with --run-id killed." in log.read_text()
+            assert "Traceback" not in log.read_text()
+            process = start(_cli("run", *common))
+        _wait_until_stored(store, 4, process, log)
         process.send_signal(signal.SIGKILL)
         process.wait()
         killed_at = _stored_count(store)
-        assert 4 <= killed_at < 2 * len(instances)
+        assert 4 <= killed_at < planned
         resumed = subprocess.run(_cli("run", *common), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
-        assert f"{killed_at} of {2 * len(instances)} episodes already done" in resumed.stderr
+        assert f"{killed_at} of {planned} episodes already done" in resumed.stderr
     episodes = load_episodes(store, "killed")
     assert Counter((e.instance_idx, e.trial) for e in episodes) == Counter(
         {(i.idx, t): 1 for i in instances for t in range(2)}
@@ -132,10 +150,10 @@ def _kill_and_resume(app_url: str, org_url: str, task_file: Path, instances) -> 
     store.kw["bind"].dispose()
 
 
-def test_sigkill_and_resume_sqlite(tmp_path, contact_org, instances, task_file):
-    _kill_and_resume(f"sqlite:///{tmp_path / 'app.db'}", contact_org[0], task_file, instances)
+def test_interrupt_sigkill_and_resume_sqlite(tmp_path, contact_org, instances, task_file):
+    _kill_and_resume(f"sqlite:///{tmp_path / 'app.db'}", contact_org[0], task_file, instances, tmp_path, True)
 
 
 @pytest.mark.postgres
-def test_sigkill_and_resume_postgres(app_db_pg_url, contact_org, instances, task_file):
-    _kill_and_resume(app_db_pg_url, contact_org[0], task_file, instances)
+def test_sigkill_and_resume_postgres(tmp_path, app_db_pg_url, contact_org, instances, task_file):
+    _kill_and_resume(app_db_pg_url, contact_org[0], task_file, instances, tmp_path, False)
