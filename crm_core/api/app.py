@@ -15,6 +15,7 @@ from crm_core.api import data_routes, oauth
 from crm_core.api.batches import QueryBatches
 from crm_core.api.context import ApiContext, ApiSettings
 from crm_core.api.errors import RESOURCE_MISSING, ApiError
+from crm_core.api.responses import LimitInfoHeader
 from crm_core.db import make_readonly_engine
 from crm_core.store import open_app_store
 
@@ -86,6 +87,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             Exception: _unexpected,
         },
     )
+    app.add_middleware(LimitInfoHeader)
     app.state.api = context
     app.include_router(data_routes.versions_router)
     app.include_router(data_routes.router)

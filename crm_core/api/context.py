@@ -7,19 +7,19 @@ import threading
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.api.batches import QueryBatches
 from crm_core.api.errors import invalid_session, not_found
+from crm_core.api.responses import USAGE_STATE_KEY
 from crm_core.api.throttle import LoginLimits
 from crm_core.api.tokens import TokenOwner, check_token
 
 OLDEST_VERSION = 31
 LATEST_VERSION = 64
-DAILY_API_REQUESTS = 15000
 
 
 class ApiSettings(BaseModel):
@@ -67,7 +67,7 @@ class ApiContext:
     usage: ApiUsage = field(default_factory=ApiUsage)
 
 
-def api_context(request: Request) -> ApiContext:
+async def api_context(request: Request) -> ApiContext:
     """The application's :class:`ApiContext`."""
     return request.app.state.api
 
@@ -82,7 +82,7 @@ def supported_versions() -> list[str]:
     return [f"{number}.0" for number in range(OLDEST_VERSION, LATEST_VERSION + 1)]
 
 
-def check_version(version: str) -> str:
+async def check_version(version: str) -> str:
     """The path's version if it is one we serve; else Salesforce's 404."""
     if version not in _SUPPORTED:
         raise not_found()
@@ -92,16 +92,16 @@ def check_version(version: str) -> str:
 _SUPPORTED = frozenset(supported_versions())
 
 
-def require_session(request: Request, response: Response) -> TokenOwner:
+def require_session(request: Request) -> TokenOwner:
     """The owner of the request's bearer token; 401 ``INVALID_SESSION_ID`` otherwise."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() not in {"bearer", "oauth"}:
         raise invalid_session()
-    ctx = api_context(request)
+    ctx: ApiContext = request.app.state.api
     owner = check_token(ctx.sessions, token.strip())
     if owner is None:
         raise invalid_session()
-    response.headers["Sforce-Limit-Info"] = f"api-usage={ctx.usage.add()}/{DAILY_API_REQUESTS}"
+    setattr(request.state, USAGE_STATE_KEY, ctx.usage.add())
     return owner
 
 

@@ -11,12 +11,13 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from crm_core.api.batches import QueryRunner, batch_size_from_header
-from crm_core.api.context import DAILY_API_REQUESTS, ApiContext, Context, Owner, check_version, supported_versions
+from crm_core.api.context import ApiContext, Context, Owner, check_version, supported_versions
 from crm_core.api.describe import describe_global, describe_object, object_info
 from crm_core.api.errors import ApiError, not_found, read_only
+from crm_core.api.responses import DAILY_API_REQUESTS, SalesforceJSON
 from crm_core.api.tokens import TokenOwner
 from crm_core.org.ids import is_valid_id, object_of, to_18
 from crm_core.org.metadata import ObjectDescribe, find_object
@@ -38,17 +39,19 @@ def _release(version: str) -> str:
 
 @versions_router.get("/services/data")
 @versions_router.get("/services/data/")
-def versions(request: Request) -> list[dict[str, str]]:
+def versions() -> Response:
     """Every API version served, oldest first (no token needed, as on Salesforce)."""
-    return [{"label": _release(v), "url": f"/services/data/v{v}", "version": v} for v in supported_versions()]
+    return SalesforceJSON(
+        [{"label": _release(v), "url": f"/services/data/v{v}", "version": v} for v in supported_versions()]
+    )
 
 
 @router.get("")
 @router.get("/")
-def resources(version: str, _owner: Owner) -> dict[str, str]:
+def resources(version: str, _owner: Owner) -> Response:
     """The resources of one version."""
     base = f"/services/data/v{version}"
-    return {name: f"{base}/{name}" for name in ("limits", "query", "queryAll", "search", "sobjects")}
+    return SalesforceJSON({name: f"{base}/{name}" for name in ("limits", "query", "queryAll", "search", "sobjects")})
 
 
 def _retarget(value: Any, version: str) -> Any:
@@ -111,14 +114,15 @@ def _query_routes(resource: str, include_deleted: bool) -> None:
         ctx: Context,
         q: Annotated[str | None, Query()] = None,
         sforce_query_options: Annotated[str | None, Header()] = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Run a SOQL query; more than one batch continues at ``nextRecordsUrl``."""
-        return _query(ctx, owner, version, q, include_deleted, sforce_query_options)
+        return SalesforceJSON(_query(ctx, owner, version, q, include_deleted, sforce_query_options))
 
     @router.get(f"/{resource}/{{locator}}", name=f"{resource}_more")
-    def more(version: str, locator: str, owner: Owner, ctx: Context) -> dict[str, Any]:
+    def more(version: str, locator: str, owner: Owner, ctx: Context) -> Response:
         """The next batch of a query."""
-        return ctx.batches.next(locator, user_id=owner.user_id, version=version, run=_soql_runner(ctx, version))
+        runner = _soql_runner(ctx, version)
+        return SalesforceJSON(ctx.batches.next(locator, user_id=owner.user_id, version=version, run=runner))
 
 
 # queryAll also returns deleted and archived records on Salesforce; the local org has none.
@@ -133,7 +137,7 @@ def search(
     _owner: Owner,
     ctx: Context,
     q: Annotated[str | None, Query()] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Run a SOSL search: ``{"searchRecords": [...]}``."""
     if not q or not q.strip():
         raise ApiError(400, "MALFORMED_SEARCH", "No search term found. The search term must be enclosed in braces.")
@@ -142,28 +146,30 @@ def search(
             result = run_sosl(conn, q)
     except QueryError as exc:
         raise ApiError(400, exc.error_code, exc.message) from exc
-    return _retarget(result, version)
+    return SalesforceJSON(_retarget(result, version))
 
 
 @router.get("/limits")
 @router.get("/limits/")
-def limits(_owner: Owner, ctx: Context) -> dict[str, dict[str, int]]:
+def limits(_owner: Owner, ctx: Context) -> Response:
     """Org limits; only ``DailyApiRequests`` is counted (per server process, never enforced)."""
     used = ctx.usage.count
-    return {
-        "DailyApiRequests": {"Max": DAILY_API_REQUESTS, "Remaining": max(0, DAILY_API_REQUESTS - used)},
-        "DailyBulkApiBatches": {"Max": 0, "Remaining": 0},
-        "DailyBulkV2QueryJobs": {"Max": 0, "Remaining": 0},
-        "DataStorageMB": {"Max": 0, "Remaining": 0},
-        "SingleEmail": {"Max": 0, "Remaining": 0},
-    }
+    return SalesforceJSON(
+        {
+            "DailyApiRequests": {"Max": DAILY_API_REQUESTS, "Remaining": max(0, DAILY_API_REQUESTS - used)},
+            "DailyBulkApiBatches": {"Max": 0, "Remaining": 0},
+            "DailyBulkV2QueryJobs": {"Max": 0, "Remaining": 0},
+            "DataStorageMB": {"Max": 0, "Remaining": 0},
+            "SingleEmail": {"Max": 0, "Remaining": 0},
+        }
+    )
 
 
 @router.get("/sobjects")
 @router.get("/sobjects/")
-def sobjects(version: str, _owner: Owner) -> dict[str, Any]:
+def sobjects(version: str, _owner: Owner) -> Response:
     """Describe global: every object of the org."""
-    return describe_global(version)
+    return SalesforceJSON(describe_global(version))
 
 
 def _object(name: str) -> ObjectDescribe:
@@ -175,16 +181,16 @@ def _object(name: str) -> ObjectDescribe:
 
 @router.get("/sobjects/{object_name}")
 @router.get("/sobjects/{object_name}/")
-def sobject(version: str, object_name: str, _owner: Owner) -> dict[str, Any]:
+def sobject(version: str, object_name: str, _owner: Owner) -> Response:
     """Basic information about one object."""
-    return object_info(_object(object_name), version)
+    return SalesforceJSON(object_info(_object(object_name), version))
 
 
 @router.get("/sobjects/{object_name}/describe")
 @router.get("/sobjects/{object_name}/describe/")
-def describe(version: str, object_name: str, _owner: Owner) -> dict[str, Any]:
+def describe(version: str, object_name: str, _owner: Owner) -> Response:
     """Full describe of one object: fields and child relationships."""
-    return describe_object(_object(object_name), version)
+    return SalesforceJSON(describe_object(_object(object_name), version))
 
 
 def _record_id(obj: ObjectDescribe, record_id: str) -> str:
@@ -228,10 +234,10 @@ def record(
     _owner: Owner,
     ctx: Context,
     fields: Annotated[str | None, Query()] = None,
-) -> dict[str, Any]:
+) -> Response:
     """One record by its 15- or 18-character id; ``fields=`` picks the fields."""
     obj = _object(object_name)
-    return _fetch(ctx, obj, _record_id(obj, record_id), _fields(obj, fields), version)
+    return SalesforceJSON(_fetch(ctx, obj, _record_id(obj, record_id), _fields(obj, fields), version))
 
 
 @router.post("/sobjects/{object_name}")
