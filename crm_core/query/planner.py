@@ -101,6 +101,28 @@ def _ci_like_sqlite(element: ci_like, compiler: Any, **kw: Any) -> str:
     return f"({compiler.process(column, **kw)} LIKE {compiler.process(pattern, **kw)} ESCAPE '\\')"
 
 
+class folded(FunctionElement):  # noqa: N801 - a SQL expression
+    """A string column compared case-insensitively: ``lower(x)``, or ``(x COLLATE NOCASE)`` on SQLite.
+
+    Compare it with lower-cased values. SQLite's NOCASE folds the same (ASCII) letters as its
+    ``lower()`` but without a function call per row.
+    """
+
+    type = String()
+    inherit_cache = True
+    name = "folded"
+
+
+@compiles(folded)
+def _folded_default(element: folded, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "sqlite")
+def _folded_sqlite(element: folded, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} COLLATE NOCASE)"
+
+
 # --- layouts read by the serializer ------------------------------------------------------------
 
 
@@ -345,14 +367,14 @@ def _date_function(function: str, column: Any) -> Any:
 
 def _sortable(scope: _Scope, expression: BoundExpression) -> Any:
     sql = _expression(scope, expression)
-    return func.lower(sql) if expression.category == "text" else sql
+    return folded(sql) if expression.category == "text" else sql
 
 
 def _operand(scope: _Scope, expression: BoundExpression) -> tuple[Any, bool]:
     """The SQL of a compared expression and whether it compares case-insensitively."""
     sql = _expression(scope, expression)
     if expression.category == "text":
-        return func.lower(sql), True
+        return folded(sql), True
     return sql, False
 
 

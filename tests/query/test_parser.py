@@ -217,10 +217,11 @@ def test_planner_binds_every_value():
 
 
 def test_planner_uses_outer_joins_and_explicit_null_order():
-    text = sql("SELECT Id, Contact.Owner.Name FROM Case ORDER BY Account.Name DESC, Subject NULLS LAST")
+    query = "SELECT Id, Contact.Owner.Name FROM Case ORDER BY Account.Name DESC, Subject NULLS LAST"
+    text = sql(query)
     assert text.count("LEFT OUTER JOIN") == 3
     assert "DESC NULLS FIRST" in text and "ASC NULLS LAST" in text
-    assert "lower(" in text
+    assert "COLLATE NOCASE" in text and "lower(" in sql(query, postgresql.dialect())
 
 
 def test_planner_compares_ids_exactly_and_text_case_insensitively():
