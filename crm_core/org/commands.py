@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm_core.db import DatabaseURLError, make_readonly_engine, org_db_url
 from crm_core.errors import UserFacingError
 
+T = TypeVar("T")
 org_app = typer.Typer(no_args_is_help=True, help="Inspect the generated org.")
 
 OrgDbOption = Annotated[
@@ -74,13 +77,7 @@ def stats(
     """Record count per object and a digest of the org's content."""
     from crm_core.org.stats import org_stats
 
-    engine = _readonly(org_db)
-    try:
-        result = org_stats(engine)
-    except SQLAlchemyError as exc:
-        raise UserFacingError(f"cannot read the org: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
-    finally:
-        engine.dispose()
+    result = _read_org(org_db, org_stats)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
@@ -100,13 +97,7 @@ def check(org_db: OrgDbOption = None) -> None:
     """Verify the org's invariants; print each violation and exit 1 if there is any."""
     from crm_core.org.check import check_org
 
-    engine = _readonly(org_db)
-    try:
-        violations = check_org(engine)
-    except SQLAlchemyError as exc:
-        raise UserFacingError(f"cannot read the org: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
-    finally:
-        engine.dispose()
+    violations = _read_org(org_db, check_org)
     for violation in violations:
         typer.echo(str(violation))
     if violations:
@@ -121,11 +112,18 @@ def _url(explicit: str | None) -> str:
         raise UserFacingError(str(exc)) from None
 
 
-def _readonly(explicit: str | None):  # noqa: ANN202
+def _read_org(explicit: str | None, read: Callable[[Engine], T]) -> T:
+    """Run `read` on a read-only engine of the org; database failures become one-line errors."""
     try:
-        return make_readonly_engine(_url(explicit))
+        engine = make_readonly_engine(_url(explicit))
     except DatabaseURLError as exc:
         raise UserFacingError(str(exc)) from None
+    try:
+        return read(engine)
+    except SQLAlchemyError as exc:
+        raise UserFacingError(f"cannot read the org: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
 
 
 def _shown(url: str) -> str:

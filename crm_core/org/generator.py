@@ -800,10 +800,7 @@ class _OrgWriter:
                         }
                     )
                 if origin == "Chat":
-                    if pairs is None:
-                        body = texts.chat(rng, tone=tone, **words)
-                    else:
-                        body = texts.policy_chat(rng, pairs, **words)
+                    body = texts.chat(rng, pairs=pairs, **words)
                     start = window[0] + (window[1] - window[0]) // 10
                     finish = min(window[1], start + 600 + 60 * body.count("\n"))
                     chats.append(
@@ -821,10 +818,7 @@ class _OrgWriter:
                     )
                     chat_seq += 1
                     continue
-                if pairs is None:
-                    thread = texts.email_thread(rng, subject_line=subject, tone=tone, **words)
-                else:
-                    thread = texts.policy_email_thread(rng, pairs, subject_line=subject, tone=tone, **words)
+                thread = texts.email_thread(rng, subject_line=subject, tone=tone, pairs=pairs, **words)
                 for m, message in enumerate(thread):
                     at = created_s if m == 0 else window[0] + int((window[1] - window[0]) * message.at)
                     sender, recipient = (

@@ -402,28 +402,53 @@ def email_thread(
     order: str,
     customer: str,
     agent: str,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> list[Message]:
-    """An ordinary thread: the customer's email, the agent's answer, sometimes a thank-you."""
+    """The customer's email and the agent's answer (sometimes a thank-you), or, given policy
+    `pairs` (see :func:`policy_exchange`), the agent answering each further request in turn."""
     first = _customer_email(rng, description(rng, product, issue, tone, order), tone, customer)
-    answer = _agent_email(rng, customer, product, rng.choice(AGENT_ACTIONS[_base(issue)]), agent)
-    thread = [Message(True, subject_line, first, 0.0), Message(False, f"RE: {subject_line}", answer, 0.55)]
-    if rng.random() < 0.35:
-        thread.append(Message(True, f"RE: {subject_line}", rng.choice(CUSTOMER_THANKS), 0.8))
+    thread = [Message(True, subject_line, first, 0.0)]
+    reply = f"RE: {subject_line}"
+    if pairs is None:
+        answer = _agent_email(rng, customer, product, rng.choice(AGENT_ACTIONS[_base(issue)]), agent)
+        thread.append(Message(False, reply, answer, 0.55))
+        if rng.random() < 0.35:
+            thread.append(Message(True, reply, rng.choice(CUSTOMER_THANKS), 0.8))
+        return thread
+    step = 0.8 / (2 * len(pairs) + 1)
+    for n, (customer_line, agent_line) in enumerate(pairs):
+        at = step * (2 * n + 1)
+        thread.append(Message(True, reply, f"{customer_line}\n\n{customer}", at))
+        thread.append(Message(False, reply, _agent_email(rng, customer, product, agent_line, agent), at + step))
     return thread
 
 
-def chat(rng: random.Random, *, product: str, issue: str, tone: int, order: str, customer: str, agent: str) -> str:
-    """An ordinary chat transcript."""
+def chat(
+    rng: random.Random,
+    *,
+    product: str,
+    issue: str,
+    order: str,
+    customer: str,
+    agent: str,
+    pairs: list[tuple[str, str]] | None = None,
+) -> str:
+    """A chat transcript: the problem and the agent's fix, or, given policy `pairs`, the agent
+    answering each further request in turn."""
+    opener = rng.choice(AGENT_OPENERS).format(product=product, company=COMPANY)
     lines = [
         f"Chat started with {agent} ({COMPANY} Customer Care).",
         f"{agent}: Hi {customer}, thanks for contacting {COMPANY}. How can I help?",
         f"{customer}: {problem(rng, product, issue)} {rng.choice(DETAILS).format(order=order)}",
-        f"{agent}: {rng.choice(AGENT_OPENERS).format(product=product, company=COMPANY)} "
-        f"{rng.choice(AGENT_ACTIONS[_base(issue)])}",
-        f"{customer}: {rng.choice(CUSTOMER_THANKS)}",
-        f"{agent}: {rng.choice(AGENT_CLOSINGS).format(company=COMPANY)}",
-        "Chat ended.",
     ]
+    if pairs is None:
+        lines.append(f"{agent}: {opener} {rng.choice(AGENT_ACTIONS[_base(issue)])}")
+        lines.append(f"{customer}: {rng.choice(CUSTOMER_THANKS)}")
+    else:
+        lines.append(f"{agent}: {opener}")
+        for customer_line, agent_line in pairs:
+            lines += [f"{customer}: {customer_line}", f"{agent}: {agent_line}"]
+    lines += [f"{agent}: {rng.choice(AGENT_CLOSINGS).format(company=COMPANY)}", "Chat ended."]
     return "\n".join(lines)
 
 
@@ -435,52 +460,3 @@ def policy_exchange(rng: random.Random, policy_list: list[Policy], violated: Pol
     if violated is not None:
         pairs.insert(rng.randrange(len(pairs) + 1), (violated.customer, violated.violation))
     return pairs
-
-
-def policy_email_thread(
-    rng: random.Random,
-    pairs: list[tuple[str, str]],
-    *,
-    subject_line: str,
-    product: str,
-    issue: str,
-    tone: int,
-    order: str,
-    customer: str,
-    agent: str,
-) -> list[Message]:
-    """An email thread in which the agent answers each of the customer's requests."""
-    first = _customer_email(rng, description(rng, product, issue, tone, order), tone, customer)
-    messages = [Message(True, subject_line, first, 0.0)]
-    step = 0.8 / (2 * len(pairs) + 1)
-    at = step
-    for customer_line, agent_line in pairs:
-        messages.append(Message(True, f"RE: {subject_line}", f"{customer_line}\n\n{customer}", at))
-        messages.append(
-            Message(False, f"RE: {subject_line}", _agent_email(rng, customer, product, agent_line, agent), at + step)
-        )
-        at += 2 * step
-    return messages
-
-
-def policy_chat(
-    rng: random.Random,
-    pairs: list[tuple[str, str]],
-    *,
-    product: str,
-    issue: str,
-    order: str,
-    customer: str,
-    agent: str,
-) -> str:
-    """A chat transcript in which the agent answers each of the customer's requests."""
-    lines = [
-        f"Chat started with {agent} ({COMPANY} Customer Care).",
-        f"{agent}: Hi {customer}, thanks for contacting {COMPANY}. How can I help?",
-        f"{customer}: {problem(rng, product, issue)} {rng.choice(DETAILS).format(order=order)}",
-        f"{agent}: {rng.choice(AGENT_OPENERS).format(product=product, company=COMPANY)}",
-    ]
-    for customer_line, agent_line in pairs:
-        lines += [f"{customer}: {customer_line}", f"{agent}: {agent_line}"]
-    lines += [f"{agent}: {rng.choice(AGENT_CLOSINGS).format(company=COMPANY)}", "Chat ended."]
-    return "\n".join(lines)
