@@ -156,7 +156,8 @@ def read_task_file(path: Path) -> list[TaskInstance]:
         instances = [parse_record(record, f"{name} record {i}") for i, record in enumerate(records)]
     else:
         instances = []
-        for line_number, line in enumerate(text.splitlines(), start=1):
+        # Only "\n" ends a record: str.splitlines() would also split on U+0085 or U+2028 in a text.
+        for line_number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:

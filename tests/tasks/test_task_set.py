@@ -148,19 +148,23 @@ def test_handle_time_answers_match_hand_written_sql(tiny_org_url: str, tiny_task
     assert checked >= 20
 
 
-def test_baselines_stay_at_the_floor(tiny_org_url: str, tiny_tasks: list[TaskInstance]) -> None:
-    engine = make_readonly_engine(tiny_org_url)
+def _assert_baselines_at_floor(url: str, instances: list[TaskInstance]) -> None:
+    engine = make_readonly_engine(url)
     with engine.connect() as conn:
         pools = answer_pools(conn)
     engine.dispose()
-    for baseline in (majority_baseline(tiny_tasks), random_baseline(pools, seed=3)):
-        answers = [baseline(i) for i in tiny_tasks]
+    for baseline in (majority_baseline(instances), random_baseline(pools, seed=3)):
+        answers = [baseline(i) for i in instances]
         assert all(a != "None" for a in answers)
         summary = summarize(
             ScoredAnswer(idx=i.idx, task=i.task, persona=i.persona, reward=reward(i, a))
-            for i, a in zip(tiny_tasks, answers, strict=True)
+            for i, a in zip(instances, answers, strict=True)
         )
         assert summary.overall <= 0.15, summary
+
+
+def test_baselines_stay_at_the_floor(tiny_org_url: str, tiny_tasks: list[TaskInstance]) -> None:
+    _assert_baselines_at_floor(tiny_org_url, tiny_tasks)
 
 
 def test_majority_baseline_by_construction() -> None:
@@ -219,3 +223,4 @@ def test_default_set_has_1170_instances_and_the_oracle_solves_all(default_org_ur
     nones = Counter(i.task for i in instances if i.answer is None)
     assert {task: nones[task] for task in NONE_TASKS} == {task: 39 for task in NONE_TASKS}
     assert _oracle_mismatches(default_org_url, instances) == []
+    _assert_baselines_at_floor(default_org_url, instances)
