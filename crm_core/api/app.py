@@ -9,6 +9,9 @@ import secrets
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_core.api import data_routes, oauth
@@ -17,6 +20,7 @@ from crm_core.api.context import ApiContext, ApiSettings
 from crm_core.api.errors import RESOURCE_MISSING, ApiError
 from crm_core.api.responses import LimitInfoHeader
 from crm_core.db import make_readonly_engine
+from crm_core.errors import UserFacingError
 from crm_core.store import open_app_store
 
 log = logging.getLogger("crm_core.api")
@@ -63,6 +67,23 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _open_org(url: str) -> Engine:
+    """The org, read-only, after checking that it can be reached and holds an org."""
+    engine = make_readonly_engine(url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            has_org = inspect(conn).has_table("Case")
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise UserFacingError(f"cannot open the org database {shown}: {reason}") from None
+    if not has_org:
+        engine.dispose()
+        raise UserFacingError(f"no org in {shown}: run `python -m crm_core generate` first")
+    return engine
+
+
 def create_app(settings: ApiSettings) -> FastAPI:
     """The REST API over the org at ``settings.org_db`` (read-only), users from ``settings.app_db``.
 
@@ -71,7 +92,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     sessions = open_app_store(settings.app_db)
     context = ApiContext(
         settings=settings,
-        org_engine=make_readonly_engine(settings.org_db),
+        org_engine=_open_org(settings.org_db),
         sessions=sessions,
         batches=QueryBatches(sessions),
     )

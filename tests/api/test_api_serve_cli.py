@@ -98,3 +98,35 @@ def test_worker_processes_share_tokens_and_cursors(api_org_url, tmp_path):
             expected = ids
     finally:
         running.stop()
+
+
+def test_unreachable_org_database_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    code, err = _serve(
+        monkeypatch,
+        capsys,
+        "--org-db",
+        "postgresql://nobody:secret@127.0.0.1:1/nothing",
+        "--app-db",
+        f"sqlite:///{tmp_path / 'app.db'}",
+        "--tls-dir",
+        str(tmp_path / "tls"),
+    )
+    assert code == 1
+    assert err.startswith("Error: cannot open the org database") and len(err.strip().splitlines()) == 1
+    assert "secret" not in err
+
+
+@pytest.mark.postgres
+def test_empty_database_is_not_an_org(monkeypatch, capsys, tmp_path, pg_url):
+    code, err = _serve(
+        monkeypatch,
+        capsys,
+        "--org-db",
+        pg_url,
+        "--app-db",
+        f"sqlite:///{tmp_path / 'app.db'}",
+        "--tls-dir",
+        str(tmp_path / "tls"),
+    )
+    assert code == 1
+    assert err.startswith("Error: no org in") and "generate" in err
