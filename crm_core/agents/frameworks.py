@@ -26,6 +26,7 @@ from langchain_core.runnables import Runnable
 
 from crm_core.agents.records import ActionRecord, FrameworkName
 from crm_core.agents.schema_prompt import schema_text
+from crm_core.agents.transcript import message_text
 from crm_core.tools.general import OBSERVATION_PREFIX
 
 RAW_QUERY_TOOLS = ("issue_soql_query", "issue_sosl_query")
@@ -194,7 +195,7 @@ class TextFramework(Framework):
         return REACT_CORRECTION if self.with_thought else ACT_CORRECTION
 
     def parse(self, message: AIMessage, turn: int) -> ParsedTurn:
-        text = message.text if isinstance(message.content, list) else str(message.content)
+        text = message_text(message)
         tag, content, extra = _first_action(text)
         thought_match = _THOUGHT.search(text) if self.with_thought else None
         thought = thought_match.group(1).strip() if thought_match else None
@@ -255,7 +256,7 @@ class ToolCallingFramework(Framework):
 
     def parse(self, message: AIMessage, turn: int) -> ParsedTurn:
         calls = _ordered_calls(message)
-        thought = (message.text if isinstance(message.content, list) else str(message.content)).strip() or None
+        thought = message_text(message).strip() or None
         if not calls:
             return ParsedTurn(ActionRecord(turn=turn, kind="invalid", thought=thought, error="no tool call"))
         first, others = calls[0], tuple(c["id"] for c in calls[1:])

@@ -14,8 +14,9 @@ from langchain_core.messages.ai import UsageMetadata
 from crm_core.agents.records import MessageRecord, ToolCallRecord
 
 
-def _text(message: BaseMessage) -> str:
-    return message.content if isinstance(message.content, str) else message.text
+def message_text(message: BaseMessage) -> str:
+    """The text of a message, whether its content is a string or a list of content blocks."""
+    return message.content if isinstance(message.content, str) else str(message.text)
 
 
 def to_message_record(message: BaseMessage, *, latency_s: float | None = None) -> MessageRecord:
@@ -29,17 +30,19 @@ def to_message_record(message: BaseMessage, *, latency_s: float | None = None) -
         usage = message.usage_metadata or {}
         return MessageRecord(
             role="assistant",
-            content=_text(message),
+            content=message_text(message),
             tool_calls=calls,
             input_tokens=usage.get("input_tokens"),
             output_tokens=usage.get("output_tokens"),
             latency_s=latency_s,
         )
     if isinstance(message, ToolMessage):
-        return MessageRecord(role="tool", content=_text(message), tool_call_id=message.tool_call_id, name=message.name)
+        return MessageRecord(
+            role="tool", content=message_text(message), tool_call_id=message.tool_call_id, name=message.name
+        )
     if isinstance(message, SystemMessage):
-        return MessageRecord(role="system", content=_text(message))
-    return MessageRecord(role="user", content=_text(message))
+        return MessageRecord(role="system", content=message_text(message))
+    return MessageRecord(role="user", content=message_text(message))
 
 
 def to_ai_message(record: MessageRecord) -> AIMessage:
