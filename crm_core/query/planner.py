@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Date,
+    DateTime,
     Integer,
     Select,
     String,
@@ -34,10 +35,12 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator
 
 from crm_core.org.schema import MODEL_BY_OBJECT
 from crm_core.query.binder import (
@@ -123,6 +126,50 @@ def _folded_sqlite(element: folded, compiler: Any, **kw: Any) -> str:
     return f"({compiler.process(element.clauses, **kw)} COLLATE NOCASE)"
 
 
+class RestDateTime(TypeDecorator):
+    """A datetime column read straight into the REST format (``2023-07-02T11:00:00.000+0000``).
+
+    SQLite stores ``YYYY-MM-DD HH:MM:SS.ffffff`` text, which is re-cut without parsing it into a
+    ``datetime`` first; other databases return datetimes, which are formatted.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        return dialect.type_descriptor(String() if dialect.name == "sqlite" else DateTime())
+
+    def process_result_value(self, value: Any, dialect: Any) -> str | None:
+        if value is None or not isinstance(value, str):
+            return format_datetime(value)
+        millis = value[20:23].ljust(3, "0") if len(value) > 20 else "000"
+        return f"{value[:10]}T{value[11:19]}.{millis}+0000"
+
+
+class RestDate(TypeDecorator):
+    """A date column read straight into the REST format (``2023-07-02``)."""
+
+    impl = Date
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        return dialect.type_descriptor(String() if dialect.name == "sqlite" else Date())
+
+    def process_result_value(self, value: Any, dialect: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        return value.isoformat()
+
+
+_REST_TYPES = {"datetime": RestDateTime(), "date": RestDate()}
+
+
+def _readable(sql: Any, category: str) -> Any:
+    """`sql` typed so that rows carry the REST value of date and datetime results."""
+    rest_type = _REST_TYPES.get(category)
+    return sql if rest_type is None else type_coerce(sql, rest_type)
+
+
 # --- layouts read by the serializer ------------------------------------------------------------
 
 
@@ -171,20 +218,15 @@ def format_datetime(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") + "+0000"
 
 
-def format_date(value: dt.date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def _number(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal) else value
 
 
 def converter_for(category: str) -> Converter:
-    """The function that turns a database value of a category into its JSON value (None: as is)."""
-    if category == "datetime":
-        return format_datetime
-    if category == "date":
-        return format_date
+    """The function that turns a database value of a category into its JSON value (None: as is).
+
+    Dates and datetimes need none: their columns are read through :func:`_readable`.
+    """
     if category == "number":
         return _number
     return None
@@ -234,7 +276,8 @@ def plan_query(bound: BoundQuery) -> Plan:
     elif bound.aggregate:
         for index, item in enumerate(bound.items):
             assert isinstance(item, OutputColumn)
-            columns.append(_expression(scope, item.expression).label(f"c{index}"))
+            sql = _readable(_expression(scope, item.expression), item.expression.category)
+            columns.append(sql.label(f"c{index}"))
             plan.columns.append((item.name, index, converter_for(item.expression.category)))
     else:
         plan.layout = _record_layout(bound, scope, columns)
@@ -298,7 +341,7 @@ def _record_layout(bound: BoundQuery, scope: _Scope, columns: list[Any]) -> Reco
         if ref.field.name == "Id":
             index = node.id_index
         else:
-            columns.append(scope.column(ref))
+            columns.append(_readable(scope.column(ref), expression.category))
             index = len(columns) - 1
         node.entries.append((ref.field.name, "field", (index, converter_for(expression.category))))
     return root
