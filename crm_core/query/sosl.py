@@ -228,6 +228,7 @@ class _Target:
     name_flags: tuple[bool, ...]
     limit: int | None
     ordered: bool
+    offset: int = 0
 
 
 @dataclass
@@ -332,9 +333,11 @@ def _returning(parser: Parser, binder: Binder, scope: str, expression: SearchExp
     bound = binder.bind_body(parsed, obj)
     if bound.aggregate:
         raise QueryError(MALFORMED_SEARCH, "Aggregate functions are not supported in SOSL", parser.text, token.offset)
-    limit = bound.limit
     unlimited = BoundQuery(**{**bound.__dict__, "limit": None, "offset": None})
-    return _target(obj, unlimited, scope, expression, limit)
+    target = _target(obj, unlimited, scope, expression, bound.limit)
+    if target is not None:
+        target.offset = bound.offset or 0
+    return target
 
 
 def _target(
@@ -451,7 +454,8 @@ def _matches(target: _Target, rows: list, expression: SearchExpression) -> list[
         found.append((score, record(row, layout)))
     if not target.ordered:
         found.sort(key=lambda item: item[0], reverse=True)
-    return found[: target.limit] if target.limit is not None else found
+    end = None if target.limit is None else target.offset + target.limit
+    return found[target.offset : end]
 
 
 def run_sosl(conn: Connection | Engine, query: str, *, today: dt.date | None = None) -> dict:

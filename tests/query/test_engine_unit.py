@@ -529,6 +529,7 @@ def test_sosl_returning_options_and_limits(org):
         }
     ]  # fmt: skip
     assert len(sosl(org, "FIND {jacket} RETURNING Case(Id), Product2(Id) LIMIT 2")) == 2
+    assert sosl(org, "FIND {jacket} RETURNING Case(Id ORDER BY CaseNumber LIMIT 1 OFFSET 1)") == [("Case", CS[3])]
 
 
 def test_sosl_escapes_and_injection(org):
