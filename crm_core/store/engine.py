@@ -8,6 +8,7 @@ several processes starting at once upgrade the database exactly once.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core.db import DatabaseURLError, app_db_url, is_sqlite, make_engine
+from crm_core.db import DatabaseURLError, app_db_url, is_sqlite, make_engine, sqlite_path
 from crm_core.errors import UserFacingError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -28,8 +29,47 @@ class StoreError(UserFacingError):
     """The app store cannot be opened (bad URL, unreachable server, unwritable file)."""
 
 
+class _FairLock:
+    """A first-come, first-served lock for one SQLite file's writers in this process.
+
+    SQLite's busy handler polls, so a thread that just committed can win the file lock again
+    and again while others sleep; taking turns here first prevents that starvation. A waiter
+    gives up its turn after `patience` seconds and falls back to SQLite's busy timeout.
+    """
+
+    def __init__(self, patience: float = 30.0) -> None:
+        self._condition = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+        self._patience = patience
+
+    def acquire(self) -> None:
+        with self._condition:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            got_turn = self._condition.wait_for(lambda: self._serving >= ticket, timeout=self._patience)
+            if not got_turn:  # skip the queue rather than wait forever (e.g. a nested writer)
+                self._serving = max(self._serving, ticket)
+
+    def release(self) -> None:
+        with self._condition:
+            self._serving += 1
+            self._condition.notify_all()
+
+
+_WRITE_LOCKS: dict[str, _FairLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+_HELD = "crm_store_write_lock"
+
+
+def _write_lock(path: str) -> _FairLock:
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(path, _FairLock())
+
+
 def _sqlite_transactions(engine: Engine) -> None:
     """Let SQLAlchemy emit BEGIN itself, so that write transactions can use BEGIN IMMEDIATE."""
+    path = str(sqlite_path(str(engine.url)) or engine.url)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -39,7 +79,35 @@ def _sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_IMMEDIATE) else "BEGIN")
+        if not conn.get_execution_options().get(_IMMEDIATE):
+            conn.exec_driver_sql("BEGIN")
+            return
+        lock = _write_lock(path)
+        lock.acquire()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            lock.release()
+            raise
+        conn.info[_HELD] = lock
+
+    def _release(info: dict) -> None:
+        lock = info.pop(_HELD, None)
+        if lock is not None:
+            lock.release()
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: Connection) -> None:
+        # fired just before the COMMIT; the next writer's BEGIN IMMEDIATE waits out the rest
+        _release(conn.info)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: Connection) -> None:
+        _release(conn.info)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:  # noqa: ANN001
+        _release(record.info)  # a connection returned mid-transaction must not keep the turn
 
 
 def make_store_engine(url: str | None = None) -> Engine:
