@@ -99,6 +99,9 @@ def run(
             _check_same(stored.run_id, "tasks", ",".join(stored.tasks), tasks)
         record = stored
     else:
+        if framework is None and model is not None and model.startswith("replay:"):
+            replayed = load_run(store, model.split(":", 1)[1])
+            framework = replayed.framework if replayed is not None else None
         if framework is None or model is None:
             raise UserFacingError("a new run needs --framework and --model")
         if framework not in FRAMEWORK_NAMES:
@@ -204,6 +207,36 @@ def list_runs_command(app_db: AppDbOption = None) -> None:
             f"{run_.created_at:%Y-%m-%d %H:%M}",
         )
     Console().print(table)
+
+
+@runs_app.command("show")
+def show_command(
+    run_id: Annotated[str, typer.Argument(help="The run.")],
+    instance: Annotated[int, typer.Option("--instance", "-i", help="The instance idx.")],
+    trial: Annotated[int, typer.Option("--trial", "-t", help="The trial (from 0).")] = 0,
+    app_db: AppDbOption = None,
+) -> None:
+    """Print one episode's trajectory: every message, action and observation."""
+    from rich.markup import escape
+
+    from crm_core.store.runs import load_episodes
+
+    store = _open_store(app_db)
+    _require_run(store, run_id)
+    found = [e for e in load_episodes(store, run_id, instance_idx=instance) if e.trial == trial]
+    if not found:
+        raise UserFacingError(f"run {run_id!r} has no finished episode for instance {instance} trial {trial}")
+    episode = found[0]
+    console = Console()
+    console.print(
+        f"[bold]{run_id}[/bold] instance {episode.instance_idx} ({episode.task}) trial {episode.trial}: "
+        f"{episode.end_reason} after {episode.turns} turns, answer {episode.answer!r}, gold {episode.gold!r}, "
+        f"reward {episode.reward:.3f}"
+    )
+    for number, message in enumerate(episode.messages):
+        text = message.content if message.role != "system" else message.content[:300] + " …"
+        calls = "".join(f"\n  → {c.name}({c.arguments})" for c in message.tool_calls)
+        console.print(f"[bold cyan]{number} {message.role}[/bold cyan] {escape(text)}{escape(calls)}")
 
 
 @runs_app.command("export")

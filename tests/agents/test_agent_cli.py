@@ -9,7 +9,7 @@ import pytest
 
 from crm_core.cli import main
 from crm_core.tasks.build import generate_tasks
-from crm_core.tasks.records import TASKS, save_tasks
+from crm_core.tasks.records import TASKS, read_task_file, save_tasks
 
 
 @pytest.fixture
@@ -153,8 +153,6 @@ def test_a_failing_model_stops_the_run_and_retry_errors_resumes_it(cli, tmp_path
 
 
 def test_resume_on_a_changed_task_set_is_refused(cli, tmp_path, tiny_org_url, tiny_task_file):
-    from crm_core.tasks.records import read_task_file
-
     where = ["--org-db", tiny_org_url, "--app-db", f"sqlite:///{tmp_path / 'app.db'}"]
     code, _, err = cli("run", "-f", "act", "-m", "baseline:majority", "--run-id", "r", "--limit", "1",
                        "--task-file", str(tiny_task_file), *where)  # fmt: skip
@@ -163,3 +161,28 @@ def test_resume_on_a_changed_task_set_is_refused(cli, tmp_path, tiny_org_url, ti
     other = save_tasks(changed, tmp_path / "changed.jsonl")
     code, _, err = cli("run", "--run-id", "r", "--task-file", str(other), *where)
     assert code == 1 and err.startswith("Error: run 'r' was started on other task instances")
+
+
+def test_show_and_replay_with_the_recorded_framework(cli, tmp_path, tiny_org_url, tiny_task_file):
+    where = [
+        "--org-db",
+        tiny_org_url,
+        "--app-db",
+        f"sqlite:///{tmp_path / 'app.db'}",
+        "--task-file",
+        str(tiny_task_file),
+    ]
+    code, _, err = cli("run", "-f", "fc", "-m", "oracle", "--run-id", "src", "--tasks", "best_region_identification",
+                       "--limit", "1", *where)  # fmt: skip
+    assert code == 0, err
+    idx = next(i.idx for i in read_task_file(tiny_task_file) if i.task == "best_region_identification")
+    code, out, _ = cli("runs", "show", "src", "-i", str(idx), "--app-db", where[3])
+    assert code == 0 and "responded after" in out and "→ get_cases(" in out and "tool" in out
+    code, _, err = cli("runs", "show", "src", "-i", str(idx), "-t", "5", "--app-db", where[3])
+    assert code == 1 and err.startswith(f"Error: run 'src' has no finished episode for instance {idx} trial 5")
+    # replay without --framework takes the recorded run's framework
+    code, _, err = cli("run", "-m", "replay:src", "--run-id", "copy", "--tasks", "best_region_identification",
+                       "--limit", "1", *where)  # fmt: skip
+    assert code == 0, err
+    code, out, _ = cli("score", "copy", "--json", "--app-db", where[3])
+    assert json.loads(out)["framework"] == "fc" and json.loads(out)["overall"] == 1.0
