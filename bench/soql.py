@@ -505,8 +505,11 @@ def run_scale(url: str, label: str, reps: int, console: Console) -> list[Measure
     return results
 
 
-def report(results: list[Measurement], label: str, scale: str, console: Console) -> bool:
-    """Print the table and the summary against the targets; True when every target is met."""
+def report(results: list[Measurement], label: str, scale: str, console: Console, *, in_process: bool = True) -> bool:
+    """Print the table and the summary against the targets; True when every target is met.
+
+    The p95 target is checked on CPU time for an in-process database (SQLite), else on wall time.
+    """
     table = Table(title=f"SOQL/SOSL engine vs hand-written SQL — {label}")
     columns = ("#", "query", "rows", "hand ms", "engine ms", "ratio", "parse+plan ms", "p95 cpu ms", "p95 wall ms")
     for column in columns:
@@ -529,7 +532,12 @@ def report(results: list[Measurement], label: str, scale: str, console: Console)
     median_ratio = statistics.median(m.ratio for m in results)
     worst = max(results, key=lambda m: m.ratio)
     plan_ms = statistics.median(m.parse_plan for m in results) * 1e3
-    slowest = max(results, key=lambda m: m.p95_cpu)
+    clock = "CPU" if in_process else "wall"
+
+    def tail(m: Measurement) -> float:
+        return m.p95_cpu if in_process else m.p95_wall
+
+    slowest = max(results, key=tail)
     p95_target = TARGET_P95_MS.get(scale, TARGET_P95_MS["large"])
     checks = [
         ("median ratio", f"{median_ratio:.2f}", f"≤ {TARGET_MEDIAN_RATIO}", median_ratio <= TARGET_MEDIAN_RATIO),
@@ -541,10 +549,10 @@ def report(results: list[Measurement], label: str, scale: str, console: Console)
         ),
         ("median parse+plan", f"{plan_ms:.3f} ms", f"≤ {TARGET_PARSE_PLAN_MS} ms", plan_ms <= TARGET_PARSE_PLAN_MS),
         (
-            f"worst p95 cold, CPU ({slowest.name})",
-            f"{slowest.p95_cpu * 1e3:.2f} ms",
+            f"worst p95 cold, {clock} ({slowest.name})",
+            f"{tail(slowest) * 1e3:.2f} ms",
             f"≤ {p95_target} ms",
-            slowest.p95_cpu * 1e3 <= p95_target,
+            tail(slowest) * 1e3 <= p95_target,
         ),
     ]
     summary = Table(title=f"Summary — {label}")
@@ -564,12 +572,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large", action="store_true", help="also run at the large scale (100k cases)")
     parser.add_argument("--reps", type=int, default=30, help="repetitions per measurement (default 30)")
     parser.add_argument("--org-db", help="benchmark this org database URL instead of the generated ones")
+    parser.add_argument("--scale", choices=sorted(TARGET_P95_MS), default="default", help="targets for --org-db")
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 130))
     if args.org_db:
         path = sqlite_path(args.org_db)
         label = str(path) if path else args.org_db.split("@")[-1]
-        return 0 if report(run_scale(args.org_db, label, args.reps, console), label, "default", console) else 1
+        results = run_scale(args.org_db, label, args.reps, console)
+        return 0 if report(results, label, args.scale, console, in_process=path is not None) else 1
     ok = True
     for scale in ["default", "large"] if args.large else ["default"]:
         url = ensure_org(scale, console)
