@@ -189,11 +189,20 @@ SOLVERS: dict[str, Callable[[_Session, dict[str, Any]], str | None]] = {
 }
 
 
-def solve(instance: TaskInstance, ctx: ToolContext) -> OracleTrace:
-    """Answer `instance` through the tools; raises :class:`OracleError` if a tool misbehaves."""
+def solve(instance: TaskInstance, ctx: ToolContext, *, raw_queries: bool = False) -> OracleTrace:
+    """Answer `instance` through the tools; raises :class:`OracleError` if a tool misbehaves.
+
+    By default it uses the task-specific tools (the `fc` framework's way); with `raw_queries`
+    only `issue_soql_query` / `issue_sosl_query` (the `act` / `react` way).
+    """
     session = _Session(ctx)
     try:
-        answer = SOLVERS[instance.task](session, instance.params)
+        if raw_queries:
+            from crm_core.tasks.query_oracle import QUERY_SOLVERS
+
+            answer = QUERY_SOLVERS[instance.task](session.call, instance.params)
+        else:
+            answer = SOLVERS[instance.task](session, instance.params)
     except KeyError as exc:
         raise OracleError(f"instance {instance.idx} lacks params {exc}") from None
     return session.respond(answer)

@@ -31,15 +31,17 @@ def tiny_tasks(tiny_org_url: str) -> list[TaskInstance]:
     return generate_tasks(tiny_org_url, per_task=QUICK_PER_TASK, seed=11)
 
 
-def _oracle_mismatches(url: str, instances: list[TaskInstance]) -> list[str]:
+def _oracle_mismatches(url: str, instances: list[TaskInstance], *, raw_queries: bool = False) -> list[str]:
     engine = make_readonly_engine(url)
     wrong = []
     with engine.connect() as conn:
         for instance in instances:
             today = instance.params.get("today")
             ctx = ToolContext(conn, dt.date.fromisoformat(today) if today else None)
-            trace = solve(instance, ctx)
+            trace = solve(instance, ctx, raw_queries=raw_queries)
             assert trace.steps[-1].tool == "respond"
+            if raw_queries:
+                assert {step.tool for step in trace.steps} <= {"issue_soql_query", "issue_sosl_query", "respond"}
             if reward(instance, trace.answer) != 1.0:
                 wrong.append(f"{instance.idx} {instance.task}: oracle {trace.answer!r}, reference {instance.answer!r}")
     engine.dispose()
@@ -107,8 +109,11 @@ def test_answers_have_the_task_answer_type(tiny_tasks: list[TaskInstance]) -> No
             assert re.fullmatch(r"[A-Z]{2}", instance.answer)
 
 
-def test_oracle_reaches_every_reference_answer_on_tiny(tiny_org_url: str, tiny_tasks: list[TaskInstance]) -> None:
-    assert _oracle_mismatches(tiny_org_url, tiny_tasks) == []
+@pytest.mark.parametrize("raw_queries", [False, True], ids=["task-tools", "raw-soql"])
+def test_oracle_reaches_every_reference_answer_on_tiny(
+    tiny_org_url: str, tiny_tasks: list[TaskInstance], raw_queries: bool
+) -> None:
+    assert _oracle_mismatches(tiny_org_url, tiny_tasks, raw_queries=raw_queries) == []
 
 
 def test_handle_time_answers_match_hand_written_sql(tiny_org_url: str, tiny_tasks: list[TaskInstance]) -> None:
@@ -214,6 +219,7 @@ def test_postgres_org_gives_the_same_task_file(tiny_org_url: str, tiny_org_pg_ur
     pg_set = generate_tasks(tiny_org_pg_url, per_task=20, seed=4)
     assert dumps_instances(pg_set) == dumps_instances(sqlite_set)
     assert _oracle_mismatches(tiny_org_pg_url, pg_set) == []
+    assert _oracle_mismatches(tiny_org_pg_url, pg_set, raw_queries=True) == []
 
 
 @pytest.mark.slow
@@ -223,4 +229,5 @@ def test_default_set_has_1170_instances_and_the_oracle_solves_all(default_org_ur
     nones = Counter(i.task for i in instances if i.answer is None)
     assert {task: nones[task] for task in NONE_TASKS} == {task: 39 for task in NONE_TASKS}
     assert _oracle_mismatches(default_org_url, instances) == []
+    assert _oracle_mismatches(default_org_url, instances, raw_queries=True) == []
     _assert_baselines_at_floor(default_org_url, instances)
