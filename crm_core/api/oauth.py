@@ -20,6 +20,7 @@ from crm_core.api import throttle, tokens, users
 from crm_core.api.context import ApiContext, Context, Owner, instance_url
 from crm_core.api.errors import ApiError
 from crm_core.api.tokens import ORG_ID
+from crm_core.org.ids import case_safe_suffix
 
 router = APIRouter()
 
@@ -31,7 +32,7 @@ def _oauth_error(error: str, description: str, *, headers: dict[str, str] | None
 def user_sf_id(user_id: int) -> str:
     """A Salesforce-style user id (``005``) for a studio user; distinct from the org's agents."""
     id15 = f"005Hs1{user_id:09d}"
-    return id15 + tokens.case_safe_suffix(id15)
+    return id15 + case_safe_suffix(id15)
 
 
 def _identity_url(base: str, user_id: int) -> str:
