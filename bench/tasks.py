@@ -6,8 +6,8 @@ is given), it measures:
   the target of 30 s and as a ratio over the time to read the generators' sampling frame;
 - ``tool calls``: p50 and p95 latency per tool over every call the oracle makes, as ratios over
   the p50 of a plain ``SELECT COUNT(*) FROM "Case"`` on the same connection (the baseline);
-- ``oracle``: answering all instances through the tools, against the target of 60 s and as a
-  ratio over (number of tool calls x baseline p50).
+- ``oracle``: answering all instances through the task tools, and again with raw SOQL/SOSL only,
+  against the target of 60 s and as a ratio over (number of tool calls x baseline p50).
 
     .venv/bin/python bench/tasks.py
     .venv/bin/python bench/tasks.py --org-db sqlite:///data/org.db
@@ -65,7 +65,9 @@ def baseline_ms(url: str, repeats: int = 200) -> float:
     return statistics.median(times)
 
 
-def timed_oracle(url: str, instances: list[TaskInstance]) -> tuple[float, dict[str, list[float]], int]:
+def timed_oracle(
+    url: str, instances: list[TaskInstance], *, raw_queries: bool = False
+) -> tuple[float, dict[str, list[float]], int]:
     """Run the oracle on every instance; then replay its tool calls one by one to time each."""
     engine = make_readonly_engine(url)
     per_tool: dict[str, list[float]] = defaultdict(list)
@@ -75,7 +77,7 @@ def timed_oracle(url: str, instances: list[TaskInstance]) -> tuple[float, dict[s
         for instance in instances:
             today = instance.params.get("today")
             ctx = ToolContext(conn, dt.date.fromisoformat(today) if today else None)
-            traces.append((ctx, solve(instance, ctx)))
+            traces.append((ctx, solve(instance, ctx, raw_queries=raw_queries)))
         oracle_s = time.perf_counter() - start
         for ctx, trace in traces:
             for step in trace.steps:
@@ -114,6 +116,7 @@ def main() -> None:
         instances = generate_tasks(url, per_task=args.per_task, seed=7)
         build_s = time.perf_counter() - began
         oracle_s, per_tool, calls = timed_oracle(url, instances)
+        raw_s, raw_tools, raw_calls = timed_oracle(url, instances, raw_queries=True)
 
     summary = Table("measure", "value", "target", "ratio", "ratio over", title=f"Tasks ({len(instances)} instances)")
     summary.add_row(
@@ -126,19 +129,32 @@ def main() -> None:
         f"{oracle_s * 1000 / (calls * base_ms):.1f}×",
         f"{calls} × COUNT(*)",
     )
+    summary.add_row(
+        "oracle, raw SOQL only",
+        f"{raw_s:.2f} s",
+        f"≤ {TARGET_ORACLE_S:.0f} s",
+        f"{raw_s * 1000 / (raw_calls * base_ms):.1f}×",
+        f"{raw_calls} × COUNT(*)",
+    )
     summary.add_row("baseline COUNT(*) p50", f"{base_ms:.3f} ms", "", "1.0×", "")
     console.print(summary)
 
     tools = Table("tool", "calls", "p50 ms", "p95 ms", "p50 / baseline", "p95 / baseline", title="Tool calls")
-    every = [ms for values in per_tool.values() for ms in values]
+    for name in ("issue_soql_query", "issue_sosl_query"):  # the raw oracle's queries
+        per_tool[f"{name} (raw oracle)"] = raw_tools.get(name, [])
+    per_tool = {name: values for name, values in per_tool.items() if values}
     rows = sorted(per_tool.items(), key=lambda kv: -percentile(kv[1], 0.5))
-    for name, values in [*rows, ("all", every)]:
+    every = [ms for name, values in per_tool.items() if "raw" not in name for ms in values]
+    for name, values in [*rows, ("all (task tools)", every)]:
         p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
         ratios = (f"{p50 / base_ms:.1f}×", f"{p95 / base_ms:.1f}×")
         tools.add_row(name, str(len(values)), f"{p50:.2f}", f"{p95:.2f}", *ratios)
     console.print(tools)
-    verdict = "met" if build_s <= TARGET_BUILD_S and oracle_s <= TARGET_ORACLE_S else "NOT met"
-    console.print(f"Targets {verdict}: build {build_s:.1f} s ≤ 30 s, oracle {oracle_s:.1f} s ≤ 60 s.")
+    met = build_s <= TARGET_BUILD_S and max(oracle_s, raw_s) <= TARGET_ORACLE_S
+    console.print(
+        f"Targets {'met' if met else 'NOT met'}: build {build_s:.1f} s ≤ 30 s, "
+        f"oracle {oracle_s:.1f} s (raw SOQL {raw_s:.1f} s) ≤ 60 s."
+    )
 
 
 if __name__ == "__main__":
