@@ -69,7 +69,8 @@ async def run_episode(
         usage = reply.usage_metadata or {}
         used_in, used_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
         input_tokens, output_tokens = input_tokens + used_in, output_tokens + used_out
-        call_cost = source.cost(used_in, used_out)
+        known = reply.usage_metadata is not None or not source.counts_tokens
+        call_cost = source.cost(used_in, used_out) if known else None
         cost = None if cost is None or call_cost is None else cost + call_cost
         messages.append(reply)
         records.append(to_message_record(reply, latency_s=time.perf_counter() - call_start))

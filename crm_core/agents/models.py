@@ -23,7 +23,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from crm_core.errors import UserFacingError
 
@@ -94,6 +94,22 @@ def is_transient(exc: BaseException) -> bool:
     return any(part in name for part in _TRANSIENT_NAMES)
 
 
+def retry_after_s(exc: BaseException | None) -> float | None:
+    """The wait a server asked for in an error response's headers, in seconds (None if none)."""
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if not headers:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            continue
+    return None
+
+
 class RetryPolicy(BaseModel):
     """Retries of a model call on transient errors, with jittered exponential backoff."""
 
@@ -105,12 +121,22 @@ class RetryPolicy(BaseModel):
 async def invoke_with_retry(
     runnable: Runnable[LanguageModelInput, BaseMessage], messages: Sequence[BaseMessage], policy: RetryPolicy
 ) -> AIMessage:
-    """Call the model, retrying rate limits and timeouts; other errors propagate at once."""
+    """Call the model, retrying rate limits and timeouts; other errors propagate at once.
+
+    Waits grow exponentially with jitter, and are at least what the server asked for in its
+    ``Retry-After`` / ``retry-after-ms`` header (capped at the policy's longest wait).
+    """
+    backoff = wait_exponential_jitter(
+        multiplier=policy.initial_wait_s, max=policy.max_wait_s, jitter=policy.initial_wait_s
+    )
+
+    def wait(state: RetryCallState) -> float:
+        asked = retry_after_s(state.outcome.exception()) if state.outcome is not None else None
+        return min(policy.max_wait_s, max(backoff(state), asked or 0.0))
+
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),
-        wait=wait_exponential_jitter(
-            multiplier=policy.initial_wait_s, max=policy.max_wait_s, jitter=policy.initial_wait_s
-        ),
+        wait=wait,
         retry=retry_if_exception(is_transient),
         reraise=True,
     )
@@ -134,9 +160,13 @@ class EpisodeContext:
 
 
 class ModelSource(ABC):
-    """Where the chat model of each episode comes from, and what its tokens cost."""
+    """Where the chat model of each episode comes from, and what its tokens cost.
+
+    `counts_tokens` is True for real models: a reply without usage then makes the cost unknown.
+    """
 
     spec: str
+    counts_tokens: bool = False
 
     @abstractmethod
     def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
@@ -157,6 +187,8 @@ class ModelSource(ABC):
 
 class LangChainModelSource(ModelSource):
     """Any LangChain chat model named ``provider:model`` (``--base-url`` for OpenAI-compatible servers)."""
+
+    counts_tokens = True
 
     def __init__(
         self,

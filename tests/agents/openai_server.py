@@ -33,6 +33,7 @@ class Reply:
     delay_s: float = 0.0
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    usage: bool = True
 
 
 Script = Callable[[dict[str, Any]], Reply]
@@ -85,6 +86,11 @@ def make_app(script: Script, requests: list[dict[str, Any]], load: dict[str, int
                 {"id": f"call_{n}_{i}", "type": "function", "function": {"name": name, "arguments": arguments}}
                 for i, (name, arguments) in enumerate(reply.tool_calls)
             ]
+        usage = {
+            "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": reply.completion_tokens,
+            "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+        }
         return JSONResponse(
             {
                 "id": f"chatcmpl-{n}",
@@ -94,11 +100,7 @@ def make_app(script: Script, requests: list[dict[str, Any]], load: dict[str, int
                 "choices": [
                     {"index": 0, "message": message, "finish_reason": "tool_calls" if reply.tool_calls else "stop"}
                 ],
-                "usage": {
-                    "prompt_tokens": reply.prompt_tokens,
-                    "completion_tokens": reply.completion_tokens,
-                    "total_tokens": reply.prompt_tokens + reply.completion_tokens,
-                },
+                **({"usage": usage} if reply.usage else {}),
             }
         )
 

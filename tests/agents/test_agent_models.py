@@ -6,14 +6,22 @@ import httpx
 import openai
 import pytest
 
-from crm_core.agents.models import PriceTable, is_transient, load_prices, make_chat_model, resolve_model
+from crm_core.agents.models import (
+    PriceTable,
+    is_transient,
+    load_prices,
+    make_chat_model,
+    resolve_model,
+    retry_after_s,
+)
 from crm_core.agents.offline import BaselineSource, OracleSource
 from crm_core.errors import UserFacingError
 
 
-def _status_error(cls: type[openai.APIStatusError], status: int) -> openai.APIStatusError:
+def _status_error(cls: type[openai.APIStatusError], status: int, **headers: str) -> openai.APIStatusError:
     request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
-    return cls("scripted", response=httpx.Response(status, request=request), body=None)
+    response = httpx.Response(status, request=request, headers={k.replace("_", "-"): v for k, v in headers.items()})
+    return cls("scripted", response=response, body=None)
 
 
 def test_openai_model_from_a_provider_string(monkeypatch):
@@ -82,3 +90,11 @@ def test_which_failures_are_retried():
     assert not is_transient(_status_error(openai.AuthenticationError, 401))
     assert not is_transient(_status_error(openai.BadRequestError, 400))
     assert not is_transient(ValueError("bad"))
+
+
+def test_retry_after_headers():
+    assert retry_after_s(_status_error(openai.RateLimitError, 429, retry_after="3")) == 3.0
+    assert retry_after_s(_status_error(openai.RateLimitError, 429, retry_after_ms="250", retry_after="9")) == 0.25
+    assert retry_after_s(_status_error(openai.RateLimitError, 429, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")) is None
+    assert retry_after_s(_status_error(openai.RateLimitError, 429)) is None
+    assert retry_after_s(ValueError("no response")) is None

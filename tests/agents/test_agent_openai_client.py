@@ -132,3 +132,16 @@ def test_bad_json_arguments_from_the_wire(app_store, contact_org, instances):
     )
     assert episode.actions[0].kind == "invalid" and episode.actions[0].error == "arguments are not JSON"
     assert (episode.end_reason, episode.turns, episode.answer) == ("responded", 2, "None")
+
+
+def test_a_server_without_usage_makes_the_cost_unknown(app_store, contact_org, instances):
+    def no_usage(body):
+        reply = contact_policy(body)
+        reply.usage = False
+        return reply
+
+    with openai_server(no_usage) as server:
+        (episode,) = _run(
+            "act", store=app_store, org_url=contact_org[0], instances=instances[:1], base_url=server.base_url
+        )
+    assert (episode.reward, episode.input_tokens, episode.output_tokens, episode.cost_usd) == (1.0, 0, 0, None)
