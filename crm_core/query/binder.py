@@ -315,6 +315,13 @@ class Binder:
             raise self.error(
                 MALFORMED_QUERY, "COUNT() must be the only element in the SELECT list", query.select_offset
             )
+        if child_of is not None and aggregate:
+            first = next((c.expression for c in calls if c.expression.is_aggregate), None)  # type: ignore[union-attr]
+            raise self.error(
+                MALFORMED_QUERY,
+                "Aggregate queries are not supported in a child subquery",
+                first.offset if first is not None else query.object_offset,
+            )
         group_by = tuple(self.group_item(obj, g, alias) for g in query.group_by)
         grouped = {_expression_key(g) for g in group_by}
         items: list[OutputColumn | ChildSelect] = []

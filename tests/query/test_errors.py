@@ -211,6 +211,10 @@ SOQL_CASES: list[tuple[str, str, str, str]] = [
     ("SELECT Id FROM Case LIMIT 0", NR, "0", "The LIMIT must be greater than zero"),
     ("SELECT Id, (SELECT Id FROM Cases OFFSET 1) FROM Account", MQ, "1)",
      "OFFSET is not supported in a child subquery"),
+    ("SELECT Id, (SELECT COUNT(Id) FROM Cases) FROM Account", MQ, "COUNT",
+     "Aggregate queries are not supported in a child subquery"),
+    ("SELECT Id, (SELECT Status FROM Cases GROUP BY Status) FROM Account", MQ, "Cases",
+     "Aggregate queries are not supported in a child subquery"),
 ]  # fmt: skip
 
 SOSL_CASES: list[tuple[str, str, str, str]] = [
