@@ -4,7 +4,7 @@
 factory. Timestamps are naive UTC datetimes.
 """
 
-from crm_core.store.engine import begin_write, make_store_engine, open_app_store, upgrade
+from crm_core.store.engine import begin_write, make_store_engine, open_app_store, upgrade, write_transaction
 from crm_core.store.models import (
     AppBase,
     AppSetting,
@@ -33,4 +33,5 @@ __all__ = [
     "open_app_store",
     "upgrade",
     "utc_now",
+    "write_transaction",
 ]

@@ -9,6 +9,8 @@ several processes starting at once upgrade the database exactly once.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -173,3 +175,17 @@ def begin_write(session: Session) -> None:
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={_IMMEDIATE: True})
+
+
+@contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """:func:`begin_write`, and roll back if the block raises (so no lock outlives an error).
+
+    The block commits when it is done; an exception rolls the transaction back and propagates.
+    """
+    begin_write(session)
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_core.errors import UserFacingError
-from crm_core.store.engine import begin_write
+from crm_core.store.engine import write_transaction
 from crm_core.store.models import AppSetting, AppUser, Rating, Response, StudyItem
 from crm_core.studies.loading import get_study
 from crm_core.studies.responses import latest_versions
@@ -59,19 +59,16 @@ def pseudonym_key(session: Session) -> bytes:
     """The store's pseudonymization key, created (and committed) on first use."""
     stored = session.get(AppSetting, _KEY_SETTING)
     if stored is None:
-        begin_write(session)
-        stored = session.get(AppSetting, _KEY_SETTING)
-        if stored is None:
-            stored = AppSetting(key=_KEY_SETTING, value=secrets.token_hex(32))
-            session.add(stored)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
+        try:
+            with write_transaction(session):
                 stored = session.get(AppSetting, _KEY_SETTING)
-                assert stored is not None
-        else:
-            session.commit()
+                if stored is None:
+                    stored = AppSetting(key=_KEY_SETTING, value=secrets.token_hex(32))
+                    session.add(stored)
+                session.commit()
+        except IntegrityError:  # created concurrently by another process
+            stored = session.get(AppSetting, _KEY_SETTING)
+            assert stored is not None
     return bytes.fromhex(stored.value)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from crm_core.db import DatabaseURLError, make_readonly_engine
 from crm_core.errors import UserFacingError
 from crm_core.org.metadata import find_object
-from crm_core.store.engine import begin_write
+from crm_core.store.engine import write_transaction
 from crm_core.store.models import Study, StudyItem, utc_now
 from crm_core.studies.definition import ObjectItems, OrgItem, RecordItems, StudyDefinition, read_study_file
 
@@ -135,39 +135,41 @@ def load_definition(
             f"study {definition.id!r} is already loaded with a different definition: give the changed study a new id"
         )
     items = build_items(definition, org_url)
-    begin_write(session)
-    if session.get(Study, definition.id) is not None:  # loaded concurrently
-        session.rollback()
-        return load_definition(session, definition, org_url, source=source)
-    study = Study(
-        id=definition.id, title=definition.title, status="open", definition=stored, source=source, org_url=org_url
-    )
-    study.items = items
-    session.add(study)
     try:
-        session.commit()
+        with write_transaction(session):
+            if session.get(Study, definition.id) is None:
+                study = Study(
+                    id=definition.id,
+                    title=definition.title,
+                    status="open",
+                    definition=stored,
+                    source=source,
+                    org_url=org_url,
+                )
+                study.items = items
+                session.add(study)
+            session.commit()
     except IntegrityError:  # another process stored the same id in the meantime
-        session.rollback()
-        return load_definition(session, definition, org_url, source=source)
-    return study
+        pass
+    return load_definition(session, definition, org_url, source=source)  # the stored one, or a clear refusal
 
 
 def close_study(session: Session, study_id: str) -> Study:
     """Close a study (commits): no more drafts or submissions; responses stay exportable."""
-    begin_write(session)
-    study = get_study(session, study_id)
-    if study.status != "closed":
-        study.status = "closed"
-        study.closed_at = utc_now()
-    session.commit()
+    with write_transaction(session):
+        study = get_study(session, study_id)
+        if study.status != "closed":
+            study.status = "closed"
+            study.closed_at = utc_now()
+        session.commit()
     return study
 
 
 def reopen_study(session: Session, study_id: str) -> Study:
     """Reopen a closed study (commits)."""
-    begin_write(session)
-    study = get_study(session, study_id)
-    study.status = "open"
-    study.closed_at = None
-    session.commit()
+    with write_transaction(session):
+        study = get_study(session, study_id)
+        study.status = "open"
+        study.closed_at = None
+        session.commit()
     return study

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from crm_core.errors import UserFacingError
-from crm_core.store.engine import begin_write
+from crm_core.store.engine import write_transaction
 from crm_core.store.models import AppUser, Draft, Rating, Response, Study, StudyItem, utc_now
 from crm_core.studies.definition import StudyDefinition
 from crm_core.studies.loading import StudyError, definition_of, get_study
@@ -145,20 +145,17 @@ def claim_next_item(session: Session, study_id: str, username: str) -> StudyItem
     Claims are serialized per study (SQLite's write lock, a PostgreSQL advisory lock), so an
     item never gets more than ``ratings_per_item`` raters even when experts arrive together.
     """
-    begin_write(session)
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"claim:{study_id}".encode()).digest()[:8], "big", signed=True)
-        session.execute(select(func.pg_advisory_xact_lock(key)))
-    study = get_study(session, study_id)
-    user = _user(session, username)
-    candidates = _assignable(session, study, user) if study.status == "open" else []
-    if not candidates:
+    with write_transaction(session):
+        if session.get_bind().dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(f"claim:{study_id}".encode()).digest()[:8], "big", signed=True)
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+        study = get_study(session, study_id)
+        user = _user(session, username)
+        candidates = _assignable(session, study, user) if study.status == "open" else []
+        item = candidates[0] if candidates else None
+        if item is not None and get_draft(session, item.id, user.username) is None:
+            session.add(Draft(study_id=study_id, item_id=item.id, user_id=user.id, values={}, comments={}))
         session.commit()
-        return None
-    item = candidates[0]
-    if get_draft(session, item.id, user.username) is None:
-        session.add(Draft(study_id=study_id, item_id=item.id, user_id=user.id, values={}, comments={}))
-    session.commit()
     return item
 
 
@@ -192,26 +189,27 @@ def save_draft(
     saw it (used for time on item) and it reserves the item for them.
     """
     for attempt in range(2):
-        begin_write(session)
-        study = _open_study(session, study_id)
-        item = _item(session, study_id, item_id)
-        user = _user(session, username)
-        draft = get_draft(session, item_id, user.username)
-        now = utc_now()
-        if draft is None:
-            draft = Draft(study_id=study_id, item_id=item_id, user_id=user.id, values={}, comments={}, started_at=now)
-            session.add(draft)
-        if values is not None:
-            _check_values(definition_of(study), item, values)
-            draft.values = {k: v for k, v in values.items() if v is not None}
-        if comments is not None:
-            draft.comments = {k: v for k, v in comments.items() if v}
-        draft.updated_at = now
         try:
-            session.commit()
-            return draft
-        except IntegrityError:  # the same rater's other tab created it first
-            session.rollback()
+            with write_transaction(session):
+                study = _open_study(session, study_id)
+                item = _item(session, study_id, item_id)
+                user = _user(session, username)
+                draft = get_draft(session, item_id, user.username)
+                now = utc_now()
+                if draft is None:
+                    draft = Draft(
+                        study_id=study_id, item_id=item_id, user_id=user.id, values={}, comments={}, started_at=now
+                    )
+                    session.add(draft)
+                if values is not None:
+                    _check_values(definition_of(study), item, values)
+                    draft.values = {k: v for k, v in values.items() if v is not None}
+                if comments is not None:
+                    draft.comments = {k: v for k, v in comments.items() if v}
+                draft.updated_at = now
+                session.commit()
+                return draft
+        except IntegrityError:  # the same rater's other tab created it first: update that one
             if attempt:
                 raise
     raise AssertionError("unreachable")
@@ -235,6 +233,62 @@ def answer_problems(
     return problems
 
 
+def _store_submission(
+    session: Session,
+    study_id: str,
+    item_id: int,
+    username: str,
+    values: Mapping[str, int | None],
+    comments: Mapping[str, str],
+    submission_id: str,
+) -> Response:
+    """One attempt of :func:`submit`, inside a write transaction (commits)."""
+    user = _user(session, username)
+    existing = session.scalar(select(Response).where(Response.submission_id == submission_id))
+    if existing is not None:
+        if existing.user_id != user.id or existing.item_id != item_id:
+            raise ResponseError([f"submission_id {submission_id!r} was already used for another answer"])
+        session.commit()
+        return existing
+    study = _open_study(session, study_id)
+    item = _item(session, study_id, item_id)
+    definition = definition_of(study)
+    problems = answer_problems(definition, item, values, comments)
+    if problems:
+        raise ResponseError(problems)
+    draft = get_draft(session, item_id, user.username)
+    latest = session.scalar(
+        select(func.max(Response.version)).where(Response.item_id == item_id, Response.user_id == user.id)
+    )
+    now = utc_now()
+    started = draft.started_at if draft is not None else now
+    response = Response(
+        submission_id=submission_id,
+        study_id=study_id,
+        item_id=item_id,
+        user_id=user.id,
+        version=(latest or 0) + 1,
+        started_at=started,
+        submitted_at=now,
+        time_on_item_seconds=(now - started).total_seconds(),
+    )
+    response.ratings = [
+        Rating(
+            dimension=dim.id,
+            position=position,
+            value=int(values[dim.id] or 0),
+            label=definition.label_of(int(values[dim.id] or 0)),
+            comment=(comments.get(dim.id) or "").strip(),
+        )
+        for position, dim in enumerate(definition.dimensions_for(item.kind))
+    ]
+    session.add(response)
+    if draft is not None:
+        session.delete(draft)
+    session.commit()
+    return response
+
+
 def submit(
     session: Session,
     study_id: str,
@@ -255,58 +309,11 @@ def submit(
     if not 1 <= len(submission_id) <= 64:
         raise ResponseError(["submission_id: use 1-64 characters"])
     for _attempt in range(_SUBMIT_ATTEMPTS):
-        begin_write(session)
-        user = _user(session, username)
-        existing = session.scalar(select(Response).where(Response.submission_id == submission_id))
-        if existing is not None:
-            session.commit()
-            if existing.user_id != user.id or existing.item_id != item_id:
-                raise ResponseError([f"submission_id {submission_id!r} was already used for another answer"])
-            return existing
-        study = _open_study(session, study_id)
-        item = _item(session, study_id, item_id)
-        definition = definition_of(study)
-        problems = answer_problems(definition, item, values, comments)
-        if problems:
-            session.rollback()
-            raise ResponseError(problems)
-        draft = get_draft(session, item_id, user.username)
-        version = (
-            session.scalar(
-                select(func.max(Response.version)).where(Response.item_id == item_id, Response.user_id == user.id)
-            )
-            or 0
-        ) + 1
-        now = utc_now()
-        started = draft.started_at if draft is not None else now
-        response = Response(
-            submission_id=submission_id,
-            study_id=study_id,
-            item_id=item_id,
-            user_id=user.id,
-            version=version,
-            started_at=started,
-            submitted_at=now,
-            time_on_item_seconds=(now - started).total_seconds(),
-        )
-        response.ratings = [
-            Rating(
-                dimension=dim.id,
-                position=position,
-                value=int(values[dim.id] or 0),
-                label=definition.label_of(int(values[dim.id] or 0)),
-                comment=(comments.get(dim.id) or "").strip(),
-            )
-            for position, dim in enumerate(definition.dimensions_for(item.kind))
-        ]
-        session.add(response)
-        if draft is not None:
-            session.delete(draft)
         try:
-            session.commit()
-            return response
+            with write_transaction(session):
+                return _store_submission(session, study_id, item_id, username, values, comments, submission_id)
         except IntegrityError:  # same submission stored concurrently, or a version race: look again
-            session.rollback()
+            continue
     raise StudyError(f"could not store submission {submission_id!r}: too much contention, try again")
 
 

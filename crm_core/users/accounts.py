@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.errors import UserFacingError
 from crm_core.policy import Role
-from crm_core.store.engine import begin_write
+from crm_core.store.engine import write_transaction
 from crm_core.store.models import AppUser
 
 MIN_PASSWORD_CHARS = 8
@@ -92,18 +92,20 @@ def add_user(
     checked_role = check_role(role)
     generated = generate_password() if password is None else None
     password_hash = hash_password(password if password is not None else generated or "")
-    begin_write(session)
-    if get_user(session, username) is not None:
-        session.rollback()
-        raise UserError(f"user {username!r} already exists")
-    user = AppUser(
-        username=username, name=name or username, email=email, role=checked_role.value, password_hash=password_hash
-    )
-    session.add(user)
     try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
+        with write_transaction(session):
+            if get_user(session, username) is not None:
+                raise UserError(f"user {username!r} already exists")
+            user = AppUser(
+                username=username,
+                name=name or username,
+                email=email,
+                role=checked_role.value,
+                password_hash=password_hash,
+            )
+            session.add(user)
+            session.commit()
+    except IntegrityError:  # created concurrently
         raise UserError(f"user {username!r} already exists") from None
     return user, generated
 
@@ -112,24 +114,23 @@ def set_password(session: Session, username: str, password: str | None = None) -
     """Set (or generate) a user's password and commit; returns the generated one or None."""
     generated = generate_password() if password is None else None
     password_hash = hash_password(password if password is not None else generated or "")
-    begin_write(session)
-    _existing_user(session, username).password_hash = password_hash
-    session.commit()
+    with write_transaction(session):
+        _existing_user(session, username).password_hash = password_hash
+        session.commit()
     return generated
 
 
 def set_role(session: Session, username: str, role: str) -> AppUser:
     """Change a user's role and commit; the last admin cannot stop being one."""
     checked_role = check_role(role)
-    begin_write(session)
-    user = _existing_user(session, username)
-    if user.role == Role.ADMIN and checked_role != Role.ADMIN:
-        admins = session.scalar(select(func.count()).select_from(AppUser).where(AppUser.role == Role.ADMIN.value))
-        if admins == 1:
-            session.rollback()
-            raise UserError(f"{user.username!r} is the last admin: make another admin first")
-    user.role = checked_role.value
-    session.commit()
+    with write_transaction(session):
+        user = _existing_user(session, username)
+        if user.role == Role.ADMIN and checked_role != Role.ADMIN:
+            admins = session.scalar(select(func.count()).select_from(AppUser).where(AppUser.role == Role.ADMIN.value))
+            if admins == 1:
+                raise UserError(f"{user.username!r} is the last admin: make another admin first")
+        user.role = checked_role.value
+        session.commit()
     return user
 
 

@@ -135,3 +135,32 @@ def test_progress_counts_distinct_raters_per_item(sessions, make_study, make_use
     assert state.items_complete == 1
     assert state.drafts_open == 1
     assert state.submitted_by_rater == {a: 2, b: 1, c: 1}
+
+
+def test_a_refused_write_leaves_no_lock_behind(app_db_url, sessions, make_study, make_users):
+    """After an error the session holds no write transaction: another writer gets in at once."""
+    from sqlalchemy.exc import OperationalError
+
+    from crm_core.store import make_store_engine
+    from crm_core.studies import close_study
+
+    study = make_study(cases=2)
+    (expert,) = make_users(1)
+    other = make_store_engine(app_db_url)
+    with sessions() as session:
+        item = next_item(session, study.id, expert)
+        with pytest.raises(ResponseError):
+            submit(session, study.id, item.id, expert, {"data": 9})
+        assert not session.in_transaction()
+        close_study(session, study.id)
+        with pytest.raises(Exception, match="closed"):
+            save_draft(session, study.id, item.id, expert, {"data": 3})
+        assert not session.in_transaction()
+        with other.connect() as conn:  # would wait for the busy timeout if a lock were still held
+            conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+            try:
+                conn.execute(text("UPDATE studies SET title = 'x' WHERE id = :i"), {"i": study.id})
+                conn.commit()
+            except OperationalError as exc:  # pragma: no cover - the failure this test guards against
+                pytest.fail(f"the store is still locked: {exc}")
+    other.dispose()
