@@ -326,6 +326,13 @@ AGENT_ACTIONS: dict[str, tuple[str, ...]] = {
         "I've forwarded the leak to our quality team and arranged a replacement.",
     ),
 }
+# What the agent says about the problem in a policy conversation: commits to nothing a policy governs.
+NEUTRAL_ACTIONS: tuple[str, ...] = (
+    "I've noted the details on your case and I'm looking into it now.",
+    "I've added everything you told me to your case.",
+    "I'm checking this with the right team and will keep you updated.",
+    "I've documented the problem on your case.",
+)
 AGENT_CLOSINGS: tuple[str, ...] = (
     "Let me know if there is anything else I can do.",
     "Please reply to this email if you have any questions.",
@@ -415,9 +422,10 @@ def email_thread(
         if rng.random() < 0.35:
             thread.append(Message(True, reply, rng.choice(CUSTOMER_THANKS), 0.8))
         return thread
-    step = 0.8 / (2 * len(pairs) + 1)
+    step = 0.8 / (2 * len(pairs) + 2)
+    thread.append(Message(False, reply, _agent_email(rng, customer, product, rng.choice(NEUTRAL_ACTIONS), agent), step))
     for n, (customer_line, agent_line) in enumerate(pairs):
-        at = step * (2 * n + 1)
+        at = step * (2 * n + 2)
         thread.append(Message(True, reply, f"{customer_line}\n\n{customer}", at))
         thread.append(Message(False, reply, _agent_email(rng, customer, product, agent_line, agent), at + step))
     return thread
@@ -445,7 +453,7 @@ def chat(
         lines.append(f"{agent}: {opener} {rng.choice(AGENT_ACTIONS[_base(issue)])}")
         lines.append(f"{customer}: {rng.choice(CUSTOMER_THANKS)}")
     else:
-        lines.append(f"{agent}: {opener}")
+        lines.append(f"{agent}: {opener} {rng.choice(NEUTRAL_ACTIONS)}")
         for customer_line, agent_line in pairs:
             lines += [f"{customer}: {customer_line}", f"{agent}: {agent_line}"]
     lines += [f"{agent}: {rng.choice(AGENT_CLOSINGS).format(company=COMPANY)}", "Chat ended."]
