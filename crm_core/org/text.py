@@ -340,6 +340,13 @@ AGENT_CLOSINGS: tuple[str, ...] = (
     "Have a great day.",
     "I'm here if you need anything else.",
 )
+CHAT_CLOSINGS: tuple[str, ...] = (
+    "Is there anything else I can help you with today?",
+    "Thanks for chatting with {company}.",
+    "Have a great day.",
+    "I'm here if you need anything else.",
+    "Take care, and happy training!",
+)
 CUSTOMER_THANKS: tuple[str, ...] = (
     "Thanks, that works for me.",
     "Great, thank you for the quick help.",
@@ -456,7 +463,7 @@ def chat(
         lines.append(f"{agent}: {opener} {rng.choice(NEUTRAL_ACTIONS)}")
         for customer_line, agent_line in pairs:
             lines += [f"{customer}: {customer_line}", f"{agent}: {agent_line}"]
-    lines += [f"{agent}: {rng.choice(AGENT_CLOSINGS).format(company=COMPANY)}", "Chat ended."]
+    lines += [f"{agent}: {rng.choice(CHAT_CLOSINGS).format(company=COMPANY)}", "Chat ended."]
     return "\n".join(lines)
 
 
