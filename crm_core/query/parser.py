@@ -24,6 +24,7 @@ from crm_core.query.ast import (
 from crm_core.query.errors import MALFORMED_QUERY, QueryError
 from crm_core.query.lexer import RESERVED, Kind, StringValue, Token, tokenize
 
+MAX_NESTING = 50  # parenthesized condition levels; deeper queries are rejected, not recursed into
 _CLAUSE_WORDS = frozenset({"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "WITH", "FOR", "USING"})
 _SHOWN_BARE = RESERVED | _CLAUSE_WORDS | {"SELECT", "BY"}  # keywords appear unquoted in "unexpected token"
 
@@ -43,6 +44,7 @@ class Parser:
         self.text = text
         self.tokens = tokens
         self.index = 0
+        self.depth = 0
 
     # --- cursor ---------------------------------------------------------------------------
 
@@ -265,9 +267,18 @@ class Parser:
 
     def simple_condition(self, nested: bool) -> Condition:
         if self.current.kind is Kind.LPAREN:
-            self.advance()
+            start = self.advance()
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise QueryError(
+                    MALFORMED_QUERY,
+                    f"conditions are nested more than {MAX_NESTING} levels deep",
+                    self.text,
+                    start.offset,
+                )
             inner = self.condition(nested=nested)
             self.expect(Kind.RPAREN)
+            self.depth -= 1
             return inner
         left = self.expression()
         token = self.current

@@ -21,7 +21,7 @@ from crm_core.query.binder import Binder, BoundField, BoundQuery, FieldRef, Outp
 from crm_core.query.engine import connected, guarded, utc_today
 from crm_core.query.errors import MALFORMED_QUERY, MALFORMED_SEARCH, QueryError
 from crm_core.query.lexer import Kind, tokenize
-from crm_core.query.parser import Parser
+from crm_core.query.parser import MAX_NESTING, Parser
 from crm_core.query.planner import Plan, ci_like, plan_query
 from crm_core.query.serializer import record
 
@@ -75,6 +75,7 @@ class _SearchParser:
         self.text = text
         self.pieces = self._lex(start, end)
         self.index = 0
+        self.depth = 0
 
     def error(self, message: str, offset: int) -> QueryError:
         return QueryError(MALFORMED_SEARCH, message, self.text, offset)
@@ -178,7 +179,11 @@ class _SearchParser:
             raise self.error("unexpected end of search term", len(self.text))
         self.index += 1
         if piece.kind == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise self.error(f"search terms are nested more than {MAX_NESTING} levels deep", piece.offset)
             inner = self.any_of()
+            self.depth -= 1
             if self.current is None or self.current.kind != ")":
                 raise self.error("missing ')' in search term", piece.offset)
             self.index += 1

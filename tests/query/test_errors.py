@@ -294,6 +294,19 @@ def test_error_names_row_and_column_on_later_lines(empty_org):
     assert caught.value.message == (f"\nWHERE Foo = 1\n      ^\nERROR at Row:3:Column:7\n{no_column('Foo', 'Case')}")
 
 
+def test_deep_nesting_is_a_query_error_not_a_recursion_error(empty_org):
+    deep = "SELECT Id FROM Case WHERE " + "(" * 5000 + "Status = 'New'" + ")" * 5000
+    with pytest.raises(QueryError) as caught:
+        run_soql(empty_org, deep)
+    assert (caught.value.error_code, caught.value.column) == (MQ, len("SELECT Id FROM Case WHERE ") + 51)
+    assert caught.value.text == "conditions are nested more than 50 levels deep"
+    with pytest.raises(QueryError) as caught:
+        run_sosl(empty_org, "FIND {" + "(" * 5000 + "jacket" + ")" * 5000 + "}")
+    assert caught.value.error_code == MS
+    fifty = "SELECT Id FROM Case WHERE " + "(" * 50 + "Status = 'New'" + ")" * 50
+    assert run_soql(empty_org, fifty)["records"] == []
+
+
 def test_run_query_routes_find_to_sosl(empty_org):
     with pytest.raises(QueryError) as caught:
         run_query(empty_org, "  find {jacket|coat}")
