@@ -233,7 +233,9 @@ def _staff_sampler(conn: Connection, task: str) -> Sampler:
         if not handled:
             return None
         top = max(handled.values())
-        n = top + rng.randrange(0, 3) if want_none else rng.randrange(0, top) if top > 0 else 0
+        # None: nobody handled more than n cases. Otherwise n >= 1 unless only 0 leaves someone qualified.
+        lowest = 1 if top > 1 else 0
+        n = top + rng.randrange(0, 3) if want_none else rng.randrange(lowest, max(top, 1))
         extreme = rng.choice(("min", "max"))
         solve = ref.handle_time if task == "handle_time" else ref.transfer_count
         answer = solve(conn, period.start, period.end, n, extreme, handled)

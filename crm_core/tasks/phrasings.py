@@ -117,7 +117,7 @@ ADJECTIVES = {
     "min": ("lowest", "shortest", "quickest", "fastest"),
     "max": ("highest", "longest", "slowest"),
 }
-MOST = {"min": ("fewest", "least"), "max": ("most",)}
+MOST = {"min": ("fewest",), "max": ("most",)}
 
 
 def fill(template: str, **values: str) -> str:
