@@ -585,6 +585,25 @@ def semi_and_anti_join(d: Any) -> Case:
     return Case(query, want, "Account")
 
 
+@case
+def not_in_includes_nulls(d: Any) -> Case:
+    want = d.select("Case", ["Id", "Priority"], lambda r: r["Priority"] not in ("Low",))
+    return Case("SELECT Id, Priority FROM Case WHERE Priority NOT IN ('low')", want, "Case")
+
+
+@case
+def not_like_includes_nulls(d: Any) -> Case:
+    want = d.select("Case", ["Id"], lambda r: not _like("%shoe%", r["Subject"]))
+    return Case("SELECT Id FROM Case WHERE (NOT Subject LIKE '%shoe%')", want, "Case")
+
+
+@case
+def ne_on_parent_path_includes_missing_parent(d: Any) -> Case:
+    first_issue = first(d, "Issue__c")["Name"]
+    want = d.select("Case", ["Id"], lambda r: d.get("Case", r, "IssueId__r.Name") != first_issue)
+    return Case(f"SELECT Id FROM Case WHERE IssueId__r.Name != {lit(first_issue)}", want, "Case")
+
+
 # --- boolean logic -----------------------------------------------------------------------------------
 
 
@@ -698,6 +717,12 @@ ORDER_CASES = {
     "order_number_desc": ("OrderItem", ["Id", "Quantity"], "Quantity DESC", [("Quantity", True, False)]),
     "order_date": ("Order", ["Id", "EffectiveDate"], "EffectiveDate", [("EffectiveDate", False, False)]),
     "order_lowercase_keywords": ("Case", ["Id", "CaseNumber"], "casenumber desc", [("CaseNumber", True, False)]),
+    "order_parent_nulls_last_desc": (
+        "Case",
+        ["Id", "IssueId__r.Name"],
+        "IssueId__r.Name DESC NULLS LAST",
+        [("IssueId__r.Name", True, True)],
+    ),
 }
 for _name, (_obj, _fields, _sql, _order) in ORDER_CASES.items():
     CASES[_name] = _ordered(_obj, _fields, _sql, _order)

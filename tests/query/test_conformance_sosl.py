@@ -437,6 +437,13 @@ def returning_without_fields(d: Any) -> Search:
 
 
 @case
+def without_returning(d: Any) -> Search:
+    w = common_word(d, "Product2", "Name")
+    objects = [o for o in NAME_FIELDS if o in d.rows]
+    return Search(f"FIND {{{w}}} IN NAME FIELDS", T(w), [Returning(o, ["Id"]) for o in objects], "NAME")
+
+
+@case
 def returning_lowercase_names(d: Any) -> Search:
     w = common_word(d, "Knowledge__kav", "Title")
     return Search(
