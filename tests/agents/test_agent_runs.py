@@ -58,7 +58,7 @@ def _execute(store, org_url, instances, run, base_url, concurrency):
 
 
 def test_concurrency_8_loses_and_duplicates_nothing(app_store, contact_org, instances):
-    with openai_server(functools.partial(contact_policy, delay_s=0.1)) as server:
+    with openai_server(functools.partial(contact_policy, delay_s=0.2)) as server:
         run = _record("c8", instances, 2, server.base_url)
         save_run(app_store, run, planned=len(instances) * 2)
         finished = _execute(app_store, contact_org[0], instances, run, server.base_url, concurrency=8)
