@@ -239,6 +239,23 @@ def show_command(
         console.print(f"[bold cyan]{number} {message.role}[/bold cyan] {escape(text)}{escape(calls)}")
 
 
+@runs_app.command("delete")
+def delete_command(
+    run_id: Annotated[str, typer.Argument(help="The run to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Delete without asking.")] = False,
+    app_db: AppDbOption = None,
+) -> None:
+    """Delete a run and every episode of it."""
+    from crm_core.store.runs import delete_run
+
+    store = _open_store(app_db)
+    summary = _require_run(store, run_id)
+    if not yes and not typer.confirm(f"Delete run {run_id} and its {summary.completed} episodes?"):
+        raise UserFacingError("nothing deleted")
+    count = delete_run(store, run_id)
+    typer.echo(f"Deleted run {run_id} and {count} episodes.")
+
+
 @runs_app.command("export")
 def export_command(
     run_id: Annotated[str, typer.Argument(help="The run to export.")],

@@ -190,3 +190,13 @@ def delete_error_episodes(factory: sessionmaker[Session], run_id: str) -> int:
         )
         session.commit()
         return result.rowcount or 0
+
+
+def delete_run(factory: sessionmaker[Session], run_id: str) -> int:
+    """Delete a run and all its episodes; returns how many episodes went with it."""
+    with factory() as session:
+        begin_write(session)
+        episodes = session.execute(delete(AgentEpisode).where(AgentEpisode.run_id == run_id)).rowcount or 0
+        session.execute(delete(AgentRun).where(AgentRun.run_id == run_id))
+        session.commit()
+        return episodes

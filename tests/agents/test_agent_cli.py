@@ -186,3 +186,19 @@ def test_show_and_replay_with_the_recorded_framework(cli, tmp_path, tiny_org_url
     assert code == 0, err
     code, out, _ = cli("score", "copy", "--json", "--app-db", where[3])
     assert json.loads(out)["framework"] == "fc" and json.loads(out)["overall"] == 1.0
+
+
+def test_delete_a_run(cli, tmp_path, tiny_org_url, tiny_task_file):
+    app = f"sqlite:///{tmp_path / 'app.db'}"
+    where = ["--org-db", tiny_org_url, "--app-db", app, "--task-file", str(tiny_task_file)]
+    for run_id in ("keep", "drop"):
+        code, _, err = cli("run", "-f", "act", "-m", "baseline:majority", "--run-id", run_id, "--limit", "1", *where)
+        assert code == 0, err
+    code, out, _ = cli("runs", "delete", "drop", "--yes", "--app-db", app)
+    assert code == 0 and out == "Deleted run drop and 9 episodes.\n"
+    code, out, _ = cli("runs", "list", "--app-db", app)
+    assert "keep" in out and "drop" not in out
+    code, _, err = cli("score", "drop", "--app-db", app)
+    assert code == 1 and err.startswith("Error: no run 'drop'")
+    code, out, _ = cli("score", "keep", "--json", "--app-db", app)
+    assert json.loads(out)["completed"] == 9
