@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 import streamlit_authenticator as stauth
 from sqlalchemy.orm import Session, sessionmaker
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit_authenticator.utilities import LoginError
 
 from crm_core.db import app_db_url, org_db_url
@@ -40,6 +41,9 @@ PAGE_ICONS = {
     Page.EXPORT: ":material/download:",
     Page.ADMIN: ":material/admin_panel_settings:",
 }
+# URL paths differ from the file names on purpose: Streamlit's legacy ``pages/`` handling (used by
+# AppTest on every run and by the server on its first run) would otherwise resolve a URL to the
+# page file directly, skipping this script and its sign-in.
 URL_PATHS = {
     Page.ORG_EXPLORER: "explorer",
     Page.REALISM_STUDY: "study",
@@ -49,9 +53,6 @@ URL_PATHS = {
     Page.EXPORT: "exports",
     Page.ADMIN: "manage",
 }
-"""URL paths differ from the file names on purpose: Streamlit's legacy ``pages/`` handling (used
-by AppTest on every run and by the server on its first run) would otherwise resolve a URL to
-the page file directly, skipping this script and its sign-in."""
 
 st.set_page_config(page_title="CRMArena Studio", page_icon=":material/support_agent:", layout="wide")
 
@@ -129,7 +130,13 @@ def navigation_for(pages: tuple[Page, ...]) -> list[st.Page]:
 # Register every page (hidden) before anything else: the URL's page is then resolved in this
 # first run, before the cookie component's rerun could lose it, and a signed-out visitor who
 # opened /org_explorer lands there after signing in. Only the role's navigation below runs a page.
+legacy_run = PagesManager.uses_pages_directory  # the first run of a server process (see URL_PATHS)
 st.navigation(navigation_for(tuple(Page)), position="hidden")
+if legacy_run and st.context.url is not None:
+    # Widgets drawn in the server's legacy-wrapped first run would lose their values on the next
+    # run (a first sign-in would fail once). AppTest (no browser, so no URL) wraps every run the
+    # same way, so its widgets stay consistent and it must not rerun here.
+    st.rerun()
 sessions = app_store(app_db_url())
 ensure_org(org_db_url())
 

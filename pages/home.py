@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -30,7 +32,8 @@ st.title("CRMArena Studio")
 st.write(f"Signed in as **{st.session_state.get('name') or st.session_state['username']}** ({role}).")
 
 st.subheader("Your pages")
-for page in pages_for(role):
+built = {path.stem for path in Path(__file__).parent.glob("*.py")}
+for page in (p for p in pages_for(role) if p.value in built):
     st.markdown(f"- **{PAGE_TITLES[page]}**: {PAGE_PURPOSE[page]}")
 
 

@@ -46,8 +46,15 @@ def show_table(object_name: str) -> None:
     params.pop("id", None)
 
 
-def record_button(link: RecordLink, key: str) -> None:
-    st.button(link.title, key=key, type="tertiary", on_click=open_record, args=(link,), help=f"{link.object} {link.id}")
+def record_link(link: RecordLink, key: str) -> None:
+    """A real link to a record view (its URL carries object and id, so it can be shared or opened in a new tab)."""
+    with st.container(key=key):
+        st.page_link(
+            "pages/org_explorer.py",
+            label=link.title,
+            query_params={"object": link.object, "id": link.id},
+            help=f"{link.object} {link.id}",
+        )
 
 
 def render_record(object_name: str | None, record_id: str) -> None:
@@ -57,6 +64,7 @@ def render_record(object_name: str | None, record_id: str) -> None:
     except ExplorerError as exc:
         st.error(str(exc))
         return
+    st.query_params.from_dict({"object": view.object, "id": view.id})  # the URL keeps the view
     st.button(f"← {OBJECTS[view.object].label} table", on_click=show_table, args=(view.object,), key="back")
     st.header(f"{view.label}: {view.title}")
     st.caption(f"Id `{view.id}`")
@@ -67,7 +75,7 @@ def render_record(object_name: str | None, record_id: str) -> None:
             label_col.markdown(f"**{field.label}**  \n`{field.name}`")
             if field.link is not None:
                 with value_col:
-                    record_button(field.link, key=f"parent-{field.name}")
+                    record_link(field.link, key=f"parent-{field.name}")
             elif field.type == "textarea" and len(field.text) > 120:
                 value_col.text(field.text)
             else:
@@ -79,7 +87,7 @@ def render_record(object_name: str | None, record_id: str) -> None:
             if not child.records:
                 st.caption("None.")
             for record in child.records:
-                record_button(record, key=f"child-{child.relationship}-{record.id}")
+                record_link(record, key=f"child-{child.relationship}-{record.id}")
             if child.total > len(child.records):
                 st.caption(f"Showing the newest {len(child.records)}. Filter the {child.label} table by {child.field}.")
 
@@ -180,7 +188,7 @@ def render_console() -> None:
     outcome = st.session_state.get("console_outcome")
     if isinstance(outcome, ConsoleError):
         st.error(f"**{outcome.error_code}**")
-        st.code(outcome.message, language=None)
+        st.code(outcome.message, language=None, wrap_lines=True)
     elif isinstance(outcome, ConsoleResult):
         st.success(f"{outcome.language}: {outcome.total_size:,} records (totalSize)")
         st.dataframe(pd.DataFrame(outcome.rows, columns=outcome.columns), hide_index=True)

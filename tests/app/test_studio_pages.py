@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import urllib.parse
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from conftest import PASSWORD, USERS
-from handmade_org import ACCOUNTS, CASES
+from handmade_org import ACCOUNTS, CASES, CONTACTS
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
@@ -161,9 +162,17 @@ def test_explorer_table_filters_and_opens_records(studio):
     typed.input(CASES[0][:15])  # the 15-character id works too
     next(b for b in at.button if b.label == "Open").click().run()
     assert [h.value for h in at.header] == ["Case: 00000001"]
-    at.button(key="parent-AccountId").click().run()
+    links = {link.proto.label: link.proto.query_string for link in at.get("page_link")}
+    assert links["Grace Hopper"] in {f"object=Account&id={ACCOUNTS[0]}", f"object=Contact&id={CONTACTS[0]}"}
+    account_link = next(
+        link.proto for link in at.get("page_link") if link.proto.query_string.startswith("object=Account")
+    )
+    assert (account_link.label, account_link.page) == ("Grace Hopper", "explorer")
+    # following the link: the page reads object and id from the URL
+    for key, value in urllib.parse.parse_qsl(account_link.query_string):
+        at.query_params[key] = value
+    at.run()
     assert [h.value for h in at.header] == ["Account: Grace Hopper"]
-    assert (at.query_params["object"], at.query_params["id"]) == ("Account", ACCOUNTS[0])
     children = {e.label for e in at.expander}
     assert "Cases (Case): 3" in children
 
