@@ -1,6 +1,6 @@
 """Org generation speed and memory per scale, SQLite and PostgreSQL side by side.
 
-Usage: ``.venv/bin/python -m bench.generate [--large] [--xl] [--pg-url URL] [--no-pg]``
+Usage: ``.venv/bin/python -m bench.generate [--large] [--xl] [--scales a,b] [--pg-url URL] [--no-pg]``
 
 Each run generates into a fresh database in its own subprocess (so peak RSS is that run's
 alone), then counts every record it wrote. Columns: wall seconds, CPU seconds of the generating
@@ -83,11 +83,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also run the large scale (100k cases)")
     parser.add_argument("--xl", action="store_true", help="also run the xl scale (1M cases)")
+    parser.add_argument("--scales", help="comma-separated scales to run instead (e.g. default,xl)")
     parser.add_argument("--pg-url", default=os.environ.get("CRM_TEST_PG_URL"), help="PostgreSQL admin URL")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (no baseline ratio)")
     args = parser.parse_args()
     scales = ["tiny", "default"] + (["large"] if args.large else []) + (["xl"] if args.xl else [])
+    if args.scales:
+        scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     backends = ([] if args.no_sqlite else ["sqlite"]) + ([] if args.no_pg or not args.pg_url else ["postgresql"])
     console = Console(width=150)
     results: dict[tuple[str, str], dict[str, float]] = {}
