@@ -11,6 +11,7 @@ Each is made per episode (it answers from the episode's instance) and counts no 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
@@ -145,23 +146,55 @@ class OracleChatModel(ScriptedChatModel):
     """Emits the oracle's tool steps one per turn, checks each observation, then responds.
 
     An observation that differs from the one the oracle saw means the harness ran the step
-    differently; the oracle then answers with a note saying so, which scores 0.
+    differently; the oracle then answers with a note saying so, which scores 0. The trace is
+    given (`steps`, `answer`) or computed on the first call by `solver`, in a worker thread when
+    called asynchronously, so that concurrent oracle episodes do not wait for each other.
     """
 
-    steps: list[Any]
-    answer: str | None
+    steps: list[Any] | None = None
+    answer: str | None = None
+    solver: Callable[[], tuple[list[Any], str | None]] | None = None
+
+    def _solve(self) -> None:
+        if self.steps is None:
+            if self.solver is None:
+                raise RuntimeError("the oracle model has neither steps nor a solver")
+            self.steps, self.answer = self.solver()
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self._solve()
+        return self._result(messages)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.steps is None:
+            await asyncio.to_thread(self._solve)
+        return self._result(messages)
 
     def reply(self, turn: int, messages: Sequence[BaseMessage]) -> AIMessage:
+        self._solve()
+        steps = self.steps or []
         done = turn - 1
         if done:
-            expected = self.steps[done - 1].observation
+            expected = steps[done - 1].observation
             seen = _observation_after_last_reply(messages)
             if seen != expected:
                 return self.respond(
                     f"oracle mismatch at step {done}: expected {expected[:80]!r}, got {seen[:80]!r}", turn
                 )
-        if done < len(self.steps):
-            step = self.steps[done]
+        if done < len(steps):
+            step = steps[done]
             if self.framework in {"fc", "fc_flex"}:
                 return _tool_call_message(step.tool, step.arguments, turn)
             return self.execute(step.arguments["query"], thought=f"Step {turn}: run {step.tool}.")
@@ -180,15 +213,19 @@ class OracleSource(ModelSource):
     spec = "oracle"
 
     def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
-        from crm_core.tasks.oracle import solve
-        from crm_core.tools import ToolContext
-
-        with episode.env.engine.connect() as conn:
-            trace = solve(episode.instance, ToolContext(conn=conn, today=instance_today(episode.instance.params)))
         framework = episode.framework
         usable = set(framework.tool_names) - {RESPOND_TOOL} if framework.native_tools else set(RAW_QUERY_TOOLS)
-        steps = [step for step in trace.steps if step.tool in usable]
-        return OracleChatModel(framework=framework.name, steps=steps, answer=trace.answer)
+
+        def solver() -> tuple[list[Any], str | None]:
+            from crm_core.tasks.oracle import solve
+            from crm_core.tools import ToolContext
+
+            with episode.env.engine.connect() as conn:
+                context = ToolContext(conn=conn, today=instance_today(episode.instance.params))
+                trace = solve(episode.instance, context)
+            return [step for step in trace.steps if step.tool in usable], trace.answer
+
+        return OracleChatModel(framework=framework.name, solver=solver)
 
 
 class BaselineSource(ModelSource):
