@@ -18,6 +18,7 @@ from crm_core.org.catalog import END, START
 from crm_core.org.ids import KEY_PREFIXES, is_valid_id
 from crm_core.org.schema import (
     OBJECT_MODELS,
+    Account,
     Case,
     CaseHistory,
     Contact,
@@ -109,6 +110,26 @@ def _rule_dates(conn: Connection) -> Iterator[Violation]:
         query = select(c.Id, c.CreatedDate).where(or_(c.CreatedDate < START, c.CreatedDate > END))
         for record_id, created in _rows(conn, query):
             yield _v("dates", model.__tablename__, record_id, f"CreatedDate {created} outside {START}..{END}")
+
+
+def _rule_chronology(conn: Connection) -> Iterator[Violation]:
+    """Customers exist before they order, and orders before the cases about their items."""
+    account, order, item, case = Account.__table__.c, Order.__table__.c, OrderItem.__table__.c, Case.__table__.c
+    query = (
+        select(order.Id, order.CreatedDate, account.CreatedDate)
+        .join_from(Order.__table__, Account.__table__, account.Id == order.AccountId)
+        .where(order.CreatedDate < account.CreatedDate)
+    )
+    for record_id, created, account_created in _rows(conn, query):
+        yield _v("chronology", "Order", record_id, f"created {created}, before its account ({account_created})")
+    query = (
+        select(case.Id, case.CreatedDate, order.CreatedDate)
+        .join_from(Case.__table__, OrderItem.__table__, item.Id == case.OrderItemId__c)
+        .join(Order.__table__, order.Id == item.OrderId)
+        .where(case.CreatedDate < order.CreatedDate)
+    )
+    for record_id, created, order_created in _rows(conn, query):
+        yield _v("chronology", "Case", record_id, f"created {created}, before its order ({order_created})")
 
 
 def _rule_picklists(conn: Connection) -> Iterator[Violation]:
@@ -339,6 +360,7 @@ _RULES = (
     _rule_ids,
     _rule_references,
     _rule_dates,
+    _rule_chronology,
     _rule_picklists,
     _rule_case_closure,
     _rule_case_parties,

@@ -595,7 +595,10 @@ class _OrgWriter:
         yield "User", users
         first_order = np.full(plan.size.customers, DAYS, dtype=np.int64)
         np.minimum.at(first_order, plan.order_account, plan.order_day)
-        created_day = np.where(first_order < DAYS, np.maximum(0, first_order - 30), 0)
+        # customers sign up about a month before their first order (before 7 a.m. of its day at the latest)
+        customers = np.arange(plan.size.customers)
+        first_order = np.where(first_order < DAYS, first_order, customers * 7919 % DAYS)
+        created_s = np.maximum(customers % 3600, (first_order - 30) * 86400 + 3600 + customers % 36000)
         for lo in range(0, plan.size.customers, BATCH):
             accounts, contacts = [], []
             hi = min(lo + BATCH, plan.size.customers)
@@ -604,7 +607,7 @@ class _OrgWriter:
             for c in range(lo, hi):
                 first, last, email = self._customer(c)
                 code, _, cities, _ = STATES[plan.cust_state[c]]
-                created = _ts(int(created_day[c]) * 86400 + 3600 + (c % 36000))
+                created = _ts(int(created_s[c]))
                 phone = self._phone(rng)
                 account_id = account_ids[c - lo]
                 accounts.append(

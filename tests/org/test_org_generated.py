@@ -247,6 +247,8 @@ PLANTS = {
     "article-facts": ["""UPDATE latent_article_fact SET answer = 'forty-two parsecs' WHERE position = 0"""],
     "policy-cases": ["""UPDATE latent_case_policy
         SET channel = CASE channel WHEN 'chat' THEN 'email' ELSE 'chat' END"""],
+    "chronology": ["""UPDATE "Account" SET "CreatedDate" = '2025-12-31 00:00:00.000000'
+        WHERE "Id" = (SELECT MIN("AccountId") FROM "Case")"""],
     "picklists": [f"""UPDATE "Case" SET "Priority" = 'Urgent' WHERE "Id" = {FIRST_CASE}"""],
     "dates": ["""UPDATE "Account" SET "CreatedDate" = '2031-01-01 00:00:00.000000'
         WHERE "Id" = (SELECT MIN("Id") FROM "Account")"""],
