@@ -57,7 +57,17 @@ def _execute(store, org_url, instances, run, base_url, concurrency):
         env.engine.dispose()
 
 
-def test_concurrency_8_loses_and_duplicates_nothing(app_store, contact_org, instances):
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_store(request):
+    """The app store on SQLite, then on PostgreSQL."""
+    url = request.getfixturevalue("app_db_url" if request.param == "sqlite" else "app_db_pg_url")
+    store = open_app_store(url)
+    yield store
+    store.kw["bind"].dispose()
+
+
+def test_concurrency_8_loses_and_duplicates_nothing(any_store, contact_org, instances):
+    app_store = any_store
     with openai_server(functools.partial(contact_policy, delay_s=0.2)) as server:
         run = _record("c8", instances, 2, server.base_url)
         save_run(app_store, run, planned=len(instances) * 2)
