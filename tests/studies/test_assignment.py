@@ -10,6 +10,7 @@ from studyfiles import study_yaml
 from crm_core.store import open_app_store
 from crm_core.studies import (
     StudyError,
+    claim_next_item,
     close_study,
     load_definition,
     next_item,
@@ -115,3 +116,42 @@ def test_a_closed_study_assigns_nothing_and_refuses_answers(sessions, make_study
             submit(session, study.id, item.id, expert, GOOD)
         with pytest.raises(StudyError, match="closed"):
             save_draft(session, study.id, item.id, expert, {"data": 1})
+
+
+def test_fairness_holds_for_any_interleaving(sessions, id_org, make_users):
+    """Property: whatever the study size, overlap and order of turns, every item ends with
+    min(ratings_per_item, experts) distinct raters and each turn gets a least-rated item."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    experts = make_users(5)
+    counter = iter(range(10_000))
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        items=st.integers(1, 7),
+        per_item=st.integers(1, 4),
+        active=st.integers(1, 5),
+        turns=st.lists(st.integers(0, 4), min_size=60, max_size=60),
+        claim=st.booleans(),
+    )
+    def check(items: int, per_item: int, active: int, turns: list[int], claim: bool) -> None:
+        yaml_text = study_yaml(f"p{next(counter)}", cases=items, ratings_per_item=per_item)
+        raters: dict[int, set[str]] = defaultdict(set)
+        with sessions() as session:
+            study = load_definition(session, parse_study(yaml_text), id_org[0])
+            ids = [item.id for item in study.items]
+            pool = experts[:active]
+            for turn in [t % active for t in turns] + list(range(active)) * items:
+                username = pool[turn]
+                item = (claim_next_item if claim else next_item)(session, study.id, username)
+                eligible = [i for i in ids if username not in raters[i] and len(raters[i]) < per_item]
+                if item is None:
+                    assert eligible == []
+                    continue
+                assert len(raters[item.id]) == min(len(raters[i]) for i in eligible)
+                submit(session, study.id, item.id, username, GOOD)
+                raters[item.id].add(username)
+        assert [len(raters[i]) for i in ids] == [min(per_item, active)] * items
+
+    check()
