@@ -160,17 +160,19 @@ def render_table(object_name: str) -> None:
     for field in table_fields(obj):
         if field.type == "reference" and field.name in frame:
             frame[field.name] = frame[field.name].map(lambda v: page.parent_titles.get(v, v) if v else v)
+    table_key = f"table-{object_name}"
     event: Any = st.dataframe(
         frame,
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
-        key=f"table-{object_name}-{page.page}",
+        key=table_key,
         column_config={"Id": st.column_config.TextColumn("Id", pinned=True)},
     )
     selected = event.selection.rows if event is not None else []
     if selected:
         row = page.rows[selected[0]]
+        del st.session_state[table_key]  # coming back to the table must not reopen the record
         open_record(RecordLink(object=object_name, id=row["Id"], title=row["Id"]))
         st.rerun()
 
