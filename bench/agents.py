@@ -23,12 +23,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.outputs import ChatResult
 from rich.console import Console
 from rich.table import Table
 
@@ -59,16 +56,9 @@ class BenchModel(ScriptedChatModel):
             return AIMessage(content="Let me think about it.")
         return self.execute(QUERY) if turn == 1 else self.respond("None", turn)
 
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    async def aprepare_reply(self) -> None:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        return self._result(messages)
 
 
 class BenchSource(ModelSource):

@@ -57,6 +57,14 @@ class ScriptedChatModel(BaseChatModel):
         turn = 1 + sum(1 for m in messages if isinstance(m, AIMessage))
         return ChatResult(generations=[ChatGeneration(message=self.reply(turn, messages))])
 
+    def prepare_reply(self) -> None:
+        """Work before a reply (sync calls); nothing by default."""
+        return None
+
+    async def aprepare_reply(self) -> None:
+        """Work before a reply (async calls); nothing by default."""
+        return None
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -64,6 +72,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        self.prepare_reply()
         return self._result(messages)
 
     async def _agenerate(
@@ -73,6 +82,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        await self.aprepare_reply()
         return self._result(messages)
 
     # --- the framework's own action formats -----------------------------------------------------
@@ -155,35 +165,18 @@ class OracleChatModel(ScriptedChatModel):
     answer: str | None = None
     solver: Callable[[], tuple[list[Any], str | None]] | None = None
 
-    def _solve(self) -> None:
+    def prepare_reply(self) -> None:
         if self.steps is None:
             if self.solver is None:
                 raise RuntimeError("the oracle model has neither steps nor a solver")
             self.steps, self.answer = self.solver()
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self._solve()
-        return self._result(messages)
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    async def aprepare_reply(self) -> None:
         if self.steps is None:
-            await asyncio.to_thread(self._solve)
-        return self._result(messages)
+            await asyncio.to_thread(self.prepare_reply)
 
     def reply(self, turn: int, messages: Sequence[BaseMessage]) -> AIMessage:
-        self._solve()
+        self.prepare_reply()
         steps = self.steps or []
         done = turn - 1
         if done:
