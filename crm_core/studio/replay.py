@@ -1,0 +1,180 @@
+"""Trajectory Replay: an agent's episode (or an expert's workbench session) as numbered steps.
+
+A step is one assistant turn: the exact messages it was prompted with, what it replied, the
+action the harness understood (kind, tool, JSON arguments) and the observation that came back.
+:func:`first_failed_step` finds the first step that went wrong: an action that errored, an
+invalid action, or a final answer that scored below 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from crm_core.agents.records import EpisodeRecord, MessageRecord
+
+_ERROR_OBSERVATION = re.compile(r"^(Error\b|[A-Z][A-Z_]{3,}: )")
+
+
+class Step(BaseModel):
+    """One turn of a trajectory."""
+
+    number: int
+    """1-based."""
+    kind: str
+    """execute, tool, respond, invalid (agents) or the same for an expert's steps."""
+    name: str | None = None
+    arguments: dict[str, Any] | None = None
+    reply: str = ""
+    """The assistant's text (empty for an expert's steps)."""
+    thought: str | None = None
+    observation: str | None = None
+    error: str | None = None
+    prompt_end: int = 0
+    """The step was prompted with ``messages[:prompt_end]`` of its episode."""
+    failed: bool = False
+
+    @property
+    def summary(self) -> str:
+        """A one-line description for the step list."""
+        if self.kind == "execute":
+            what = (self.arguments or {}).get("query") or self.reply
+        elif self.kind == "tool":
+            what = f"{self.name}(…)"
+        elif self.kind == "respond":
+            what = f"respond: {(self.arguments or {}).get('content', '')}"
+        else:
+            what = f"invalid: {self.error or ''}"
+        return " ".join(str(what).split())[:90]
+
+
+class Trajectory(BaseModel):
+    """The steps of one episode or workbench session, with its outcome."""
+
+    label: str
+    answer: str | None
+    gold: str | None
+    reward: float | None
+    end_reason: str
+    error: str | None = None
+    turns: int
+    messages: list[MessageRecord] = []
+    steps: list[Step]
+
+
+def observation_failed(observation: str | None) -> bool:
+    """Whether an observation reports an error (``Error: ...`` or a query's ``ERRORCODE: ...``)."""
+    return bool(observation) and bool(_ERROR_OBSERVATION.match(observation or ""))
+
+
+def _mark_failures(steps: list[Step], reward: float | None) -> list[Step]:
+    for step in steps:
+        step.failed = (
+            step.kind == "invalid"
+            or observation_failed(step.observation)
+            or (step.kind == "respond" and reward is not None and reward < 1.0)
+        )
+    return steps
+
+
+def episode_trajectory(episode: EpisodeRecord, label: str | None = None) -> Trajectory:
+    """An agent's episode as steps (one per assistant message, matched to the action of its turn)."""
+    actions = {action.turn: action for action in episode.actions}
+    steps: list[Step] = []
+    for position, message in enumerate(episode.messages):
+        if message.role != "assistant":
+            continue
+        number = len(steps) + 1
+        action = actions.get(number)
+        arguments = action.arguments if action is not None else None
+        if action is not None and action.kind == "execute":
+            arguments = {"query": action.content or ""}
+        elif action is not None and action.kind == "respond":
+            arguments = {"content": action.content or ""}
+        steps.append(
+            Step(
+                number=number,
+                kind=action.kind if action is not None else "invalid",
+                name=action.name if action is not None else None,
+                arguments=arguments,
+                reply=message.content
+                + "".join(f"\n[tool call] {call.name} {call.arguments}" for call in message.tool_calls),
+                thought=action.thought if action is not None else None,
+                observation=action.observation if action is not None else None,
+                error=action.error if action is not None else episode.error,
+                prompt_end=position,
+            )
+        )
+    return Trajectory(
+        label=label or f"{episode.model} · {episode.framework}",
+        answer=episode.answer,
+        gold=episode.gold,
+        reward=episode.reward,
+        end_reason=episode.end_reason,
+        error=episode.error,
+        turns=episode.turns,
+        messages=episode.messages,
+        steps=_mark_failures(steps, episode.reward if episode.end_reason == "responded" else None),
+    )
+
+
+def workbench_trajectory(
+    steps: Sequence[Any], answer: str | None, reward: float | None, gold: str | None, label: str = "Expert"
+) -> Trajectory:
+    """An expert's workbench session (its :class:`~crm_core.studio.workbench.WorkbenchStep` list) as steps."""
+    made = [
+        Step(
+            number=i + 1,
+            kind=step.kind,
+            name=step.name,
+            arguments=step.arguments,
+            observation=step.observation,
+        )
+        for i, step in enumerate(steps)
+    ]
+    if answer is not None:
+        made.append(Step(number=len(made) + 1, kind="respond", arguments={"content": answer}))
+    return Trajectory(
+        label=label,
+        answer=answer,
+        gold=gold,
+        reward=reward,
+        end_reason="responded" if answer is not None else "open",
+        turns=len(made),
+        steps=_mark_failures(made, reward),
+    )
+
+
+def first_failed_step(trajectory: Trajectory) -> int | None:
+    """The number of the first failed step; the last step when the episode ended without answering."""
+    for step in trajectory.steps:
+        if step.failed:
+            return step.number
+    if trajectory.end_reason in {"max_turns", "error"} and trajectory.steps:
+        return trajectory.steps[-1].number
+    return None
+
+
+def search_steps(trajectory: Trajectory, text: str) -> list[int]:
+    """Numbers of the steps whose reply, arguments or observation contain `text` (any case)."""
+    needle = text.strip().casefold()
+    if not needle:
+        return []
+    found = []
+    for step in trajectory.steps:
+        haystack = " ".join(
+            part
+            for part in (step.reply, step.thought, str(step.arguments or ""), step.observation, step.error, step.name)
+            if part
+        )
+        if needle in haystack.casefold():
+            found.append(step.number)
+    return found
+
+
+def step_prompt(trajectory: Trajectory, step: Step) -> list[MessageRecord]:
+    """The exact messages the model was sent for `step` (empty for an expert's steps)."""
+    return trajectory.messages[: step.prompt_end]

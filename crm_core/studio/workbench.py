@@ -1,0 +1,402 @@
+"""Task Workbench: an expert solves a task instance with the console and the tools, then compares.
+
+A :class:`WorkbenchSession` is one expert on one instance: opened once (its clock starts then and
+survives reloads), every query and tool call recorded as a :class:`WorkbenchStep`, then one
+submitted answer, scored like an agent's. Which side the agent's run is shown on is drawn per
+expert and instance when the session opens and stored. Tool forms come from each tool's JSON
+schema (:func:`form_fields`, :func:`parse_form`). Submitted sessions are the human baseline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from crm_core.errors import UserFacingError
+from crm_core.store.engine import write_transaction
+from crm_core.store.models import AppBase, AppUser, utc_now
+from crm_core.tasks.records import TaskInstance
+
+OBSERVATION_LIMIT = 20_000
+"""Characters of an observation kept in a recorded step."""
+
+StepKind = Literal["execute", "tool"]
+Side = Literal["left", "right"]
+
+
+class WorkbenchError(UserFacingError):
+    """A workbench action that cannot be done (unknown user, already submitted, bad form value)."""
+
+
+class WorkbenchSession(AppBase):
+    """One expert's work on one task instance (unique per user and instance)."""
+
+    __tablename__ = "workbench_sessions"
+    __table_args__ = (UniqueConstraint("user_id", "instance_idx"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_users.id"), nullable=False)
+    instance_idx: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    task: Mapped[str] = mapped_column(String(40), nullable=False)
+    persona: Mapped[str] = mapped_column(String(20), nullable=False)
+    study_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    agent_side: Mapped[str] = mapped_column(String(5), nullable=False)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reward: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reward_normalized: Mapped[float | None] = mapped_column(Float, nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    submission_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+
+    @property
+    def submitted(self) -> bool:
+        return self.submitted_at is not None
+
+
+class WorkbenchStep(BaseModel):
+    """One query or tool call of an expert, with what came back."""
+
+    kind: StepKind
+    name: str
+    """``issue_soql_query`` / ``issue_sosl_query`` for console queries, else the tool's name."""
+    arguments: dict[str, Any]
+    observation: str
+    at: dt.datetime
+
+
+def _user(session: Session, username: str) -> AppUser:
+    user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
+    if user is None:
+        raise WorkbenchError(f"no user {username!r}")
+    return user
+
+
+def agent_side(username: str, instance_idx: int) -> Side:
+    """The side of the agent's run for this expert and instance: a stable coin flip."""
+    digest = hashlib.sha256(f"workbench\0{username.lower()}\0{instance_idx}".encode()).digest()
+    return "left" if digest[0] % 2 == 0 else "right"
+
+
+def find_session(session: Session, username: str, instance_idx: int) -> WorkbenchSession | None:
+    """The expert's session on the instance, if it was ever opened."""
+    user = _user(session, username)
+    return session.scalar(
+        select(WorkbenchSession).where(
+            WorkbenchSession.user_id == user.id, WorkbenchSession.instance_idx == instance_idx
+        )
+    )
+
+
+def open_session(
+    session: Session, username: str, instance: TaskInstance, *, study_id: str | None = None
+) -> WorkbenchSession:
+    """The expert's session on `instance`, created (clock started, side drawn) on first open."""
+    existing = find_session(session, username, instance.idx)
+    if existing is not None:
+        return existing
+    user = _user(session, username)
+    try:
+        with write_transaction(session):
+            session.add(
+                WorkbenchSession(
+                    user_id=user.id,
+                    instance_idx=instance.idx,
+                    task=instance.task,
+                    persona=instance.persona,
+                    study_id=study_id,
+                    agent_side=agent_side(user.username, instance.idx),
+                    steps=[],
+                    started_at=utc_now(),
+                )
+            )
+            session.commit()
+    except IntegrityError:  # opened at the same moment in another tab
+        pass
+    found = find_session(session, username, instance.idx)
+    assert found is not None
+    return found
+
+
+def record_step(session: Session, session_id: int, step: WorkbenchStep) -> WorkbenchSession:
+    """Append `step` to an open session (commits); a submitted session refuses new steps."""
+    with write_transaction(session):
+        row = session.get(WorkbenchSession, session_id, populate_existing=True)
+        if row is None:
+            raise WorkbenchError(f"no workbench session {session_id}")
+        if row.submitted:
+            raise WorkbenchError("this answer is submitted: the session takes no more queries")
+        kept = step.model_copy(update={"observation": step.observation[:OBSERVATION_LIMIT]})
+        row.steps = [*row.steps, kept.model_dump(mode="json")]
+        session.commit()
+    return row
+
+
+def submit_answer(
+    session: Session, session_id: int, answer: str, instance: TaskInstance, *, submission_id: str
+) -> WorkbenchSession:
+    """Submit the expert's answer once (commits): timed, scored with the task's metric.
+
+    Idempotent: a repeated submission (double click) returns the stored session unchanged.
+    """
+    from crm_core.scoring import reward
+
+    with write_transaction(session):
+        row = session.get(WorkbenchSession, session_id, populate_existing=True)
+        if row is None:
+            raise WorkbenchError(f"no workbench session {session_id}")
+        if row.instance_idx != instance.idx:
+            raise WorkbenchError(f"session {session_id} is on instance {row.instance_idx}, not {instance.idx}")
+        if row.submitted:
+            session.rollback()
+            return row
+        text = answer.strip()
+        if not text:
+            raise WorkbenchError("the answer is empty: write the answer (or None when nothing qualifies)")
+        now = utc_now()
+        row.answer = text
+        row.reward = reward(instance, text)
+        row.reward_normalized = reward(instance, text, normalized=True)
+        row.submitted_at = now
+        row.seconds = max(0.0, (now - row.started_at).total_seconds())
+        row.submission_id = submission_id
+        session.commit()
+    return row
+
+
+def session_steps(row: WorkbenchSession) -> list[WorkbenchStep]:
+    """The recorded steps of a session, in order."""
+    return [WorkbenchStep.model_validate(step) for step in row.steps]
+
+
+def submitted_sessions(session: Session, instance_idx: int | None = None) -> list[WorkbenchSession]:
+    """Submitted sessions (of one instance, or all), oldest first."""
+    query = select(WorkbenchSession).where(WorkbenchSession.submitted_at.is_not(None))
+    if instance_idx is not None:
+        query = query.where(WorkbenchSession.instance_idx == instance_idx)
+    return list(session.scalars(query.order_by(WorkbenchSession.submitted_at, WorkbenchSession.id)))
+
+
+# --- tool forms from JSON schemas -------------------------------------------------------------
+
+FieldKind = Literal["text", "integer", "number", "choice", "lines", "json"]
+
+
+class FormField(BaseModel):
+    """One input of a tool form, derived from a property of the tool's JSON schema."""
+
+    name: str
+    kind: FieldKind
+    required: bool
+    help: str = ""
+    options: list[str] = []
+
+
+def form_fields(parameters: dict[str, Any]) -> list[FormField]:
+    """The inputs of a tool form: text, whole or decimal numbers, choices, lists (one per line), JSON."""
+    required = set(parameters.get("required") or [])
+    fields = []
+    for name, spec in (parameters.get("properties") or {}).items():
+        kind: FieldKind
+        kind_of = spec.get("type")
+        if "enum" in spec:
+            kind = "choice"
+        elif kind_of == "integer":
+            kind = "integer"
+        elif kind_of == "number":
+            kind = "number"
+        elif kind_of == "array" and (spec.get("items") or {}).get("type") == "string":
+            kind = "lines"
+        elif kind_of in {"array", "object"}:
+            kind = "json"
+        else:
+            kind = "text"
+        fields.append(
+            FormField(
+                name=name,
+                kind=kind,
+                required=name in required,
+                help=str(spec.get("description") or ""),
+                options=[str(option) for option in spec.get("enum", [])],
+            )
+        )
+    return fields
+
+
+def parse_form(fields: Sequence[FormField], raw: dict[str, Any]) -> dict[str, Any]:
+    """The tool arguments from the form's raw values; a :class:`WorkbenchError` names a bad field.
+
+    Empty optional fields are left out; lists take one item per line; JSON fields take JSON.
+    """
+    arguments: dict[str, Any] = {}
+    for field in fields:
+        value = raw.get(field.name)
+        text = "" if value is None else str(value).strip()
+        if not text:
+            if field.required:
+                raise WorkbenchError(f"{field.name}: required")
+            continue
+        if field.kind == "integer":
+            try:
+                arguments[field.name] = int(text)
+            except ValueError:
+                raise WorkbenchError(f"{field.name}: {text!r} is not a whole number") from None
+        elif field.kind == "number":
+            try:
+                arguments[field.name] = float(text)
+            except ValueError:
+                raise WorkbenchError(f"{field.name}: {text!r} is not a number") from None
+        elif field.kind == "lines":
+            arguments[field.name] = [line.strip() for line in text.splitlines() if line.strip()]
+        elif field.kind == "json":
+            try:
+                arguments[field.name] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise WorkbenchError(f"{field.name}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        else:
+            arguments[field.name] = text
+    return arguments
+
+
+# --- the agent's side ---------------------------------------------------------------------------
+
+
+class AgentOption(BaseModel):
+    """A run that has an episode on an instance, as the workbench offers it."""
+
+    run_id: str
+    model: str
+    framework: str
+    trial: int
+    reward: float | None
+    created_at: dt.datetime
+
+
+def agent_options(store: sessionmaker[Session], instance_idx: int) -> list[AgentOption]:
+    """The runs with a finished episode on the instance (first trial), newest run first."""
+    from crm_core.store.runs import AgentEpisode, AgentRun
+
+    query = (
+        select(AgentRun.run_id, AgentRun.model, AgentRun.framework, AgentEpisode.trial, AgentEpisode.reward)
+        .add_columns(AgentRun.created_at)
+        .join(AgentEpisode, AgentEpisode.run_id == AgentRun.run_id)
+        .where(AgentEpisode.instance_idx == instance_idx)
+        .order_by(AgentRun.created_at.desc(), AgentRun.run_id, AgentEpisode.trial)
+    )
+    seen: set[str] = set()
+    options = []
+    with store() as session:
+        for run_id, model, framework, trial, reward, created in session.execute(query):
+            if run_id in seen:
+                continue
+            seen.add(run_id)
+            options.append(
+                AgentOption(
+                    run_id=run_id, model=model, framework=framework, trial=trial, reward=reward, created_at=created
+                )
+            )
+    return options
+
+
+def agent_label(option: AgentOption, number: int, *, blind: bool) -> str:
+    """How a run is named to the expert: ``Agent N`` in a blind study, else model and framework."""
+    return f"Agent {number}" if blind else f"{option.model} · {option.framework} ({option.run_id})"
+
+
+class LiveEvent(BaseModel):
+    """What a live agent run reports: one action, or the end of the episode."""
+
+    kind: Literal["action", "done", "failed"]
+    text: str
+
+
+def start_agent_run(
+    store: sessionmaker[Session],
+    org_url: str,
+    instance: TaskInstance,
+    *,
+    model: str,
+    framework: str,
+    run_id: str,
+    base_url: str | None = None,
+) -> tuple[threading.Thread, queue.Queue[LiveEvent]]:
+    """Run `model` in `framework` on one instance in a background thread, recording it as a run.
+
+    The queue reports each action as it is performed and then ``done`` (or ``failed`` with the
+    reason); the run and its episode are stored like any ``python -m crm_core run``.
+    """
+    from crm_core.agents.environment import OrgEnvironment
+    from crm_core.agents.frameworks import FRAMEWORK_NAMES, make_framework
+    from crm_core.agents.models import resolve_model
+    from crm_core.agents.records import ActionRecord, RunRecord
+    from crm_core.agents.runner import execute_run, instances_digest
+    from crm_core.db import make_readonly_engine
+    from crm_core.store.runs import save_run
+
+    if framework not in FRAMEWORK_NAMES:
+        raise WorkbenchError(f"unknown framework {framework!r}: choose one of {', '.join(FRAMEWORK_NAMES)}")
+    events: queue.Queue[LiveEvent] = queue.Queue()
+
+    class ReportingEnvironment(OrgEnvironment):
+        def perform(self, action: ActionRecord, *, today: dt.date | None = None) -> str:
+            what = action.content if action.kind == "execute" else f"{action.name}({json.dumps(action.arguments)})"
+            events.put(LiveEvent(kind="action", text=f"turn {action.turn}: {what}"[:500]))
+            return super().perform(action, today=today)
+
+    source = resolve_model(model, base_url=base_url, store=store)
+    source.validate()
+    env = ReportingEnvironment(make_readonly_engine(org_url))
+    record = RunRecord(
+        run_id=run_id,
+        framework=framework,  # type: ignore[arg-type]
+        model=model,
+        base_url=base_url,
+        tasks=[instance.task],
+        limit=None,
+        instances_digest=instances_digest([instance]),
+        created_at=utc_now(),
+    )
+    save_run(store, record, planned=1)
+
+    def work() -> None:
+        try:
+            episodes = execute_run(
+                record,
+                [instance],
+                source=source,
+                framework=make_framework(framework, env.tool_schemas),
+                env=env,
+                store=store,
+                concurrency=1,
+            )
+            reward = episodes[0].reward if episodes else None
+            events.put(LiveEvent(kind="done", text=f"finished, reward {reward}"))
+        except Exception as exc:  # reported to the page, which shows it as one line
+            events.put(LiveEvent(kind="failed", text=f"{type(exc).__name__}: {exc}"))
+        finally:
+            env.engine.dispose()
+
+    thread = threading.Thread(target=work, name=f"workbench-run-{run_id}", daemon=True)
+    thread.start()
+    return thread, events
+
+
+def drain(events: queue.Queue[LiveEvent], on_event: Callable[[LiveEvent], None], timeout: float = 0.2) -> bool:
+    """Pass waiting events to `on_event`; True once the run has ended."""
+    try:
+        event = events.get(timeout=timeout)
+    except queue.Empty:
+        return False
+    on_event(event)
+    return event.kind in {"done", "failed"}

@@ -1,0 +1,307 @@
+"""Task Workbench: solve a task instance with the console and tool forms, submit, then compare.
+
+The URL keeps the instance (``?idx=12``). The session (clock, queries, tool calls, answer) is
+stored in the app database from the first view, so a reload or another browser resumes it. The
+agent's run, the ground truth and the scores appear only after the answer is submitted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+
+import pandas as pd
+import streamlit as st
+
+from crm_core.agents.environment import OrgEnvironment, instance_today
+from crm_core.db import app_db_url, make_readonly_engine, org_db_url
+from crm_core.errors import UserFacingError
+from crm_core.policy import Page, can_open
+from crm_core.store import open_app_store, utc_now
+from crm_core.store.runs import load_episodes
+from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
+from crm_core.studio.replay import episode_trajectory, workbench_trajectory
+from crm_core.studio.startup import signed_in_role
+from crm_core.studio.workbench import (
+    WorkbenchError,
+    WorkbenchSession,
+    WorkbenchStep,
+    agent_label,
+    agent_options,
+    drain,
+    find_session,
+    form_fields,
+    open_session,
+    parse_form,
+    record_step,
+    session_steps,
+    start_agent_run,
+    submit_answer,
+)
+from crm_core.tasks.records import TASKS, TaskInstance, load_tasks
+from crm_core.tools import TASK_TOOLS, TOOLS
+
+if not can_open(signed_in_role(st.session_state), Page.TASK_WORKBENCH):
+    st.error("Your role cannot open the Task Workbench.")
+    st.stop()
+
+OFFLINE_MODELS = ["oracle", "baseline:majority", "baseline:random"]
+FRAMEWORKS = ["act", "react", "fc", "fc_flex"]
+username: str = st.session_state["username"]
+sessions = st.cache_resource(open_app_store)(app_db_url())
+org_url = org_db_url()
+org = st.cache_resource(make_readonly_engine)(org_url)
+env = OrgEnvironment(org)
+
+
+@st.cache_data(ttl=600, show_spinner="Loading the task set ...")
+def task_set(url: str) -> dict[int, TaskInstance]:
+    return {instance.idx: instance for instance in load_tasks(url)}
+
+
+def configured_models() -> list[str]:
+    """The offline models, then those listed in ``CRM_STUDIO_MODELS`` (comma-separated)."""
+    extra = [m.strip() for m in os.environ.get("CRM_STUDIO_MODELS", "").split(",") if m.strip()]
+    return OFFLINE_MODELS + [m for m in extra if m not in OFFLINE_MODELS]
+
+
+def add_step(row: WorkbenchSession, step: WorkbenchStep) -> None:
+    try:
+        with sessions() as session:
+            record_step(session, row.id, step)
+    except UserFacingError as exc:
+        st.error(str(exc))
+
+
+def console(row: WorkbenchSession, instance: TaskInstance) -> None:
+    from crm_core.query import QueryError, run_query
+
+    with st.form("wb-console"):
+        text = st.text_area("SOQL or SOSL", key="wb_query", height=110)
+        submitted = st.form_submit_button("Run query", type="primary")
+    if submitted and text.strip():
+        language = query_language(text)
+        outcome: ConsoleResult | ConsoleError
+        try:
+            with org.connect() as conn:
+                result = run_query(conn, text, today=instance_today(instance.params))
+            outcome = shape_result(language, result)
+            observed = json.dumps(result, ensure_ascii=False, default=str)
+        except QueryError as exc:
+            outcome = shape_error(exc.to_rest())
+            observed = f"{outcome.error_code}: {outcome.message}"
+        name = "issue_sosl_query" if language == "SOSL" else "issue_soql_query"
+        add_step(
+            row, WorkbenchStep(kind="execute", name=name, arguments={"query": text}, observation=observed, at=utc_now())
+        )
+        st.session_state["wb_console_outcome"] = outcome
+    outcome = st.session_state.get("wb_console_outcome")
+    if isinstance(outcome, ConsoleError):
+        st.error(f"**{outcome.error_code}**: {outcome.message}")
+    elif isinstance(outcome, ConsoleResult):
+        st.success(f"{outcome.language}: {outcome.total_size:,} records")
+        st.dataframe(pd.DataFrame(outcome.rows, columns=outcome.columns), hide_index=True)
+
+
+def tool_form(row: WorkbenchSession, instance: TaskInstance) -> None:
+    names = [name for name in TASK_TOOLS if name != "respond"]
+    name = st.selectbox("Tool", names, key="wb_tool")
+    tool = TOOLS[name]
+    st.caption(tool.description)
+    fields = form_fields(tool.parameters)
+    with st.form(f"wb-tool-{name}"):
+        raw = {}
+        for field in fields:
+            label = f"{field.name}{' *' if field.required else ''}"
+            key = f"wb-arg-{name}-{field.name}"
+            if field.kind == "choice":
+                raw[field.name] = st.selectbox(label, ["", *field.options], help=field.help, key=key)
+            elif field.kind in {"lines", "json"}:
+                hint = "one per line" if field.kind == "lines" else "JSON"
+                raw[field.name] = st.text_area(f"{label} ({hint})", help=field.help, key=key, height=80)
+            else:
+                raw[field.name] = st.text_input(label, help=field.help, key=key)
+        submitted = st.form_submit_button("Call tool", type="primary")
+    if submitted:
+        try:
+            arguments = parse_form(fields, raw)
+        except WorkbenchError as exc:
+            st.error(str(exc))
+            return
+        observed = env.call(name, arguments, today=instance_today(instance.params))
+        add_step(row, WorkbenchStep(kind="tool", name=name, arguments=arguments, observation=observed, at=utc_now()))
+        st.session_state["wb_tool_outcome"] = (name, observed)
+    outcome = st.session_state.get("wb_tool_outcome")
+    if outcome:
+        st.caption(f"`{outcome[0]}` returned:")
+        st.code(outcome[1][:5000], language="json", wrap_lines=True)
+
+
+def show_steps(row: WorkbenchSession) -> None:
+    steps = session_steps(row)
+    if not steps:
+        st.caption("No queries or tool calls yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"#": i + 1, "kind": s.kind, "call": s.name, "arguments": json.dumps(s.arguments)[:200]}
+                for i, s in enumerate(steps)
+            ]
+        ),
+        hide_index=True,
+    )
+
+
+def expert_column(row: WorkbenchSession, instance: TaskInstance) -> None:
+    st.subheader("Your answer")
+    st.markdown(f"**Answer:** `{row.answer}`")
+    st.markdown(f"**Time:** {row.seconds or 0:.0f} s · **steps:** {len(row.steps)}")
+    trajectory = workbench_trajectory(session_steps(row), row.answer, row.reward, instance.answer_text)
+    for step in trajectory.steps:
+        with st.expander(f"{step.number}. {step.summary}", expanded=False):
+            st.json(step.arguments or {})
+            if step.observation:
+                st.code(step.observation[:3000], language=None, wrap_lines=True)
+
+
+def agent_column(instance: TaskInstance, blind: bool) -> float | None:
+    st.subheader("The agent's run")
+    options = agent_options(sessions, instance.idx)
+    if not options:
+        st.info("No agent has run on this instance yet. Start one below.")
+        return None
+    if "wb_new_run" in st.session_state:  # a run just started from this page
+        st.session_state["wb_agent_run"] = st.session_state.pop("wb_new_run")
+    labels = {o.run_id: agent_label(o, i + 1, blind=blind) for i, o in enumerate(options)}
+    chosen = st.selectbox("Run", list(labels), format_func=labels.__getitem__, key="wb_agent_run")
+    option = next(o for o in options if o.run_id == chosen)
+    episode = next(e for e in load_episodes(sessions, chosen, instance_idx=instance.idx) if e.trial == option.trial)
+    trajectory = episode_trajectory(episode, labels[chosen])
+    st.markdown(f"**Answer:** `{episode.answer}` · end: {episode.end_reason} · turns: {episode.turns}")
+    for step in trajectory.steps:
+        with st.expander(f"{step.number}. {step.kind}: {step.summary}", expanded=False):
+            if step.thought:
+                st.caption(step.thought)
+            st.json(step.arguments or {})
+            if step.observation:
+                st.code(step.observation[:3000], language=None, wrap_lines=True)
+    return episode.reward
+
+
+def launch_agent(instance: TaskInstance) -> None:
+    with st.expander("Run an agent on this instance"):
+        with st.form("wb-launch"):
+            model = st.selectbox("Model", configured_models(), key="wb_model")
+            framework = st.selectbox("Framework", FRAMEWORKS, key="wb_framework")
+            go = st.form_submit_button("Start the run")
+        if not go:
+            return
+        run_id = f"workbench-{username}-{instance.idx}-{uuid.uuid4().hex[:8]}"
+        try:
+            _thread, events = start_agent_run(
+                sessions, org_url, instance, model=model, framework=framework, run_id=run_id
+            )
+        except UserFacingError as exc:
+            st.error(str(exc))
+            return
+        with st.status(f"Running {model} ({framework}) ...", expanded=True) as status:
+            outcome = {"failed": None}
+
+            def show(event) -> None:  # noqa: ANN001
+                st.write(event.text)
+                if event.kind == "failed":
+                    outcome["failed"] = event.text
+
+            deadline = time.monotonic() + 600
+            while not drain(events, show) and time.monotonic() < deadline:
+                pass
+            if outcome["failed"]:
+                status.update(label=f"The run failed: {outcome['failed']}", state="error")
+                return
+            status.update(label=f"Run {run_id} finished", state="complete")
+        st.session_state["wb_new_run"] = run_id
+        st.rerun()
+
+
+st.title("Task Workbench")
+try:
+    instances = task_set(org_url)
+except UserFacingError as exc:
+    st.info(f"{exc}.")
+    st.stop()
+
+by_task = {task: [i for i in instances.values() if i.task == task] for task in TASKS}
+requested = st.query_params.get("idx")
+current = instances.get(int(requested)) if requested and requested.isdigit() else None
+left, right = st.columns([2, 3])
+task_names = [t for t in TASKS if by_task[t]]
+task = left.selectbox("Task", task_names, index=task_names.index(current.task) if current else 0, key="wb_task")
+choices = [i.idx for i in by_task[task]]
+idx = right.selectbox(
+    "Instance",
+    choices,
+    index=choices.index(current.idx) if current and current.idx in choices else 0,
+    format_func=lambda i: f"#{i}: {instances[i].query[:90]}",
+    key="wb_idx",
+)
+instance = instances[idx]
+st.query_params["idx"] = str(idx)
+
+with sessions() as session:
+    row = open_session(session, username, instance)
+    blind = False
+    if row.study_id:
+        from crm_core.studies import definition_of, get_study
+
+        blind = definition_of(get_study(session, row.study_id)).blind
+
+st.markdown(f"**{instance.persona.replace('_', ' ').title()}** · `{instance.task}`")
+st.info(instance.query)
+with st.expander("Context the agent gets (metadata)"):
+    st.markdown("**Required**")
+    st.text(instance.metadata.required or "—")
+    st.markdown("**Optional (domain details)**")
+    st.text(instance.metadata.optional or "—")
+
+if not row.submitted:
+    elapsed = (utc_now() - row.started_at).total_seconds()
+    st.caption(f"Started {row.started_at:%H:%M:%S} UTC · {elapsed / 60:.0f} min so far · {len(row.steps)} steps")
+    query_tab, tools_tab, steps_tab = st.tabs(["SOQL / SOSL console", "Tools", "Your steps"])
+    with query_tab:
+        console(row, instance)
+    with tools_tab:
+        tool_form(row, instance)
+    with steps_tab, sessions() as session:
+        show_steps(find_session(session, username, instance.idx) or row)
+    with st.form("wb-answer"):
+        answer = st.text_input(
+            "Your answer", key="wb_answer", help="The id, month, state or text; None if nothing qualifies."
+        )
+        if st.form_submit_button("Submit answer", type="primary"):
+            submission = st.session_state.setdefault(f"wb-submission-{row.id}", uuid.uuid4().hex)
+            try:
+                with sessions() as session:
+                    submit_answer(session, row.id, answer, instance, submission_id=submission)
+            except UserFacingError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+    st.stop()
+
+st.success(f"Submitted {row.submitted_at:%Y-%m-%d %H:%M:%S} UTC. Here is how an agent went about it.")
+columns = st.columns(2)
+agent_at = 0 if row.agent_side == "left" else 1
+with columns[1 - agent_at]:
+    expert_column(row, instance)
+with columns[agent_at]:
+    agent_reward = agent_column(instance, blind)
+st.divider()
+st.subheader("Ground truth")
+st.markdown(f"**Correct answer:** `{instance.answer_text}` ({instance.reward_metric.replace('_', ' ')})")
+score_left, score_right = st.columns(2)
+score_left.metric("Your score", f"{row.reward:.3f}")
+score_right.metric("Agent's score", "—" if agent_reward is None else f"{agent_reward:.3f}")
+launch_agent(instance)
