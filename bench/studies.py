@@ -28,26 +28,25 @@ from sqlalchemy.engine import make_url
 
 from crm_core.org.ids import make_id
 from crm_core.store import open_app_store
-from crm_core.studies import claim_next_item, load_definition, parse_study, save_draft, submit
+from crm_core.studies import claim_next_item, load_definition, save_draft, submit
+from crm_core.studies.definition import Dimension, RecordItems, StudyDefinition
 from crm_core.users import accounts
 
-STUDY = """\
-id: bench
-title: Bench
-instructions: Rate.
-scale: [Very unrealistic, Unrealistic, Neutral, Realistic, Very realistic]
-dimensions:
-  - id: data
-    question: Do the values look real?
-    comment_required_at_or_below: 2
-  - id: overall
-    question: Overall?
-items:
-  - kind: records
-    objects: [Case]
-    per_object: {items}
-ratings_per_item: {raters}
-"""
+
+def bench_study(items: int, raters: int) -> StudyDefinition:
+    """A study of `items` sampled cases, each to be answered by `raters` raters."""
+    return StudyDefinition(
+        id="bench",
+        title="Bench",
+        instructions="Rate.",
+        scale=["Very unrealistic", "Unrealistic", "Neutral", "Realistic", "Very realistic"],
+        dimensions=[
+            Dimension(id="data", question="Values?", comment_required_at_or_below=2),
+            Dimension(id="overall", question="Overall?"),
+        ],
+        items=[RecordItems(kind="records", objects=["Case"], per_object=items)],
+        ratings_per_item=raters,
+    )
 
 
 def make_org(folder: Path, cases: int) -> str:
@@ -64,7 +63,7 @@ def run(app_url: str, org_url: str, items: int, raters: int) -> float:
     """Seconds for `raters` raters (threads) to answer `items` items each."""
     sessions = open_app_store(app_url)
     with sessions() as session:
-        study = load_definition(session, parse_study(STUDY.format(items=items, raters=raters)), org_url)
+        study = load_definition(session, bench_study(items, raters), org_url)
         for r in range(raters):
             accounts.add_user(session, f"r{r}", "expert", "password-123")
     start = threading.Barrier(raters + 1)

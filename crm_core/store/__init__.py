@@ -4,7 +4,14 @@
 factory. Timestamps are naive UTC datetimes.
 """
 
-from crm_core.store.engine import begin_write, make_store_engine, open_app_store, upgrade, write_transaction
+from crm_core.store.engine import (
+    begin_write,
+    make_store_engine,
+    open_app_store,
+    store_session,
+    upgrade,
+    write_transaction,
+)
 from crm_core.store.models import (
     AppBase,
     AppSetting,
@@ -31,6 +38,7 @@ __all__ = [
     "begin_write",
     "make_store_engine",
     "open_app_store",
+    "store_session",
     "upgrade",
     "utc_now",
     "write_transaction",

@@ -166,6 +166,17 @@ def open_app_store(url: str | None = None) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+@contextmanager
+def store_session(url: str | None = None) -> Iterator[Session]:
+    """One session on the app store at `url` (migrated), for a command; disposes the engine after."""
+    sessions = open_app_store(url)
+    try:
+        with sessions() as session:
+            yield session
+    finally:
+        sessions.kw["bind"].dispose()
+
+
 def begin_write(session: Session) -> None:
     """Start a write transaction on `session` (``BEGIN IMMEDIATE`` on SQLite).
 

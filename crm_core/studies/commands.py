@@ -11,15 +11,13 @@ from rich.table import Table
 
 from crm_core.db import org_db_url
 from crm_core.errors import UserFacingError
-from crm_core.store.engine import open_app_store
+from crm_core.store.engine import store_session
 from crm_core.studies import export, loading, responses
 from crm_core.studies.definition import read_study_file
+from crm_core.users.commands import AppDbOption
 
 studies_app = typer.Typer(no_args_is_help=True, help="Load, list, close and follow studies.")
 export_app = typer.Typer(no_args_is_help=True, help="Export study responses.")
-AppDbOption = Annotated[
-    str | None, typer.Option("--app-db", help="App database URL (default: $CRM_APP_DB or sqlite:///data/app.db).")
-]
 
 
 @studies_app.command("check")
@@ -39,8 +37,10 @@ def load(
 ) -> None:
     """Validate a study file, sample its items from the org and store it."""
     definition = read_study_file(file)
-    sessions = open_app_store(app_db)
-    with Console().status(f"Sampling the items of {definition.id!r} from the org ..."), sessions() as session:
+    with (
+        Console().status(f"Sampling the items of {definition.id!r} from the org ..."),
+        store_session(app_db) as session,
+    ):
         study = loading.load_definition(session, definition, org_db_url(org_db), source=str(file))
         count = len(study.items)
     typer.echo(f"Study {study.id!r} loaded: {count} items, {definition.ratings_per_item} ratings per item.")
@@ -49,9 +49,8 @@ def load(
 @studies_app.command("list")
 def list_(app_db: AppDbOption = None) -> None:
     """List loaded studies with their progress."""
-    sessions = open_app_store(app_db)
     table = Table("id", "title", "status", "items", "ratings done", "loaded (UTC)")
-    with sessions() as session:
+    with store_session(app_db) as session:
         for study in loading.list_studies(session):
             state = responses.progress(session, study.id)
             table.add_row(
@@ -68,8 +67,7 @@ def list_(app_db: AppDbOption = None) -> None:
 @studies_app.command("close")
 def close(study_id: Annotated[str, typer.Argument(help="The study's id.")], app_db: AppDbOption = None) -> None:
     """Close a study: no more answers; responses stay exportable."""
-    sessions = open_app_store(app_db)
-    with sessions() as session:
+    with store_session(app_db) as session:
         loading.close_study(session, study_id)
     typer.echo(f"Study {study_id!r} closed.")
 
@@ -77,8 +75,7 @@ def close(study_id: Annotated[str, typer.Argument(help="The study's id.")], app_
 @studies_app.command("reopen")
 def reopen(study_id: Annotated[str, typer.Argument(help="The study's id.")], app_db: AppDbOption = None) -> None:
     """Reopen a closed study."""
-    sessions = open_app_store(app_db)
-    with sessions() as session:
+    with store_session(app_db) as session:
         loading.reopen_study(session, study_id)
     typer.echo(f"Study {study_id!r} reopened.")
 
@@ -86,8 +83,7 @@ def reopen(study_id: Annotated[str, typer.Argument(help="The study's id.")], app
 @studies_app.command("progress")
 def show_progress(study_id: Annotated[str, typer.Argument(help="The study's id.")], app_db: AppDbOption = None) -> None:
     """Show a study's progress per rater."""
-    sessions = open_app_store(app_db)
-    with sessions() as session:
+    with store_session(app_db) as session:
         state = responses.progress(session, study_id)
     typer.echo(
         f"{state.study_id} ({state.status}): {state.ratings_done}/{state.ratings_required} ratings, "
@@ -110,8 +106,7 @@ def export_responses(
     """Export a study's responses, one row per answer and dimension (raters pseudonymized)."""
     if fmt not in export.EXPORT_FORMATS:
         raise UserFacingError(f"unknown format {fmt!r}: use one of {', '.join(export.EXPORT_FORMATS)}")
-    sessions = open_app_store(app_db)
-    with sessions() as session:
+    with store_session(app_db) as session:
         rows = export.export_responses(session, study, fmt, out, pseudonymize_raters=not names)
     typer.echo(f"Wrote {rows} rows to {out}.")
 

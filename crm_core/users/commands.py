@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crm_core.store.engine import open_app_store
+from crm_core.store.engine import store_session
 from crm_core.users import accounts
 
 users_app = typer.Typer(no_args_is_help=True, help="Manage studio users (stored in the app database).")
@@ -47,8 +47,7 @@ def add(
     accounts.check_role(role)
     accounts.normalize_username(username)
     password = _password_from_stdin()
-    sessions = open_app_store(app_db)
-    with sessions() as session:
+    with store_session(app_db) as session:
         user, generated = accounts.add_user(session, username, role, password, name=name, email=email)
     typer.echo(f"Added {user.role} {user.username}.")
     _report_password(user.username, generated)
@@ -57,8 +56,7 @@ def add(
 @users_app.command("list")
 def list_(app_db: AppDbOption = None) -> None:
     """List users with their roles."""
-    sessions = open_app_store(app_db)
-    with sessions() as session:
+    with store_session(app_db) as session:
         users = accounts.list_users(session)
     table = Table("username", "role", "name", "email", "created (UTC)")
     for user in users:
@@ -73,8 +71,7 @@ def set_password(
 ) -> None:
     """Set a user's password from standard input (generated and printed if empty)."""
     password = _password_from_stdin()
-    sessions = open_app_store(app_db)
-    with sessions() as session:
+    with store_session(app_db) as session:
         generated = accounts.set_password(session, username, password)
     typer.echo(f"Password of {username.lower()} changed.")
     _report_password(username.lower(), generated)
@@ -87,8 +84,7 @@ def set_role(
     app_db: AppDbOption = None,
 ) -> None:
     """Change a user's role."""
-    sessions = open_app_store(app_db)
-    with sessions() as session:
+    with store_session(app_db) as session:
         user = accounts.set_role(session, username, role)
     typer.echo(f"{user.username} is now {user.role}.")
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from studyfiles import study_yaml
 
-from crm_core.store import open_app_store
+from crm_core.store import open_app_store, store_session
 from crm_core.studies import claim_next_item, load_definition, parse_study, save_draft, submit
 from crm_core.users import add_user
 
@@ -24,14 +24,19 @@ RATERS = 20
 ITEMS = 50
 
 
+def _prepare(url: str, org_url: str, yaml_text: str, usernames: list[str]) -> tuple[str, list[int]]:
+    """Load the study and create the users; returns the study id and its item ids."""
+    with store_session(url) as session:
+        study = load_definition(session, parse_study(yaml_text), org_url)
+        for username in usernames:
+            add_user(session, username, "expert", "password-123")
+        return study.id, [item.id for item in study.items]
+
+
 def _run(url: str, org_url: str) -> None:
-    setup = open_app_store(url)
-    with setup() as session:
-        study = load_definition(session, parse_study(study_yaml(cases=ITEMS, ratings_per_item=RATERS)), org_url)
-        item_ids = [item.id for item in study.items]
-        for r in range(RATERS):
-            add_user(session, f"rater{r:02d}", "expert", "password-123")
-    setup.kw["bind"].dispose()
+    study_id, item_ids = _prepare(
+        url, org_url, study_yaml(cases=ITEMS, ratings_per_item=RATERS), [f"rater{r:02d}" for r in range(RATERS)]
+    )
     assert len(item_ids) == ITEMS
 
     start = threading.Barrier(RATERS)
@@ -44,13 +49,13 @@ def _run(url: str, org_url: str) -> None:
         with sessions() as session:
             for n, item_id in enumerate(item_ids[r:] + item_ids[:r]):  # overlapping, different orders
                 sid = f"{username}-{item_id}"
-                save_draft(session, study.id, item_id, username, {"data": 1 + n % 5})
+                save_draft(session, study_id, item_id, username, {"data": 1 + n % 5})
                 values = {"data": 1 + n % 5, "overall": 1 + r % 5}
                 comments = {"data": "low"}
-                submit(session, study.id, item_id, username, values, comments, submission_id=sid)
+                submit(session, study_id, item_id, username, values, comments, submission_id=sid)
                 sent += 1
                 if n % 5 == 0:  # a retried request: same submission id
-                    submit(session, study.id, item_id, username, values, comments, submission_id=sid)
+                    submit(session, study_id, item_id, username, values, comments, submission_id=sid)
         sessions.kw["bind"].dispose()
         return sent
 
@@ -88,19 +93,16 @@ def test_twenty_raters_at_once_on_postgresql(app_db_pg_url, id_org):
 
 def _claims(url: str, org_url: str) -> None:
     experts = 10
-    setup = open_app_store(url)
-    with setup() as session:
-        study = load_definition(session, parse_study(study_yaml(cases=3, ratings_per_item=2)), org_url)
-        for r in range(experts):
-            add_user(session, f"expert{r:02d}", "expert", "password-123")
-    setup.kw["bind"].dispose()
+    study_id, _ = _prepare(
+        url, org_url, study_yaml(cases=3, ratings_per_item=2), [f"expert{r:02d}" for r in range(experts)]
+    )
     start = threading.Barrier(experts)
 
     def claim(r: int) -> int | None:
         sessions = open_app_store(url)
         start.wait()
         with sessions() as session:
-            item = claim_next_item(session, study.id, f"expert{r:02d}")
+            item = claim_next_item(session, study_id, f"expert{r:02d}")
         sessions.kw["bind"].dispose()
         return item.id if item else None
 
