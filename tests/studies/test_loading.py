@@ -70,3 +70,13 @@ def test_record_items_need_an_org_with_the_object(sessions, tmp_path):
         with pytest.raises(StudyError, match="no org database at"):
             load_definition(session, parse_study(study_yaml()), f"sqlite:///{tmp_path / 'missing.db'}")
         assert list_studies(session) == []
+
+
+def test_the_stored_org_url_keeps_no_password(sessions, id_org, monkeypatch):
+    import crm_core.studies.loading as loading
+
+    monkeypatch.setattr(loading, "sample_record_ids", lambda url, name, count, seed: id_org[1][name][:count])
+    with sessions() as session:
+        study = load_definition(session, parse_study(study_yaml()), "postgresql+psycopg://crm:s3cret@db:5432/org")
+        stored = session.scalar(text("SELECT org_url FROM studies"))
+    assert study.org_url == stored == "postgresql+psycopg://crm:***@db:5432/org"
