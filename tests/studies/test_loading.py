@@ -80,3 +80,22 @@ def test_the_stored_org_url_keeps_no_password(sessions, id_org, monkeypatch):
         study = load_definition(session, parse_study(study_yaml()), "postgresql+psycopg://crm:s3cret@db:5432/org")
         stored = session.scalar(text("SELECT org_url FROM studies"))
     assert study.org_url == stored == "postgresql+psycopg://crm:***@db:5432/org"
+
+
+def test_realism_study_on_a_generated_tiny_org(sessions, tiny_org_url):
+    """The shipped study against the real generator's org: every sample is a real record."""
+    from crm_core.org.schema import MODEL_BY_OBJECT
+
+    with sessions() as session:
+        items = load_study(session, REALISM, tiny_org_url).items
+    org = create_engine(tiny_org_url)
+    with org.connect() as conn:
+        for name in MODEL_BY_OBJECT:
+            sampled = [i.record_id for i in items if i.kind == "record" and i.object_name == name]
+            total = conn.scalar(text(f'SELECT count(*) FROM "{name}"'))
+            assert len(sampled) == len(set(sampled)) == min(3, total), name
+            for record_id in sampled:
+                assert conn.scalar(text(f'SELECT count(*) FROM "{name}" WHERE "Id" = :i'), {"i": record_id}) == 1
+    org.dispose()
+    assert sum(1 for i in items if i.kind == "object") == 16
+    assert sum(1 for i in items if i.kind == "org") == 1
