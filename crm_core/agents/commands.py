@@ -92,7 +92,6 @@ def run(
             ("limit", stored.limit, limit),
             ("trials", stored.trials, trials),
             ("max_turns", stored.max_turns, max_turns),
-            ("base_url", stored.base_url, base_url),
         ):
             _check_same(stored.run_id, what, stored_value, given)
         if tasks is not None and parse_tasks(tasks) != stored.tasks:
@@ -131,7 +130,7 @@ def run(
         )
     env = _database_url(OrgEnvironment.open, org_url)
     source = resolve_model(
-        record.model, base_url=record.base_url, store=store, prices=load_prices(prices) if prices else None
+        record.model, base_url=base_url or record.base_url, store=store, prices=load_prices(prices) if prices else None
     )
     source.validate()
     framework_ = make_framework(record.framework, env.tool_schemas)
