@@ -20,25 +20,32 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here so that each package's commands attach themselves to `app`.
+    from crm_core.agents import commands as agents_commands
+    from crm_core.api import commands as api_commands
     from crm_core.org import commands as org_commands
-
-    org_commands.register(app)
+    from crm_core.query import commands as query_commands
     from crm_core.studies import commands as studies_commands
+    from crm_core.tasks import commands as tasks_commands
     from crm_core.users import commands as users_commands
 
-    studies_commands.register(app)
-    users_commands.register(app)
-    from crm_core.api import commands as api_commands; api_commands.register(app)  # noqa: E702, I001
-    from crm_core.agents import commands as agents_commands; agents_commands.register(app)  # noqa: E702, I001
-    from crm_core.query import commands as query_commands; query_commands.register(app)  # noqa: E702, I001
-    from crm_core.tasks import commands as tasks_commands; tasks_commands.register(app)  # noqa: E702, I001
+    for package in (
+        org_commands,
+        query_commands,
+        tasks_commands,
+        agents_commands,
+        studies_commands,
+        users_commands,
+        api_commands,
+    ):
+        package.register(app)
 
 
 def main() -> None:
     """Run the CLI; expected errors print one line to stderr and exit 1."""
     _register()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode Click returns (rather than raises) the code of `typer.Exit`.
+        exit_code = app(standalone_mode=False)
     except UserFacingError as exc:
         typer.echo(f"Error: {exc}", err=True)
         sys.exit(1)
@@ -54,3 +61,4 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    sys.exit(exit_code if isinstance(exit_code, int) else 0)
