@@ -1,0 +1,78 @@
+"""A studio with a task set and agent runs: a copy of the tiny org, 1 instance per task, two runs.
+
+The runs are made by the same library calls as ``python -m crm_core run``: ``oracle`` (reaches
+the reference answer on every instance) and ``baseline:random`` (a floor), both in ``act``.
+Used by the workbench, replay and results tests (AppTest and Chromium).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_core.agents.environment import OrgEnvironment
+from crm_core.agents.frameworks import make_framework
+from crm_core.agents.models import resolve_model
+from crm_core.agents.records import RunRecord
+from crm_core.agents.runner import execute_run, instances_digest
+from crm_core.store import open_app_store, utc_now
+from crm_core.store.runs import save_run
+from crm_core.tasks.build import build_tasks
+from crm_core.tasks.records import TASKS, TaskInstance
+from crm_core.users import add_user
+
+ORACLE_RUN = "oracle-act"
+BASELINE_RUN = "random-act"
+
+
+@dataclass
+class RunsStudio:
+    """Databases of the studio and the task set they hold."""
+
+    org_url: str
+    app_url: str
+    instances: list[TaskInstance]
+
+    def env(self, secrets: Path) -> dict[str, str]:
+        return {"CRM_ORG_DB": self.org_url, "CRM_APP_DB": self.app_url, "CRM_SECRETS_FILE": str(secrets)}
+
+
+def record_run(app_url: str, org_url: str, run_id: str, model: str, instances: list[TaskInstance]) -> None:
+    """Run `model` in ``act`` over `instances` into the app store, as the CLI does."""
+    store = open_app_store(app_url)
+    env = OrgEnvironment.open(org_url)
+    try:
+        source = resolve_model(model, store=store)
+        record = RunRecord(
+            run_id=run_id,
+            framework="act",
+            model=model,
+            tasks=list(TASKS),
+            instances_digest=instances_digest(instances),
+            created_at=utc_now(),
+        )
+        save_run(store, record, planned=len(instances))
+        execute_run(
+            record, instances, source=source, framework=make_framework("act", env.tool_schemas), env=env, store=store
+        )
+    finally:
+        env.engine.dispose()
+        store.kw["bind"].dispose()
+
+
+def build_runs_studio(folder: Path, tiny_org_url: str, users: dict[str, str], password: str) -> RunsStudio:
+    """Copy the tiny org into `folder`, build its task set, add `users` and record the two runs."""
+    org_path = folder / "org.db"
+    shutil.copy(tiny_org_url.removeprefix("sqlite:///"), org_path)
+    org_url = f"sqlite:///{org_path}"
+    instances = build_tasks(org_url, per_task=1)
+    app_url = f"sqlite:///{folder / 'app.db'}"
+    store = open_app_store(app_url)
+    with store() as session:
+        for username, role in users.items():
+            add_user(session, username, role, password)
+    store.kw["bind"].dispose()
+    record_run(app_url, org_url, ORACLE_RUN, "oracle", instances)
+    record_run(app_url, org_url, BASELINE_RUN, "baseline:random", instances)
+    return RunsStudio(org_url=org_url, app_url=app_url, instances=instances)

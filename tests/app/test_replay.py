@@ -1,0 +1,253 @@
+"""Trajectory Replay: steps of hand-written episodes, first failed step, search, and the page (AppTest)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio
+from streamlit.testing.v1 import AppTest
+
+from crm_core.agents.records import ActionRecord, EpisodeRecord, MessageRecord, RunRecord, ToolCallRecord
+from crm_core.store import open_app_store
+from crm_core.store.runs import load_episodes, save_episode, save_run
+from crm_core.studio.replay import (
+    episode_trajectory,
+    first_failed_step,
+    search_steps,
+    step_prompt,
+    workbench_trajectory,
+)
+from crm_core.studio.workbench import WorkbenchStep, open_session, record_step, submit_answer
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS = {"erin": "expert", "rita": "researcher"}
+PASSWORD = "replay-pass-1"
+T = dt.datetime(2026, 1, 1)
+
+
+def act_episode(observations: list[str], answer: str | None, reward: float, end: str = "responded") -> EpisodeRecord:
+    """An act episode: one <execute> per observation, then <respond> (unless it ran out of turns)."""
+    messages = [MessageRecord(role="system", content="schema"), MessageRecord(role="user", content="question?")]
+    actions = []
+    for turn, observation in enumerate(observations, start=1):
+        query = f"SELECT Id FROM Case LIMIT {turn}"
+        messages.append(MessageRecord(role="assistant", content=f"<execute>{query}</execute>"))
+        messages.append(MessageRecord(role="user", content=observation))
+        actions.append(ActionRecord(turn=turn, kind="execute", content=query, observation=observation))
+    if end == "responded":
+        turn = len(observations) + 1
+        messages.append(MessageRecord(role="assistant", content=f"<respond>{answer}</respond>"))
+        actions.append(ActionRecord(turn=turn, kind="respond", content=answer))
+    return EpisodeRecord(
+        run_id="r",
+        instance_idx=0,
+        task="handle_time",
+        persona="manager",
+        trial=0,
+        framework="act",
+        model="m",
+        messages=messages,
+        actions=actions,
+        answer=answer,
+        gold="005A",
+        reward=reward,
+        reward_normalized=reward,
+        turns=len(actions),
+        input_tokens=0,
+        output_tokens=0,
+        cost_usd=0.0,
+        latency_s=0.1,
+        end_reason=end,  # type: ignore[arg-type]
+        started_at=T,
+        finished_at=T,
+    )
+
+
+def test_steps_pair_each_reply_with_its_action_and_exact_prompt():
+    episode = act_episode(["[{'Id': '500A'}]", "[]"], "005A", 1.0)
+    trajectory = episode_trajectory(episode)
+    assert [(s.number, s.kind, s.arguments) for s in trajectory.steps] == [
+        (1, "execute", {"query": "SELECT Id FROM Case LIMIT 1"}),
+        (2, "execute", {"query": "SELECT Id FROM Case LIMIT 2"}),
+        (3, "respond", {"content": "005A"}),
+    ]
+    assert [s.observation for s in trajectory.steps] == ["[{'Id': '500A'}]", "[]", None]
+    # step 2 was prompted with system, user, step 1's reply and its observation
+    assert [m.content for m in step_prompt(trajectory, trajectory.steps[1])] == [
+        "schema",
+        "question?",
+        "<execute>SELECT Id FROM Case LIMIT 1</execute>",
+        "[{'Id': '500A'}]",
+    ]
+    assert first_failed_step(trajectory) is None
+
+
+@pytest.mark.parametrize(
+    ("observations", "answer", "reward", "end", "expected"),
+    [
+        (["[]", "MALFORMED_QUERY: unexpected token", "Error: bad"], "005A", 1.0, "responded", 2),
+        (["[]", "Error: argument 'x' missing"], "005A", 1.0, "responded", 2),
+        (["[]", "[]"], "005B", 0.0, "responded", 3),  # the wrong final answer
+        (["[]", "[]", "[]"], None, 0.0, "max_turns", 3),  # never answered: the last step
+        (["Errors are listed in the description"], "005A", 1.0, "responded", None),  # not an error
+    ],
+)
+def test_first_failed_step(observations, answer, reward, end, expected):
+    assert first_failed_step(episode_trajectory(act_episode(observations, answer, reward, end))) == expected
+
+
+def test_invalid_action_and_tool_call_steps():
+    messages = [
+        MessageRecord(role="system", content="s"),
+        MessageRecord(role="user", content="q"),
+        MessageRecord(role="assistant", content="I think the answer is"),
+        MessageRecord(role="user", content="Use <execute> or <respond>."),
+        MessageRecord(
+            role="assistant",
+            content="",
+            tool_calls=[ToolCallRecord(id="c", name="get_cases", arguments={"start_date": "2024-01-01"})],
+        ),
+    ]
+    actions = [
+        ActionRecord(turn=1, kind="invalid", error="no action", observation="Use <execute> or <respond>."),
+        ActionRecord(turn=2, kind="tool", name="get_cases", arguments={"start_date": "2024-01-01"}, observation="[]"),
+    ]
+    episode = act_episode([], None, 0.0, end="max_turns").model_copy(
+        update={"messages": messages, "actions": actions, "turns": 2}
+    )
+    trajectory = episode_trajectory(episode)
+    assert [(s.kind, s.name, s.failed) for s in trajectory.steps] == [
+        ("invalid", None, True),
+        ("tool", "get_cases", False),
+    ]
+    assert first_failed_step(trajectory) == 1
+    assert search_steps(trajectory, "START_DATE") == [2]
+    assert search_steps(trajectory, "answer is") == [1]
+    assert search_steps(trajectory, "  ") == []
+
+
+def test_expert_session_as_a_trajectory():
+    steps = [
+        WorkbenchStep(
+            kind="execute",
+            name="issue_soql_query",
+            arguments={"query": "SELECT"},
+            observation="MALFORMED_QUERY: x",
+            at=T,
+        ),
+        WorkbenchStep(kind="tool", name="get_issues", arguments={}, observation="[]", at=T),
+    ]
+    trajectory = workbench_trajectory(steps, "005B", 0.0, "005A")
+    assert [(s.number, s.kind, s.failed) for s in trajectory.steps] == [
+        (1, "execute", True),
+        (2, "tool", False),
+        (3, "respond", True),
+    ]
+    assert first_failed_step(trajectory) == 1
+    assert step_prompt(trajectory, trajectory.steps[0]) == []
+
+
+# --- the page (AppTest) ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def runs_studio(tmp_path_factory, tiny_org_url) -> RunsStudio:
+    return build_runs_studio(tmp_path_factory.mktemp("replay"), tiny_org_url, USERS, PASSWORD)
+
+
+@pytest.fixture
+def page_env(runs_studio, tmp_path, monkeypatch) -> RunsStudio:
+    for key, value in runs_studio.env(tmp_path / "secrets.toml").items():
+        monkeypatch.setenv(key, value)
+    return runs_studio
+
+
+def as_user(username: str, query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages/trajectory_replay.py"), default_timeout=90)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.session_state["roles"] = [USERS[username]]
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def failed_baseline_instance(studio: RunsStudio) -> int:
+    store = open_app_store(studio.app_url)
+    failed = [e.instance_idx for e in load_episodes(store, BASELINE_RUN) if e.reward < 1.0]
+    store.kw["bind"].dispose()
+    return failed[0]
+
+
+def test_experts_cannot_open_the_replay(page_env):
+    at = as_user("erin")
+    assert [e.value for e in at.error] == ["Your role cannot open the Trajectory Replay."]
+    assert not at.radio
+
+
+def test_query_params_restore_the_view_and_jump_goes_to_the_failed_step(page_env):
+    idx = failed_baseline_instance(page_env)
+    at = as_user("rita", {"run": BASELINE_RUN, "idx": str(idx), "cmp": f"run:{ORACLE_RUN}"})
+    assert not at.exception
+    assert at.selectbox(key="replay_run").value == BASELINE_RUN
+    assert len(at.radio) == 2  # two trajectories side by side
+    headers = [s.value for s in at.subheader]
+    assert headers[0].endswith(f"({BASELINE_RUN})") and headers[1].endswith(f"({ORACLE_RUN})")
+    jump = next(b for b in at.button if b.label == "Jump to first failed step")
+    jump.click().run()
+    assert at.radio[0].value == 1
+    assert "**Step 1 of 1** · `respond` · failed" in [m.value for m in at.markdown]
+    assert at.query_params["step"] == "1"
+    # the oracle's side has nothing to jump to
+    assert next(b for b in at.button if b.label == "No failed step").disabled
+
+
+def test_jump_selects_a_middle_step_and_the_url_keeps_it(page_env):
+    store = open_app_store(page_env.app_url)
+    run = RunRecord(run_id="hand-act", framework="act", model="m", tasks=["handle_time"], created_at=T)
+    save_run(store, run, planned=1)
+    save_episode(
+        store,
+        act_episode(["[]", "MALFORMED_QUERY: unexpected token", "[]"], "005A", 1.0).model_copy(
+            update={"run_id": "hand-act"}
+        ),
+    )
+    store.kw["bind"].dispose()
+    at = as_user("rita", {"run": "hand-act", "idx": "0"})
+    assert at.radio[0].value == 1
+    next(b for b in at.button if b.label == "Jump to first failed step").click().run()
+    assert at.radio[0].value == 2
+    assert at.query_params["step"] == "2"
+    assert "MALFORMED_QUERY: unexpected token" in [c.value for c in at.code]
+    reloaded = as_user("rita", dict(at.query_params))  # a reload keeps the view
+    assert reloaded.radio[0].value == 2
+
+
+def test_search_marks_matching_steps(page_env):
+    at = as_user("rita", {"run": ORACLE_RUN, "idx": "0", "q": "SELECT"})
+    assert not at.exception
+    store = open_app_store(page_env.app_url)
+    episode = load_episodes(store, ORACLE_RUN, instance_idx=0)[0]
+    store.kw["bind"].dispose()
+    expected = [a.turn for a in episode.actions if a.kind == "execute" and "select" in (a.content or "").lower()]
+    caption = next(c.value for c in at.caption if "steps match" in c.value)
+    assert caption.startswith(f"{len(expected)} steps match")
+
+
+def test_expert_session_beside_the_agent(page_env):
+    instance = page_env.instances[0]
+    store = open_app_store(page_env.app_url)
+    with store() as session:
+        row = open_session(session, "erin", instance)
+        record_step(
+            session, row.id, WorkbenchStep(kind="tool", name="get_issues", arguments={}, observation="[]", at=T)
+        )
+        submit_answer(session, row.id, instance.answer_text, instance, submission_id="x")
+    store.kw["bind"].dispose()
+    at = as_user("rita", {"run": ORACLE_RUN, "idx": str(instance.idx), "cmp": f"human:{row.id}"})
+    assert not at.exception
+    headers = [s.value for s in at.subheader]
+    assert headers[1].startswith("expert erin")
+    assert at.radio[1].options == ["· 1. get_issues(…)", f"· 2. respond: {instance.answer_text}"]

@@ -1,0 +1,304 @@
+"""Task Workbench: tool forms from JSON schemas, durable timed sessions, and the page (AppTest)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from hypothesis import given
+from hypothesis import strategies as st
+from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio
+from sqlalchemy import select, update
+from streamlit.testing.v1 import AppTest
+
+from crm_core.store import AppBase, open_app_store
+from crm_core.studio.workbench import (
+    FormField,
+    WorkbenchError,
+    WorkbenchSession,
+    WorkbenchStep,
+    agent_side,
+    find_session,
+    form_fields,
+    open_session,
+    parse_form,
+    record_step,
+    session_steps,
+    submit_answer,
+)
+from crm_core.tasks.records import TaskInstance
+from crm_core.users import add_user
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS = {"erin": "expert", "ethan": "expert", "rita": "researcher"}
+PASSWORD = "workbench-pass-1"
+TIMEOUT = 90
+
+
+# --- forms ----------------------------------------------------------------------------------------
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "start_date": {"type": "string", "description": "Start."},
+        "n_cases": {"type": "integer"},
+        "weight": {"type": "number"},
+        "period": {"type": "string", "enum": ["day", "week"]},
+        "ids": {"type": "array", "items": {"type": "string"}},
+        "cases": {"type": "array", "items": {"type": "object"}},
+        "counts": {"type": "object"},
+    },
+    "required": ["n_cases", "period"],
+}
+
+
+def test_form_fields_follow_the_json_schema():
+    assert form_fields(SCHEMA) == [
+        FormField(name="start_date", kind="text", required=False, help="Start."),
+        FormField(name="n_cases", kind="integer", required=True),
+        FormField(name="weight", kind="number", required=False),
+        FormField(name="period", kind="choice", required=True, options=["day", "week"]),
+        FormField(name="ids", kind="lines", required=False),
+        FormField(name="cases", kind="json", required=False),
+        FormField(name="counts", kind="json", required=False),
+    ]
+
+
+def test_parse_form_converts_values_and_leaves_out_empty_optional_fields():
+    raw = {
+        "start_date": " 2024-01-01 ",
+        "n_cases": "3",
+        "weight": "",
+        "period": "week",
+        "ids": "a\n\n b \n",
+        "cases": '[{"Id": "x"}]',
+        "counts": "",
+    }
+    assert parse_form(form_fields(SCHEMA), raw) == {
+        "start_date": "2024-01-01",
+        "n_cases": 3,
+        "period": "week",
+        "ids": ["a", "b"],
+        "cases": [{"Id": "x"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"period": "day"}, "n_cases: required"),
+        ({"n_cases": "three", "period": "day"}, "n_cases: 'three' is not a whole number"),
+        ({"n_cases": "1", "period": "day", "weight": "heavy"}, "weight: 'heavy' is not a number"),
+        ({"n_cases": "1", "period": "day", "cases": "[{"}, "cases: not valid JSON (line 1"),
+    ],
+)
+def test_parse_form_names_the_bad_field(raw, message):
+    with pytest.raises(WorkbenchError) as caught:
+        parse_form(form_fields(SCHEMA), raw)
+    assert str(caught.value).startswith(message)
+
+
+@given(
+    number=st.integers(min_value=-(10**12), max_value=10**12),
+    items=st.lists(st.text(alphabet="abcXYZ019_-", min_size=1, max_size=12), max_size=8),
+)
+def test_parse_form_round_trips_integers_and_lines(number, items):
+    raw = {"n_cases": f"  {number} ", "period": "day", "ids": "\n".join(f" {item} " for item in items)}
+    parsed = parse_form(form_fields(SCHEMA), raw)
+    assert parsed["n_cases"] == number
+    assert parsed.get("ids", []) == items
+
+
+# --- sessions in the store ------------------------------------------------------------------------
+
+MONTH = TaskInstance(
+    idx=41,
+    task="monthly_trend_analysis",
+    persona="analyst",
+    query="Which month had the most cases?",
+    answer="March",
+    reward_metric="exact_match",
+)
+
+
+@pytest.fixture
+def store(app_db_url):
+    sessions = open_app_store(app_db_url)
+    with sessions() as session:
+        add_user(session, "erin", "expert", PASSWORD)
+    yield sessions
+    sessions.kw["bind"].dispose()
+
+
+def test_session_is_timed_scored_and_closed_after_submission(store):
+    with store() as session:
+        row = open_session(session, "erin", MONTH)
+        started = row.started_at - dt.timedelta(seconds=90)  # as if opened 90 s ago
+        session.execute(update(WorkbenchSession).values(started_at=started))
+        session.commit()
+        step = WorkbenchStep(
+            kind="execute",
+            name="issue_soql_query",
+            arguments={"query": "SELECT Id FROM Case"},
+            observation="{}",
+            at=started,
+        )
+        record_step(session, row.id, step)
+        done = submit_answer(session, row.id, " march ", MONTH, submission_id="s-1")
+        assert done.answer == "march"
+        assert (done.reward, done.reward_normalized) == (0.0, 1.0)  # case-sensitive original, lenient variant
+        assert done.seconds == (done.submitted_at - started).total_seconds()
+        assert done.seconds >= 90
+        assert [s.arguments for s in session_steps(done)] == [{"query": "SELECT Id FROM Case"}]
+        with pytest.raises(WorkbenchError, match="takes no more queries"):
+            record_step(session, row.id, step)
+        again = submit_answer(session, row.id, "March", MONTH, submission_id="s-2")  # a second click
+        assert (again.answer, again.submission_id) == ("march", "s-1")
+
+
+def test_reopening_resumes_the_same_session_and_an_empty_answer_is_refused(store):
+    with store() as session:
+        first = open_session(session, "erin", MONTH)
+        assert open_session(session, "erin", MONTH).id == first.id
+        assert first.agent_side == agent_side("erin", MONTH.idx)
+        with pytest.raises(WorkbenchError, match="the answer is empty"):
+            submit_answer(session, first.id, "  ", MONTH, submission_id="s")
+        assert find_session(session, "erin", MONTH.idx).submitted_at is None
+
+
+def test_agent_side_is_stable_per_expert_and_instance_and_balanced():
+    sides = [agent_side("erin", idx) for idx in range(400)]
+    assert sides == [agent_side("ERIN", idx) for idx in range(400)]
+    assert 140 < sides.count("left") < 260  # a fair coin: 200 ± 3 standard deviations
+    assert any(agent_side("erin", i) != agent_side("ethan", i) for i in range(20))
+
+
+def test_workbench_migration_matches_the_model(app_db_url):
+    sessions = open_app_store(app_db_url)
+    with sessions.kw["bind"].connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), AppBase.metadata)
+    sessions.kw["bind"].dispose()
+    assert [d for d in diffs if "workbench_sessions" in repr(d)] == []
+
+
+@pytest.mark.postgres
+def test_workbench_sessions_on_postgresql(app_db_pg_url):
+    sessions = open_app_store(app_db_pg_url)
+    with sessions() as session:
+        add_user(session, "erin", "expert", PASSWORD)
+        row = open_session(session, "erin", MONTH)
+        assert submit_answer(session, row.id, "March", MONTH, submission_id="pg").reward == 1.0
+    with sessions.kw["bind"].connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), AppBase.metadata)
+    sessions.kw["bind"].dispose()
+    assert [d for d in diffs if "workbench_sessions" in repr(d)] == []
+
+
+# --- the page (AppTest) ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def runs_studio(tmp_path_factory, tiny_org_url) -> RunsStudio:
+    return build_runs_studio(tmp_path_factory.mktemp("workbench"), tiny_org_url, USERS, PASSWORD)
+
+
+@pytest.fixture
+def page_env(runs_studio, tmp_path, monkeypatch) -> RunsStudio:
+    for key, value in runs_studio.env(tmp_path / "secrets.toml").items():
+        monkeypatch.setenv(key, value)
+    return runs_studio
+
+
+def as_user(username: str, script: str = "pages/task_workbench.py", query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / script), default_timeout=TIMEOUT)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.session_state["roles"] = [USERS[username]]
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(e.value for e in [*at.markdown, *at.subheader, *at.success, *at.info, *at.error])
+
+
+def test_only_experts_open_the_workbench_and_it_is_in_their_navigation(page_env):
+    refused = as_user("rita")
+    assert [e.value for e in refused.error] == ["Your role cannot open the Task Workbench."]
+    app = as_user("erin", "app.py")
+    assert not app.exception
+    app.switch_page("pages/task_workbench.py").run()
+    assert [t.value for t in app.title] == ["Task Workbench"]
+    researcher = as_user("rita", "app.py")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        researcher.switch_page("pages/task_workbench.py")
+
+
+def test_expert_sees_the_agent_and_ground_truth_only_after_submitting(page_env):
+    instance = next(i for i in page_env.instances if i.task == "best_region_identification")
+    at = as_user("erin", query={"idx": str(instance.idx)})
+    assert not at.exception
+    assert instance.query in texts(at)
+    before = texts(at)
+    assert "Ground truth" not in before and "The agent's run" not in before
+    assert instance.answer_text not in before  # the correct state is nowhere on the page
+
+    at.text_area(key="wb_query").input("SELECT ShippingState FROM Account LIMIT 3")
+    at.button[0].click().run()  # Run query
+    assert not at.exception
+    at.text_input(key="wb_answer").input("ZZ")
+    next(b for b in at.button if b.label == "Submit answer").click().run()
+    assert not at.exception
+    after = texts(at)
+    assert "Ground truth" in after and f"**Correct answer:** `{instance.answer_text}`" in after
+    assert [m.value for m in at.metric][0] == "0.000"  # "ZZ" is not a state
+
+    store = open_app_store(page_env.app_url)
+    with store() as session:
+        row = find_session(session, "erin", instance.idx)
+        assert row.answer == "ZZ" and row.reward == 0.0
+        assert [s.arguments["query"] for s in session_steps(row)] == ["SELECT ShippingState FROM Account LIMIT 3"]
+        side = row.agent_side
+    store.kw["bind"].dispose()
+    assert side == agent_side("erin", instance.idx)
+    headed = [[s.value for s in column.subheader] for column in at.columns if column.subheader]
+    expected = [["The agent's run"], ["Your answer"]]
+    assert headed == (expected if side == "left" else expected[::-1])
+    labels = at.selectbox(key="wb_agent_run").options
+    assert any(BASELINE_RUN in label for label in labels) and any(ORACLE_RUN in label for label in labels)
+
+
+def test_tool_form_calls_the_tool_and_records_the_step(page_env):
+    instance = next(i for i in page_env.instances if i.task == "knowledge_qa")
+    at = as_user("ethan", query={"idx": str(instance.idx)})
+    at.selectbox(key="wb_tool").select("search_knowledge_articles").run()
+    at.text_input(key="wb-arg-search_knowledge_articles-search_term").input("return")
+    next(b for b in at.button if b.label == "Call tool").click().run()
+    assert not at.exception
+    store = open_app_store(page_env.app_url)
+    with store() as session:
+        steps = session_steps(find_session(session, "ethan", instance.idx))
+    store.kw["bind"].dispose()
+    assert [(s.kind, s.name, s.arguments) for s in steps] == [
+        ("tool", "search_knowledge_articles", {"search_term": "return"})
+    ]
+    assert steps[0].observation.startswith("[")  # the tool's JSON list of articles
+
+
+def test_missing_task_set_is_explained(tmp_path, monkeypatch, tiny_org_url):
+    app_url = f"sqlite:///{tmp_path / 'app.db'}"
+    store = open_app_store(app_url)
+    with store() as session:
+        add_user(session, "erin", "expert", PASSWORD)
+    store.kw["bind"].dispose()
+    monkeypatch.setenv("CRM_ORG_DB", tiny_org_url)  # the tiny org has no task set
+    monkeypatch.setenv("CRM_APP_DB", app_url)
+    at = as_user("erin")
+    assert not at.exception
+    assert "tasks build" in at.info[0].value
+    with open_app_store(app_url)() as session:
+        assert session.scalars(select(WorkbenchSession)).all() == []
