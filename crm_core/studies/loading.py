@@ -53,8 +53,17 @@ def _object_label(name: str) -> str:
     return described.label if described else name
 
 
-def sample_record_ids(org_url: str, object_name: str, count: int, seed: str) -> list[str]:
-    """`count` record ids of `object_name` drawn deterministically from the org (fewer if it has fewer)."""
+def _name_column(object_name: str, available: set[str]) -> str | None:
+    described = find_object(object_name)
+    names = [f.name for f in described.name_fields] if described else []
+    return next((name for name in names if name in available), None)
+
+
+def sample_records(org_url: str, object_name: str, count: int, seed: str) -> list[tuple[str, str | None]]:
+    """`count` records of `object_name` drawn deterministically from the org: ``(Id, name)`` pairs.
+
+    Fewer when the org has fewer; the name is the object's name field (None if it has none).
+    """
     try:
         engine = make_readonly_engine(org_url)
     except DatabaseURLError as exc:
@@ -67,7 +76,14 @@ def sample_record_ids(org_url: str, object_name: str, count: int, seed: str) -> 
                 raise StudyError(f"the org at {org_url} has no {object_name} table: generate the org first")
             total = conn.scalar(select(func.count()).select_from(records)) or 0
             offsets = sorted(random.Random(seed).sample(range(total), min(count, total)))
-            return [conn.scalar(select(ids).order_by(ids).limit(1).offset(offset)) for offset in offsets]
+            sampled = [conn.scalar(select(ids).order_by(ids).limit(1).offset(offset)) for offset in offsets]
+            name_column = _name_column(object_name, {c["name"] for c in inspect(conn).get_columns(object_name)})
+            names: dict[str, str | None] = {}
+            if name_column is not None and sampled:
+                named = table(object_name, column("Id"), column(name_column))
+                query = select(named.c.Id, named.c[name_column]).where(named.c.Id.in_(sampled))
+                names = {rid: (str(value) if value is not None else None) for rid, value in conn.execute(query)}
+            return [(rid, names.get(rid)) for rid in sampled]
     except SQLAlchemyError as exc:
         raise StudyError(f"cannot read {object_name} from the org at {org_url}: {exc.__class__.__name__}") from None
     finally:
@@ -82,8 +98,8 @@ def build_items(definition: StudyDefinition, org_url: str | None) -> list[StudyI
             if org_url is None:
                 raise StudyError(f"study {definition.id!r} samples records: give the org database (--org-db)")
             for name in spec.objects:
-                record_ids = sample_record_ids(org_url, name, spec.per_object, f"{definition.id}:{spec.seed}:{name}")
-                if not record_ids:
+                records = sample_records(org_url, name, spec.per_object, f"{definition.id}:{spec.seed}:{name}")
+                if not records:
                     raise StudyError(f"the org at {org_url} has no {name} records to sample")
                 label = _object_label(name)
                 items += [
@@ -92,9 +108,9 @@ def build_items(definition: StudyDefinition, org_url: str | None) -> list[StudyI
                         kind="record",
                         object_name=name,
                         record_id=rid,
-                        label=f"{label} {rid}",
+                        label=f"{label} {record_name or rid}"[:200],
                     )
-                    for rid in record_ids
+                    for rid, record_name in records
                 ]
         elif isinstance(spec, ObjectItems):
             items += [

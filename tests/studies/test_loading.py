@@ -75,7 +75,9 @@ def test_record_items_need_an_org_with_the_object(sessions, tmp_path):
 def test_the_stored_org_url_keeps_no_password(sessions, id_org, monkeypatch):
     import crm_core.studies.loading as loading
 
-    monkeypatch.setattr(loading, "sample_record_ids", lambda url, name, count, seed: id_org[1][name][:count])
+    monkeypatch.setattr(
+        loading, "sample_records", lambda url, name, count, seed: [(i, None) for i in id_org[1][name][:count]]
+    )
     with sessions() as session:
         study = load_definition(session, parse_study(study_yaml()), "postgresql+psycopg://crm:s3cret@db:5432/org")
         stored = session.scalar(text("SELECT org_url FROM studies"))
@@ -96,6 +98,9 @@ def test_realism_study_on_a_generated_tiny_org(sessions, tiny_org_url):
             assert len(sampled) == len(set(sampled)) == min(3, total), name
             for record_id in sampled:
                 assert conn.scalar(text(f'SELECT count(*) FROM "{name}" WHERE "Id" = :i'), {"i": record_id}) == 1
+        case = next(i for i in items if i.object_name == "Case" and i.kind == "record")
+        number = conn.scalar(text('SELECT "CaseNumber" FROM "Case" WHERE "Id" = :i'), {"i": case.record_id})
+        assert number and case.label == f"Case {number}"
     org.dispose()
     assert sum(1 for i in items if i.kind == "object") == 16
     assert sum(1 for i in items if i.kind == "org") == 1
