@@ -118,7 +118,10 @@ def make_store_engine(url: str | None = None) -> Engine:
         url = app_db_url(url)
     except DatabaseURLError as exc:
         raise StoreError(f"app database: {exc}") from None
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)
+    except OSError as exc:  # the SQLite file's folder cannot be created
+        raise StoreError(f"cannot create the app database {url!r}: {exc.strerror or exc}") from None
     if is_sqlite(url):
         _sqlite_transactions(engine)
     return engine

@@ -129,5 +129,7 @@ def test_bad_urls_are_one_line_errors(tmp_path):
         open_app_store("mysql://localhost/app")
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises((StoreError, OSError)):
-        open_app_store(f"sqlite:///{blocker / 'app.db'}")
+    with pytest.raises(StoreError, match="cannot create the app database"):
+        open_app_store(f"sqlite:///{blocker / 'sub' / 'app.db'}")
+    with pytest.raises(StoreError, match="cannot open the app database .*: unable to open database file"):
+        open_app_store(f"sqlite:///{tmp_path}")  # a folder, not a file
