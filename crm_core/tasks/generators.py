@@ -24,6 +24,7 @@ from crm_core.org.schema import (
     Order,
     OrderItem,
     Product2,
+    User,
 )
 from crm_core.tasks import reference as ref
 from crm_core.tasks.periods import MONTHS, QUARTERS, SEASONS, format_when, period_bounds, window_start
@@ -307,13 +308,21 @@ def _case_text(rng: random.Random, product: str, issue_name: str, order_number: 
 
 def _routing_sampler(conn: Connection, view: OrgView) -> Sampler:
     pairs = [pair for pair in view.routing_pairs if pair[1] in view.products]
+    agents = [row[0] for row in conn.execute(select(User.Id)).all()]
+    open_cases = ref.cases_by_owner(conn, closed=False)
+    by_issue: dict[str, Counter[str]] = {}
+    by_product: dict[str, Counter[str]] = {}
     solved: dict[tuple[str, str], str | None] = {}
 
     def sample(rng: random.Random, want_none: bool) -> Draft | None:
         issue, product, order_number = rng.choice(pairs)
         if (issue, product) not in solved:
+            if issue not in by_issue:
+                by_issue[issue] = ref.cases_by_owner(conn, closed=True, issue_id=issue)
+            if product not in by_product:
+                by_product[product] = ref.cases_by_owner(conn, closed=True, product_id=product)
             try:
-                solved[issue, product] = ref.case_routing(conn, issue, product)
+                solved[issue, product] = ref.route(agents, by_issue[issue], by_product[product], open_cases)
             except ref.TiedAnswerError:
                 solved[issue, product] = None
         answer = solved[issue, product]

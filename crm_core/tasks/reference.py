@@ -214,28 +214,40 @@ def _lexicographic_best(keys: Iterable[str], criteria: list[Callable[[str], floa
     return candidates[0]
 
 
-def case_routing(conn: Connection, issue_id: str, product_id: str) -> str | None:
-    """Agent with most Closed cases of the issue; tie: most Closed cases on the product; tie:
-    fewest cases not Closed."""
-    agents = [row[0] for row in conn.execute(select(User.Id).order_by(User.Id)).all()]
+def cases_by_owner(
+    conn: Connection, *, closed: bool, issue_id: str | None = None, product_id: str | None = None
+) -> Counter[str]:
+    """Cases per owner: Closed (or not Closed) ones, optionally of one issue or on one product's order items."""
+    statement = select(Case.OwnerId, func.count()).where(Case.Status == CLOSED if closed else Case.Status != CLOSED)
+    if issue_id is not None:
+        statement = statement.where(Case.IssueId__c == issue_id)
+    if product_id is not None:
+        statement = statement.join(OrderItem, OrderItem.Id == Case.OrderItemId__c).where(
+            OrderItem.Product2Id == product_id
+        )
+    return Counter(dict(conn.execute(statement.group_by(Case.OwnerId)).all()))
 
-    def count_by_owner(*conditions: object) -> Counter[str]:
-        rows = conn.execute(
-            select(Case.OwnerId, func.count())
-            .outerjoin(OrderItem, OrderItem.Id == Case.OrderItemId__c)
-            .where(and_(*conditions))
-            .group_by(Case.OwnerId)
-        ).all()
-        return Counter({owner: count for owner, count in rows})
 
-    by_issue = count_by_owner(Case.Status == CLOSED, Case.IssueId__c == issue_id)
-    by_product = count_by_owner(Case.Status == CLOSED, OrderItem.Product2Id == product_id)
-    open_cases = count_by_owner(Case.Status != CLOSED)
+def route(
+    agents: Iterable[str], by_issue: Counter[str], by_product: Counter[str], open_cases: Counter[str]
+) -> str | None:
+    """The routing policy over precomputed counts (see :func:`case_routing`)."""
     if not by_issue:
         raise TiedAnswerError("no agent has closed a case of this issue")
     return _lexicographic_best(
+        sorted(agents), [lambda a: by_issue[a], lambda a: by_product[a], lambda a: -open_cases[a]]
+    )
+
+
+def case_routing(conn: Connection, issue_id: str, product_id: str) -> str | None:
+    """Agent with most Closed cases of the issue; tie: most Closed cases on order items of the
+    product; tie: fewest cases not Closed."""
+    agents = [row[0] for row in conn.execute(select(User.Id)).all()]
+    return route(
         agents,
-        [lambda a: by_issue[a], lambda a: by_product[a], lambda a: -open_cases[a]],
+        cases_by_owner(conn, closed=True, issue_id=issue_id),
+        cases_by_owner(conn, closed=True, product_id=product_id),
+        cases_by_owner(conn, closed=False),
     )
 
 
