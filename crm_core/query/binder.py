@@ -8,7 +8,7 @@ planner turns into SQL without further checks.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from crm_core.org.ids import case_safe_suffix
 from crm_core.org.metadata import DATE_TYPES, NUMERIC_TYPES, FieldDescribe, ObjectDescribe, describe_org
@@ -157,7 +157,6 @@ class BoundQuery:
     offset: int | None
     aggregate: bool
     count_only: bool
-    extra: dict = field(default_factory=dict, compare=False)
 
 
 # --- binding ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -30,7 +31,7 @@ def _today(value: str | None) -> dt.date | None:
         raise UserFacingError(f"--today must be a date YYYY-MM-DD, got {value!r}") from None
 
 
-def _run(runner, query: str, org_db: str | None, today: dt.date | None) -> None:  # noqa: ANN001
+def _run(runner: Callable[..., dict], query: str, org_db: str | None, today: dt.date | None) -> None:
     try:
         engine = make_readonly_engine(org_db_url(org_db))
     except DatabaseURLError as exc:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from crm_core.query.binder import Binder
 from crm_core.query.errors import UNKNOWN_EXCEPTION, QueryError
 from crm_core.query.parser import parse_soql
-from crm_core.query.planner import Plan, plan_query
+from crm_core.query.planner import ChildPlan, Plan, plan_query
 from crm_core.query.serializer import query_result, record
 
 _SOSL = re.compile(r"\s*FIND\b", re.IGNORECASE)
@@ -80,7 +80,7 @@ def execute_plan(connection: Connection, plan: Plan) -> dict:
     return query_result([record(row, layout, children) for row in rows])
 
 
-def _child_results(connection: Connection, child, rows: list) -> dict:  # noqa: ANN001
+def _child_results(connection: Connection, child: ChildPlan, rows: list) -> dict:
     parent_ids = list(dict.fromkeys(row[0] for row in rows))
     grouped: dict[str, list[dict]] = {}
     for start in range(0, len(parent_ids), CHILD_BATCH):

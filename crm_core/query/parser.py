@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from crm_core.query.ast import (
     AGGREGATE_FUNCTIONS,
     DATE_FUNCTIONS,
@@ -24,6 +27,7 @@ from crm_core.query.ast import (
 from crm_core.query.errors import MALFORMED_QUERY, QueryError
 from crm_core.query.lexer import RESERVED, Kind, StringValue, Token, tokenize
 
+T = TypeVar("T")
 MAX_NESTING = 50  # parenthesized condition levels; deeper queries are rejected, not recursed into
 _CLAUSE_WORDS = frozenset({"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "WITH", "FOR", "USING"})
 _SHOWN_BARE = RESERVED | _CLAUSE_WORDS | {"SELECT", "BY"}  # keywords appear unquoted in "unexpected token"
@@ -163,7 +167,7 @@ class Parser:
         self.advance()
         return token.value
 
-    def comma_list(self, item):  # noqa: ANN001, ANN201 - a production method
+    def comma_list(self, item: Callable[[], T]) -> tuple[T, ...]:
         items = [item()]
         while self.current.kind is Kind.COMMA:
             self.advance()
