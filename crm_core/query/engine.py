@@ -64,7 +64,8 @@ def execute_plan(connection: Connection, plan: Plan) -> dict:
     """Run a planned SOQL query and shape its rows as the REST API does."""
     rows = connection.execute(plan.statement).all()
     if plan.count_only:
-        return query_result([], rows[0][0] if rows else 0)
+        total = max(0, (rows[0][0] if rows else 0) - plan.count_offset)
+        return query_result([], total if plan.count_limit is None else min(total, plan.count_limit))
     if plan.aggregate:
         records = []
         for row in rows:

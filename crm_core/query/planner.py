@@ -209,6 +209,8 @@ class Plan:
     columns: list[tuple[str, int, Converter]] = field(default_factory=list)  # aggregate rows
     children: list[ChildPlan] = field(default_factory=list)
     object_name: str = ""
+    count_limit: int | None = None  # COUNT() counts the rows LIMIT and OFFSET would return
+    count_offset: int = 0
 
 
 def format_datetime(value: dt.datetime | None) -> str | None:
@@ -273,6 +275,7 @@ def plan_query(bound: BoundQuery) -> Plan:
     plan.object_name = bound.object.name
     if bound.count_only:
         columns.append(func.count().label("c0"))
+        plan.count_limit, plan.count_offset = bound.limit, bound.offset or 0
     elif bound.aggregate:
         for index, item in enumerate(bound.items):
             assert isinstance(item, OutputColumn)

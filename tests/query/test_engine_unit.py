@@ -424,6 +424,8 @@ def test_count_only(org):
     assert soql(org, "SELECT COUNT() FROM Case") == {"totalSize": 5, "done": True, "records": []}
     assert soql(org, "SELECT COUNT() FROM Case WHERE Account.ShippingState = 'NY'")["totalSize"] == 2
     assert soql(org, "SELECT COUNT() FROM Case GROUP BY OwnerId")["totalSize"] == 2
+    assert soql(org, "SELECT COUNT() FROM Case LIMIT 3")["totalSize"] == 3
+    assert soql(org, "SELECT COUNT() FROM Case LIMIT 3 OFFSET 4")["totalSize"] == 1
 
 
 def test_aggregate_functions_and_expr_names(org):
