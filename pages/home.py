@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from crm_core.db import make_readonly_engine, org_db_url
+from crm_core.db import org_db_url
 from crm_core.org.metadata import describe_org
 from crm_core.policy import PAGE_TITLES, Page, pages_for
-from crm_core.studio.explorer import object_counts
+from crm_core.studio.explorer import org_object_counts
 from crm_core.studio.startup import signed_in_role
 
 PAGE_PURPOSE = {
@@ -39,8 +39,7 @@ for page in (p for p in pages_for(role) if p.value in built):
 
 @st.cache_data(ttl=600, show_spinner="Counting records ...")
 def org_overview(url: str) -> pd.DataFrame:
-    with st.cache_resource(make_readonly_engine)(url).connect() as conn:
-        counts = object_counts(conn)
+    counts = org_object_counts(url)
     labels = {name: obj.label for name, obj in describe_org().items()}
     return pd.DataFrame(
         [

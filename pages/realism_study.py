@@ -28,7 +28,7 @@ from crm_core.studies import (
     save_draft,
     submit,
 )
-from crm_core.studio.explorer import ExplorerError, list_records, load_record, object_counts
+from crm_core.studio.explorer import ExplorerError, list_records, load_record, org_object_counts
 from crm_core.studio.startup import signed_in_role
 
 if not can_open(signed_in_role(st.session_state), Page.REALISM_STUDY):
@@ -107,7 +107,7 @@ def show_item(item: StudyItem) -> None:
                 st.caption(f"The newest 25 of {page.total:,}{'' if page.total_is_exact else '+'} records.")
                 st.dataframe(pd.DataFrame(page.rows, columns=page.columns), hide_index=True)
             else:
-                counts = object_counts(conn)
+                counts = st.cache_data(ttl=600, show_spinner="Counting records ...")(org_object_counts)(org_db_url())
                 st.dataframe(
                     pd.DataFrame([{"Object": name, "Records": f"{n:,}"} for name, (n, _exact) in counts.items()]),
                     hide_index=True,

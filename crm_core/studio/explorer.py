@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Column, Connection, Table, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from crm_core.db import make_readonly_engine
 from crm_core.org.ids import is_valid_id, object_of, to_18
 from crm_core.org.metadata import FieldDescribe, ObjectDescribe, describe_org, find_object
 from crm_core.org.schema import MODEL_BY_OBJECT
@@ -402,3 +403,13 @@ def object_counts(conn: Connection, cap: int = COUNT_CAP * 100) -> dict[str, tup
     for obj in describe_org().values():
         counts[obj.name] = _capped_count(conn, MODEL_BY_OBJECT[obj.name].__table__, [], cap)
     return counts
+
+
+def org_object_counts(url: str) -> dict[str, tuple[int, bool]]:
+    """:func:`object_counts` of the org at `url`, through a read-only engine (for cached overviews)."""
+    engine = make_readonly_engine(url)
+    try:
+        with engine.connect() as conn:
+            return object_counts(conn)
+    finally:
+        engine.dispose()
