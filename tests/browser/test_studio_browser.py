@@ -207,3 +207,15 @@ def test_explorer_opens_a_case_follows_its_account_and_runs_soql(studio_server, 
     expect(page.get_by_text("INVALID_FIELD")).to_be_visible()
     expect(page.get_by_text("No such column 'Foo' on entity 'Account'")).to_be_visible()
     screenshot(page, "10-console-error")
+
+
+def test_sign_out_forgets_the_cookie(studio_server, context):
+    page = context.new_page()
+    sign_in(page, studio_server, "erin")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible()
+    settle(page)
+    page.reload()
+    settle(page)
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
