@@ -76,10 +76,8 @@ def render_record(object_name: str | None, record_id: str) -> None:
             if field.link is not None:
                 with value_col:
                     record_link(field.link, key=f"parent-{field.name}")
-            elif field.type == "textarea" and len(field.text) > 120:
-                value_col.text(field.text)
             else:
-                value_col.write(field.text or "—")
+                value_col.text(field.text or "—")  # plain text: data is never read as Markdown
     st.subheader("Related")
     for child in view.children:
         total = f"{child.total:,}" if child.total_is_exact else f"{child.total:,}+"
@@ -151,6 +149,8 @@ def render_table(object_name: str) -> None:
         return
     total = f"{page.total:,}" if page.total_is_exact else f"more than {page.total:,}"
     first = page.page * page.page_size + 1
+    if not page.rows and page.page > 0:
+        st.info(f"Page {page.page + 1:,} is past the end: the last page is {page.page_count:,}.")
     st.caption(
         f"{total} {obj.label} records · rows {first:,}–{first + len(page.rows) - 1:,} · "
         f"page {page.page + 1:,} of {page.page_count:,}{'' if page.total_is_exact else '+'} · "
