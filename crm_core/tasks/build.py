@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from crm_core.db import make_readonly_engine
+from crm_core.db import DatabaseURLError, make_readonly_engine
 from crm_core.errors import UserFacingError
 from crm_core.org.schema import OrgInfo
 from crm_core.tasks.generators import collect, metadata_of, read_org_view, samplers
@@ -19,9 +19,16 @@ DEFAULT_PER_TASK = 130
 ProgressCallback = Callable[[str, int, int], None]
 
 
+def _readonly(url: str) -> Engine:
+    try:
+        return make_readonly_engine(url)
+    except DatabaseURLError as exc:
+        raise UserFacingError(str(exc)) from None
+
+
 def org_seed(url: str) -> int:
     """The seed the org was generated with (0 when the org does not record one)."""
-    engine = make_readonly_engine(url)
+    engine = _readonly(url)
     try:
         with engine.connect() as conn:
             value = conn.execute(select(OrgInfo.value).where(OrgInfo.key == "seed")).scalar()
@@ -43,7 +50,7 @@ def generate_tasks(
     if per_task < 1:
         raise UserFacingError(f"--per-task must be at least 1, got {per_task}")
     seed = org_seed(url) if seed is None else seed
-    engine = make_readonly_engine(url)
+    engine = _readonly(url)
     instances: list[TaskInstance] = []
     try:
         with engine.connect() as conn:

@@ -37,7 +37,10 @@ class StoredTask(TaskBase):
 
 def write_tasks_to_org(url: str, instances: Iterable[TaskInstance]) -> int:
     """Replace the org's task set with `instances`; returns how many were written."""
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)
+    except (ValueError, OSError) as exc:
+        raise UserFacingError(f"cannot open the org database: {exc}") from None
     try:
         TaskBase.metadata.create_all(engine)
         rows = [
@@ -54,6 +57,8 @@ def write_tasks_to_org(url: str, instances: Iterable[TaskInstance]) -> int:
             if rows:
                 conn.execute(StoredTask.__table__.insert(), rows)
         return len(rows)
+    except SQLAlchemyError as exc:
+        raise UserFacingError(f"cannot store the task set: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
     finally:
         engine.dispose()
 

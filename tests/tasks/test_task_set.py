@@ -231,3 +231,24 @@ def test_default_set_has_1170_instances_and_the_oracle_solves_all(default_org_ur
     assert _oracle_mismatches(default_org_url, instances) == []
     assert _oracle_mismatches(default_org_url, instances, raw_queries=True) == []
     _assert_baselines_at_floor(default_org_url, instances)
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"idx": 0, "task": "handle_time"}]')
+    cases = [
+        (["tasks", "build", "--org-db", missing], "no org database at"),
+        (["tasks", "show", "1", "--org-db", missing], "no org database at"),
+        (["tasks", "import", str(bad), "--org-db", missing], "bad.json record 0 (idx 0): field 'query'"),
+        (["tasks", "import", str(tmp_path / "nope.json"), "--org-db", missing], "cannot read"),
+    ]
+    for arguments, message in cases:
+        command = [sys.executable, "-m", "crm_core", *arguments]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parents[2])
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        assert message in done.stderr.replace("\n", " "), done.stderr
