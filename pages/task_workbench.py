@@ -182,7 +182,7 @@ def agent_column(instance: TaskInstance, blind: bool) -> float | None:
     trajectory = episode_trajectory(episode, labels[chosen])
     st.markdown(f"**Answer:** `{episode.answer}` · end: {episode.end_reason} · turns: {episode.turns}")
     for step in trajectory.steps:
-        with st.expander(f"{step.number}. {step.kind}: {step.summary}", expanded=False):
+        with st.expander(f"{step.number}. {step.summary}", expanded=False):
             if step.thought:
                 st.caption(step.thought)
             st.json(step.arguments or {})

@@ -8,6 +8,7 @@ Used by the workbench, replay and results tests (AppTest and Chromium).
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +54,12 @@ def record_run(app_url: str, org_url: str, run_id: str, model: str, instances: l
             created_at=utc_now(),
         )
         save_run(store, record, planned=len(instances))
-        execute_run(
-            record, instances, source=source, framework=make_framework("act", env.tool_schemas), env=env, store=store
-        )
+        framework = make_framework("act", env.tool_schemas)
+        # in a thread of its own: Playwright's sync API may hold an event loop in this one
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(
+                execute_run, record, instances, source=source, framework=framework, env=env, store=store
+            ).result()
     finally:
         env.engine.dispose()
         store.kw["bind"].dispose()
