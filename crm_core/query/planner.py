@@ -170,6 +170,31 @@ def _readable(sql: Any, category: str) -> Any:
     return sql if rest_type is None else type_coerce(sql, rest_type)
 
 
+class ci_equals(FunctionElement):  # noqa: N801 - a SQL operator
+    """Case-insensitive equality of a string column with a lower-cased ASCII value.
+
+    PostgreSQL: ``octet_length(x) = n AND lower(x) = v`` (the length test is O(1) and spares
+    ``lower()`` on almost every row); SQLite: ``(x COLLATE NOCASE) = v``. Both fold ASCII letters
+    only where byte lengths differ, which makes the two databases agree.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "ci_equals"
+
+
+@compiles(ci_equals)
+def _ci_equals_default(element: ci_equals, compiler: Any, **kw: Any) -> str:
+    column, value, length = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(octet_length({column}) = {length} AND lower({column}) = {value})"
+
+
+@compiles(ci_equals, "sqlite")
+def _ci_equals_sqlite(element: ci_equals, compiler: Any, **kw: Any) -> str:
+    column, value, _ = list(element.clauses)
+    return f"(({compiler.process(column, **kw)} COLLATE NOCASE) = {compiler.process(value, **kw)})"
+
+
 # --- layouts read by the serializer ------------------------------------------------------------
 
 
@@ -456,8 +481,12 @@ def _condition(scope: _Scope, condition: BoundCondition, negate: bool) -> Column
             return raw.is_(None) if is_null else raw.is_not(None)
         if operator == "!=":
             operator, negate = "=", not negate
+        value = condition.value
         if operator == "LIKE":
-            positive = ci_like(raw, literal(condition.value, String()))
+            positive = ci_like(raw, literal(value, String()))
+        elif operator == "=" and expression.category == "text" and isinstance(value, str) and value.isascii():
+            folded_value = value.lower()
+            positive = ci_equals(raw, literal(folded_value, String()), literal(len(folded_value), Integer()))
         else:
             operand, folded = _operand(scope, expression)
             positive = _COMPARE[operator](operand, _fold(condition.value, folded))

@@ -260,3 +260,13 @@ def test_docs_list_every_relationship_name():
                 assert f"| {obj.name} | `{described.relationship_name}` |" in text
         for child in obj.child_relationships:
             assert f"| {obj.name} | `{child.name}` | {child.child_object} |" in text
+
+
+def test_case_insensitive_equality_skips_lower_on_most_rows():
+    ascii_text = sql("SELECT Id FROM Account WHERE Name = 'Ann Lee'", postgresql.dialect())
+    assert 'octet_length("Account"."Name")' in ascii_text and 'lower("Account"."Name")' in ascii_text
+    plan = plan_query(bind("SELECT Id FROM Account WHERE Name = 'Ann Lee'"))
+    assert set(plan.statement.compile(dialect=postgresql.dialect()).params.values()) == {"ann lee", 7}
+    accented = sql("SELECT Id FROM Account WHERE Name = 'Zoë'", postgresql.dialect())
+    assert "octet_length" not in accented and 'lower("Account"."Name")' in accented
+    assert "COLLATE NOCASE" in sql("SELECT Id FROM Account WHERE Name = 'Ann Lee'")
