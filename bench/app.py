@@ -14,6 +14,9 @@ Orgs are generated once (seed 7) into ``data/bench/studio-<scale>.db`` and reuse
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
+import random
 import statistics
 import sys
 import time
@@ -129,5 +132,195 @@ def main() -> None:
     console.print(f"slowest median {worst:.1f} ms: {verdict} the {TARGET_MS:.0f} ms target")
 
 
+# --- Part 2: Trajectory Replay and Results (studio part 2) ---------------------------------------
+# .venv/bin/python bench/app.py results [--reps 5]
+# Synthesizes, directly in a temporary app store, one 20-step act trajectory and 10 runs of 1,170
+# episodes (records of realistic size: a 12 kB system prompt, 1-6 turns), then times the server
+# side of each page (the page script run by Streamlit's AppTest, which is what a browser request
+# costs the server) against an empty page measured in the same run. Targets: 1 s and 2 s.
+
+REPLAY_TARGET_S = 1.0
+DASHBOARD_TARGET_S = 2.0
+RUNS, INSTANCES, STEPS = 10, 1170, 20
+
+
+def _synthetic_episode(run_id: str, idx: int, turns: int, reward: float, rng: random.Random) -> dict[str, object]:
+    """An act episode record of `turns` executes then a respond, with realistic message sizes."""
+    from crm_core.agents.records import ActionRecord, EpisodeRecord, MessageRecord
+    from crm_core.tasks.records import PERSONA_OF_TASK, TASKS
+
+    task = TASKS[idx % len(TASKS)]
+    when = dt.datetime(2026, 1, 1)
+    messages = [
+        MessageRecord(role="system", content="schema and rules " * 700),
+        MessageRecord(role="user", content="q?"),
+    ]
+    actions = []
+    for turn in range(1, turns):
+        query = f"SELECT Id, OwnerId, CreatedDate FROM Case WHERE Status = 'Closed' LIMIT {turn}"
+        observation = (
+            "MALFORMED_QUERY: x" if rng.random() < 0.05 else json.dumps([{"Id": f"500{n:015d}"} for n in range(40)])
+        )
+        messages += [
+            MessageRecord(role="assistant", content=f"<execute>{query}</execute>"),
+            MessageRecord(role="user", content=observation),
+        ]
+        actions.append(ActionRecord(turn=turn, kind="execute", content=query, observation=observation))
+    messages.append(MessageRecord(role="assistant", content="<respond>005A</respond>"))
+    actions.append(ActionRecord(turn=turns, kind="respond", content="005A"))
+    return EpisodeRecord(
+        run_id=run_id, instance_idx=idx, task=task, persona=PERSONA_OF_TASK[task], trial=0, framework="act",
+        model=f"model-{run_id}", messages=messages, actions=actions, answer="005A", gold="005A", reward=reward,
+        reward_normalized=reward, turns=turns, input_tokens=900 * turns, output_tokens=40 * turns,
+        cost_usd=0.001 * turns, latency_s=1.0, end_reason="responded", started_at=when, finished_at=when,
+    ).model_dump(mode="json")  # fmt: skip
+
+
+def synthesize_runs(app_url: str) -> None:
+    """10 runs of 1,170 episodes (instance 0 of ``run-0`` has 20 steps), inserted directly."""
+    from sqlalchemy import insert
+
+    from crm_core.store import open_app_store
+    from crm_core.store.runs import AgentEpisode, AgentRun
+
+    rng = random.Random(7)
+    store = open_app_store(app_url)
+    when = dt.datetime(2026, 1, 1)
+    plan = [(f"run-{n}", INSTANCES) for n in range(RUNS)]
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as progress:
+        bar = progress.add_task("synthesizing runs", total=RUNS * INSTANCES)
+        with store.kw["bind"].begin() as conn:
+            for run_id, count in plan:
+                config = {
+                    "run_id": run_id,
+                    "framework": "act",
+                    "model": f"model-{run_id}",
+                    "tasks": [],
+                    "created_at": when.isoformat(),
+                }
+                conn.execute(
+                    insert(AgentRun),
+                    [
+                        {
+                            "run_id": run_id,
+                            "framework": "act",
+                            "model": f"model-{run_id}",
+                            "planned": count,
+                            "config": config,
+                            "created_at": when,
+                        }
+                    ],
+                )
+                rows = []
+                for idx in range(count):
+                    turns = STEPS if (run_id, idx) == ("run-0", 0) else rng.randint(1, 6)
+                    record = _synthetic_episode(run_id, idx, turns, float(rng.random() < 0.4), rng)
+                    rows.append(
+                        {
+                            key: record[key]
+                            for key in (
+                                "run_id",
+                                "instance_idx",
+                                "trial",
+                                "task",
+                                "persona",
+                                "answer",
+                                "reward",
+                                "turns",
+                                "input_tokens",
+                                "output_tokens",
+                                "cost_usd",
+                                "latency_s",
+                                "end_reason",
+                            )
+                        }
+                        | {"record": record, "error": None, "finished_at": when}
+                    )
+                conn.execute(insert(AgentEpisode), rows)
+                progress.update(bar, advance=count)
+    store.kw["bind"].dispose()  # fmt: skip
+
+
+def _page_seconds(script: str, reps: int, query: dict[str, str] | None = None) -> float:
+    """Median seconds of a page script run by AppTest as a signed-in researcher."""
+    from streamlit.testing.v1 import AppTest
+
+    times = []
+    for _ in range(reps + 1):  # the first run warms caches and imports
+        at = AppTest.from_file(script, default_timeout=120)
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = "rita"
+        at.session_state["roles"] = ["researcher"]
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        start = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - start)
+        if at.exception:
+            raise RuntimeError(f"{script}: {at.exception[0].message}")
+    return statistics.median(times[1:])
+
+
+def results_main() -> None:
+    """Time the replay of a 20-step trajectory and the dashboard over 10 runs of 1,170 episodes."""
+    import os
+    import tempfile
+
+    from crm_core.store import open_app_store
+    from crm_core.store.runs import load_episodes
+    from crm_core.studio.dashboards import load_sources
+    from crm_core.studio.replay import episode_trajectory
+
+    parser = argparse.ArgumentParser(description="Server time of Trajectory Replay and Results")
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args()
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as folder:
+        app_url = f"sqlite:///{Path(folder) / 'app.db'}"
+        synthesize_runs(app_url)
+        os.environ["CRM_APP_DB"] = app_url
+        os.environ.setdefault("CRM_ORG_DB", f"sqlite:///{Path(folder) / 'org.db'}")
+        empty = Path(folder) / "empty.py"
+        empty.write_text("import streamlit as st\nst.title('empty')\n", encoding="utf-8")
+        store = open_app_store(app_url)
+
+        def logic_replay() -> object:
+            return episode_trajectory(load_episodes(store, "run-0", instance_idx=0)[0])
+
+        def logic_dashboard() -> object:
+            return load_sources(store)
+
+        logic = {}
+        for name, call in (("replay", logic_replay), ("dashboard", logic_dashboard)):
+            call()
+            times = []
+            for _ in range(args.reps):
+                start = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - start)
+            logic[name] = statistics.median(times)
+        baseline = _page_seconds(str(empty), args.reps)
+        replay = _page_seconds(str(root / "pages/trajectory_replay.py"), args.reps, {"run": "run-0", "idx": "0"})
+        dashboard = _page_seconds(str(root / "pages/results.py"), args.reps)
+        store.kw["bind"].dispose()
+    table = Table(title=f"Studio part 2 server time, s (median of {args.reps}); ratio = page over an empty page")
+    for column in ("page", "crm_core logic", "whole page (AppTest)", "ratio", "target", "verdict"):
+        table.add_column(column, justify="left" if column == "page" else "right")
+    table.add_row("empty page (baseline)", "-", f"{baseline:.3f}", "1.00x", "-", "-")
+    for name, label, seconds, target in (
+        ("replay", f"Trajectory Replay, {STEPS}-step trajectory", replay, REPLAY_TARGET_S),
+        ("dashboard", f"Results, {RUNS} runs x {INSTANCES:,} episodes", dashboard, DASHBOARD_TARGET_S),
+    ):
+        verdict = "within" if seconds <= target else "OVER"
+        table.add_row(
+            label, f"{logic[name]:.3f}", f"{seconds:.3f}", f"{seconds / baseline:.1f}x", f"{target:.0f}", verdict
+        )
+    console.print(table)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["results"]:  # part 2: Trajectory Replay and Results
+        sys.argv.pop(1)
+        results_main()
+    else:
+        main()

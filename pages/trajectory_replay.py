@@ -21,6 +21,7 @@ from crm_core.studio.replay import (
     Trajectory,
     episode_trajectory,
     first_failed_step,
+    run_episode_keys,
     search_steps,
     step_prompt,
     workbench_trajectory,
@@ -161,21 +162,20 @@ run_id = c1.selectbox(
     key="replay_run",
 )
 params["run"] = run_id
-episodes = load_episodes(sessions, run_id)
-gold_of = {e.instance_idx: e.gold for e in episodes}
-reward_of = {e.instance_idx: e.reward for e in episodes if e.trial == 0}
-indexes = sorted({e.instance_idx for e in episodes})
-task_of = {e.instance_idx: e.task for e in episodes}
+keys = run_episode_keys(sessions, run_id)
+reward_of = {k.instance_idx: k.reward for k in keys if k.trial == 0}
+task_of = {k.instance_idx: k.task for k in keys}
+indexes = sorted(task_of)
 requested_idx = int_param("idx")
 idx = c2.selectbox(
     "Instance",
     indexes,
     index=indexes.index(requested_idx) if requested_idx in indexes else 0,
-    format_func=lambda i: f"#{i} · {task_of[i]} · reward {reward_of.get(i, 0):.2f}",
+    format_func=lambda i: f"#{i} · {task_of[i]} · reward {reward_of.get(i) or 0:.2f}",
     key=f"replay_idx-{run_id}",
 )
 params["idx"] = str(idx)
-trials = sorted({e.trial for e in episodes if e.instance_idx == idx})
+trials = sorted({k.trial for k in keys if k.instance_idx == idx})
 trial = c3.selectbox(
     "Trial", trials, index=trials.index(int_param("trial", 0)) if int_param("trial", 0) in trials else 0
 )
@@ -212,7 +212,7 @@ second: Trajectory | None = None
 if compare:
     params["cmp"] = compare
     kind, _, ref = compare.partition(":")
-    second = run_trajectory(ref, idx, trial) if kind == "run" else human_trajectory(int(ref), gold_of.get(idx))
+    second = run_trajectory(ref, idx, trial) if kind == "run" else human_trajectory(int(ref), main.gold)
     if second is None:
         st.warning(f"{others.get(compare, compare)} has no trajectory on instance {idx}.")
 else:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.records import EpisodeRecord, MessageRecord
 
@@ -178,3 +180,28 @@ def search_steps(trajectory: Trajectory, text: str) -> list[int]:
 def step_prompt(trajectory: Trajectory, step: Step) -> list[MessageRecord]:
     """The exact messages the model was sent for `step` (empty for an expert's steps)."""
     return trajectory.messages[: step.prompt_end]
+
+
+class EpisodeKey(BaseModel):
+    """An episode of a run as the instance picker lists it (no trajectory loaded)."""
+
+    instance_idx: int
+    trial: int
+    task: str
+    reward: float | None
+
+
+def run_episode_keys(store: sessionmaker[Session], run_id: str) -> list[EpisodeKey]:
+    """The episodes of a run by instance and trial, read from columns only (fast on big runs)."""
+    from crm_core.store.runs import AgentEpisode
+
+    query = (
+        select(AgentEpisode.instance_idx, AgentEpisode.trial, AgentEpisode.task, AgentEpisode.reward)
+        .where(AgentEpisode.run_id == run_id)
+        .order_by(AgentEpisode.instance_idx, AgentEpisode.trial)
+    )
+    with store() as session:
+        return [
+            EpisodeKey(instance_idx=idx, trial=trial, task=task, reward=reward)
+            for idx, trial, task, reward in session.execute(query)
+        ]
