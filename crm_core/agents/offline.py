@@ -215,7 +215,7 @@ class OracleSource(ModelSource):
 
             with episode.env.engine.connect() as conn:
                 context = ToolContext(conn=conn, today=instance_today(episode.instance.params))
-                trace = solve(episode.instance, context)
+                trace = solve(episode.instance, context, raw_queries=not framework.native_tools)
             return [step for step in trace.steps if step.tool in usable], trace.answer
 
         return OracleChatModel(framework=framework.name, solver=solver)

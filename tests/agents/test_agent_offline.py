@@ -64,10 +64,11 @@ def test_oracle_scores_100_percent(framework_name, app_store, tiny_org_url, tiny
     failures = [(e.task, e.answer, e.gold) for e in episodes if e.reward != 1.0]
     assert failures == []
     assert all(e.end_reason == "responded" for e in episodes)
-    if framework_name in {"fc", "fc_flex"}:
-        # the oracle works through the task tools: most episodes take several tool turns
-        assert sum(e.turns for e in episodes) > 2 * len(episodes)
-        assert all(a.kind in {"tool", "respond"} for e in episodes for a in e.actions)
+    # the oracle works through the tools (task tools in fc, raw SOQL/SOSL in act and react):
+    # most episodes take several turns
+    assert sum(e.turns for e in episodes) > 2 * len(episodes)
+    expected_kinds = {"tool", "respond"} if framework_name.startswith("fc") else {"execute", "respond"}
+    assert {a.kind for e in episodes for a in e.actions} == expected_kinds
 
 
 def test_majority_baseline(app_store, tiny_org_url, tiny_instances):
