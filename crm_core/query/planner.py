@@ -173,9 +173,8 @@ def _readable(sql: Any, category: str) -> Any:
 class ci_equals(FunctionElement):  # noqa: N801 - a SQL operator
     """Case-insensitive equality of a string column with a lower-cased ASCII value.
 
-    PostgreSQL: ``octet_length(x) = n AND lower(x) = v`` (the length test is O(1) and spares
-    ``lower()`` on almost every row); SQLite: ``(x COLLATE NOCASE) = v``. Both fold ASCII letters
-    only where byte lengths differ, which makes the two databases agree.
+    PostgreSQL: ``CASE WHEN octet_length(x) = n THEN lower(x) = v ELSE false END`` (O(1) length test
+    sparing ``lower()`` on almost every row; never NULL); SQLite: ``(x COLLATE NOCASE) = v``.
     """
 
     type = Boolean()
@@ -186,7 +185,9 @@ class ci_equals(FunctionElement):  # noqa: N801 - a SQL operator
 @compiles(ci_equals)
 def _ci_equals_default(element: ci_equals, compiler: Any, **kw: Any) -> str:
     column, value, length = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(octet_length({column}) = {length} AND lower({column}) = {value})"
+    # One predicate, so the planner estimates it like lower(x) = v; lower() runs only on rows
+    # of the right length.
+    return f"(CASE WHEN octet_length({column}) = {length} THEN lower({column}) = {value} ELSE false END)"
 
 
 @compiles(ci_equals, "sqlite")
