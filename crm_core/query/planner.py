@@ -81,7 +81,9 @@ def _day_only_sqlite(element: day_only, compiler: Any, **kw: Any) -> str:
 
 
 class ci_like(FunctionElement):  # noqa: N801 - a SQL operator
-    """Case-insensitive ``x LIKE pattern ESCAPE '\\'``: ILIKE on PostgreSQL, plain LIKE on SQLite.
+    """Case-insensitive ``x LIKE pattern ESCAPE '\\'`` for a lower-cased pattern.
+
+    ``lower(x) LIKE`` on PostgreSQL (faster than ILIKE on UTF-8), plain LIKE on SQLite.
 
     SQLite's LIKE already ignores ASCII case (as its ``lower()`` does), and skipping ``lower()``
     over long text columns halves SOSL's scan time.
@@ -94,8 +96,8 @@ class ci_like(FunctionElement):  # noqa: N801 - a SQL operator
 
 @compiles(ci_like)
 def _ci_like_default(element: ci_like, compiler: Any, **kw: Any) -> str:
-    column, pattern = list(element.clauses)
-    return f"({compiler.process(column, **kw)} ILIKE {compiler.process(pattern, **kw)} ESCAPE '\\')"
+    column, pattern = list(element.clauses)  # the pattern is lower-cased by the caller
+    return f"(lower({compiler.process(column, **kw)}) LIKE {compiler.process(pattern, **kw)} ESCAPE '\\')"
 
 
 @compiles(ci_like, "sqlite")
@@ -484,7 +486,7 @@ def _condition(scope: _Scope, condition: BoundCondition, negate: bool) -> Column
             operator, negate = "=", not negate
         value = condition.value
         if operator == "LIKE":
-            positive = ci_like(raw, literal(value, String()))
+            positive = ci_like(raw, literal(value.lower(), String()))
         elif operator == "=" and expression.category == "text" and isinstance(value, str) and value.isascii():
             folded_value = value.lower()
             positive = ci_equals(raw, literal(folded_value, String()), literal(len(folded_value), Integer()))

@@ -378,7 +378,7 @@ def _prefilter(expression: SearchExpression, columns: list[Any], fields: tuple[F
                 pattern = "%" + "%".join(fragment) + "%"
             else:
                 pattern = f"%{_like_escape(fragment)}%"
-            tests.append(ci_like(column, literal(pattern, String())))
+            tests.append(ci_like(column, literal(pattern.lower(), String())))
         return or_(*tests)
     if isinstance(expression, AllOf):
         return and_(*[_prefilter(i, columns, fields) for i in expression.items])
