@@ -16,9 +16,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
+import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,12 +33,17 @@ from sqlalchemy import Connection, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
 from crm_core.db import make_readonly_engine  # noqa: E402
 from crm_core.org.generator import generate_org  # noqa: E402
+from crm_core.store import open_app_store  # noqa: E402
 from crm_core.studio.explorer import ColumnFilter, SortOrder, list_records, load_record  # noqa: E402
 from crm_core.studio.startup import org_state  # noqa: E402
+from crm_core.users import add_user, get_user  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "bench"
+APP = Path(__file__).resolve().parents[1] / "app.py"
 TARGET_MS = 500.0
 console = Console()
 
@@ -82,20 +90,61 @@ def operations(conn: Connection) -> dict[str, Callable[[], object]]:
     }
 
 
+def page_renders(url: str, case_id: str, folder: Path) -> tuple[dict[str, Callable[[], object]], list[float]]:
+    """The Org Explorer page run by AppTest through app.py (sign-in state set) as a researcher.
+
+    Each call makes a fresh session: app.py's first run draws Home, then the switch to the Org
+    Explorer is the run that is timed (what a click on a page costs the server)."""
+    app_url = f"sqlite:///{folder / 'app.db'}"
+    with open_app_store(app_url)() as session:
+        if get_user(session, "bench") is None:
+            add_user(session, "bench", "researcher", "bench-password")
+    os.environ.update(CRM_ORG_DB=url, CRM_APP_DB=app_url, CRM_SECRETS_FILE=str(folder / "secrets.toml"))
+    timings: list[float] = []
+
+    def render(query: dict[str, str]) -> None:
+        at = AppTest.from_file(str(APP), default_timeout=120)
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = "bench"
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()
+        at.switch_page("pages/org_explorer.py")
+        start = time.perf_counter()
+        at.run()
+        timings.append((time.perf_counter() - start) * 1000)
+        if at.exception or at.error:
+            raise RuntimeError(f"the page failed: {at.exception or [e.value for e in at.error]}")
+
+    return {
+        "page (AppTest): table of 50 Cases": lambda: render({"object": "Case"}),
+        "page (AppTest): Case record view": lambda: render({"object": "Case", "id": case_id}),
+    }, timings
+
+
+def timed(run: Callable[[], object], reps: int, timings: list[float] | None = None) -> tuple[float, float]:
+    """Median and max ms of `run` (after a warm-up); `timings`, when given, is what `run` measured itself."""
+    run()  # warm-up
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    if timings is not None:
+        times = timings[-reps:]
+    return statistics.median(times), max(times)
+
+
 def measure(url: str, reps: int) -> dict[str, tuple[float, float]]:
     """Median and max milliseconds of each operation over `reps` runs (after one warm-up)."""
     engine = make_readonly_engine(url)
-    results = {}
     with engine.connect() as conn:
-        for name, run in operations(conn).items():
-            run()
-            times = []
-            for _ in range(reps):
-                start = time.perf_counter()
-                run()
-                times.append((time.perf_counter() - start) * 1000)
-            results[name] = (statistics.median(times), max(times))
+        results = {name: timed(run, reps) for name, run in operations(conn).items()}
+        case_id = conn.execute(text('SELECT "Id" FROM "Case" ORDER BY "CreatedDate" DESC LIMIT 1')).scalar_one()
     engine.dispose()
+    with tempfile.TemporaryDirectory() as folder:
+        renders, timings = page_renders(url, case_id, Path(folder))
+        results |= {name: timed(run, reps, timings) for name, run in renders.items()}
     return results
 
 
@@ -105,6 +154,8 @@ def main() -> None:
     parser.add_argument("--xl", action="store_true", help="also the xl org (1M cases; generated once, a few GB)")
     parser.add_argument("--reps", type=int, default=15)
     args = parser.parse_args()
+    for name in ("streamlit", "streamlit.runtime.scriptrunner_utils.script_run_context"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # AppTest bare-mode warnings
     scales = ["default"] + (["large"] if args.large else []) + (["xl"] if args.xl else [])
     urls = {scale: org_url(scale) for scale in scales}
     results = {}

@@ -150,3 +150,15 @@ def test_contains_matches_python_substring(conn, needle):
         return
     expected = {CASES[i] for i, row in enumerate(CASE_ROWS) if needle.strip().lower() in row[0].lower()}
     assert set(ids(list_records(conn, "Case", filters=[flt]))) == expected
+
+
+def test_parents_with_many_children_list_the_same_newest_children(conn, monkeypatch):
+    """Above MANY_CHILDREN the related list walks the CreatedDate index: the result must not change."""
+    from crm_core.studio import explorer
+
+    few = [r.id for r in load_record(conn, ACCOUNTS[0], "Account").children[2].records]
+    monkeypatch.setattr(explorer, "MANY_CHILDREN", 1)
+    many = load_record(conn, ACCOUNTS[0], "Account")
+    cases = next(c for c in many.children if c.relationship == "Cases")
+    newest_first = [CASES[i] for i in sorted([0, 1, 4], key=lambda i: -CASE_ROWS[i][4])]
+    assert [r.id for r in cases.records] == newest_first == few
