@@ -30,6 +30,7 @@ from crm_core.studies import (
 )
 from crm_core.studio.explorer import ExplorerError, list_records, load_record, org_object_counts
 from crm_core.studio.startup import signed_in_role
+from crm_core.studio.workbench import uses_workbench
 
 if not can_open(signed_in_role(st.session_state), Page.REALISM_STUDY):
     st.error("Your role cannot open the Realism Study.")
@@ -180,6 +181,7 @@ def rate_item(study_id: str, item: StudyItem, definition: StudyDefinition) -> No
 st.title("Realism Study")
 with sessions() as session:
     studies = list_studies(session, include_closed=False)
+    studies = [s for s in studies if not uses_workbench(definition_of(s))]  # those are done in the Task Workbench
 if not studies:
     st.info("No study is open right now. An admin loads studies on the Admin page.")
     st.stop()

@@ -28,6 +28,7 @@ from crm_core.studio.dashboards import (
     task_frame,
 )
 from crm_core.studio.startup import signed_in_role
+from crm_core.studio.workbench import uses_workbench
 
 if not can_open(signed_in_role(st.session_state), Page.RESULTS):
     st.error("Your role cannot open the Results.")
@@ -83,7 +84,7 @@ def scores_tab() -> None:
 
 def realism_tab() -> None:
     with sessions() as session:
-        studies = [s for s in list_studies(session) if s.items and s.items[0].kind in {"record", "object", "org"}]
+        studies = [s for s in list_studies(session) if not uses_workbench(definition_of(s))]
         if not studies:
             st.info("No realism study is loaded.")
             return

@@ -19,8 +19,9 @@ from crm_core.agents.environment import OrgEnvironment, instance_today
 from crm_core.db import app_db_url, make_readonly_engine, org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import Page, can_open
-from crm_core.store import open_app_store, utc_now
+from crm_core.store import Study, StudyItem, open_app_store, utc_now
 from crm_core.store.runs import load_episodes
+from crm_core.studies import StudyDefinition, answer_problems, claim_next_item, definition_of, rater_progress, submit
 from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
 from crm_core.studio.replay import episode_trajectory, workbench_trajectory
 from crm_core.studio.startup import signed_in_role
@@ -33,12 +34,15 @@ from crm_core.studio.workbench import (
     drain,
     find_session,
     form_fields,
+    item_instance,
     open_session,
     parse_form,
     record_step,
     session_steps,
     start_agent_run,
+    study_runs,
     submit_answer,
+    workbench_studies,
 )
 from crm_core.tasks.records import TASKS, TaskInstance, load_tasks
 from crm_core.tools import TASK_TOOLS, TOOLS
@@ -167,9 +171,9 @@ def expert_column(row: WorkbenchSession, instance: TaskInstance) -> None:
                 st.code(step.observation[:3000], language=None, wrap_lines=True)
 
 
-def agent_column(instance: TaskInstance, blind: bool) -> float | None:
+def agent_column(instance: TaskInstance, blind: bool, runs: list[str]) -> float | None:
     st.subheader("The agent's run")
-    options = agent_options(sessions, instance.idx)
+    options = [o for o in agent_options(sessions, instance.idx) if not runs or o.run_id in runs]
     if not options:
         st.info("No agent has run on this instance yet. Start one below.")
         return None
@@ -233,30 +237,104 @@ except UserFacingError as exc:
     st.info(f"{exc}.")
     st.stop()
 
-by_task = {task: [i for i in instances.values() if i.task == task] for task in TASKS}
-requested = st.query_params.get("idx")
-current = instances.get(int(requested)) if requested and requested.isdigit() else None
-left, right = st.columns([2, 3])
-task_names = [t for t in TASKS if by_task[t]]
-task = left.selectbox("Task", task_names, index=task_names.index(current.task) if current else 0, key="wb_task")
-choices = [i.idx for i in by_task[task]]
-idx = right.selectbox(
-    "Instance",
-    choices,
-    index=choices.index(current.idx) if current and current.idx in choices else 0,
-    format_func=lambda i: f"#{i}: {instances[i].query[:90]}",
-    key="wb_idx",
-)
-instance = instances[idx]
-st.query_params["idx"] = str(idx)
+
+def choose_instance() -> TaskInstance:
+    """The instance picked by the expert (task, then instance); the URL keeps it."""
+    by_task = {task: [i for i in instances.values() if i.task == task] for task in TASKS}
+    requested = st.query_params.get("idx")
+    current = instances.get(int(requested)) if requested and requested.isdigit() else None
+    left, right = st.columns([2, 3])
+    task_names = [t for t in TASKS if by_task[t]]
+    task = left.selectbox("Task", task_names, index=task_names.index(current.task) if current else 0, key="wb_task")
+    choices = [i.idx for i in by_task[task]]
+    idx = right.selectbox(
+        "Instance",
+        choices,
+        index=choices.index(current.idx) if current and current.idx in choices else 0,
+        format_func=lambda i: f"#{i}: {instances[i].query[:90]}",
+        key="wb_idx",
+    )
+    st.query_params["idx"] = str(idx)
+    return instances[idx]
+
+
+def rate_agent(study: Study, definition: StudyDefinition, item: StudyItem) -> None:
+    """The study's rating of the agent's trajectory, after the expert's own answer."""
+    st.subheader(f"Rate the agent's trajectory ({study.title})")
+    labels = dict(enumerate(definition.scale, start=1))
+    with st.form(f"wb-rate-{item.id}"):
+        for dim in definition.dimensions_for(item.kind):
+            st.radio(
+                dim.question,
+                list(labels),
+                format_func=lambda v: f"{v} · {labels[v]}",
+                horizontal=True,
+                index=None,
+                key=f"wb-rate-{item.id}-{dim.id}",
+            )
+            hint = (
+                f"required for {labels[dim.comment_required_at_or_below]} or lower"
+                if dim.comment_required_at_or_below
+                else "optional"
+            )
+            st.text_area(f"Comment ({hint})", key=f"wb-comment-{item.id}-{dim.id}", height=68)
+        sent = st.form_submit_button("Submit rating", type="primary")
+    if not sent:
+        return
+    dims = definition.dimensions_for(item.kind)
+    values = {d.id: st.session_state.get(f"wb-rate-{item.id}-{d.id}") for d in dims}
+    comments = {d.id: st.session_state.get(f"wb-comment-{item.id}-{d.id}") or "" for d in dims}
+    problems = answer_problems(definition, item, values, comments)
+    if problems:
+        for problem in problems:
+            st.error(problem)
+        return
+    submission = st.session_state.setdefault(f"wb-rating-{item.id}", uuid.uuid4().hex)
+    try:
+        with sessions() as session:
+            submit(session, study.id, item.id, username, values, comments, submission_id=submission)
+    except UserFacingError as exc:
+        st.error(str(exc))
+        return
+    st.toast(f"Rated: {item.label}")
+    st.query_params.pop("idx", None)
+    st.rerun()
+
+
+study: Study | None = None
+definition: StudyDefinition | None = None
+assigned: StudyItem | None = None
+with sessions() as session:
+    studies = workbench_studies(session)
+if studies:
+    study = studies[0]
+    if len(studies) > 1:
+        titles = {s.id: s.title for s in studies}
+        chosen_id = st.selectbox("Study", list(titles), format_func=titles.__getitem__, key="wb_study")
+        study = next(s for s in studies if s.id == chosen_id)
+    definition = definition_of(study)
+    with sessions() as session:
+        assigned = claim_next_item(session, study.id, username)
+        mine = rater_progress(session, study.id, username)
+    st.progress(
+        mine.submitted / mine.total if mine.total else 1.0, text=f"{study.title}: {mine.submitted} of {mine.total} done"
+    )
+    if assigned is None:
+        st.success("You have done every instance of the study assigned to you. Thank you! Practise freely below.")
+    elif st.toggle("Practise on any instance (outside the study)", key="wb_practise"):
+        assigned = None
+in_study = study is not None and definition is not None and assigned is not None
+if in_study:
+    assert assigned is not None
+    instance = instances[item_instance(assigned)]
+    st.caption(f"Study item: {assigned.label}")
+else:
+    instance = choose_instance()
 
 with sessions() as session:
-    row = open_session(session, username, instance)
-    blind = False
-    if row.study_id:
-        from crm_core.studies import definition_of, get_study
-
-        blind = definition_of(get_study(session, row.study_id)).blind
+    row = open_session(session, username, instance, study_id=study.id if in_study and study else None)
+blind = bool(in_study and definition and definition.blind)
+runs_allowed = study_runs(definition) if in_study and definition else []
 
 st.markdown(f"**{instance.persona.replace('_', ' ').title()}** · `{instance.task}`")
 st.info(instance.query)
@@ -297,11 +375,18 @@ agent_at = 0 if row.agent_side == "left" else 1
 with columns[1 - agent_at]:
     expert_column(row, instance)
 with columns[agent_at]:
-    agent_reward = agent_column(instance, blind)
+    agent_reward = agent_column(instance, blind, runs_allowed)
 st.divider()
 st.subheader("Ground truth")
 st.markdown(f"**Correct answer:** `{instance.answer_text}` ({instance.reward_metric.replace('_', ' ')})")
 score_left, score_right = st.columns(2)
 score_left.metric("Your score", f"{row.reward:.3f}")
 score_right.metric("Agent's score", "—" if agent_reward is None else f"{agent_reward:.3f}")
-launch_agent(instance)
+if in_study and study and definition and assigned:
+    st.divider()
+    if agent_reward is None:
+        st.info("There is no agent run to rate on this instance yet; the researchers will add one.")
+    else:
+        rate_agent(study, definition, assigned)
+if not blind:  # in a blind study, starting a run would reveal the model
+    launch_agent(instance)

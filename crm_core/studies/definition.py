@@ -17,8 +17,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from crm_core.errors import UserFacingError
 from crm_core.org.schema import MODEL_BY_OBJECT
 
-ItemKind = Literal["record", "object", "org"]
+ItemKind = Literal["record", "object", "org", "task"]
 ITEM_KINDS: tuple[ItemKind, ...] = ("record", "object", "org")
+"""The default ``applies_to`` (task items are rated only by dimensions that name them)."""
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -31,6 +32,14 @@ def _known_object(name: str) -> str:
 
 def _all_objects(value: Any) -> Any:
     return list(MODEL_BY_OBJECT) if value == "all" else value
+
+
+def _known_task(name: str) -> str:
+    from crm_core.tasks.records import TASKS
+
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; tasks are {', '.join(TASKS)}")
+    return name
 
 
 ObjectName = Annotated[str, AfterValidator(_known_object)]
@@ -64,7 +73,22 @@ class OrgItem(_Strict):
     kind: Literal["org"]
 
 
-ItemSpec = Annotated[RecordItems | ObjectItems | OrgItem, Field(discriminator="kind")]
+class TaskItems(_Strict):
+    """Task instances sampled from the org's task set, solved in the Task Workbench.
+
+    The expert answers the instance, then rates an agent's trajectory on it (of one of `runs`,
+    or of any run when the list is empty).
+    """
+
+    kind: Literal["tasks"]
+    include: list[Annotated[str, AfterValidator(_known_task)]] = Field(default_factory=list)
+    """Task names to sample from (all nine when empty)."""
+    per_task: int = Field(default=3, ge=1, le=1000)
+    seed: int = 0
+    runs: list[str] = Field(default_factory=list)
+
+
+ItemSpec = Annotated[RecordItems | ObjectItems | OrgItem | TaskItems, Field(discriminator="kind")]
 
 
 class Dimension(_Strict):
@@ -141,7 +165,7 @@ def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, tuple[An
 
 def _message(error: Any) -> str:
     if error["type"] in {"union_tag_not_found", "union_tag_invalid"}:
-        return "'kind' must be one of records, objects, org"
+        return "'kind' must be one of records, objects, org, tasks"
     return str(error["msg"]).removeprefix("Value error, ")
 
 
@@ -159,7 +183,7 @@ def _semantic_problems(study: StudyDefinition) -> list[tuple[tuple[Any, ...], st
                     f"must be at most {len(study.scale)} (the scale has {len(study.scale)} values)",
                 )
             )
-    kinds = {"records": "record", "objects": "object", "org": "org"}
+    kinds = {"records": "record", "objects": "object", "org": "org", "tasks": "task"}
     for i, spec in enumerate(study.items):
         kind = kinds[spec.kind]
         if not study.dimensions_for(kind):

@@ -20,7 +20,14 @@ from crm_core.errors import UserFacingError
 from crm_core.org.metadata import find_object
 from crm_core.store.engine import write_transaction
 from crm_core.store.models import Study, StudyItem, utc_now
-from crm_core.studies.definition import ObjectItems, OrgItem, RecordItems, StudyDefinition, read_study_file
+from crm_core.studies.definition import (
+    ObjectItems,
+    OrgItem,
+    RecordItems,
+    StudyDefinition,
+    TaskItems,
+    read_study_file,
+)
 
 
 class StudyError(UserFacingError):
@@ -90,6 +97,23 @@ def sample_records(org_url: str, object_name: str, count: int, seed: str) -> lis
         engine.dispose()
 
 
+def _task_items(study_id: str, spec: TaskItems, org_url: str | None) -> list[StudyItem]:
+    """`per_task` instances of each task of the org's task set, drawn deterministically."""
+    from crm_core.tasks.records import TASKS, load_tasks
+
+    if org_url is None:
+        raise StudyError(f"study {study_id!r} samples task instances: give the org database (--org-db)")
+    instances = load_tasks(org_url)
+    items = []
+    for task in spec.include or TASKS:
+        pool = sorted(i.idx for i in instances if i.task == task)
+        if not pool:
+            raise StudyError(f"the task set of the org at {org_url} has no {task} instances")
+        chosen = sorted(random.Random(f"{study_id}:{spec.seed}:{task}").sample(pool, min(spec.per_task, len(pool))))
+        items += [StudyItem(key=f"task:{idx}", kind="task", label=f"Task #{idx} ({task})") for idx in chosen]
+    return items
+
+
 def build_items(definition: StudyDefinition, org_url: str | None) -> list[StudyItem]:
     """The items of `definition` (unsaved), sampling records from the org at `org_url`."""
     items: list[StudyItem] = []
@@ -121,6 +145,8 @@ def build_items(definition: StudyDefinition, org_url: str | None) -> list[StudyI
             ]
         elif isinstance(spec, OrgItem):
             items.append(StudyItem(key="org", kind="org", label="The org as a whole"))
+        elif isinstance(spec, TaskItems):
+            items += _task_items(definition.id, spec, org_url)
     unique: dict[str, StudyItem] = {}
     for item in items:
         unique.setdefault(item.key, item)

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from crm_core.errors import UserFacingError
 from crm_core.store.engine import write_transaction
-from crm_core.store.models import AppBase, AppUser, utc_now
+from crm_core.store.models import AppBase, AppUser, Study, StudyItem, utc_now
+from crm_core.studies.definition import StudyDefinition
 from crm_core.tasks.records import TaskInstance
 
 OBSERVATION_LIMIT = 20_000
@@ -400,3 +401,31 @@ def drain(events: queue.Queue[LiveEvent], on_event: Callable[[LiveEvent], None],
         return False
     on_event(event)
     return event.kind in {"done", "failed"}
+
+
+# --- studies done in the workbench ----------------------------------------------------------------
+
+
+def uses_workbench(definition: StudyDefinition) -> bool:
+    """Whether a study's items are task instances (done in the Task Workbench, not the Realism Study)."""
+    return any(spec.kind == "tasks" for spec in definition.items)
+
+
+def workbench_studies(session: Session) -> list[Study]:
+    """Open studies whose items are task instances, newest first."""
+    from crm_core.studies import definition_of, list_studies
+
+    return [s for s in list_studies(session, include_closed=False) if uses_workbench(definition_of(s))]
+
+
+def study_runs(definition: StudyDefinition) -> list[str]:
+    """The runs a study shows beside the experts (empty: any run on the instance)."""
+    return [run for spec in definition.items if spec.kind == "tasks" for run in getattr(spec, "runs", [])]
+
+
+def item_instance(item: StudyItem) -> int:
+    """The task instance idx of a study item keyed ``task:IDX``."""
+    kind, _, idx = item.key.partition(":")
+    if kind != "task" or not idx.isdigit():
+        raise WorkbenchError(f"study item {item.key!r} is not a task instance")
+    return int(idx)

@@ -54,7 +54,7 @@ def test_errors_name_file_line_and_field():
         "    per_object: zero\n"  # 14
         "  - kind: org\n"  # 15
         "    colour: red\n"  # 16
-        "  - kind: tasks\n"  # 17
+        "  - kind: trajectories\n"  # 17
     )
     problems = problems_of(text, "studies/t1.yaml")
     assert len(problems) == 5
