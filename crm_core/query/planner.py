@@ -62,70 +62,43 @@ from crm_core.query.binder import (
 Converter = Callable[[Any], Any] | None
 
 
-class day_only(FunctionElement):  # noqa: N801 - a SQL function name
-    """``DAY_ONLY(datetime)``: the date part (``date(x)`` on SQLite, ``CAST(x AS DATE)`` elsewhere)."""
+def _dialect_sql(name: str, sql_type: Any, default: str, sqlite: str) -> type[FunctionElement]:
+    """A SQL construct over its arguments, rendered from `default` or, on SQLite, from `sqlite`.
 
-    type = Date()
-    inherit_cache = True
-    name = "day_only"
-
-
-@compiles(day_only)
-def _day_only_default(element: day_only, compiler: Any, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
-
-
-@compiles(day_only, "sqlite")
-def _day_only_sqlite(element: day_only, compiler: Any, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)})"
-
-
-class ci_like(FunctionElement):  # noqa: N801 - a SQL operator
-    """Case-insensitive ``x LIKE pattern ESCAPE '\\'`` for a lower-cased pattern.
-
-    ``lower(x) LIKE`` on PostgreSQL (faster than ILIKE on UTF-8), plain LIKE on SQLite.
-
-    SQLite's LIKE already ignores ASCII case (as its ``lower()`` does), and skipping ``lower()``
-    over long text columns halves SOSL's scan time.
+    The templates name the compiled arguments ``{0}``, ``{1}``, ... (already bound parameters
+    or columns: no user text is formatted into them).
     """
+    construct = type(name, (FunctionElement,), {"type": sql_type, "inherit_cache": True, "name": name})
 
-    type = Boolean()
-    inherit_cache = True
-    name = "ci_like"
+    def render(template: str) -> Callable[..., str]:
+        def compile_construct(element: FunctionElement, compiler: Any, **kw: Any) -> str:
+            return template.format(*(compiler.process(argument, **kw) for argument in element.clauses))
 
+        return compile_construct
 
-@compiles(ci_like)
-def _ci_like_default(element: ci_like, compiler: Any, **kw: Any) -> str:
-    column, pattern = list(element.clauses)  # the pattern is lower-cased by the caller
-    return f"(lower({compiler.process(column, **kw)}) LIKE {compiler.process(pattern, **kw)} ESCAPE '\\')"
-
-
-@compiles(ci_like, "sqlite")
-def _ci_like_sqlite(element: ci_like, compiler: Any, **kw: Any) -> str:
-    column, pattern = list(element.clauses)
-    return f"({compiler.process(column, **kw)} LIKE {compiler.process(pattern, **kw)} ESCAPE '\\')"
+    compiles(construct)(render(default))
+    compiles(construct, "sqlite")(render(sqlite))
+    return construct
 
 
-class folded(FunctionElement):  # noqa: N801 - a SQL expression
-    """A string column compared case-insensitively: ``lower(x)``, or ``(x COLLATE NOCASE)`` on SQLite.
-
-    Compare it with lower-cased values. SQLite's NOCASE folds the same (ASCII) letters as its
-    ``lower()`` but without a function call per row.
-    """
-
-    type = String()
-    inherit_cache = True
-    name = "folded"
-
-
-@compiles(folded)
-def _folded_default(element: folded, compiler: Any, **kw: Any) -> str:
-    return f"lower({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(folded, "sqlite")
-def _folded_sqlite(element: folded, compiler: Any, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} COLLATE NOCASE)"
+# DAY_ONLY(datetime): the date part.
+day_only = _dialect_sql("day_only", Date(), "CAST({0} AS DATE)", "date({0})")
+# Case-insensitive LIKE of a lower-cased pattern: lower(x) LIKE on PostgreSQL (faster than ILIKE
+# on UTF-8); plain LIKE on SQLite, which already ignores ASCII case and so skips lower() over
+# long text columns.
+ci_like = _dialect_sql("ci_like", Boolean(), "(lower({0}) LIKE {1} ESCAPE '\\')", "({0} LIKE {1} ESCAPE '\\')")
+# A string column compared case-insensitively (compare it with lower-cased values): lower(x), or
+# (x COLLATE NOCASE) on SQLite, which folds the same ASCII letters without a call per row.
+folded = _dialect_sql("folded", String(), "lower({0})", "({0} COLLATE NOCASE)")
+# Case-insensitive equality with a lower-cased ASCII value {1} of byte length {2}. PostgreSQL:
+# the O(1) length test spares lower() on almost every row; one CASE predicate, never NULL, keeps
+# the planner's estimate of lower(x) = v. SQLite: NOCASE.
+ci_equals = _dialect_sql(
+    "ci_equals",
+    Boolean(),
+    "(CASE WHEN octet_length({0}) = {2} THEN lower({0}) = {1} ELSE false END)",
+    "(({0} COLLATE NOCASE) = {1})",
+)
 
 
 class RestDateTime(TypeDecorator):
@@ -170,32 +143,6 @@ def _readable(sql: Any, category: str) -> Any:
     """`sql` typed so that rows carry the REST value of date and datetime results."""
     rest_type = _REST_TYPES.get(category)
     return sql if rest_type is None else type_coerce(sql, rest_type)
-
-
-class ci_equals(FunctionElement):  # noqa: N801 - a SQL operator
-    """Case-insensitive equality of a string column with a lower-cased ASCII value.
-
-    PostgreSQL: ``CASE WHEN octet_length(x) = n THEN lower(x) = v ELSE false END`` (O(1) length test
-    sparing ``lower()`` on almost every row; never NULL); SQLite: ``(x COLLATE NOCASE) = v``.
-    """
-
-    type = Boolean()
-    inherit_cache = True
-    name = "ci_equals"
-
-
-@compiles(ci_equals)
-def _ci_equals_default(element: ci_equals, compiler: Any, **kw: Any) -> str:
-    column, value, length = (compiler.process(c, **kw) for c in element.clauses)
-    # One predicate, so the planner estimates it like lower(x) = v; lower() runs only on rows
-    # of the right length.
-    return f"(CASE WHEN octet_length({column}) = {length} THEN lower({column}) = {value} ELSE false END)"
-
-
-@compiles(ci_equals, "sqlite")
-def _ci_equals_sqlite(element: ci_equals, compiler: Any, **kw: Any) -> str:
-    column, value, _ = list(element.clauses)
-    return f"(({compiler.process(column, **kw)} COLLATE NOCASE) = {compiler.process(value, **kw)})"
 
 
 # --- layouts read by the serializer ------------------------------------------------------------
