@@ -66,7 +66,10 @@ def task_set(url: str) -> dict[int, TaskInstance]:
 
 
 def configured_models() -> list[str]:
-    """The offline models, then those listed in ``CRM_STUDIO_MODELS`` (comma-separated)."""
+    """The offline models, then those listed in ``CRM_STUDIO_MODELS`` (comma-separated).
+
+    ``CRM_STUDIO_BASE_URL`` points the listed models at an OpenAI-compatible server.
+    """
     extra = [m.strip() for m in os.environ.get("CRM_STUDIO_MODELS", "").split(",") if m.strip()]
     return OFFLINE_MODELS + [m for m in extra if m not in OFFLINE_MODELS]
 
@@ -205,8 +208,9 @@ def launch_agent(instance: TaskInstance) -> None:
             return
         run_id = f"workbench-{username}-{instance.idx}-{uuid.uuid4().hex[:8]}"
         try:
+            base_url = None if model in OFFLINE_MODELS else os.environ.get("CRM_STUDIO_BASE_URL") or None
             _thread, events = start_agent_run(
-                sessions, org_url, instance, model=model, framework=framework, run_id=run_id
+                sessions, org_url, instance, model=model, framework=framework, run_id=run_id, base_url=base_url
             )
         except UserFacingError as exc:
             st.error(str(exc))

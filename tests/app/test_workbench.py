@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from crm_core.store import AppBase, open_app_store
+from crm_core.store.runs import load_episodes
 from crm_core.studio.workbench import (
     FormField,
     WorkbenchError,
@@ -31,6 +32,7 @@ from crm_core.studio.workbench import (
 )
 from crm_core.tasks.records import TaskInstance
 from crm_core.users import add_user
+from tests.agents.openai_server import Reply, openai_server
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS = {"erin": "expert", "ethan": "expert", "rita": "researcher"}
@@ -302,3 +304,48 @@ def test_missing_task_set_is_explained(tmp_path, monkeypatch, tiny_org_url):
     assert "tasks build" in at.info[0].value
     with open_app_store(app_url)() as session:
         assert session.scalars(select(WorkbenchSession)).all() == []
+
+
+def submitted_page(username: str, instance: TaskInstance) -> AppTest:
+    at = as_user(username, query={"idx": str(instance.idx)})
+    at.text_input(key="wb_answer").input(instance.answer_text)
+    next(b for b in at.button if b.label == "Submit answer").click().run()
+    assert not at.exception
+    return at
+
+
+def launch(at: AppTest, model: str) -> AppTest:
+    at.selectbox(key="wb_model").select(model)
+    at.selectbox(key="wb_framework").select("act")
+    next(b for b in at.button if b.label == "Start the run").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_expert_starts_an_oracle_run_and_sees_it_beside_the_answer(page_env):
+    instance = next(i for i in page_env.instances if i.task == "top_issue_identification")
+    at = launch(submitted_page("erin", instance), "oracle")
+    chosen = at.selectbox(key="wb_agent_run").value
+    assert chosen.startswith(f"workbench-erin-{instance.idx}-")
+    store = open_app_store(page_env.app_url)
+    episodes = load_episodes(store, chosen)
+    store.kw["bind"].dispose()
+    assert [(e.instance_idx, e.model, e.reward) for e in episodes] == [(instance.idx, "oracle", 1.0)]
+    assert [m.value for m in at.metric] == ["1.000", "1.000"]  # the expert's and the oracle's
+
+
+def test_configured_model_runs_through_langchain_against_an_openai_server(page_env, monkeypatch):
+    instance = next(i for i in page_env.instances if i.task == "handle_time")
+    with openai_server(lambda body: Reply(content="<respond>None</respond>")) as server:
+        monkeypatch.setenv("CRM_STUDIO_MODELS", "openai:scripted-model")
+        monkeypatch.setenv("CRM_STUDIO_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        at = launch(submitted_page("ethan", instance), "openai:scripted-model")
+        assert len(server.requests) == 1
+        assert server.requests[0]["model"] == "scripted-model"
+        assert server.requests[0]["messages"][1]["content"] == instance.query
+    store = open_app_store(page_env.app_url)
+    episode = load_episodes(store, at.selectbox(key="wb_agent_run").value)[0]
+    store.kw["bind"].dispose()
+    assert (episode.model, episode.answer, episode.end_reason) == ("openai:scripted-model", "None", "responded")
+    assert episode.reward == (1.0 if instance.answer is None else 0.0)
