@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from crm_core.query.binder import Binder
 from crm_core.query.errors import UNKNOWN_EXCEPTION, QueryError
@@ -52,6 +53,13 @@ def guarded(action: Callable[[], T]) -> T:
         return action()
     except QueryError:
         raise
+    except DBAPIError as exc:
+        if os.environ.get("CRM_QUERY_STRICT") == "1":
+            raise
+        # The driver's first line says what failed ("no such table: Case", "connection refused");
+        # later lines (and SQLAlchemy's wrapper) would show SQL, which users never see.
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        raise QueryError(UNKNOWN_EXCEPTION, f"The org database could not run the query: {reason}") from exc
     except Exception as exc:
         if os.environ.get("CRM_QUERY_STRICT") == "1":
             raise

@@ -332,6 +332,16 @@ def test_internal_failures_become_a_generic_query_error(monkeypatch):
         guarded(broken)
 
 
+def test_database_failures_name_the_reason_without_sql(tmp_path, monkeypatch):
+    monkeypatch.delenv("CRM_QUERY_STRICT", raising=False)
+    engine = create_engine(f"sqlite:///{tmp_path / 'no_tables.db'}")
+    with pytest.raises(QueryError) as caught:
+        run_soql(engine, "SELECT Id FROM Case")
+    assert caught.value.error_code == "UNKNOWN_EXCEPTION"
+    assert caught.value.message == "The org database could not run the query: no such table: Case"
+    engine.dispose()
+
+
 def test_errors_never_leak_sql(empty_org):
     for query, *_ in SOQL_CASES:
         with pytest.raises(QueryError) as caught:
