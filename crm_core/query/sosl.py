@@ -297,7 +297,7 @@ def _plan_rest(query: str, start: int, expression: SearchExpression, today: dt.d
             raise parser.unexpected()
         scope = parser.advance().text.upper()
         parser.expect_keyword("FIELDS")
-    targets: list[_Target] = []
+    targets: list[_Target | None] = []
     if parser.keyword("RETURNING"):
         while True:
             targets.append(_returning(parser, binder, scope, expression))
