@@ -20,7 +20,7 @@ import numpy as np
 from faker import Faker
 from sqlalchemy import Connection, Engine, Table, insert, inspect
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.schema import CreateTable
+from sqlalchemy.schema import AddConstraint, CreateTable
 
 from crm_core.db import DatabaseURLError, is_sqlite, make_engine
 from crm_core.errors import UserFacingError
@@ -400,6 +400,19 @@ def _weighted_sample(rng: np.random.Generator, weight: np.ndarray, k: int) -> np
 # --- writing ---------------------------------------------------------------------------------
 
 
+def _copy_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
+    """Load rows into a PostgreSQL table with COPY, inside the connection's transaction."""
+    from psycopg import sql
+
+    columns = list(rows[0])
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
 def _ts(seconds: int) -> dt.datetime:
     return START + dt.timedelta(seconds=int(seconds))
 
@@ -423,9 +436,12 @@ class _OrgWriter:
         self.entry_ids = make_ids("PricebookEntry", range((1 + len(plan.books)) * len(plan.products)))
 
     def write(self) -> None:
+        # PostgreSQL: foreign keys are added after the load (validated in bulk, not per row) and
+        # rows are loaded with COPY; SQLite declares them inline and turns their checks off.
+        postgres = not is_sqlite(str(self.engine.url))
         with self.engine.begin() as conn:
             for table in org_tables():
-                conn.execute(CreateTable(table))
+                conn.execute(CreateTable(table, include_foreign_key_constraints=[] if postgres else None))
         stages: list[tuple[str, Callable[[], Iterator[tuple[str, list[Row]]]], int]] = [
             ("catalog", self._catalog, len(self.plan.products)),
             ("people", self._people, self.plan.size.customers),
@@ -448,6 +464,9 @@ class _OrgWriter:
                 for done, table in enumerate(self.tables.values(), start=1):
                     for index in sorted(table.indexes, key=lambda ix: ix.name or ""):
                         index.create(conn)
+                    if postgres:
+                        for constraint in sorted(table.foreign_key_constraints, key=lambda fk: fk.name or ""):
+                            conn.execute(AddConstraint(constraint))
                     self.progress("indexes", done, len(self.tables))
 
     def _insert_stream(
@@ -457,7 +476,11 @@ class _OrgWriter:
             if table_name.startswith("__progress__"):
                 self.progress(stage, int(table_name.split(":")[1]), total)
                 continue
-            if rows:
+            if not rows:
+                continue
+            if conn.dialect.name == "postgresql":
+                _copy_rows(conn, self.tables[table_name], rows)
+            else:
                 conn.execute(insert(self.tables[table_name]), rows)
 
     # catalog: issues, categories, products, price books

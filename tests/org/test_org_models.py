@@ -43,3 +43,20 @@ def test_models_read_the_sqlite_org(tiny_org_url: str) -> None:
 @pytest.mark.postgres
 def test_models_read_the_postgresql_org(tiny_org_pg_url: str) -> None:
     read_back(tiny_org_pg_url)
+
+
+@pytest.mark.postgres
+def test_postgresql_org_has_every_foreign_key(tiny_org_pg_url: str) -> None:
+    from sqlalchemy import text
+
+    from crm_core.org.schema import Base
+
+    declared = sum(len(t.foreign_key_constraints) for t in Base.metadata.tables.values())
+    engine = make_readonly_engine(tiny_org_pg_url)
+    with engine.connect() as conn:
+        present = conn.execute(
+            text("SELECT COUNT(*) FROM information_schema.table_constraints WHERE constraint_type = 'FOREIGN KEY'")
+        ).scalar_one()
+    engine.dispose()
+    assert declared > 15
+    assert present == declared
