@@ -402,15 +402,20 @@ def _weighted_sample(rng: np.random.Generator, weight: np.ndarray, k: int) -> np
 
 def _copy_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
     """Load rows into a PostgreSQL table with COPY, inside the connection's transaction."""
+    import psycopg
     from psycopg import sql
 
     columns = list(rows[0])
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
-    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    try:
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except psycopg.Error as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserFacingError(f"database error while loading {table.name}: {message}") from None
 
 
 def _ts(seconds: int) -> dt.datetime:
