@@ -78,7 +78,9 @@ class WorkbenchStep(BaseModel):
 
 
 def _user(session: Session, username: str) -> AppUser:
-    user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
+    from crm_core.users import get_user
+
+    user = get_user(session, username)
     if user is None:
         raise WorkbenchError(f"no user {username!r}")
     return user

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamlit.testing.v1 import AppTest
+
 from crm_core.agents.environment import OrgEnvironment
 from crm_core.agents.frameworks import make_framework
 from crm_core.agents.models import resolve_model
@@ -23,6 +25,7 @@ from crm_core.tasks.build import build_tasks
 from crm_core.tasks.records import TASKS, TaskInstance
 from crm_core.users import add_user
 
+ROOT = Path(__file__).resolve().parents[2]
 ORACLE_RUN = "oracle-act"
 BASELINE_RUN = "random-act"
 
@@ -37,6 +40,17 @@ class RunsStudio:
 
     def env(self, secrets: Path) -> dict[str, str]:
         return {"CRM_ORG_DB": self.org_url, "CRM_APP_DB": self.app_url, "CRM_SECRETS_FILE": str(secrets)}
+
+
+def open_page(script: str, username: str, role: str, query: dict[str, str] | None = None) -> AppTest:
+    """Run a page script of the repository as a signed-in `username` with `role` (AppTest)."""
+    at = AppTest.from_file(str(ROOT / script), default_timeout=90)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.session_state["roles"] = [role]
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
 
 
 def record_run(app_url: str, org_url: str, run_id: str, model: str, instances: list[TaskInstance]) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio
+from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, open_page
 from streamlit.testing.v1 import AppTest
 
 from crm_core.agents.records import ActionRecord, EpisodeRecord, MessageRecord, RunRecord, ToolCallRecord
@@ -165,13 +165,7 @@ def page_env(runs_studio, tmp_path, monkeypatch) -> RunsStudio:
 
 
 def as_user(username: str, query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages/trajectory_replay.py"), default_timeout=90)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["roles"] = [USERS[username]]
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page("pages/trajectory_replay.py", username, USERS[username], query)
 
 
 def failed_baseline_instance(studio: RunsStudio) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import krippendorff
 import numpy as np
 import pytest
-from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio
+from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, open_page
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
@@ -100,11 +100,7 @@ def cli_score(app_url: str, run_id: str) -> dict:
 
 
 def as_user(username: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages/results.py"), default_timeout=90)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["roles"] = [USERS[username]]
-    return at.run()
+    return open_page("pages/results.py", username, USERS[username])
 
 
 def test_dashboard_scores_equal_the_cli(runs_studio):

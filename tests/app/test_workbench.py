@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given
 from hypothesis import strategies as st
-from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio
+from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, open_page
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
@@ -215,13 +215,7 @@ def page_env(runs_studio, tmp_path, monkeypatch) -> RunsStudio:
 
 
 def as_user(username: str, script: str = "pages/task_workbench.py", query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / script), default_timeout=TIMEOUT)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = username
-    at.session_state["roles"] = [USERS[username]]
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(script, username, USERS[username], query)
 
 
 def texts(at: AppTest) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio
+from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, open_page
 from sqlalchemy import select
-from streamlit.testing.v1 import AppTest
 
 from crm_core.store import Rating, Response, open_app_store
 from crm_core.studies import StudyFileError, load_study, parse_study, read_study_file
@@ -88,11 +87,7 @@ def test_expert_solves_then_rates_the_agent_blind(runs_studio, tmp_path, monkeyp
         first_idx = int(study.items[0].key.split(":")[1])
         assert [s.id for s in workbench_studies(session)] == ["tasks-mini"]
 
-    at = AppTest.from_file(str(ROOT / "pages/task_workbench.py"), default_timeout=90)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "erin"
-    at.session_state["roles"] = ["expert"]
-    at.run()
+    at = open_page("pages/task_workbench.py", "erin", "expert")
     assert not at.exception
     assert "Study item: " + study.items[0].label in [c.value for c in at.caption]
     at.text_input(key="wb_answer").input("None")
@@ -118,9 +113,5 @@ def test_expert_solves_then_rates_the_agent_blind(runs_studio, tmp_path, monkeyp
         assert find_session(session, "erin", first_idx).study_id == "tasks-mini"
     store.kw["bind"].dispose()
 
-    realism = AppTest.from_file(str(ROOT / "pages/realism_study.py"), default_timeout=90)
-    realism.session_state["authentication_status"] = True
-    realism.session_state["username"] = "erin"
-    realism.session_state["roles"] = ["expert"]
-    realism.run()
+    realism = open_page("pages/realism_study.py", "erin", "expert")
     assert [i.value for i in realism.info] == ["No study is open right now. An admin loads studies on the Admin page."]

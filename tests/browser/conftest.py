@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,10 +83,17 @@ def studio_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
             add_user(session, username, role, PASSWORD)
         load_study(session, ROOT / "studies" / "realism.yaml", tiny_org_url)
     sessions.kw["bind"].dispose()
+    with serve_studio(folder, tiny_org_url, app_url) as server:
+        yield server
+
+
+@contextmanager
+def serve_studio(folder: Path, org_url: str, app_url: str) -> Iterator[StudioServer]:
+    """`streamlit run app.py` on these databases (secrets and log in `folder`) until the block ends."""
     port = _free_port()
     log = folder / "streamlit.log"
     env = os.environ | {
-        "CRM_ORG_DB": tiny_org_url,
+        "CRM_ORG_DB": org_url,
         "CRM_APP_DB": app_url,
         "CRM_SECRETS_FILE": str(folder / "secrets.toml"),
     }
@@ -101,7 +109,7 @@ def studio_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base_url, process, log)
-        yield StudioServer(base_url=base_url, org_url=tiny_org_url, app_url=app_url, log=log)
+        yield StudioServer(base_url=base_url, org_url=org_url, app_url=app_url, log=log)
     finally:
         process.terminate()
         try:

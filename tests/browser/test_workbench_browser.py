@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD, USERS, StudioServer, _free_port, _wait_healthy, screenshot, settle, sign_in
+from conftest import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
 from playwright.sync_api import Page, expect
 
 from crm_core.store import open_app_store
@@ -30,28 +30,8 @@ def runs_server(tmp_path_factory, tiny_org_url) -> Iterator[tuple[StudioServer, 
     """`streamlit run app.py` over the runs studio."""
     folder = tmp_path_factory.mktemp("runs_server")
     studio = build_runs_studio(folder, tiny_org_url, USERS, PASSWORD)
-    port = _free_port()
-    log = folder / "streamlit.log"
-    env = os.environ | studio.env(folder / "secrets.toml")
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base_url, process, log)
-        yield StudioServer(base_url=base_url, org_url=studio.org_url, app_url=studio.app_url, log=log), studio.instances
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with serve_studio(folder, studio.org_url, studio.app_url) as server:
+        yield server, studio.instances
 
 
 def open_url(page: Page, server: StudioServer, path: str) -> None:
