@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from crm_core.studio.workbench import open_session, submit_answer
 ROOT = Path(__file__).resolve().parents[2]
 USERS = {"erin": "expert", "ethan": "expert", "rita": "researcher"}
 PASSWORD = "results-pass-1"
+T = dt.datetime(2026, 1, 1)
 
 STUDY = """
 id: tiny-realism
@@ -178,3 +180,27 @@ def test_page_writes_the_cli_scores_and_draws_the_charts(page_env):
     assert len(at.get("plotly_chart")) == 6  # heatmap, personas, pass^k, efficiency; realism by object and dimension
     share = next(m for m in at.metric if m.label.startswith("“Realistic”"))
     assert share.value == "62.5%"
+
+
+@pytest.mark.postgres
+def test_dashboard_reads_episode_columns_on_postgresql(app_db_pg_url):
+    from test_replay import act_episode
+
+    from crm_core.agents.records import RunRecord
+    from crm_core.agents.results import score_run
+    from crm_core.store.runs import list_runs, load_episodes, save_episode, save_run
+
+    store = open_app_store(app_db_pg_url)
+    run = RunRecord(run_id="pg", framework="act", model="m", tasks=["handle_time"], trials=2, created_at=T)
+    save_run(store, run, planned=4)
+    for idx, trial, reward, normalized in ((0, 0, 1.0, 1.0), (0, 1, 0.0, 1.0), (1, 0, 0.0, 0.0), (1, 1, 1.0, 1.0)):
+        episode = act_episode(["[]"], "x", reward).model_copy(
+            update={"run_id": "pg", "instance_idx": idx, "trial": trial, "reward_normalized": normalized}
+        )
+        save_episode(store, episode)
+    report = run_reports(store)[0]
+    expected = score_run(list_runs(store, "pg")[0].run, load_episodes(store, "pg"), 4)  # full records, as the CLI
+    store.kw["bind"].dispose()
+    assert report == expected
+    assert (report.overall, report.overall_normalized) == (0.5, 0.75)
+    assert report.pass_hat_k == {1: 0.5, 2: 0.0}
