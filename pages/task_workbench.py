@@ -330,6 +330,9 @@ if studies:
 in_study = study is not None and definition is not None and assigned is not None
 if in_study:
     assert assigned is not None
+    if item_instance(assigned) not in instances:
+        st.error(f"{assigned.label} is not in the org's task set any more (was it rebuilt?). Ask an admin.")
+        st.stop()
     instance = instances[item_instance(assigned)]
     st.caption(f"Study item: {assigned.label}")
 else:
@@ -349,15 +352,18 @@ with st.expander("Context the agent gets (metadata)"):
     st.text(instance.metadata.optional or "—")
 
 if not row.submitted:
-    elapsed = (utc_now() - row.started_at).total_seconds()
-    st.caption(f"Started {row.started_at:%H:%M:%S} UTC · {elapsed / 60:.0f} min so far · {len(row.steps)} steps")
+    clock = st.empty()
     query_tab, tools_tab, steps_tab = st.tabs(["SOQL / SOSL console", "Tools", "Your steps"])
     with query_tab:
         console(row, instance)
     with tools_tab:
         tool_form(row, instance)
-    with steps_tab, sessions() as session:
-        show_steps(find_session(session, username, instance.idx) or row)
+    with sessions() as session:
+        row = find_session(session, username, instance.idx) or row  # with the steps just made
+    with steps_tab:
+        show_steps(row)
+    elapsed = (utc_now() - row.started_at).total_seconds()
+    clock.caption(f"Started {row.started_at:%H:%M:%S} UTC · {elapsed / 60:.0f} min so far · {len(row.steps)} steps")
     with st.form("wb-answer"):
         answer = st.text_input(
             "Your answer", key="wb_answer", help="The id, month, state or text; None if nothing qualifies."

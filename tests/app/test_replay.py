@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, open_page
 from streamlit.testing.v1 import AppTest
 
@@ -245,3 +247,22 @@ def test_expert_session_beside_the_agent(page_env):
     headers = [s.value for s in at.subheader]
     assert headers[1].startswith("expert erin")
     assert at.radio[1].options == ["· 1. get_issues(…)", f"· 2. respond: {instance.answer_text}"]
+
+
+OBSERVATIONS = st.sampled_from(["[]", "[{'Id': '500A'}]", "Error: bad argument", "MALFORMED_QUERY: near x", "42"])
+
+
+@given(observations=st.lists(OBSERVATIONS, max_size=8), answered=st.booleans(), right=st.booleans())
+def test_first_failed_step_by_construction(observations, answered, right):
+    reward = 1.0 if answered and right else 0.0
+    episode = act_episode(observations, "005A" if answered else None, reward, "responded" if answered else "max_turns")
+    errors = [n for n, o in enumerate(observations, start=1) if o.startswith(("Error", "MALFORMED_QUERY"))]
+    if errors:
+        expected = errors[0]
+    elif answered and not right:
+        expected = len(observations) + 1  # the wrong answer
+    elif not answered and observations:
+        expected = len(observations)  # ran out of turns: the last step
+    else:
+        expected = None
+    assert first_failed_step(episode_trajectory(episode)) == expected
