@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import PASSWORD, USERS
 from handmade_org import ACCOUNTS, CASES, CONTACTS
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
+from studio_setup import PASSWORD, USERS
 
 from crm_core.store import AppUser, Draft, Rating, Response
 from crm_core.studies import get_draft, list_studies, next_item

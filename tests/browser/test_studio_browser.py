@@ -7,10 +7,10 @@ import io
 import re
 
 import pytest
-from conftest import PASSWORD, screenshot, settle, sign_in
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
+from studio_browser import PASSWORD, screenshot, settle, sign_in
 
 from crm_core.store import Rating, Response, StudyItem
 
