@@ -192,7 +192,7 @@ def render_console() -> None:
         st.error(f"**{outcome.error_code}**")
         st.code(outcome.message, language=None, wrap_lines=True)
     elif isinstance(outcome, ConsoleResult):
-        st.success(f"{outcome.language}: {outcome.total_size:,} records (totalSize)")
+        st.success(f"{outcome.language}: totalSize = {outcome.total_size:,}")
         st.dataframe(pd.DataFrame(outcome.rows, columns=outcome.columns), hide_index=True)
 
 

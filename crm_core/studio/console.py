@@ -59,7 +59,12 @@ def flatten_records(
         _flatten(record, "", row)
         columns.update(dict.fromkeys(row))
         rows.append(row)
-    return list(columns), rows
+    # A null parent (``"Account": null``) leaves its dotted columns blank rather than adding its own.
+    parents = {name for name in columns if any(other.startswith(f"{name}.") for other in columns)}
+    for row in rows:
+        for name in parents:
+            row.pop(name, None)
+    return [name for name in columns if name not in parents], rows
 
 
 def shape_result(language: str, result: dict[str, Any] | list[dict[str, Any]]) -> ConsoleResult:

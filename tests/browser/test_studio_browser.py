@@ -199,7 +199,7 @@ def test_explorer_opens_a_case_follows_its_account_and_runs_soql(studio_server, 
     settle(page)
     page.get_by_role("textbox", name="Query").fill(f"SELECT Id, Name FROM Account WHERE Id = '{account_id}'")
     page.get_by_test_id("stFormSubmitButton").filter(has_text="Run").click()
-    expect(page.get_by_text("SOQL: 1 records (totalSize)")).to_be_visible()
+    expect(page.get_by_text("SOQL: totalSize = 1")).to_be_visible()
     settle(page)
     screenshot(page, "09-console-result")
     page.get_by_role("textbox", name="Query").fill("SELECT Foo FROM Account")
