@@ -65,9 +65,10 @@ class Studio:
             sessions.kw["bind"].dispose()
 
 
-def make_studio(folder: Path, org_url: str, *, with_study: bool = True) -> Studio:
-    """Create the app store with the users of :data:`USERS` (and the mini study) for `org_url`."""
-    studio = Studio(org_url=org_url, app_url=f"sqlite:///{folder / 'app.db'}", secrets_file=folder / "secrets.toml")
+def make_studio(folder: Path, org_url: str, *, with_study: bool = True, app_url: str | None = None) -> Studio:
+    """Create the app store (SQLite in `folder` unless `app_url`) with :data:`USERS` and the mini study."""
+    app_url = app_url or f"sqlite:///{folder / 'app.db'}"
+    studio = Studio(org_url=org_url, app_url=app_url, secrets_file=folder / "secrets.toml")
     with studio.session() as session:
         for username, role in USERS.items():
             add_user(session, username, role, PASSWORD)

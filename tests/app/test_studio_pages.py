@@ -364,3 +364,26 @@ def test_admin_load_reports_a_study_that_cannot_be_sampled(studio):
     at.selectbox(key="study_file").select("realism.yaml")
     next(b for b in at.button if b.label == "Load study").click().run()
     assert any("has no" in e and "records to sample" in e for e in errors(at))
+
+
+@pytest.mark.postgres
+def test_rating_and_export_with_the_app_store_on_postgresql(tmp_path, handmade_org_url, app_db_pg_url, monkeypatch):
+    from studio_setup import make_studio
+
+    studio = make_studio(tmp_path, handmade_org_url, app_url=app_db_pg_url)
+    for key, value in studio.env().items():
+        monkeypatch.setenv(key, value)
+    at = signed_in("erin", page="pages/realism_study.py")
+    item = radios(at)[0].key.split("-")[1]
+    for radio in radios(at):
+        radio.set_value(5).run()
+    again = signed_in("erin", page="pages/realism_study.py")  # the draft is in PostgreSQL
+    assert [r.value for r in radios(again)] == [5, 5]
+    next(b for b in again.button if b.label == "Submit").click().run()
+    assert not errors(again)
+    export = signed_in("rita", page="pages/export.py")
+    frame = export.dataframe[0].value
+    assert sorted(zip(frame["item_id"].astype(str), frame["dimension"], frame["value"], strict=True)) == [
+        (item, "data_realism", 5),
+        (item, "overall", 5),
+    ]
