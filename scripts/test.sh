@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -18,6 +20,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "Python 3.11 or newer is needed (found $(python3 --version))" >&2; exit 1; }
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -r requirements.txt
@@ -28,6 +32,7 @@ if [ -z "${CRM_TEST_PG_URL:-}" ]; then
     pg_ctlcluster "$version" main start
   fi
   for _ in $(seq 30); do pg_isready -q -h localhost && break; sleep 1; done
+  pg_isready -q -h localhost || { echo "PostgreSQL did not start" >&2; exit 1; }
   su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='crm'\"" | grep -q 1 \
     || su postgres -c "psql -qc \"CREATE ROLE crm LOGIN SUPERUSER PASSWORD 'crm'\""
   export CRM_TEST_PG_URL="postgresql+psycopg://crm:crm@localhost:5432/postgres"
