@@ -27,7 +27,7 @@ def _q(call: Call, soql: str) -> list[dict[str, Any]]:
 
 
 def _in(values: list[str] | set[str]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
+    return "(" + ", ".join(_quoted(v) for v in sorted(values)) + ")"
 
 
 def _between(p: dict[str, Any], field: str = "CreatedDate") -> str:
