@@ -206,6 +206,7 @@ if item is None:
 else:
     show_item(item)
     st.divider()
+    st.subheader(f"Your rating: {item.label}")  # the item's name stays in view next to the scales
     rate_item(study.id, item, definition)
 
 with st.expander("Your submitted answers"):
