@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit_authenticator.utilities import LoginError
 
-from crm_core.db import app_db_url, org_db_url
+from crm_core.db import app_db_url, display_url, org_db_url
 from crm_core.policy import PAGE_TITLES, Page, pages_for
 from crm_core.store import open_app_store
 from crm_core.studio.startup import (
@@ -94,7 +94,7 @@ def ensure_org(url: str) -> None:
             return
         if state == "incomplete":
             st.error(
-                f"The org database at `{url}` is incomplete (an interrupted generation?). "
+                f"The org database at `{display_url(url)}` is incomplete (an interrupted generation?). "
                 "Regenerate it with `python -m crm_core generate --force`, then reload this page."
             )
             st.stop()

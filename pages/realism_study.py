@@ -19,11 +19,11 @@ from crm_core.store import StudyItem, open_app_store
 from crm_core.studies import (
     StudyDefinition,
     answer_problems,
+    claim_next_item,
     definition_of,
     get_draft,
     list_studies,
     my_responses,
-    next_item,
     rater_progress,
     save_draft,
     submit,
@@ -194,7 +194,7 @@ definition = definition_of(study)
 
 with sessions() as session:
     mine = rater_progress(session, study.id, username)
-    item = next_item(session, study.id, username)
+    item = claim_next_item(session, study.id, username)
 done, total = mine.submitted, mine.total
 st.progress(done / total if total else 1.0, text=f"{done} of {total} items answered")
 with st.expander("Guideline", expanded=done == 0):

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from crm_core.db import DatabaseURLError, make_readonly_engine
+from crm_core.db import DatabaseURLError, display_url, make_readonly_engine
 from crm_core.errors import UserFacingError
 from crm_core.org.metadata import find_object
 from crm_core.store.engine import write_transaction
@@ -80,7 +80,9 @@ def sample_records(org_url: str, object_name: str, count: int, seed: str) -> lis
     try:
         with engine.connect() as conn:
             if not inspect(conn).has_table(object_name):
-                raise StudyError(f"the org at {org_url} has no {object_name} table: generate the org first")
+                raise StudyError(
+                    f"the org at {display_url(org_url)} has no {object_name} table: generate the org first"
+                )
             total = conn.scalar(select(func.count()).select_from(records)) or 0
             offsets = sorted(random.Random(seed).sample(range(total), min(count, total)))
             sampled = [conn.scalar(select(ids).order_by(ids).limit(1).offset(offset)) for offset in offsets]
@@ -92,7 +94,9 @@ def sample_records(org_url: str, object_name: str, count: int, seed: str) -> lis
                 names = {rid: (str(value) if value is not None else None) for rid, value in conn.execute(query)}
             return [(rid, names.get(rid)) for rid in sampled]
     except SQLAlchemyError as exc:
-        raise StudyError(f"cannot read {object_name} from the org at {org_url}: {exc.__class__.__name__}") from None
+        raise StudyError(
+            f"cannot read {object_name} from the org at {display_url(org_url)}: {exc.__class__.__name__}"
+        ) from None
     finally:
         engine.dispose()
 
@@ -108,7 +112,7 @@ def _task_items(study_id: str, spec: TaskItems, org_url: str | None) -> list[Stu
     for task in spec.include or TASKS:
         pool = sorted(i.idx for i in instances if i.task == task)
         if not pool:
-            raise StudyError(f"the task set of the org at {org_url} has no {task} instances")
+            raise StudyError(f"the task set of the org at {display_url(org_url)} has no {task} instances")
         chosen = sorted(random.Random(f"{study_id}:{spec.seed}:{task}").sample(pool, min(spec.per_task, len(pool))))
         items += [StudyItem(key=f"task:{idx}", kind="task", label=f"Task #{idx} ({task})") for idx in chosen]
     return items
@@ -124,7 +128,7 @@ def build_items(definition: StudyDefinition, org_url: str | None) -> list[StudyI
             for name in spec.objects:
                 records = sample_records(org_url, name, spec.per_object, f"{definition.id}:{spec.seed}:{name}")
                 if not records:
-                    raise StudyError(f"the org at {org_url} has no {name} records to sample")
+                    raise StudyError(f"the org at {display_url(org_url)} has no {name} records to sample")
                 label = _object_label(name)
                 items += [
                     StudyItem(

@@ -90,10 +90,12 @@ def org_scale() -> str:
 
 
 def generate_first_org(url: str, progress: ProgressCallback) -> None:
-    """Generate the org of first start at :func:`org_scale`, reporting `progress`."""
+    """Generate the org of first start at :func:`org_scale` and its task set, reporting `progress`."""
     from crm_core.org.generator import generate_org
+    from crm_core.tasks.build import build_tasks
 
     generate_org(url, scale=org_scale(), progress=progress)
+    build_tasks(url, progress=progress)
 
 
 def signed_in_role(state: Mapping[str, Any]) -> str | None:
