@@ -153,7 +153,7 @@ def _kill_and_resume(app_url: str, org_url: str, task_file: Path, instances, tmp
     gold = {i.idx: i.answer for i in instances}
     assert all(e.end_reason == "responded" and e.answer == gold[e.instance_idx] for e in episodes)
     scored = subprocess.run(
-        _cli("score", "killed", "--json", "--app-db", app_url), cwd=REPO, capture_output=True, text=True
+        _cli("score", "killed", "--json", "--app-db", app_url), cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert scored.returncode == 0, scored.stderr
     assert '"completed": 24' in scored.stdout and '"overall": 1.0' in scored.stdout

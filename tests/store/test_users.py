@@ -135,6 +135,7 @@ def _cli(app_db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedPr
         input=stdin,
         capture_output=True,
         text=True,
+        timeout=300,
     )
 
 

@@ -25,7 +25,9 @@ def test_waiters_are_served_in_arrival_order():
         thread = threading.Thread(target=writer, args=(n,))
         thread.start()
         arrived.acquire()
+        deadline = time.monotonic() + 60
         while lock._next_ticket != n + 2:  # wait until this writer has taken its ticket
+            assert time.monotonic() < deadline, f"writer {n} never took its ticket"
             time.sleep(0.001)
         threads.append(thread)
     lock.release()

@@ -39,7 +39,7 @@ def _run(url: str, org_url: str) -> None:
     )
     assert len(item_ids) == ITEMS
 
-    start = threading.Barrier(RATERS)
+    start = threading.Barrier(RATERS, timeout=120)
 
     def rater(r: int) -> int:
         sessions = open_app_store(url)  # its own engine and connections
@@ -96,7 +96,7 @@ def _claims(url: str, org_url: str) -> None:
     study_id, _ = _prepare(
         url, org_url, study_yaml(cases=3, ratings_per_item=2), [f"expert{r:02d}" for r in range(experts)]
     )
-    start = threading.Barrier(experts)
+    start = threading.Barrier(experts, timeout=120)
 
     def claim(r: int) -> int | None:
         sessions = open_app_store(url)

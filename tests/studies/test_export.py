@@ -113,7 +113,9 @@ def test_cli_exports_pseudonymized_unless_names_are_asked_for(sessions, answered
     study, _ = answered
     sessions.kw["bind"].dispose()
     base = [sys.executable, "-m", "crm_core", "export", "responses", "--study", study.id, "--app-db", app_db_url]
-    hidden = subprocess.run([*base, "--format", "csv", str(tmp_path / "a.csv")], capture_output=True, text=True)
+    hidden = subprocess.run(
+        [*base, "--format", "csv", str(tmp_path / "a.csv")], capture_output=True, text=True, timeout=300
+    )
     assert hidden.returncode == 0, hidden.stderr
     assert "Wrote 8 rows" in hidden.stdout
     assert pd.read_csv(tmp_path / "a.csv")["rater"].str.startswith("rater-").all()
@@ -122,7 +124,9 @@ def test_cli_exports_pseudonymized_unless_names_are_asked_for(sessions, answered
     )
     assert named.returncode == 0, named.stderr
     assert sorted(set(pd.read_parquet(tmp_path / "b.parquet")["rater"])) == ["ana00", "ben00"]
-    bad = subprocess.run([*base, "--format", "xlsx", str(tmp_path / "c.xlsx")], capture_output=True, text=True)
+    bad = subprocess.run(
+        [*base, "--format", "xlsx", str(tmp_path / "c.xlsx")], capture_output=True, text=True, timeout=300
+    )
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines()[-1] == "Error: unknown format 'xlsx': use one of csv, json, parquet"
 

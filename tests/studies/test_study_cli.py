@@ -10,7 +10,9 @@ from studyfiles import study_yaml
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crm_core", "studies", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "crm_core", "studies", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_study_lifecycle_from_the_command_line(tmp_path, app_db_url, id_org):

@@ -248,7 +248,7 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     ]
     for arguments, message in cases:
         command = [sys.executable, "-m", "crm_core", *arguments]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parents[2])
+        done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parents[2], timeout=300)
         assert done.returncode == 1, done.stderr
         assert "Traceback" not in done.stderr
         assert message in done.stderr.replace("\n", " "), done.stderr
