@@ -108,3 +108,65 @@ def skill_vs_case_handle_time(conn: Connection) -> float:
     ).all()
     rho, _ = spearmanr([r[0] for r in rows], [(_dt(r[2]) - _dt(r[1])).total_seconds() for r in rows])
     return float(rho)
+
+
+def skill_vs_transfer_rate(conn: Connection) -> float:
+    """Spearman ρ between agent skill and the share of the agent's first assignments it transferred away."""
+    rows = conn.execute(
+        text(
+            """
+            SELECT h."NewValue__c",
+                   (SELECT COUNT(*) FROM "CaseHistory__c" t WHERE t."CaseId__c" = h."CaseId__c"
+                    AND t."Field__c" = 'Owner Assignment' AND t."OldValue__c" = h."NewValue__c")
+            FROM "CaseHistory__c" h WHERE h."Field__c" = 'Owner Assignment' AND h."OldValue__c" IS NULL
+            """
+        )
+    ).all()
+    first: Counter[str] = Counter()
+    moved: Counter[str] = Counter()
+    for agent, transferred in rows:
+        first[agent] += 1
+        moved[agent] += transferred > 0
+    skill = dict(conn.execute(text("SELECT user_id, skill FROM latent_agent")).all())
+    agents = sorted(a for a in first if first[a] >= 20)
+    rho, _ = spearmanr([skill[a] for a in agents], [moved[a] / first[a] for a in agents])
+    return float(rho)
+
+
+def expertise_vs_closed_share(conn: Connection) -> float:
+    """Mean over issues of Spearman ρ between agents' issue expertise and their closed cases of that issue."""
+    closed = conn.execute(
+        text("""SELECT "IssueId__c", "OwnerId", COUNT(*) FROM "Case" WHERE "Status" = 'Closed' GROUP BY 1, 2""")
+    ).all()
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for issue, owner, n in closed:
+        counts[issue][owner] = n
+    expertise = conn.execute(text("SELECT user_id, subject_id, expertise FROM latent_agent_expertise")).all()
+    by_issue: dict[str, dict[str, float]] = defaultdict(dict)
+    for user, subject, value in expertise:
+        if subject in counts:
+            by_issue[subject][user] = value
+    rhos = []
+    for issue, values in by_issue.items():
+        agents = sorted(values)
+        rho, _ = spearmanr([values[a] for a in agents], [counts[issue][a] for a in agents])
+        rhos.append(float(rho))
+    return sum(rhos) / len(rhos)
+
+
+def propensity_vs_cases(conn: Connection) -> float:
+    """Spearman ρ, over customers with orders, between complaint propensity and cases per order item."""
+    rows = conn.execute(
+        text(
+            """
+            SELECT l.complaint_propensity,
+                   (SELECT COUNT(*) FROM "Case" c WHERE c."AccountId" = l.account_id),
+                   (SELECT COUNT(*) FROM "OrderItem" oi JOIN "Order" o ON o."Id" = oi."OrderId"
+                    WHERE o."AccountId" = l.account_id)
+            FROM latent_customer l
+            """
+        )
+    ).all()
+    rows = [r for r in rows if r[2] >= 3]
+    rho, _ = spearmanr([r[0] for r in rows], [r[1] / r[2] for r in rows])
+    return float(rho)

@@ -10,10 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 from org_signals import (
+    expertise_vs_closed_share,
     peak_month_agreement,
+    propensity_vs_cases,
     region_speed_vs_closure,
     skill_vs_case_handle_time,
     skill_vs_handle_time,
+    skill_vs_transfer_rate,
     top_issue_agreement,
 )
 from sqlalchemy import Connection
@@ -49,6 +52,21 @@ def test_skill_drives_handle_time(latent, flat) -> None:
     # the same per case (thousands of cases, so the flat org's ρ is near zero whatever the seed)
     assert skill_vs_case_handle_time(latent) <= -0.2
     assert abs(skill_vs_case_handle_time(flat)) < 0.05
+
+
+def test_skill_drives_transfers(latent, flat) -> None:
+    assert skill_vs_transfer_rate(latent) <= -0.5
+    assert abs(skill_vs_transfer_rate(flat)) < 0.3
+
+
+def test_expertise_drives_routing(latent, flat) -> None:
+    assert expertise_vs_closed_share(latent) >= 0.5
+    assert abs(expertise_vs_closed_share(flat)) < 0.2
+
+
+def test_complaint_propensity_drives_cases(latent, flat) -> None:
+    assert propensity_vs_cases(latent) >= 0.4
+    assert abs(propensity_vs_cases(flat)) < 0.1
 
 
 def test_defect_profile_gives_the_top_issue(latent, flat) -> None:
