@@ -9,15 +9,13 @@ import streamlit as st
 
 from crm_core.db import app_db_url, org_db_url
 from crm_core.errors import UserFacingError
-from crm_core.policy import Page, Role, can_open
+from crm_core.policy import Page, Role
 from crm_core.store import open_app_store
 from crm_core.studies import close_study, list_studies, load_study, progress, reopen_study
-from crm_core.studio.startup import signed_in_role
 from crm_core.users import add_user, list_users, set_password, set_role
+from page_gate import require_page
 
-if not can_open(signed_in_role(st.session_state), Page.ADMIN):
-    st.error("Your role cannot open the Admin page.")
-    st.stop()
+require_page(Page.ADMIN)
 
 sessions = st.cache_resource(open_app_store)(app_db_url())
 STUDIES_DIR = Path(__file__).resolve().parent.parent / "studies"
@@ -135,7 +133,11 @@ with studies_tab:
         closing = close.form_submit_button("Close study")
         reopening = reopen.form_submit_button("Reopen study")
         if (closing or reopening) and target:
-            with sessions() as session:
-                (close_study if closing else reopen_study)(session, target)
-            report(f"Study {target} is {'closed' if closing else 'open'}.")
-            st.rerun()
+            try:
+                with sessions() as session:
+                    (close_study if closing else reopen_study)(session, target)
+            except UserFacingError as exc:
+                st.error(str(exc))
+            else:
+                report(f"Study {target} is {'closed' if closing else 'open'}.")
+                st.rerun()

@@ -5,15 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from crm_core.db import app_db_url
-from crm_core.policy import Action, Page, can, can_open
+from crm_core.policy import Action, Page, can
 from crm_core.store import open_app_store
 from crm_core.studies import EXPORT_FORMATS, export_bytes, list_studies, progress, responses_frame
-from crm_core.studio.startup import signed_in_role
+from page_gate import require_page
 
-role = signed_in_role(st.session_state)
-if not can_open(role, Page.EXPORT):
-    st.error("Your role cannot open the Export page.")
-    st.stop()
+role = require_page(Page.EXPORT)
 
 sessions = st.cache_resource(open_app_store)(app_db_url())
 MIME = {"csv": "text/csv", "json": "application/json", "parquet": "application/vnd.apache.parquet"}

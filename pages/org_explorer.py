@@ -11,28 +11,33 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_core.db import make_readonly_engine, org_db_url
+from crm_core.db import DatabaseURLError, make_readonly_engine, org_db_url
+from crm_core.errors import UserFacingError
 from crm_core.org.metadata import describe_org
-from crm_core.policy import Page, can_open
+from crm_core.policy import Action, Page, can
 from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
 from crm_core.studio.explorer import (
+    LATENT_TABLES,
     ColumnFilter,
     ExplorerError,
     RecordLink,
     SortOrder,
     filter_ops,
+    list_latent,
     list_records,
     load_record,
+    org_connection,
     require_object,
     table_fields,
 )
-from crm_core.studio.startup import signed_in_role
+from page_gate import require_page
 
-if not can_open(signed_in_role(st.session_state), Page.ORG_EXPLORER):
-    st.error("Your role cannot open the Org Explorer.")
+role = require_page(Page.ORG_EXPLORER)
+try:
+    engine = st.cache_resource(make_readonly_engine)(org_db_url())
+except (UserFacingError, DatabaseURLError) as exc:
+    st.error(str(exc))
     st.stop()
-
-engine = st.cache_resource(make_readonly_engine)(org_db_url())
 OBJECTS = describe_org()
 params = st.query_params
 
@@ -59,7 +64,7 @@ def record_link(link: RecordLink, key: str) -> None:
 
 def render_record(object_name: str | None, record_id: str) -> None:
     try:
-        with engine.connect() as conn:
+        with org_connection(engine) as conn:
             view = load_record(conn, record_id, object_name)
     except ExplorerError as exc:
         st.error(str(exc))
@@ -107,7 +112,7 @@ def filter_editor(object_name: str) -> list[ColumnFilter]:
         if c4.button("Add", key=f"filter-add-{object_name}") and field is not None and op is not None:
             try:
                 candidate = ColumnFilter(field=field.name, op=op, value=value)
-                with engine.connect() as conn:
+                with org_connection(engine) as conn:
                     list_records(conn, object_name, filters=[candidate], page_size=1)
             except ExplorerError as exc:
                 st.error(str(exc))
@@ -135,7 +140,7 @@ def render_table(object_name: str) -> None:
     page_key = f"page-{object_name}"
     page_number = c4.number_input("Page", min_value=1, step=1, key=page_key)
     try:
-        with engine.connect() as conn:
+        with org_connection(engine) as conn:
             page = list_records(
                 conn,
                 object_name,
@@ -196,15 +201,37 @@ def render_console() -> None:
         st.dataframe(pd.DataFrame(outcome.rows, columns=outcome.columns), hide_index=True)
 
 
+def render_latent() -> None:
+    st.caption("The generator's hidden variables, which drive the org's data (researchers and admins only).")
+    c1, c2, c3 = st.columns([4, 2, 2], vertical_alignment="bottom")
+    table_name = c1.selectbox("Latent table", LATENT_TABLES, key="latent_table")
+    page_size = c2.selectbox("Rows per page", (25, 50, 100), index=1, key="latent_size")
+    page_number = c3.number_input("Page", min_value=1, step=1, key=f"latent_page-{table_name}")
+    try:
+        with org_connection(engine) as conn:
+            page = list_latent(conn, table_name, page=int(page_number) - 1, page_size=page_size)
+    except ExplorerError as exc:
+        st.error(str(exc))
+        return
+    first = page.page * page.page_size + 1
+    st.caption(
+        f"{page.total:,} rows · rows {first:,}–{first + len(page.rows) - 1:,} · "
+        f"page {page.page + 1:,} of {page.page_count:,}"
+    )
+    st.dataframe(pd.DataFrame(page.rows, columns=page.columns), hide_index=True, key=f"latent-{table_name}")
+
+
 def run_console(text: str) -> ConsoleResult | ConsoleError:
     from crm_core.query import QueryError, run_query
 
     language = query_language(text)
     try:
-        with engine.connect() as conn:
+        with org_connection(engine) as conn:
             result = run_query(conn, text)
     except QueryError as exc:
         return shape_error(exc.to_rest())
+    except ExplorerError as exc:  # the database itself failed (locked, unreachable ...)
+        return ConsoleError(error_code="DATABASE_ERROR", message=str(exc))
     return shape_result(language, result)
 
 
@@ -214,12 +241,19 @@ if record_id:
     render_record(params.get("object"), record_id)
     st.stop()
 
-views = ["Tables", "SOQL / SOSL console"]
-current = "SOQL / SOSL console" if params.get("view") == "console" else "Tables"
+LATENT_VIEW = "Latent variables"
+views = ["Tables", "SOQL / SOSL console"] + ([LATENT_VIEW] if can(role, Action.VIEW_LATENT) else [])
+current = {"console": "SOQL / SOSL console", "latent": LATENT_VIEW}.get(params.get("view", ""), "Tables")
+if current not in views:
+    current = "Tables"
 view = st.segmented_control("View", views, default=current, key="explorer_view", label_visibility="collapsed")
 if view == "SOQL / SOSL console":
     params.from_dict({"view": "console"})
     render_console()
+    st.stop()
+if view == LATENT_VIEW and can(role, Action.VIEW_LATENT):
+    params.from_dict({"view": "latent"})
+    render_latent()
     st.stop()
 
 names = list(OBJECTS)

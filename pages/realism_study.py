@@ -14,7 +14,7 @@ import streamlit as st
 
 from crm_core.db import app_db_url, make_readonly_engine, org_db_url
 from crm_core.errors import UserFacingError
-from crm_core.policy import Page, can_open
+from crm_core.policy import Page
 from crm_core.store import StudyItem, open_app_store
 from crm_core.studies import (
     StudyDefinition,
@@ -28,13 +28,11 @@ from crm_core.studies import (
     save_draft,
     submit,
 )
-from crm_core.studio.explorer import ExplorerError, list_records, load_record, org_object_counts
-from crm_core.studio.startup import signed_in_role
+from crm_core.studio.explorer import ExplorerError, list_records, load_record, org_connection, org_object_counts
 from crm_core.studio.workbench import uses_workbench
+from page_gate import require_page
 
-if not can_open(signed_in_role(st.session_state), Page.REALISM_STUDY):
-    st.error("Your role cannot open the Realism Study.")
-    st.stop()
+require_page(Page.REALISM_STUDY)
 
 username: str = st.session_state["username"]
 sessions = st.cache_resource(open_app_store)(app_db_url())
@@ -91,7 +89,7 @@ def show_item(item: StudyItem) -> None:
     """What the expert is asked to judge: one record, one object's records, or the org."""
     st.subheader(item.label)
     try:
-        with org.connect() as conn:
+        with org_connection(org) as conn:
             if item.kind == "record" and item.record_id:
                 view = load_record(conn, item.record_id, item.object_name)
                 st.dataframe(

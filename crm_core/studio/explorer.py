@@ -10,16 +10,22 @@ through the indexed foreign key.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import functools
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Column, Connection, Table, func, select
+from sqlalchemy import Column, Connection, Engine, Table, func, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm_core.db import make_readonly_engine
+from crm_core.errors import UserFacingError
 from crm_core.org.ids import is_valid_id, object_of, to_18
 from crm_core.org.metadata import FieldDescribe, ObjectDescribe, describe_org, find_object
-from crm_core.org.schema import MODEL_BY_OBJECT
+from crm_core.org.schema import MODEL_BY_OBJECT, LatentBase
 
 COUNT_CAP = 10_000
 """Counts stop at this many rows; the table then says "10,000+" (a full count of 1M rows is slow)."""
@@ -37,10 +43,55 @@ PICKLIST_OPS: tuple[FilterOp, ...] = ("equals", "not equals", "is empty", "is no
 ORDERED_OPS: tuple[FilterOp, ...] = ("equals", "not equals", "<", "<=", ">", ">=", "is empty", "is not empty")
 BOOLEAN_OPS: tuple[FilterOp, ...] = ("equals",)
 ID_OPS: tuple[FilterOp, ...] = ("equals", "not equals", "is empty", "is not empty")
+CASE_INSENSITIVE_TYPES = frozenset({"string", "email", "phone", "url", "picklist", "textarea"})
+"""Field types whose equality filters ignore case, as SOQL's do (ids and references compare exactly)."""
 
 
-class ExplorerError(ValueError):
-    """A bad object, field, filter or id; the message names what is wrong."""
+class ExplorerError(UserFacingError, ValueError):
+    """A bad object, field, filter or id, or a failing org database; the message names what is wrong."""
+
+
+_URL_CREDENTIALS = re.compile(r"(//[^/\s:@]*):[^@\s/]*@")
+
+
+def database_problem(exc: Exception) -> ExplorerError:
+    """A database error as one line for users: the driver's first line, without SQL or passwords."""
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(original).strip().splitlines()
+    first = lines[0].strip() if lines else type(original).__name__
+    if isinstance(exc, SQLAlchemyError) and not isinstance(exc, DBAPIError):
+        first = type(exc).__name__  # SQLAlchemy's own messages quote the statement
+    first = _URL_CREDENTIALS.sub(r"\1:***@", first)[:200]
+    return ExplorerError(f"the org database could not answer: {first}")
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn SQLAlchemy and driver errors raised in the block into an :class:`ExplorerError`."""
+    try:
+        yield
+    except (SQLAlchemyError, OverflowError) as exc:
+        raise database_problem(exc) from exc
+
+
+@contextmanager
+def org_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection of `engine` whose database errors (connecting included) become :class:`ExplorerError`."""
+    with database_errors(), engine.connect() as conn:
+        yield conn
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _reads_org(function: Callable[_P, _T]) -> Callable[_P, _T]:
+    @functools.wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with database_errors():
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 class ColumnFilter(BaseModel):
@@ -194,7 +245,7 @@ def _convert(field: FieldDescribe, raw: str) -> Any:
             if value.tzinfo is not None:
                 value = value.astimezone(dt.UTC).replace(tzinfo=None)
             return value
-    except ValueError:
+    except (ValueError, OverflowError):
         expected = {
             "boolean": "true or false",
             "int": "a whole number",
@@ -228,12 +279,11 @@ def _condition(obj: ObjectDescribe, flt: ColumnFilter) -> ColumnElement[bool]:
         return column.icontains(value, autoescape=True)
     if flt.op == "starts with":
         return column.istartswith(value, autoescape=True)
-    if flt.op == "equals":
-        if field.type in {"string", "email", "phone", "url"}:
-            return func.lower(column) == value.lower()
-        return column == value
-    if flt.op == "not equals":
-        return (column != value) | column.is_(None)
+    if flt.op in {"equals", "not equals"}:
+        # as SOQL compares strings; ids and references stay exact
+        caseless = field.type in CASE_INSENSITIVE_TYPES
+        equal = func.lower(column) == value.lower() if caseless else column == value
+        return equal if flt.op == "equals" else (~equal) | column.is_(None)
     return {"<": column < value, "<=": column <= value, ">": column > value, ">=": column >= value}[flt.op]
 
 
@@ -259,6 +309,7 @@ def _order_by(obj: ObjectDescribe, sort: SortOrder) -> list[Any]:
     return [key, id_column.desc() if sort.descending else id_column.asc()]
 
 
+@_reads_org
 def list_records(
     conn: Connection,
     object_name: str,
@@ -299,6 +350,7 @@ def list_records(
     )
 
 
+@_reads_org
 def record_titles(conn: Connection, obj: ObjectDescribe, ids: set[str]) -> dict[str, str]:
     """The link titles of some records of one object, by id (one query)."""
     if not ids:
@@ -341,6 +393,7 @@ def resolve_record_id(raw: str, object_name: str | None = None) -> tuple[ObjectD
     return require_object(prefix_object), record_id
 
 
+@_reads_org
 def load_record(
     conn: Connection, record_id: str, object_name: str | None = None, *, child_limit: int = CHILD_LIST_SIZE
 ) -> RecordView:
@@ -405,12 +458,41 @@ def _child_list(
     )
 
 
+@_reads_org
 def object_counts(conn: Connection, cap: int = COUNT_CAP * 100) -> dict[str, tuple[int, bool]]:
     """Rows per object (capped at `cap`): ``{object: (count, exact)}``, for the overview page."""
     counts = {}
     for obj in describe_org().values():
         counts[obj.name] = _capped_count(conn, MODEL_BY_OBJECT[obj.name].__table__, [], cap)
     return counts
+
+
+LATENT_TABLES: tuple[str, ...] = tuple(
+    sorted(name for name in LatentBase.metadata.tables if name.startswith("latent_"))
+)
+"""The generator's hidden variables (researchers and admins only; see ``Action.VIEW_LATENT``)."""
+
+
+@_reads_org
+def list_latent(conn: Connection, table_name: str, *, page: int = 0, page_size: int = 50) -> RecordPage:
+    """One page (0-based) of a ``latent_*`` table, in primary-key order."""
+    if table_name not in LATENT_TABLES:
+        raise ExplorerError(f"unknown latent table {table_name!r}; there are: {', '.join(LATENT_TABLES)}")
+    if page < 0 or not 1 <= page_size <= 1000:
+        raise ExplorerError("page must be >= 0 and page size between 1 and 1000")
+    table = LatentBase.metadata.tables[table_name]
+    total = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    stmt = select(table).order_by(*table.primary_key.columns).limit(page_size).offset(page * page_size)
+    return RecordPage(
+        object=table_name,
+        columns=[c.name for c in table.columns],
+        rows=[dict(row._mapping) for row in conn.execute(stmt)],
+        parent_titles={},
+        page=page,
+        page_size=page_size,
+        total=total,
+        total_is_exact=True,
+    )
 
 
 def org_object_counts(url: str) -> dict[str, tuple[int, bool]]:

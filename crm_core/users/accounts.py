@@ -11,14 +11,15 @@ import secrets
 from typing import Any
 
 import bcrypt
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crm_core.api.models import ApiToken
 from crm_core.errors import UserFacingError
 from crm_core.policy import Role
 from crm_core.store.engine import write_transaction
-from crm_core.store.models import AppUser
+from crm_core.store.models import AppUser, utc_now
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 72
@@ -111,11 +112,18 @@ def add_user(
 
 
 def set_password(session: Session, username: str, password: str | None = None) -> str | None:
-    """Set (or generate) a user's password and commit; returns the generated one or None."""
+    """Set (or generate) a user's password, revoke their API tokens and commit; returns the generated one or None."""
     generated = generate_password() if password is None else None
     password_hash = hash_password(password if password is not None else generated or "")
     with write_transaction(session):
-        _existing_user(session, username).password_hash = password_hash
+        user = _existing_user(session, username)
+        user.password_hash = password_hash
+        # A reset password must also end the API sessions opened with the old one.
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utc_now())
+        )
         session.commit()
     return generated
 

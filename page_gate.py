@@ -1,0 +1,37 @@
+"""What every studio page does first (role gate) and how it shows expected failures (one-line errors).
+
+Pages import it (it uses streamlit, so it lives outside :mod:`crm_core`); the permission itself
+is decided by :mod:`crm_core.policy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from crm_core.errors import UserFacingError
+from crm_core.policy import PAGE_TITLES, Page, can_open
+from crm_core.studio.startup import signed_in_role
+
+
+def require_page(page: Page) -> str:
+    """The signed-in user's role if it may open `page`; otherwise show an error and stop the page."""
+    role = signed_in_role(st.session_state)
+    if role is None or not can_open(role, page):
+        st.error(f"Your role cannot open the {PAGE_TITLES[page]} page.")
+        st.stop()
+    return role
+
+
+@contextmanager
+def shown_errors() -> Iterator[None]:
+    """Show a :class:`UserFacingError` raised in the block as ``st.error`` (its one-line message), not a traceback.
+
+    The rest of the page still runs; use the block's own flag or ``st.stop()`` where it must not.
+    """
+    try:
+        yield
+    except UserFacingError as exc:
+        st.error(str(exc))
