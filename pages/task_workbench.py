@@ -40,6 +40,7 @@ from crm_core.studio.workbench import (
     record_step,
     session_steps,
     start_agent_run,
+    study_agent,
     study_runs,
     submit_answer,
     workbench_studies,
@@ -174,17 +175,23 @@ def expert_column(row: WorkbenchSession, instance: TaskInstance) -> None:
                 st.code(step.observation[:3000], language=None, wrap_lines=True)
 
 
-def agent_column(instance: TaskInstance, blind: bool, runs: list[str]) -> float | None:
+def agent_column(instance: TaskInstance, in_study: bool, blind: bool, runs: list[str]) -> float | None:
     st.subheader("The agent's run")
     options = [o for o in agent_options(sessions, instance.idx) if not runs or o.run_id in runs]
     if not options:
-        st.info("No agent has run on this instance yet. Start one below.")
+        st.info("No agent has run on this instance yet.")
         return None
-    if "wb_new_run" in st.session_state:  # a run just started from this page
-        st.session_state["wb_agent_run"] = st.session_state.pop("wb_new_run")
-    labels = {o.run_id: agent_label(o, i + 1, blind=blind) for i, o in enumerate(options)}
-    chosen = st.selectbox("Run", list(labels), format_func=labels.__getitem__, key="wb_agent_run")
-    option = next(o for o in options if o.run_id == chosen)
+    if in_study:  # the study decides which run an expert rates (recoverable from user and instance)
+        option = study_agent(options, username, instance.idx)
+        chosen = option.run_id
+        labels = {chosen: agent_label(option, 1, blind=blind)}
+        st.caption(labels[chosen])
+    else:
+        if "wb_new_run" in st.session_state:  # a run just started from this page
+            st.session_state["wb_agent_run"] = st.session_state.pop("wb_new_run")
+        labels = {o.run_id: agent_label(o, i + 1, blind=blind) for i, o in enumerate(options)}
+        chosen = st.selectbox("Run", list(labels), format_func=labels.__getitem__, key="wb_agent_run")
+        option = next(o for o in options if o.run_id == chosen)
     episode = next(e for e in load_episodes(sessions, chosen, instance_idx=instance.idx) if e.trial == option.trial)
     trajectory = episode_trajectory(episode, labels[chosen])
     st.markdown(f"**Answer:** `{episode.answer}` · end: {episode.end_reason} · turns: {episode.turns}")
@@ -223,9 +230,12 @@ def launch_agent(instance: TaskInstance) -> None:
                 if event.kind == "failed":
                     outcome["failed"] = event.text
 
-            deadline = time.monotonic() + 600
-            while not drain(events, show) and time.monotonic() < deadline:
-                pass
+            deadline, ended = time.monotonic() + 600, False
+            while not ended and time.monotonic() < deadline:
+                ended = drain(events, show)
+            if not ended:
+                status.update(label=f"Run {run_id} is still going: reload the page later", state="running")
+                return
             if outcome["failed"]:
                 status.update(label=f"The run failed: {outcome['failed']}", state="error")
                 return
@@ -385,7 +395,7 @@ agent_at = 0 if row.agent_side == "left" else 1
 with columns[1 - agent_at]:
     expert_column(row, instance)
 with columns[agent_at]:
-    agent_reward = agent_column(instance, blind, runs_allowed)
+    agent_reward = agent_column(instance, in_study, blind, runs_allowed)
 st.divider()
 st.subheader("Ground truth")
 st.markdown(f"**Correct answer:** `{instance.answer_text}` ({instance.reward_metric.replace('_', ' ')})")

@@ -312,6 +312,13 @@ def agent_options(store: sessionmaker[Session], instance_idx: int) -> list[Agent
     return options
 
 
+def study_agent(options: Sequence[AgentOption], username: str, instance_idx: int) -> AgentOption:
+    """The run a study shows this expert on this instance: a stable draw among `options` by run id."""
+    ordered = sorted(options, key=lambda o: o.run_id)
+    digest = hashlib.sha256(f"study-agent\0{username.lower()}\0{instance_idx}".encode()).digest()
+    return ordered[int.from_bytes(digest[:4], "big") % len(ordered)]
+
+
 def agent_label(option: AgentOption, number: int, *, blind: bool) -> str:
     """How a run is named to the expert: ``Agent N`` in a blind study, else model and framework."""
     return f"Agent {number}" if blind else f"{option.model} · {option.framework} ({option.run_id})"

@@ -94,7 +94,8 @@ def test_expert_solves_then_rates_the_agent_blind(runs_studio, tmp_path, monkeyp
     next(b for b in at.button if b.label == "Submit answer").click().run()
     assert not at.exception
     page_text = "\n".join(e.value for e in [*at.markdown, *at.subheader, *at.caption])
-    assert at.selectbox(key="wb_agent_run").options == ["Agent 1"]  # the study's run only, model hidden
+    assert "Agent 1" in [c.value for c in at.caption]  # the study's run, model hidden
+    assert not [s for s in at.selectbox if s.key == "wb_agent_run"]  # the study chooses the run
     assert "baseline" not in page_text and BASELINE_RUN not in page_text
     assert not [e for e in at.expander if e.label == "Run an agent on this instance"]
     at.radio(key=f"wb-rate-{study.items[0].id}-correctness").set_value(1)
@@ -115,3 +116,17 @@ def test_expert_solves_then_rates_the_agent_blind(runs_studio, tmp_path, monkeyp
 
     realism = open_page("pages/realism_study.py", "erin", "expert")
     assert [i.value for i in realism.info] == ["No study is open right now. An admin loads studies on the Admin page."]
+
+
+def test_study_agent_is_a_stable_draw_over_the_runs():
+    import datetime as dt
+
+    from crm_core.studio.workbench import AgentOption, study_agent
+
+    options = [
+        AgentOption(run_id=f"r{n}", model="m", framework="act", trial=0, reward=1.0, created_at=dt.datetime(2026, 1, 1))
+        for n in range(3)
+    ]
+    picks = [study_agent(options, "erin", idx).run_id for idx in range(60)]
+    assert picks == [study_agent(list(reversed(options)), "ERIN", idx).run_id for idx in range(60)]  # order-free
+    assert set(picks) == {"r0", "r1", "r2"}  # every run gets rated
