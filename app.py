@@ -30,6 +30,7 @@ from crm_core.studio.startup import (
     org_state,
 )
 from crm_core.users import authenticator_credentials, ensure_admin
+from crm_core.users.throttle import LoginLimits, clear_failures, recent_failures, record_failure
 
 PAGES_DIR = Path(__file__).parent / "pages"
 PAGE_ICONS = {
@@ -53,6 +54,10 @@ URL_PATHS = {
     Page.EXPORT: "exports",
     Page.ADMIN: "manage",
 }
+
+SIGN_IN_LIMITS = LoginLimits()
+"""Failed sign-ins tolerated per username within the window (shared with the REST API's logins)."""
+LOCKED_OUT = "Maximum number of login attempts exceeded"  # streamlit-authenticator's LoginError text
 
 st.set_page_config(page_title="CRMArena Studio", page_icon=":material/support_agent:", layout="wide")
 
@@ -142,6 +147,12 @@ ensure_org(org_db_url())
 
 with sessions() as session:
     credentials = authenticator_credentials(session)
+# The sign-in throttle: the authenticator refuses a username with `max_login_attempts` failures
+# before checking its password, so each user's failures in the window (from the app store, shared
+# by every process and with the REST API) are handed to it, and new ones are stored after it ran.
+failures = recent_failures(sessions, SIGN_IN_LIMITS)
+for name, user in credentials["usernames"].items():
+    user["failed_login_attempts"] = failures.get(name, 0)
 authenticator = stauth.Authenticate(credentials, COOKIE_NAME, cookie_key(), COOKIE_EXPIRY_DAYS, auto_hash=False)
 
 username = st.session_state.get("username")
@@ -155,17 +166,34 @@ if not was_signed_in:
     with header.container():
         st.title("CRMArena Studio")
         st.caption("Sign in to browse the simulated org, rate its realism and export results.")
+locked_out = False
 try:
-    authenticator.login(location="main", fields={"Form name": "Sign in", "Login": "Sign in"})
+    authenticator.login(
+        location="main",
+        fields={"Form name": "Sign in", "Login": "Sign in"},
+        max_login_attempts=SIGN_IN_LIMITS.per_username,
+    )
 except LoginError as exc:
-    st.error(str(exc))
+    locked_out = str(exc) == LOCKED_OUT
+    if locked_out:
+        minutes = SIGN_IN_LIMITS.window_seconds // 60
+        st.error(
+            f"Too many failed sign-ins for this username: sign-in is refused for up to {minutes} minutes. "
+            "An admin can reset the password meanwhile."
+        )
+    else:
+        st.error(str(exc))
+for name, user in credentials["usernames"].items():
+    if user.get("failed_login_attempts", 0) > failures.get(name, 0):  # a wrong password in this run
+        record_failure(sessions, name)
 
 status = st.session_state.get("authentication_status")
-if status is False:
+if status is False and not locked_out:
     st.error("Username or password is incorrect.")
 if not status:
     st.stop()
 if not was_signed_in:
+    clear_failures(sessions, username=st.session_state["username"], window_seconds=SIGN_IN_LIMITS.window_seconds)
     # Signed in during this run (form or cookie): draw the app afresh, without the form, and
     # set the cookie in that run so that the rerun cannot cut its component short.
     st.session_state["set_auth_cookie"] = True

@@ -76,3 +76,17 @@ def clear_failures(sessions: sessionmaker[Session], username: str, *, window_sec
                 )
             )
         )
+
+
+def recent_failures(
+    sessions: sessionmaker[Session], limits: LoginLimits, *, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """Failed sign-ins per username within the window (usernames without failures are left out)."""
+    since = (now or utc_now()) - dt.timedelta(seconds=limits.window_seconds)
+    with sessions() as session:
+        rows = session.execute(
+            select(ApiLoginFailure.username, func.count())
+            .where(ApiLoginFailure.failed_at > since)
+            .group_by(ApiLoginFailure.username)
+        )
+        return {username: count for username, count in rows}
