@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.db import app_db_url
-from crm_core.policy import Page, can_open
+from crm_core.policy import Page
 from crm_core.store import open_app_store
 from crm_core.studies import definition_of, get_study, list_studies
 from crm_core.studio.dashboards import (
@@ -27,12 +27,10 @@ from crm_core.studio.dashboards import (
     score_heatmap,
     task_frame,
 )
-from crm_core.studio.startup import signed_in_role
 from crm_core.studio.workbench import uses_workbench
+from page_gate import require_page
 
-if not can_open(signed_in_role(st.session_state), Page.RESULTS):
-    st.error("Your role cannot open the Results.")
-    st.stop()
+require_page(Page.RESULTS)
 
 sessions = st.cache_resource(open_app_store)(app_db_url())
 

@@ -18,13 +18,12 @@ import streamlit as st
 from crm_core.agents.environment import OrgEnvironment, instance_today
 from crm_core.db import app_db_url, make_readonly_engine, org_db_url
 from crm_core.errors import UserFacingError
-from crm_core.policy import Page, can_open
+from crm_core.policy import Page
 from crm_core.store import Study, StudyItem, open_app_store, utc_now
 from crm_core.store.runs import load_episodes
 from crm_core.studies import StudyDefinition, answer_problems, claim_next_item, definition_of, rater_progress, submit
 from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
 from crm_core.studio.replay import episode_trajectory, workbench_trajectory
-from crm_core.studio.startup import signed_in_role
 from crm_core.studio.workbench import (
     WorkbenchError,
     WorkbenchSession,
@@ -47,10 +46,9 @@ from crm_core.studio.workbench import (
 )
 from crm_core.tasks.records import TASKS, TaskInstance, load_tasks
 from crm_core.tools import TASK_TOOLS, TOOLS
+from page_gate import require_page
 
-if not can_open(signed_in_role(st.session_state), Page.TASK_WORKBENCH):
-    st.error("Your role cannot open the Task Workbench.")
-    st.stop()
+require_page(Page.TASK_WORKBENCH)
 
 OFFLINE_MODELS = ["oracle", "baseline:majority", "baseline:random"]
 FRAMEWORKS = ["act", "react", "fc", "fc_flex"]

@@ -13,7 +13,7 @@ import streamlit as st
 from sqlalchemy import select
 
 from crm_core.db import app_db_url
-from crm_core.policy import Page, can_open
+from crm_core.policy import Page
 from crm_core.store import AppUser, open_app_store
 from crm_core.store.runs import list_runs, load_episodes
 from crm_core.studio.replay import (
@@ -26,12 +26,10 @@ from crm_core.studio.replay import (
     step_prompt,
     workbench_trajectory,
 )
-from crm_core.studio.startup import signed_in_role
 from crm_core.studio.workbench import WorkbenchSession, session_steps, submitted_sessions
+from page_gate import require_page
 
-if not can_open(signed_in_role(st.session_state), Page.TRAJECTORY_REPLAY):
-    st.error("Your role cannot open the Trajectory Replay.")
-    st.stop()
+require_page(Page.TRAJECTORY_REPLAY)
 
 sessions = st.cache_resource(open_app_store)(app_db_url())
 params = st.query_params

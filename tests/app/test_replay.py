@@ -179,7 +179,7 @@ def failed_baseline_instance(studio: RunsStudio) -> int:
 
 def test_experts_cannot_open_the_replay(page_env):
     at = as_user("erin")
-    assert [e.value for e in at.error] == ["Your role cannot open the Trajectory Replay."]
+    assert [e.value for e in at.error] == ["Your role cannot open the Trajectory Replay page."]
     assert not at.radio
 
 

@@ -164,7 +164,7 @@ def test_realism_agreement_and_share_by_hand(runs_studio):
 
 def test_experts_cannot_open_the_results(page_env):
     at = as_user("erin")
-    assert [e.value for e in at.error] == ["Your role cannot open the Results."]
+    assert [e.value for e in at.error] == ["Your role cannot open the Results page."]
     assert not at.get("plotly_chart")
 
 

@@ -224,7 +224,7 @@ def texts(at: AppTest) -> str:
 
 def test_only_experts_open_the_workbench_and_it_is_in_their_navigation(page_env):
     refused = as_user("rita")
-    assert [e.value for e in refused.error] == ["Your role cannot open the Task Workbench."]
+    assert [e.value for e in refused.error] == ["Your role cannot open the Task Workbench page."]
     app = as_user("erin", "app.py")
     assert not app.exception
     app.switch_page("pages/task_workbench.py").run()
