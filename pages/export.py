@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm_core.db import app_db_url
+from crm_core.errors import UserFacingError
 from crm_core.policy import Action, Page, can
 from crm_core.store import open_app_store
 from crm_core.studies import EXPORT_FORMATS, export_bytes, list_studies, progress, responses_frame
@@ -29,10 +30,16 @@ if can(role, Action.EXPORT_NAMES):
         "Show rater names", key="show_names", help="Off: raters appear as stable pseudonyms (keyed hashes)."
     )
 
-with sessions() as session:
-    summary = progress(session, study_id)
-    frame = responses_frame(session, study_id, pseudonymize_raters=not show_names)
-    files = {fmt: export_bytes(session, study_id, fmt, pseudonymize_raters=not show_names) for fmt in EXPORT_FORMATS}
+try:
+    with sessions() as session:
+        summary = progress(session, study_id)
+        frame = responses_frame(session, study_id, pseudonymize_raters=not show_names)
+        files = {
+            fmt: export_bytes(session, study_id, fmt, pseudonymize_raters=not show_names) for fmt in EXPORT_FORMATS
+        }
+except UserFacingError as exc:  # e.g. the study was removed meanwhile
+    st.error(str(exc))
+    st.stop()
 
 responses = frame["submission_id"].nunique()
 st.write(

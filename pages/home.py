@@ -12,6 +12,7 @@ from crm_core.org.metadata import describe_org
 from crm_core.policy import PAGE_TITLES, Page, pages_for
 from crm_core.studio.explorer import org_object_counts
 from crm_core.studio.startup import signed_in_role
+from page_gate import shown_errors
 
 PAGE_PURPOSE = {
     Page.ORG_EXPLORER: "Browse every object of the simulated org, open records and run SOQL or SOSL.",
@@ -50,4 +51,5 @@ def org_overview(url: str) -> pd.DataFrame:
 
 
 st.subheader("The org")
-st.dataframe(org_overview(org_db_url()), hide_index=True, width="content")
+with shown_errors():
+    st.dataframe(org_overview(org_db_url()), hide_index=True, width="content")

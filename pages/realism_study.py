@@ -190,9 +190,13 @@ if len(studies) > 1:
     study = next(s for s in studies if s.id == chosen)
 definition = definition_of(study)
 
-with sessions() as session:
-    mine = rater_progress(session, study.id, username)
-    item = claim_next_item(session, study.id, username)
+try:
+    with sessions() as session:
+        mine = rater_progress(session, study.id, username)
+        item = claim_next_item(session, study.id, username)
+except UserFacingError as exc:  # e.g. the study was closed or removed meanwhile
+    st.error(str(exc))
+    st.stop()
 done, total = mine.submitted, mine.total
 st.progress(done / total if total else 1.0, text=f"{done} of {total} items answered")
 with st.expander("Guideline", expanded=done == 0):

@@ -89,6 +89,14 @@ def test_explorer_page_shows_a_locked_org_as_an_error(locked_org, studio, monkey
     assert errors(at) == ["the org database could not answer: database is locked"]
 
 
+def test_home_page_shows_a_locked_org_as_an_error(locked_org, studio, monkeypatch):
+    monkeypatch.setenv("CRM_ORG_DB", locked_org)
+    at = run_page("pages/home.py", "erin", "expert")
+    assert not at.exception, at.exception
+    assert errors(at) == ["the org database could not answer: database is locked"]
+    assert [t.value for t in at.title] == ["CRMArena Studio"]  # the rest of the page is still there
+
+
 @pytest.mark.postgres
 def test_postgresql_error_keeps_its_first_line_without_sql(pg_url):
     engine = make_engine(pg_url)
