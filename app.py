@@ -55,8 +55,9 @@ URL_PATHS = {
     Page.ADMIN: "manage",
 }
 
+# Failed sign-ins tolerated per username within the window (shared with the REST API's logins).
+# (A comment, not a docstring: Streamlit's magic would draw a bare string on the page.)
 SIGN_IN_LIMITS = LoginLimits()
-"""Failed sign-ins tolerated per username within the window (shared with the REST API's logins)."""
 LOCKED_OUT = "Maximum number of login attempts exceeded"  # streamlit-authenticator's LoginError text
 
 st.set_page_config(page_title="CRMArena Studio", page_icon=":material/support_agent:", layout="wide")
