@@ -37,7 +37,9 @@ def test_expert_cannot_open_researcher_or_admin_pages(studio_server, context):
     page = context.new_page()
     sign_in(page, studio_server, "erin")
     screenshot(page, "02-expert-home")
-    links = [t.split("\n")[-1] for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]  # after the icon
+    nav_links = page.locator(".st-key-studio_nav").get_by_test_id("stPageLink")
+    expect(nav_links.first).to_be_visible()
+    links = [t.split("\n")[-1] for t in nav_links.all_inner_texts()]  # after the icon
     assert "Org Explorer" in links and "Realism Study" in links
     assert "Export" not in links and "Admin" not in links
     # typing the URLs (the navigation's and the page files' names) opens the home page instead
