@@ -86,7 +86,7 @@ with users_tab:
                 st.error(str(exc))
             else:
                 extra = f" New password (shown once): `{generated}`" if generated else ""
-                report(f"Password of {whose} reset.{extra}")
+                report(f"Password of {whose} reset; their API tokens are revoked.{extra}")
                 st.rerun()
 
 with studies_tab:

@@ -11,11 +11,11 @@ import secrets
 from typing import Any
 
 import bcrypt
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm_core.api.models import ApiToken
+from crm_core.api.models import ApiLoginFailure, ApiToken
 from crm_core.errors import UserFacingError
 from crm_core.policy import Role
 from crm_core.store.engine import write_transaction
@@ -112,18 +112,20 @@ def add_user(
 
 
 def set_password(session: Session, username: str, password: str | None = None) -> str | None:
-    """Set (or generate) a user's password, revoke their API tokens and commit; returns the generated one or None."""
+    """Set (or generate) a password, revoke the user's API tokens, forget failed sign-ins; returns the generated one."""
     generated = generate_password() if password is None else None
     password_hash = hash_password(password if password is not None else generated or "")
     with write_transaction(session):
         user = _existing_user(session, username)
         user.password_hash = password_hash
-        # A reset password must also end the API sessions opened with the old one.
+        # A reset password ends the API sessions opened with the old one, and lifts the sign-in
+        # lock that guesses at the old one caused.
         session.execute(
             update(ApiToken)
             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=utc_now())
         )
+        session.execute(delete(ApiLoginFailure).where(ApiLoginFailure.username == user.username))
         session.commit()
     return generated
 

@@ -290,6 +290,21 @@ def test_password_reset_revokes_only_that_users_api_tokens(studio):
         sessions.kw["bind"].dispose()
 
 
+def test_password_reset_lifts_the_sign_in_lock(studio):
+    sessions = open_app_store(studio.app_url)
+    try:
+        for _ in range(LoginLimits().per_username):
+            record_failure(sessions, "erin")
+            record_failure(sessions, "ethan")
+        with sessions() as session:
+            set_password(session, "erin", "a-brand-new-pass-2")
+        assert recent_failures(sessions, LoginLimits()) == {"ethan": LoginLimits().per_username}
+    finally:
+        sessions.kw["bind"].dispose()
+    at = sign_in(AppTest.from_file(APP, default_timeout=TIMEOUT).run(), "erin", "a-brand-new-pass-2")
+    assert at.session_state["authentication_status"] is True
+
+
 # --- latent variables -------------------------------------------------------------------------
 
 REGIONS = {f"{chr(65 + i // 26)}{chr(65 + i % 26)}": round(0.5 + i / 100, 2) for i in range(60)}
