@@ -206,14 +206,8 @@ username = st.session_state["username"]
 role = credentials["usernames"][username]["roles"][0]
 st.session_state["roles"] = [role]  # the database decides, every run
 
-navigation = navigation_for(pages_for(role))
 with st.sidebar:
     st.markdown(f"**{credentials['usernames'][username]['name']}**  \n`{username}` · {role}")
-    # The role's pages as links drawn here: `client.showSidebarNavigation = false` (which keeps the
-    # legacy pages/ list away) hides st.navigation's own menu too.
-    with st.container(key="studio_nav"):
-        for entry in navigation:
-            st.page_link(entry)
     authenticator.logout("Sign out", "sidebar")
 
-st.navigation(navigation, position="hidden").run()
+st.navigation(navigation_for(pages_for(role))).run()
