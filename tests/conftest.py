@@ -17,9 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 # No wall-clock limits in tests: the CI machine has two busy cores. Speed is measured in bench/.
-settings.register_profile(
-    "crm", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("crm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("crm")
 
 
