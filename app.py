@@ -117,6 +117,7 @@ def ensure_org(url: str) -> None:
 
 
 def page_file(page: Page) -> Path:
+    # The script of `page` in pages/.
     return PAGES_DIR / f"{page.value}.py"
 
 

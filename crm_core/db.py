@@ -55,6 +55,7 @@ def display_url(url: str) -> str:
 
 
 def is_sqlite(url: str) -> bool:
+    """True when `url` names a SQLite database."""
     return make_url(url).get_backend_name() == "sqlite"
 
 

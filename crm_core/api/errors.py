@@ -20,10 +20,12 @@ class ApiError(Exception):
 
 
 def not_found(message: str = RESOURCE_MISSING) -> ApiError:
+    """404 ``NOT_FOUND``: an unknown object, record, path or version."""
     return ApiError(404, "NOT_FOUND", message)
 
 
 def invalid_session() -> ApiError:
+    """401 ``INVALID_SESSION_ID``: a missing, wrong, expired or revoked token."""
     return ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
 
 

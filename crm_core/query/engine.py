@@ -25,6 +25,7 @@ T = TypeVar("T")
 
 
 def utc_today() -> dt.date:
+    """Today's date in UTC: the default "today" of relative date literals."""
     return dt.datetime.now(dt.UTC).date()
 
 
