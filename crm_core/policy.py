@@ -46,6 +46,8 @@ class Action(StrEnum):
     EXPORT_NAMES = "export_names"  # export with real usernames
     MANAGE_USERS = "manage_users"
     MANAGE_STUDIES = "manage_studies"  # load, close, see progress
+    RUN_OFFLINE_AGENT = "run_offline_agent"  # start a run of an offline model (oracle, baselines, replay)
+    RUN_PAID_AGENT = "run_paid_agent"  # start a run of a provider model (costs money)
 
 
 _RESEARCHER_ACTIONS = frozenset(
@@ -57,11 +59,13 @@ _RESEARCHER_ACTIONS = frozenset(
         Action.UNBLIND,
         Action.EXPORT,
         Action.EXPORT_NAMES,
+        Action.RUN_OFFLINE_AGENT,
+        Action.RUN_PAID_AGENT,
     }
 )
 
 ACTIONS_BY_ROLE: dict[Role, frozenset[Action]] = {
-    Role.EXPERT: frozenset({Action.BROWSE_ORG, Action.RATE, Action.SOLVE_TASKS}),
+    Role.EXPERT: frozenset({Action.BROWSE_ORG, Action.RATE, Action.SOLVE_TASKS, Action.RUN_OFFLINE_AGENT}),
     Role.RESEARCHER: _RESEARCHER_ACTIONS,
     Role.ADMIN: _RESEARCHER_ACTIONS | {Action.MANAGE_USERS, Action.MANAGE_STUDIES},
 }

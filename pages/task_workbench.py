@@ -8,8 +8,6 @@ agent's run, the ground truth and the scores appear only after the answer is sub
 from __future__ import annotations
 
 import json
-import os
-import time
 import uuid
 
 import pandas as pd
@@ -18,7 +16,7 @@ import streamlit as st
 from crm_core.agents.environment import OrgEnvironment, instance_today
 from crm_core.db import app_db_url, make_readonly_engine, org_db_url
 from crm_core.errors import UserFacingError
-from crm_core.policy import Page
+from crm_core.policy import Page, require
 from crm_core.store import Study, StudyItem, open_app_store, utc_now
 from crm_core.store.runs import load_episodes
 from crm_core.studies import StudyDefinition, answer_problems, claim_next_item, definition_of, rater_progress, submit
@@ -30,27 +28,29 @@ from crm_core.studio.workbench import (
     WorkbenchStep,
     agent_label,
     agent_options,
-    drain,
     find_session,
+    follow_run,
     form_fields,
     item_instance,
+    model_base_url,
     open_session,
     parse_form,
     record_step,
+    run_action,
     session_steps,
     start_agent_run,
     study_agent,
     study_runs,
     submit_answer,
+    workbench_models,
     workbench_studies,
 )
 from crm_core.tasks.records import TASKS, TaskInstance, load_tasks
 from crm_core.tools import TASK_TOOLS, TOOLS
 from page_gate import require_page
 
-require_page(Page.TASK_WORKBENCH)
+role = require_page(Page.TASK_WORKBENCH)
 
-OFFLINE_MODELS = ["oracle", "baseline:majority", "baseline:random"]
 FRAMEWORKS = ["act", "react", "fc", "fc_flex"]
 username: str = st.session_state["username"]
 sessions = st.cache_resource(open_app_store)(app_db_url())
@@ -62,15 +62,6 @@ env = OrgEnvironment(org)
 @st.cache_data(ttl=600, show_spinner="Loading the task set ...")
 def task_set(url: str) -> dict[int, TaskInstance]:
     return {instance.idx: instance for instance in load_tasks(url)}
-
-
-def configured_models() -> list[str]:
-    """The offline models, then those listed in ``CRM_STUDIO_MODELS`` (comma-separated).
-
-    ``CRM_STUDIO_BASE_URL`` points the listed models at an OpenAI-compatible server.
-    """
-    extra = [m.strip() for m in os.environ.get("CRM_STUDIO_MODELS", "").split(",") if m.strip()]
-    return OFFLINE_MODELS + [m for m in extra if m not in OFFLINE_MODELS]
 
 
 def add_step(row: WorkbenchSession, step: WorkbenchStep) -> None:
@@ -206,38 +197,37 @@ def agent_column(instance: TaskInstance, in_study: bool, blind: bool, runs: list
 def launch_agent(instance: TaskInstance) -> None:
     with st.expander("Run an agent on this instance"):
         with st.form("wb-launch"):
-            model = st.selectbox("Model", configured_models(), key="wb_model")
+            model = st.selectbox("Model", workbench_models(role), key="wb_model")
             framework = st.selectbox("Framework", FRAMEWORKS, key="wb_framework")
             go = st.form_submit_button("Start the run")
-        if not go:
+        if not go or model is None:
             return
         run_id = f"workbench-{username}-{instance.idx}-{uuid.uuid4().hex[:8]}"
         try:
-            base_url = None if model in OFFLINE_MODELS else os.environ.get("CRM_STUDIO_BASE_URL") or None
+            require(role, run_action(model))  # checked here too, not only by the offered list
             _thread, events = start_agent_run(
-                sessions, org_url, instance, model=model, framework=framework, run_id=run_id, base_url=base_url
+                sessions,
+                org_url,
+                instance,
+                role=role,
+                model=model,
+                framework=framework,
+                run_id=run_id,
+                base_url=model_base_url(model),
             )
         except UserFacingError as exc:
             st.error(str(exc))
             return
-        with st.status(f"Running {model} ({framework}) ...", expanded=True) as status:
-            outcome = {"failed": None}
-
-            def show(event) -> None:  # noqa: ANN001
-                st.write(event.text)
-                if event.kind == "failed":
-                    outcome["failed"] = event.text
-
-            deadline, ended = time.monotonic() + 600, False
-            while not ended and time.monotonic() < deadline:
-                ended = drain(events, show)
-            if not ended:
-                status.update(label=f"Run {run_id} is still going: reload the page later", state="running")
-                return
-            if outcome["failed"]:
-                status.update(label=f"The run failed: {outcome['failed']}", state="error")
-                return
-            status.update(label=f"Run {run_id} finished", state="complete")
+        status = st.status(f"Running {model} ({framework}) ...", expanded=True)  # no `with`: leaving one completes it
+        progress = follow_run(events, lambda event: status.write(event.text))
+        if progress.state == "running":
+            status.update(label=f"Run {run_id} is still running", state="running")
+            st.warning(f"Run {run_id} is still running: reload the page later to see it.")
+            return
+        if progress.state == "failed":
+            status.update(label=f"The run failed: {progress.failure}", state="error")
+            return
+        status.update(label=f"Run {run_id} finished", state="complete")
         st.session_state["wb_new_run"] = run_id
         st.rerun()
 

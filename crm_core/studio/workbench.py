@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import queue
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -23,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from crm_core.errors import UserFacingError
+from crm_core.policy import Action, can, require
 from crm_core.store.engine import write_transaction
 from crm_core.store.models import AppBase, AppUser, Study, StudyItem, utc_now
 from crm_core.studies.definition import StudyDefinition
@@ -324,6 +327,39 @@ def agent_label(option: AgentOption, number: int, *, blind: bool) -> str:
     return f"Agent {number}" if blind else f"{option.model} · {option.framework} ({option.run_id})"
 
 
+WORKBENCH_OFFLINE_MODELS = ("oracle", "baseline:majority", "baseline:random")
+"""The offline models the workbench always offers (no provider, no cost)."""
+
+RUN_WAIT_SECONDS = 600.0
+"""How long the page follows a run it started before telling the user to reload."""
+
+
+def is_offline_model(model: str) -> bool:
+    """Whether `model` runs without a provider (oracle, ``baseline:*``, ``replay:*``)."""
+    spec = model.strip()
+    return spec == "oracle" or spec.startswith(("baseline:", "replay:"))
+
+
+def run_action(model: str) -> Action:
+    """The permission starting a run of `model` needs: offline models are free, provider models cost money."""
+    return Action.RUN_OFFLINE_AGENT if is_offline_model(model) else Action.RUN_PAID_AGENT
+
+
+def workbench_models(role: str | None, environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The models `role` may start from the workbench: the offline ones, then (for roles allowed
+    paid runs) those listed in ``CRM_STUDIO_MODELS`` (comma-separated)."""
+    offered = list(WORKBENCH_OFFLINE_MODELS) if can(role, Action.RUN_OFFLINE_AGENT) else []
+    if can(role, Action.RUN_PAID_AGENT):
+        listed = [m.strip() for m in environ.get("CRM_STUDIO_MODELS", "").split(",") if m.strip()]
+        offered += [m for m in listed if m not in offered]
+    return offered
+
+
+def model_base_url(model: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The OpenAI-compatible server of a provider model (``CRM_STUDIO_BASE_URL``); None for offline ones."""
+    return None if is_offline_model(model) else environ.get("CRM_STUDIO_BASE_URL") or None
+
+
 class LiveEvent(BaseModel):
     """What a live agent run reports: one action, or the end of the episode."""
 
@@ -336,6 +372,7 @@ def start_agent_run(
     org_url: str,
     instance: TaskInstance,
     *,
+    role: str | None,
     model: str,
     framework: str,
     run_id: str,
@@ -343,6 +380,7 @@ def start_agent_run(
 ) -> tuple[threading.Thread, queue.Queue[LiveEvent]]:
     """Run `model` in `framework` on one instance in a background thread, recording it as a run.
 
+    `role` must hold :func:`run_action` of the model (else :class:`~crm_core.policy.PermissionDenied`).
     The queue reports each action as it is performed and then ``done`` (or ``failed`` with the
     reason); the run and its episode are stored like any ``python -m crm_core run``.
     """
@@ -354,6 +392,7 @@ def start_agent_run(
     from crm_core.db import make_readonly_engine
     from crm_core.store.runs import save_run
 
+    require(role, run_action(model))
     if framework not in FRAMEWORK_NAMES:
         raise WorkbenchError(f"unknown framework {framework!r}: choose one of {', '.join(FRAMEWORK_NAMES)}")
     events: queue.Queue[LiveEvent] = queue.Queue()
@@ -366,7 +405,6 @@ def start_agent_run(
 
     source = resolve_model(model, base_url=base_url, store=store)
     source.validate()
-    env = ReportingEnvironment(make_readonly_engine(org_url))
     record = RunRecord(
         run_id=run_id,
         framework=framework,  # type: ignore[arg-type]
@@ -378,6 +416,7 @@ def start_agent_run(
         created_at=utc_now(),
     )
     save_run(store, record, planned=1)
+    env = ReportingEnvironment(make_readonly_engine(org_url))  # after save_run: nothing to leak if it fails
 
     def work() -> None:
         try:
@@ -398,7 +437,11 @@ def start_agent_run(
             env.engine.dispose()
 
     thread = threading.Thread(target=work, name=f"workbench-run-{run_id}", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except BaseException:
+        env.engine.dispose()
+        raise
     return thread, events
 
 
@@ -410,6 +453,34 @@ def drain(events: queue.Queue[LiveEvent], on_event: Callable[[LiveEvent], None],
         return False
     on_event(event)
     return event.kind in {"done", "failed"}
+
+
+RunState = Literal["running", "done", "failed"]
+
+
+class RunProgress(BaseModel):
+    """Where a followed run stands: still running (the wait ran out), done, or failed (with why)."""
+
+    state: RunState
+    failure: str | None = None
+
+
+def follow_run(
+    events: queue.Queue[LiveEvent], on_event: Callable[[LiveEvent], None], wait_s: float | None = None
+) -> RunProgress:
+    """Pass the run's events to `on_event` until it ends or `wait_s` (default :data:`RUN_WAIT_SECONDS`) pass."""
+    deadline = time.monotonic() + (RUN_WAIT_SECONDS if wait_s is None else wait_s)
+    failure: list[str] = []
+
+    def seen(event: LiveEvent) -> None:
+        if event.kind == "failed":
+            failure.append(event.text)
+        on_event(event)
+
+    while time.monotonic() < deadline:
+        if drain(events, seen):
+            return RunProgress(state="failed", failure=failure[0]) if failure else RunProgress(state="done")
+    return RunProgress(state="running")
 
 
 # --- studies done in the workbench ----------------------------------------------------------------

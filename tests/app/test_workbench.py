@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,14 @@ from alembic.runtime.migration import MigrationContext
 from hypothesis import given
 from hypothesis import strategies as st
 from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, open_page
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import sessionmaker
 from streamlit.testing.v1 import AppTest
 
+from crm_core.policy import PermissionDenied
 from crm_core.store import AppBase, open_app_store
-from crm_core.store.runs import load_episodes
+from crm_core.store.runs import load_episodes, load_run
 from crm_core.studio.workbench import (
     FormField,
     WorkbenchError,
@@ -28,6 +32,7 @@ from crm_core.studio.workbench import (
     parse_form,
     record_step,
     session_steps,
+    start_agent_run,
     submit_answer,
 )
 from crm_core.tasks.records import TaskInstance
@@ -328,18 +333,103 @@ def test_expert_starts_an_oracle_run_and_sees_it_beside_the_answer(page_env):
     assert [m.value for m in at.metric] == ["1.000", "1.000"]  # the expert's and the oracle's
 
 
-def test_configured_model_runs_through_langchain_against_an_openai_server(page_env, monkeypatch):
+def test_experts_are_offered_only_offline_models_and_the_library_refuses_them_paid_ones(page_env, monkeypatch):
     instance = next(i for i in page_env.instances if i.task == "handle_time")
     with openai_server(lambda body: Reply(content="<respond>None</respond>")) as server:
         monkeypatch.setenv("CRM_STUDIO_MODELS", "openai:scripted-model")
         monkeypatch.setenv("CRM_STUDIO_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        at = launch(submitted_page("ethan", instance), "openai:scripted-model")
-        assert len(server.requests) == 1
-        assert server.requests[0]["model"] == "scripted-model"
-        assert server.requests[0]["messages"][1]["content"] == instance.query
+        at = submitted_page("ethan", instance)
+        assert at.selectbox(key="wb_model").options == ["oracle", "baseline:majority", "baseline:random"]
+        store = open_app_store(page_env.app_url)
+        try:
+            with pytest.raises(PermissionDenied, match="role 'expert' may not run paid agent"):
+                start_agent_run(
+                    store,
+                    page_env.org_url,
+                    instance,
+                    role="expert",
+                    model="openai:scripted-model",
+                    framework="act",
+                    run_id="expert-paid",
+                    base_url=server.base_url,
+                )
+            assert server.requests == [] and load_run(store, "expert-paid") is None
+        finally:
+            store.kw["bind"].dispose()
+
+
+def test_researcher_runs_a_configured_model_through_langchain_against_an_openai_server(page_env, monkeypatch):
+    instance = next(i for i in page_env.instances if i.task == "handle_time")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     store = open_app_store(page_env.app_url)
-    episode = load_episodes(store, at.selectbox(key="wb_agent_run").value)[0]
-    store.kw["bind"].dispose()
+    try:
+        with openai_server(lambda body: Reply(content="<respond>None</respond>")) as server:
+            thread, events = start_agent_run(
+                store,
+                page_env.org_url,
+                instance,
+                role="researcher",
+                model="openai:scripted-model",
+                framework="act",
+                run_id="researcher-paid",
+                base_url=server.base_url,
+            )
+            thread.join(TIMEOUT)
+            assert not thread.is_alive()
+            assert len(server.requests) == 1
+            assert server.requests[0]["model"] == "scripted-model"
+            assert server.requests[0]["messages"][1]["content"] == instance.query
+        kinds = [events.get_nowait().kind for _ in range(events.qsize())]
+        assert kinds[-1] == "done" and kinds.count("done") == 1
+        episode = load_episodes(store, "researcher-paid")[0]
+    finally:
+        store.kw["bind"].dispose()
     assert (episode.model, episode.answer, episode.end_reason) == ("openai:scripted-model", "None", "responded")
     assert episode.reward == (1.0 if instance.answer is None else 0.0)
+
+
+def test_a_run_outlasting_the_wait_is_shown_as_still_running(page_env, monkeypatch):
+    import crm_core.studio.workbench as workbench
+
+    instance = next(i for i in page_env.instances if i.task == "named_entity_disambiguation")
+    monkeypatch.setattr(workbench, "RUN_WAIT_SECONDS", 0.0)  # the wait is over before the first event
+    at = launch(submitted_page("erin", instance), "oracle")
+    statuses = at.get("status")
+    assert [(s.label.startswith("Run workbench-erin-"), s.state) for s in statuses] == [(True, "running")]
+    assert "still running" in statuses[0].label and "finished" not in statuses[0].label
+    assert [w.value.endswith("is still running: reload the page later to see it.") for w in at.warning] == [True]
+    run_id = statuses[0].label.split()[1]
+    store = open_app_store(page_env.app_url)
+    try:  # the run goes on in the background and lands in the store (what a reload shows)
+        deadline = time.monotonic() + TIMEOUT
+        while not load_episodes(store, run_id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [(e.instance_idx, e.reward) for e in load_episodes(store, run_id)] == [(instance.idx, 1.0)]
+    finally:
+        store.kw["bind"].dispose()
+
+
+def test_the_read_only_org_engine_is_disposed_when_saving_the_run_fails(page_env, tmp_path, monkeypatch):
+    import crm_core.db
+
+    instance = page_env.instances[0]
+    made: list = []
+    disposed: list = []
+    real = crm_core.db.make_readonly_engine
+
+    def spied(url: str):
+        engine = real(url)
+        made.append(engine)
+        dispose = engine.dispose
+        engine.dispose = lambda *a, **k: (disposed.append(engine), dispose(*a, **k))
+        return engine
+
+    monkeypatch.setattr(crm_core.db, "make_readonly_engine", spied)
+    broken = sessionmaker(bind=create_engine(f"sqlite:///{tmp_path / 'no_tables.db'}"))  # no agent_runs table
+    with pytest.raises(OperationalError):
+        start_agent_run(
+            broken, page_env.org_url, instance, role="expert", model="oracle", framework="act", run_id="never"
+        )
+    broken.kw["bind"].dispose()
+    assert all(engine in disposed for engine in made)

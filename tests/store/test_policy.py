@@ -13,7 +13,7 @@ EXPECTED_PAGES = {  # role -> pages it may open (SPEC §9)
     "admin": {"org_explorer", "trajectory_replay", "results", "export", "admin"},
 }
 EXPECTED_ACTIONS = {
-    "expert": {"browse_org", "rate", "solve_tasks"},
+    "expert": {"browse_org", "rate", "solve_tasks", "run_offline_agent"},
     "researcher": {
         "browse_org",
         "view_all_responses",
@@ -22,6 +22,8 @@ EXPECTED_ACTIONS = {
         "unblind",
         "export",
         "export_names",
+        "run_offline_agent",
+        "run_paid_agent",
     },
 }
 EXPECTED_ACTIONS["admin"] = EXPECTED_ACTIONS["researcher"] | {"manage_users", "manage_studies"}
@@ -49,7 +51,15 @@ def test_action_table(role, action):
 
 
 def test_experts_never_see_results_answers_of_others_or_names():
-    for action in ("view_all_responses", "view_results", "view_latent", "unblind", "export", "export_names"):
+    for action in (
+        "view_all_responses",
+        "view_results",
+        "view_latent",
+        "unblind",
+        "export",
+        "export_names",
+        "run_paid_agent",
+    ):
         assert not can("expert", action)
 
 
