@@ -308,7 +308,7 @@ def _case_text(rng: random.Random, product: str, issue_name: str, order_number: 
 
 def _routing_sampler(conn: Connection, view: OrgView) -> Sampler:
     pairs = [pair for pair in view.routing_pairs if pair[1] in view.products]
-    agents = [row[0] for row in conn.execute(select(User.Id)).all()]
+    agents = [row[0] for row in conn.execute(select(User.Id).order_by(User.Id)).all()]
     open_cases = ref.cases_by_owner(conn, closed=False)
     by_issue: dict[str, Counter[str]] = {}
     by_product: dict[str, Counter[str]] = {}

@@ -10,6 +10,7 @@ It proves that the raw query path reaches the same ground truth as the task tool
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -71,7 +72,7 @@ def _mean_seconds(rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], st
         group = key(row)
         if group and row.get("ClosedDate"):
             spans[group].append((parse_when(row["ClosedDate"]) - parse_when(row["CreatedDate"])).total_seconds())
-    return {group: sum(v) / len(v) for group, v in spans.items()}
+    return {group: math.fsum(v) / len(v) for group, v in sorted(spans.items())}
 
 
 def handle_time(call: Call, p: dict[str, Any]) -> str | None:
@@ -81,7 +82,7 @@ def handle_time(call: Call, p: dict[str, Any]) -> str | None:
     cases = _q(
         call,
         f"SELECT Id, OwnerId, CreatedDate, ClosedDate FROM Case WHERE {_between(p)} AND Status = 'Closed' "
-        f"AND OwnerId IN {_in(qualified)}",
+        f"AND OwnerId IN {_in(qualified)} ORDER BY Id",
     )
     if not cases:
         return None
@@ -104,7 +105,7 @@ def transfer_count(call: Call, p: dict[str, Any]) -> str | None:
         f"SELECT OldValue__c, COUNT(Id) transfers FROM CaseHistory__c WHERE {ASSIGNMENT} AND OldValue__c != null "
         f"AND {_between(p)} GROUP BY OldValue__c",
     )
-    counts = {agent: 0.0 for agent in qualified}
+    counts = {agent: 0.0 for agent in sorted(qualified)}
     for row in rows:
         if row["OldValue__c"] in counts:
             counts[row["OldValue__c"]] = float(row["transfers"])
@@ -133,7 +134,8 @@ def monthly_trend(call: Call, p: dict[str, Any]) -> str | None:
 def best_region(call: Call, p: dict[str, Any]) -> str | None:
     rows = _q(
         call,
-        f"SELECT Account.ShippingState, CreatedDate, ClosedDate FROM Case WHERE Status = 'Closed' AND {_between(p)}",
+        f"SELECT Account.ShippingState, CreatedDate, ClosedDate FROM Case WHERE Status = 'Closed' AND {_between(p)} "
+        "ORDER BY Id",
     )
     return pick_extreme(_mean_seconds(rows, lambda row: (row.get("Account") or {}).get("ShippingState")), "min")
 

@@ -9,6 +9,7 @@ knowledge facts). Each returns the answer, or None for "None", and raises
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -50,7 +51,7 @@ def pick_extreme(values: Mapping[str, float], extreme: Extreme) -> str | None:
         return None
     best = min(values.values()) if extreme == "min" else max(values.values())
     tolerance = 1e-9 * max(1.0, abs(best))
-    winners = [key for key, value in values.items() if abs(value - best) <= tolerance]
+    winners = sorted(key for key, value in values.items() if abs(value - best) <= tolerance)
     if len(winners) > 1:
         raise TiedAnswerError(f"{len(winners)} tied at {best}")
     return winners[0]
@@ -76,6 +77,7 @@ def handled_counts(conn: Connection, start: dt.datetime, end: dt.datetime) -> di
         select(h.c.NewValue__c, func.count())
         .where(h.c.Field__c == OWNER_ASSIGNMENT, h.c.CreatedDate >= start, h.c.CreatedDate < end, ~has_earlier)
         .group_by(h.c.NewValue__c)
+        .order_by(h.c.NewValue__c)
     ).all()
     return {agent: count for agent, count in rows if agent is not None}
 
@@ -90,6 +92,11 @@ def qualified_agents(
 
 def _seconds(delta: dt.timedelta) -> float:
     return delta.total_seconds()
+
+
+def _mean(values: list[float]) -> float:
+    """The mean, exactly rounded whatever the order of `values` (rows may come in any order)."""
+    return math.fsum(values) / len(values)
 
 
 def handle_time(
@@ -110,19 +117,21 @@ def handle_time(
         .scalar_subquery()
     )
     rows = conn.execute(
-        select(Case.OwnerId, Case.CreatedDate, Case.ClosedDate).where(
+        select(Case.OwnerId, Case.CreatedDate, Case.ClosedDate)
+        .where(
             Case.CreatedDate >= start,
             Case.CreatedDate < end,
             Case.Status == CLOSED,
             Case.ClosedDate.is_not(None),
             assignments == 1,
         )
+        .order_by(Case.Id)
     ).all()
     times: dict[str, list[float]] = defaultdict(list)
     for owner, created, closed in rows:
         if owner in qualified:
             times[owner].append(_seconds(closed - created))
-    return pick_extreme({agent: sum(v) / len(v) for agent, v in times.items()}, extreme)
+    return pick_extreme({agent: _mean(v) for agent, v in times.items()}, extreme)
 
 
 def transfer_count(
@@ -146,8 +155,9 @@ def transfer_count(
             CaseHistory.CreatedDate < end,
         )
         .group_by(CaseHistory.OldValue__c)
+        .order_by(CaseHistory.OldValue__c)
     ).all()
-    counts = {agent: 0.0 for agent in qualified}
+    counts = {agent: 0.0 for agent in sorted(qualified)}
     for agent, count in rows:
         if agent in counts:
             counts[agent] = float(count)
@@ -163,6 +173,7 @@ def _product_case_dates(
             select(Case.IssueId__c, Case.CreatedDate)
             .join(OrderItem, OrderItem.Id == Case.OrderItemId__c)
             .where(OrderItem.Product2Id == product_id, Case.CreatedDate >= start, Case.CreatedDate < end)
+            .order_by(Case.Id)
         ).all()
     ]
 
@@ -191,11 +202,12 @@ def best_region(conn: Connection, start: dt.datetime, end: dt.datetime) -> str |
             Case.ClosedDate.is_not(None),
             Account.ShippingState.is_not(None),
         )
+        .order_by(Case.Id)
     ).all()
     times: dict[str, list[float]] = defaultdict(list)
     for state, created, closed in rows:
         times[state].append(_seconds(closed - created))
-    return pick_extreme({state: sum(v) / len(v) for state, v in times.items()}, "min")
+    return pick_extreme({state: _mean(v) for state, v in times.items()}, "min")
 
 
 def _lexicographic_best(keys: Iterable[str], criteria: list[Callable[[str], float]]) -> str | None:
@@ -225,7 +237,7 @@ def cases_by_owner(
         statement = statement.join(OrderItem, OrderItem.Id == Case.OrderItemId__c).where(
             OrderItem.Product2Id == product_id
         )
-    return Counter(dict(conn.execute(statement.group_by(Case.OwnerId)).all()))
+    return Counter(dict(conn.execute(statement.group_by(Case.OwnerId).order_by(Case.OwnerId)).all()))
 
 
 def route(
@@ -242,7 +254,7 @@ def route(
 def case_routing(conn: Connection, issue_id: str, product_id: str) -> str | None:
     """Agent with most Closed cases of the issue; tie: most Closed cases on order items of the
     product; tie: fewest cases not Closed."""
-    agents = [row[0] for row in conn.execute(select(User.Id)).all()]
+    agents = [row[0] for row in conn.execute(select(User.Id).order_by(User.Id)).all()]
     return route(
         agents,
         cases_by_owner(conn, closed=True, issue_id=issue_id),
@@ -259,7 +271,7 @@ def tokens(text: str | None) -> set[str]:
 def products_matching(conn: Connection, term: str) -> set[str]:
     """Products whose Name or Description contains every word of `term` (SOSL's word rule)."""
     wanted = tokens(term)
-    rows = conn.execute(select(Product2.Id, Product2.Name, Product2.Description)).all()
+    rows = conn.execute(select(Product2.Id, Product2.Name, Product2.Description).order_by(Product2.Id)).all()
     return {pid for pid, name, description in rows if wanted <= (tokens(name) | tokens(description))}
 
 
@@ -270,6 +282,7 @@ def purchased_products(conn: Connection, contact_id: str, purchase_date: dt.date
         .join(Order, Order.Id == OrderItem.OrderId)
         .join(Contact, Contact.AccountId == Order.AccountId)
         .where(Contact.Id == contact_id, Order.Status == "Activated", Order.EffectiveDate == purchase_date)
+        .order_by(OrderItem.Id)
     ).all()
     return {row[0] for row in rows}
 

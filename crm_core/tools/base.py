@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -261,4 +262,5 @@ def mean_durations(name: str, records: list[dict[str, Any]], group_field: str, u
         if closed < created:
             raise ToolArgumentError(f"{name}[{index}]: ClosedDate is before CreatedDate")
         durations.setdefault(record[group_field], []).append((closed - created).total_seconds() / unit_seconds)
-    return {key: sum(values) / len(values) for key, values in sorted(durations.items())}
+    # fsum: the exactly rounded sum, so the mean does not depend on the order of the records.
+    return {key: math.fsum(values) / len(values) for key, values in sorted(durations.items())}
