@@ -47,7 +47,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_STUDIES = "manage_studies"  # load, close, see progress
     RUN_OFFLINE_AGENT = "run_offline_agent"  # start a run of an offline model (oracle, baselines, replay)
-    RUN_PAID_AGENT = "run_paid_agent"  # start a run of a provider model (costs money)
+    RUN_PAID_AGENT = "run_paid_agent"  # start a run of a provider model the studio is configured with
 
 
 _RESEARCHER_ACTIONS = frozenset(
@@ -65,7 +65,9 @@ _RESEARCHER_ACTIONS = frozenset(
 )
 
 ACTIONS_BY_ROLE: dict[Role, frozenset[Action]] = {
-    Role.EXPERT: frozenset({Action.BROWSE_ORG, Action.RATE, Action.SOLVE_TASKS, Action.RUN_OFFLINE_AGENT}),
+    Role.EXPERT: frozenset(
+        {Action.BROWSE_ORG, Action.RATE, Action.SOLVE_TASKS, Action.RUN_OFFLINE_AGENT, Action.RUN_PAID_AGENT}
+    ),
     Role.RESEARCHER: _RESEARCHER_ACTIONS,
     Role.ADMIN: _RESEARCHER_ACTIONS | {Action.MANAGE_USERS, Action.MANAGE_STUDIES},
 }

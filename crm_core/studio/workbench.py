@@ -345,13 +345,17 @@ def run_action(model: str) -> Action:
     return Action.RUN_OFFLINE_AGENT if is_offline_model(model) else Action.RUN_PAID_AGENT
 
 
+def configured_models(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The provider models the studio is configured with: ``CRM_STUDIO_MODELS`` (comma-separated)."""
+    return [m.strip() for m in environ.get("CRM_STUDIO_MODELS", "").split(",") if m.strip()]
+
+
 def workbench_models(role: str | None, environ: Mapping[str, str] = os.environ) -> list[str]:
     """The models `role` may start from the workbench: the offline ones, then (for roles allowed
-    paid runs) those listed in ``CRM_STUDIO_MODELS`` (comma-separated)."""
+    provider runs) the configured ones."""
     offered = list(WORKBENCH_OFFLINE_MODELS) if can(role, Action.RUN_OFFLINE_AGENT) else []
     if can(role, Action.RUN_PAID_AGENT):
-        listed = [m.strip() for m in environ.get("CRM_STUDIO_MODELS", "").split(",") if m.strip()]
-        offered += [m for m in listed if m not in offered]
+        offered += [m for m in configured_models(environ) if m not in offered]
     return offered
 
 
@@ -380,7 +384,8 @@ def start_agent_run(
 ) -> tuple[threading.Thread, queue.Queue[LiveEvent]]:
     """Run `model` in `framework` on one instance in a background thread, recording it as a run.
 
-    `role` must hold :func:`run_action` of the model (else :class:`~crm_core.policy.PermissionDenied`).
+    `role` must hold :func:`run_action` of the model (else :class:`~crm_core.policy.PermissionDenied`),
+    and a provider model must be one of :func:`configured_models` (else :class:`WorkbenchError`).
     The queue reports each action as it is performed and then ``done`` (or ``failed`` with the
     reason); the run and its episode are stored like any ``python -m crm_core run``.
     """
@@ -393,6 +398,8 @@ def start_agent_run(
     from crm_core.store.runs import save_run
 
     require(role, run_action(model))
+    if not is_offline_model(model) and model.strip() not in configured_models():
+        raise WorkbenchError(f"model {model!r} is not configured for the studio (CRM_STUDIO_MODELS)")
     if framework not in FRAMEWORK_NAMES:
         raise WorkbenchError(f"unknown framework {framework!r}: choose one of {', '.join(FRAMEWORK_NAMES)}")
     events: queue.Queue[LiveEvent] = queue.Queue()

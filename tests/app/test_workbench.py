@@ -333,35 +333,69 @@ def test_expert_starts_an_oracle_run_and_sees_it_beside_the_answer(page_env):
     assert [m.value for m in at.metric] == ["1.000", "1.000"]  # the expert's and the oracle's
 
 
-def test_experts_are_offered_only_offline_models_and_the_library_refuses_them_paid_ones(page_env, monkeypatch):
-    instance = next(i for i in page_env.instances if i.task == "handle_time")
+def test_experts_are_offered_configured_models_and_unconfigured_ones_are_refused(page_env, monkeypatch):
+    instance = next(i for i in page_env.instances if i.task == "transfer_count")
     with openai_server(lambda body: Reply(content="<respond>None</respond>")) as server:
         monkeypatch.setenv("CRM_STUDIO_MODELS", "openai:scripted-model")
         monkeypatch.setenv("CRM_STUDIO_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         at = submitted_page("ethan", instance)
-        assert at.selectbox(key="wb_model").options == ["oracle", "baseline:majority", "baseline:random"]
+        assert at.selectbox(key="wb_model").options == [
+            "oracle",
+            "baseline:majority",
+            "baseline:random",
+            "openai:scripted-model",
+        ]
         store = open_app_store(page_env.app_url)
         try:
-            with pytest.raises(PermissionDenied, match="role 'expert' may not run paid agent"):
+            with pytest.raises(WorkbenchError, match="'openai:other-model' is not configured"):
                 start_agent_run(
                     store,
                     page_env.org_url,
                     instance,
                     role="expert",
-                    model="openai:scripted-model",
+                    model="openai:other-model",
                     framework="act",
-                    run_id="expert-paid",
+                    run_id="expert-unconfigured",
                     base_url=server.base_url,
                 )
-            assert server.requests == [] and load_run(store, "expert-paid") is None
+            with pytest.raises(PermissionDenied):
+                start_agent_run(
+                    store,
+                    page_env.org_url,
+                    instance,
+                    role=None,
+                    model="oracle",
+                    framework="act",
+                    run_id="signed-out",
+                )
+            assert server.requests == [] and load_run(store, "expert-unconfigured") is None
+            assert load_run(store, "signed-out") is None
         finally:
             store.kw["bind"].dispose()
+
+
+def test_configured_model_runs_through_langchain_against_an_openai_server(page_env, monkeypatch):
+    instance = next(i for i in page_env.instances if i.task == "handle_time")
+    with openai_server(lambda body: Reply(content="<respond>None</respond>")) as server:
+        monkeypatch.setenv("CRM_STUDIO_MODELS", "openai:scripted-model")
+        monkeypatch.setenv("CRM_STUDIO_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        at = launch(submitted_page("ethan", instance), "openai:scripted-model")
+        assert len(server.requests) == 1
+        assert server.requests[0]["model"] == "scripted-model"
+        assert server.requests[0]["messages"][1]["content"] == instance.query
+    store = open_app_store(page_env.app_url)
+    episode = load_episodes(store, at.selectbox(key="wb_agent_run").value)[0]
+    store.kw["bind"].dispose()
+    assert (episode.model, episode.answer, episode.end_reason) == ("openai:scripted-model", "None", "responded")
+    assert episode.reward == (1.0 if instance.answer is None else 0.0)
 
 
 def test_researcher_runs_a_configured_model_through_langchain_against_an_openai_server(page_env, monkeypatch):
     instance = next(i for i in page_env.instances if i.task == "handle_time")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("CRM_STUDIO_MODELS", "openai:scripted-model")
     store = open_app_store(page_env.app_url)
     try:
         with openai_server(lambda body: Reply(content="<respond>None</respond>")) as server:

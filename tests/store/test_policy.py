@@ -13,7 +13,7 @@ EXPECTED_PAGES = {  # role -> pages it may open (SPEC §9)
     "admin": {"org_explorer", "trajectory_replay", "results", "export", "admin"},
 }
 EXPECTED_ACTIONS = {
-    "expert": {"browse_org", "rate", "solve_tasks", "run_offline_agent"},
+    "expert": {"browse_org", "rate", "solve_tasks", "run_offline_agent", "run_paid_agent"},
     "researcher": {
         "browse_org",
         "view_all_responses",
@@ -58,7 +58,6 @@ def test_experts_never_see_results_answers_of_others_or_names():
         "unblind",
         "export",
         "export_names",
-        "run_paid_agent",
     ):
         assert not can("expert", action)
 
