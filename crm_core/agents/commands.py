@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -80,6 +79,7 @@ def run(
     from crm_core.agents.records import RunRecord
     from crm_core.agents.runner import default_run_id, execute_run, instances_digest, parse_tasks, select_instances
     from crm_core.db import org_db_url
+    from crm_core.store.models import utc_now
     from crm_core.store.runs import delete_error_episodes, load_run, save_run
     from crm_core.tasks.records import load_tasks
 
@@ -114,7 +114,7 @@ def run(
             limit=limit,
             trials=trials or 1,
             max_turns=max_turns or 20,
-            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            created_at=utc_now(),
         )
     org_url = _database_url(org_db_url, org_db)
     instances = select_instances(load_tasks(task_file or org_url), record.tasks, record.limit)

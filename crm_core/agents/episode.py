@@ -8,7 +8,6 @@ an invalid reply gets the framework's corrective message. Every turn counts, val
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -18,10 +17,7 @@ from crm_core.agents.models import EpisodeContext, ModelSource, RetryPolicy, inv
 from crm_core.agents.records import ActionRecord, EndReason, EpisodeRecord, MessageRecord
 from crm_core.agents.transcript import to_message_record
 from crm_core.scoring import reward as score_answer
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+from crm_core.store.models import utc_now
 
 
 def _error_text(exc: BaseException) -> str:
@@ -43,7 +39,7 @@ async def run_episode(
     """
     retry = retry or RetryPolicy()
     framework, instance = episode.framework, episode.instance
-    started_at, start = _utc_now(), time.perf_counter()
+    started_at, start = utc_now(), time.perf_counter()
     messages: list[BaseMessage] = [SystemMessage(framework.system_prompt(instance)), HumanMessage(instance.query)]
     records: list[MessageRecord] = [to_message_record(m) for m in messages]
     actions: list[ActionRecord] = []
@@ -112,5 +108,5 @@ async def run_episode(
         end_reason=end_reason,
         error=error,
         started_at=started_at,
-        finished_at=_utc_now(),
+        finished_at=utc_now(),
     )

@@ -10,7 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, inspect
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -19,7 +18,7 @@ from crm_core.api.batches import QueryBatches
 from crm_core.api.context import ApiContext, ApiSettings
 from crm_core.api.errors import RESOURCE_MISSING, ApiError
 from crm_core.api.responses import LimitInfoHeader
-from crm_core.db import make_readonly_engine
+from crm_core.db import display_url, make_readonly_engine
 from crm_core.errors import UserFacingError
 from crm_core.store import open_app_store
 
@@ -70,7 +69,7 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
 def _open_org(url: str) -> Engine:
     """The org, read-only, after checking that it can be reached and holds an org."""
     engine = make_readonly_engine(url)
-    shown = make_url(url).render_as_string(hide_password=True)
+    shown = display_url(url)
     try:
         with engine.connect() as conn:
             has_org = inspect(conn).has_table("Case")

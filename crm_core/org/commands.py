@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from crm_core.db import DatabaseURLError, make_readonly_engine, org_db_url
+from crm_core.db import DatabaseURLError, display_url, make_readonly_engine, org_db_url
 from crm_core.errors import UserFacingError
 
 T = TypeVar("T")
@@ -59,7 +59,7 @@ def generate(
     finally:
         bar.stop()
     after_generate(url)
-    console.print(f"Generated the org at {_shown(url)}.")
+    console.print(f"Generated the org at {display_url(url)}.")
 
 
 def after_generate(url: str) -> None:
@@ -124,9 +124,3 @@ def _read_org(explicit: str | None, read: Callable[[Engine], T]) -> T:
         raise UserFacingError(f"cannot read the org: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
     finally:
         engine.dispose()
-
-
-def _shown(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

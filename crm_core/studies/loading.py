@@ -11,7 +11,6 @@ import random
 from pathlib import Path
 
 from sqlalchemy import column, func, inspect, select, table
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -191,7 +190,7 @@ def load_definition(
                     status="open",
                     definition=stored,
                     source=source,
-                    org_url=make_url(org_url).render_as_string(hide_password=True) if org_url else None,
+                    org_url=display_url(org_url) if org_url else None,
                 )
                 study.items = items
                 session.add(study)
