@@ -1,4 +1,5 @@
-"""What every studio page does first (role gate) and how it shows expected failures (one-line errors).
+"""What every studio page does first (role gate), the databases it reads, and how it shows
+expected failures (one-line errors).
 
 Pages import it (it uses streamlit, so it lives outside :mod:`crm_core`); the permission itself
 is decided by :mod:`crm_core.policy`.
@@ -10,9 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from crm_core.db import app_db_url, make_readonly_engine, org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import PAGE_TITLES, Page, can_open
+from crm_core.store import open_app_store
 from crm_core.studio.startup import signed_in_role
 
 
@@ -35,3 +40,13 @@ def shown_errors() -> Iterator[None]:
         yield
     except UserFacingError as exc:
         st.error(str(exc))
+
+
+def page_app_store() -> sessionmaker[Session]:
+    """The app store, opened once per process (the same cached store as app.py's)."""
+    return st.cache_resource(open_app_store)(app_db_url())
+
+
+def page_org_engine() -> Engine:
+    """The org, read-only, opened once per process."""
+    return st.cache_resource(make_readonly_engine)(org_db_url())

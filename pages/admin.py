@@ -7,17 +7,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from crm_core.db import app_db_url, org_db_url
+from crm_core.db import org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import Page, Role
-from crm_core.store import open_app_store
 from crm_core.studies import close_study, list_studies, load_study, progress, reopen_study
 from crm_core.users import add_user, list_users, set_password, set_role
-from page_gate import require_page
+from page_gate import page_app_store, require_page
 
 require_page(Page.ADMIN)
 
-sessions = st.cache_resource(open_app_store)(app_db_url())
+sessions = page_app_store()
 STUDIES_DIR = Path(__file__).resolve().parent.parent / "studies"
 ROLES = [r.value for r in Role]
 

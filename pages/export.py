@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_core.db import app_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import Action, Page, can
-from crm_core.store import open_app_store
 from crm_core.studies import EXPORT_FORMATS, export_bytes, list_studies, progress, responses_frame
-from page_gate import require_page
+from page_gate import page_app_store, require_page
 
 role = require_page(Page.EXPORT)
 
-sessions = st.cache_resource(open_app_store)(app_db_url())
+sessions = page_app_store()
 MIME = {"csv": "text/csv", "json": "application/json", "parquet": "application/vnd.apache.parquet"}
 
 st.title("Export")

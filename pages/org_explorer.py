@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_core.db import DatabaseURLError, make_readonly_engine, org_db_url
+from crm_core.db import DatabaseURLError
 from crm_core.errors import UserFacingError
 from crm_core.org.metadata import describe_org
 from crm_core.policy import Action, Page, can
@@ -30,11 +30,11 @@ from crm_core.studio.explorer import (
     require_object,
     table_fields,
 )
-from page_gate import require_page
+from page_gate import page_org_engine, require_page
 
 role = require_page(Page.ORG_EXPLORER)
 try:
-    engine = st.cache_resource(make_readonly_engine)(org_db_url())
+    engine = page_org_engine()
 except (UserFacingError, DatabaseURLError) as exc:
     st.error(str(exc))
     st.stop()

@@ -12,10 +12,10 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from crm_core.db import app_db_url, make_readonly_engine, org_db_url
+from crm_core.db import org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import Page
-from crm_core.store import StudyItem, open_app_store
+from crm_core.store import StudyItem
 from crm_core.studies import (
     StudyDefinition,
     answer_problems,
@@ -30,13 +30,13 @@ from crm_core.studies import (
 )
 from crm_core.studio.explorer import ExplorerError, list_records, load_record, org_connection, org_object_counts
 from crm_core.studio.workbench import uses_workbench
-from page_gate import require_page
+from page_gate import page_app_store, page_org_engine, require_page
 
 require_page(Page.REALISM_STUDY)
 
 username: str = st.session_state["username"]
-sessions = st.cache_resource(open_app_store)(app_db_url())
-org = st.cache_resource(make_readonly_engine)(org_db_url())
+sessions = page_app_store()
+org = page_org_engine()
 
 
 def value_key(item_id: int, dimension: str) -> str:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_core.db import app_db_url
 from crm_core.policy import Page
-from crm_core.store import open_app_store
 from crm_core.studies import definition_of, get_study, list_studies
 from crm_core.studio.dashboards import (
     efficiency_scatter,
@@ -28,11 +26,11 @@ from crm_core.studio.dashboards import (
     task_frame,
 )
 from crm_core.studio.workbench import uses_workbench
-from page_gate import require_page
+from page_gate import page_app_store, require_page
 
 require_page(Page.RESULTS)
 
-sessions = st.cache_resource(open_app_store)(app_db_url())
+sessions = page_app_store()
 
 
 def fmt(value: float | None) -> str:

@@ -14,10 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.agents.environment import OrgEnvironment, instance_today
-from crm_core.db import app_db_url, make_readonly_engine, org_db_url
+from crm_core.db import org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import Page, require
-from crm_core.store import Study, StudyItem, open_app_store, utc_now
+from crm_core.store import Study, StudyItem, utc_now
 from crm_core.store.runs import load_episodes
 from crm_core.studies import StudyDefinition, answer_problems, claim_next_item, definition_of, rater_progress, submit
 from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
@@ -47,15 +47,15 @@ from crm_core.studio.workbench import (
 )
 from crm_core.tasks.records import TASKS, TaskInstance, load_tasks
 from crm_core.tools import TASK_TOOLS, TOOLS
-from page_gate import require_page
+from page_gate import page_app_store, page_org_engine, require_page
 
 role = require_page(Page.TASK_WORKBENCH)
 
 FRAMEWORKS = ["act", "react", "fc", "fc_flex"]
 username: str = st.session_state["username"]
-sessions = st.cache_resource(open_app_store)(app_db_url())
+sessions = page_app_store()
 org_url = org_db_url()
-org = st.cache_resource(make_readonly_engine)(org_url)
+org = page_org_engine()
 env = OrgEnvironment(org)
 
 

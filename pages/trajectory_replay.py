@@ -12,9 +12,8 @@ import json
 import streamlit as st
 from sqlalchemy import select
 
-from crm_core.db import app_db_url
 from crm_core.policy import Page
-from crm_core.store import AppUser, open_app_store
+from crm_core.store import AppUser
 from crm_core.store.runs import list_runs, load_episodes
 from crm_core.studio.replay import (
     Step,
@@ -27,11 +26,11 @@ from crm_core.studio.replay import (
     workbench_trajectory,
 )
 from crm_core.studio.workbench import WorkbenchSession, session_steps, submitted_sessions
-from page_gate import require_page
+from page_gate import page_app_store, require_page
 
 require_page(Page.TRAJECTORY_REPLAY)
 
-sessions = st.cache_resource(open_app_store)(app_db_url())
+sessions = page_app_store()
 params = st.query_params
 
 
