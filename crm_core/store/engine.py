@@ -8,7 +8,9 @@ several processes starting at once upgrade the database exactly once.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +71,24 @@ def _write_lock(path: str) -> _FairLock:
         return _WRITE_LOCKS.setdefault(path, _FairLock())
 
 
+def _use_wal(dbapi_connection: sqlite3.Connection, wait_seconds: float = 30.0) -> None:
+    """Put the file in WAL mode (it persists in the file, so only a new file needs the switch).
+
+    The switch needs the file to itself, and SQLite answers "database is locked" at once, without
+    its busy timeout, while another connection of a concurrent first start holds it: retry then.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            if dbapi_connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_transactions(engine: Engine) -> None:
     """Let SQLAlchemy emit BEGIN itself, so that write transactions can use BEGIN IMMEDIATE."""
     path = str(sqlite_path(str(engine.url)) or engine.url)
@@ -76,7 +96,7 @@ def _sqlite_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
         dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        _use_wal(dbapi_connection)
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes in WAL mode
 
     @event.listens_for(engine, "begin")
