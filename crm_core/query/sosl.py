@@ -147,6 +147,11 @@ class _SearchParser:
         expression = self.any_of()
         if self.current is not None:
             raise self.error(f"unexpected token: '{self._shown(self.current)}'", self.current.offset)
+        terms = [p for p in self.pieces if p.kind in ("word", "phrase")]
+        if all(_one_character(p) for p in terms):
+            # Salesforce applies the rule to the whole search term: `FIND {Summit 3 Duffel Bag}` is
+            # valid, `FIND {a}` and `FIND {a OR b}` are not.
+            raise self.error("search term must be longer than one character", terms[0].offset)
         return expression
 
     def _shown(self, piece: _Piece) -> str:
@@ -216,10 +221,13 @@ class _SearchParser:
             else:
                 close()
         close()
-        if sum(1 for c, w in piece.chars if not w and c.isalnum()) < 2 and len(piece.chars) < 2:
-            raise self.error("search term must be longer than one character", piece.offset)
         text = "".join(c for c, _ in piece.chars)
         return Term(text, tuple(tokens), max(fragments, key=len, default=""))
+
+
+def _one_character(piece: _Piece) -> bool:
+    """A word or phrase of at most one literal letter or digit and nothing else (``a``, ``7``)."""
+    return sum(1 for c, w in piece.chars if not w and c.isalnum()) < 2 and len(piece.chars) < 2
 
 
 # --- query -------------------------------------------------------------------------------------

@@ -86,8 +86,12 @@ def build(
 def export(
     out: Annotated[Path, typer.Argument(help="Output file.")],
     fmt: Annotated[
-        Literal["crmarena", "jsonl", "json"],
-        typer.Option("--format", help="crmarena (CRMArena's JSON), jsonl or json (ours, with params)."),
+        Literal["crmarena", "crmarena-v1", "jsonl", "json"],
+        typer.Option(
+            "--format",
+            help="crmarena (CRMArena's JSON), crmarena-v1 (its first release: type, string answers), "
+            "jsonl or json (ours, with params).",
+        ),
     ] = "jsonl",
     org_db: OrgDbOption = None,
 ) -> None:

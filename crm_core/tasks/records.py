@@ -53,7 +53,7 @@ NONE_TASKS = frozenset(
 )
 """Tasks whose correct answer is "None" for about 30% of the instances."""
 
-ExportFormat = Literal["jsonl", "json", "crmarena"]
+ExportFormat = Literal["jsonl", "json", "crmarena", "crmarena-v1"]
 
 
 class TaskFileError(UserFacingError):
@@ -183,10 +183,24 @@ def to_crmarena(instance: TaskInstance) -> dict[str, Any]:
     }
 
 
+def to_crmarena_v1(instance: TaskInstance) -> dict[str, Any]:
+    """The instance as CRMArena's first release reads it: ``type`` for the task, the answer a string."""
+    return {
+        "idx": instance.idx,
+        "answer": instance.answer_text,
+        "type": instance.task,
+        "persona": instance.persona,
+        "metadata": instance.metadata.model_dump(),
+        "query": instance.query,
+        "reward_metric": instance.reward_metric,
+    }
+
+
 def dumps_instances(instances: Iterable[TaskInstance], fmt: ExportFormat = "jsonl") -> str:
     """Serialize deterministically: same instances, same bytes."""
-    if fmt == "crmarena":
-        return json.dumps([to_crmarena(i) for i in instances], ensure_ascii=False, indent=2) + "\n"
+    if fmt in ("crmarena", "crmarena-v1"):
+        shape = to_crmarena if fmt == "crmarena" else to_crmarena_v1
+        return json.dumps([shape(i) for i in instances], ensure_ascii=False, indent=2) + "\n"
     dumped = [i.model_dump(mode="json") for i in instances]
     if fmt == "json":
         return json.dumps(dumped, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
@@ -194,7 +208,7 @@ def dumps_instances(instances: Iterable[TaskInstance], fmt: ExportFormat = "json
 
 
 def save_tasks(instances: Iterable[TaskInstance], path: str | Path, fmt: ExportFormat = "jsonl") -> Path:
-    """Write instances to a file in our JSON Lines (default), JSON list, or CRMArena's format."""
+    """Write instances to a file in our JSON Lines (default), JSON list, or CRMArena's formats."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dumps_instances(instances, fmt), encoding="utf-8")

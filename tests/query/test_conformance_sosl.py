@@ -718,6 +718,62 @@ def escaped_reserved_characters(d: Any) -> Search:
     return _kav(T(w), text)
 
 
+# --- the one-character rule applies to the whole search term, not to each word ------------------
+
+
+def _with_short_token(d: Any, obj: str, fieldname: str, short: Callable[[str], bool]) -> tuple[str, str, str]:
+    """Three adjacent tokens of some record whose middle one is short (one letter or one digit)."""
+    for r in sorted(d.rows[obj], key=lambda r: r["Id"]):
+        ts = tokens(r[fieldname])
+        for a, b, c in zip(ts, ts[1:], ts[2:], strict=False):
+            words = [w for w in (a, c) if w.isalpha() and len(w) >= 3 and w not in ("and", "not")]
+            if short(b) and len(words) == 2:
+                return a, b, c
+    return "nothing", "z", "here"
+
+
+@case
+def single_letter_among_words(d: Any) -> Search:
+    a, b, c = _with_short_token(d, "Knowledge__kav", "FAQ_Answer__c", lambda t: len(t) == 1 and t.isalpha())
+    return _kav(AND(T(a), T(b), T(c)), f"{a} {b} {c}")
+
+
+@case
+def single_letter_article_in_phrase(d: Any) -> Search:
+    a, b, c = _with_short_token(d, "Knowledge__kav", "FAQ_Answer__c", lambda t: len(t) == 1 and t.isalpha())
+    return _kav(T(f"{a} {b} {c}"), f'"{a} {b} {c}"')
+
+
+@case
+def single_digit_among_words(d: Any) -> Search:
+    a, b, c = _with_short_token(d, "Product2", "Name", lambda t: len(t) == 1 and t.isdigit())
+    return Search(
+        f"FIND {{{a} {b} {c}}} RETURNING Product2(Id, Name)",
+        AND(T(a), T(b), T(c)),
+        [Returning("Product2", ["Id", "Name"])],
+    )
+
+
+@case
+def single_digit_in_case_subject(d: Any) -> Search:
+    a, b, c = _with_short_token(d, "Case", "Subject", lambda t: len(t) == 1 and t.isdigit())
+    return Search(
+        f"FIND {{{a} {b} {c}}} RETURNING Case(Id, Subject)", AND(T(a), T(b), T(c)), [Returning("Case", CASE_F)]
+    )
+
+
+@case
+def single_letter_or_word(d: Any) -> Search:
+    w = common_word(d, "Knowledge__kav", "Title")
+    return _kav(OR(T("q"), T(w)), f"q OR {w}")
+
+
+@case
+def wildcard_after_single_letter_among_words(d: Any) -> Search:
+    a, b, c = _with_short_token(d, "Knowledge__kav", "FAQ_Answer__c", lambda t: len(t) == 1 and t.isalpha())
+    return _kav(AND(T(a), T(b + "*"), T(c[:2] + "?" + c[3:])), f"{a} {b}* {c[:2]}?{c[3:]}")
+
+
 def _escape(text: str) -> str:
     return "".join("\\" + c if c in "?&|!{}[]()^~*:\\\"'+-" else c for c in text)
 

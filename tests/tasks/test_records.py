@@ -64,6 +64,20 @@ def test_crmarena_export_matches_the_original_shape(tmp_path: Path) -> None:
     assert [i.answer for i in back] == ["30 days", None]
 
 
+def test_crmarena_v1_export_has_the_first_release_shape(tmp_path: Path) -> None:
+    path = save_tasks(_instances(), tmp_path / "crm-v1.json", "crmarena-v1")
+    records = json.loads(path.read_text())
+    first_release = {"idx", "answer", "type", "persona", "metadata", "query", "reward_metric"}
+    assert [set(r) for r in records] == [first_release, first_release]
+    assert [r["answer"] for r in records] == ["30 days", "None"]
+    assert [r["type"] for r in records] == ["knowledge_qa", "transfer_count"]
+    back = load_tasks(path)
+    assert [(i.task, i.answer, i.params) for i in back] == [
+        ("knowledge_qa", "30 days", {}),
+        ("transfer_count", None, {}),
+    ]
+
+
 @pytest.mark.parametrize(
     ("change", "expected_task", "expected_answer", "expected_required"),
     [

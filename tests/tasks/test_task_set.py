@@ -4,6 +4,7 @@ every reference answer through the tools, floor baselines, storage and the CLI."
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 from collections import Counter
@@ -201,11 +202,13 @@ def test_cli_build_export_import_show(tiny_org_url: str, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     stored = load_tasks(url)
     assert len(stored) >= 9 * 10 and stored == generate_tasks(url, per_task=12, seed=5)
-    for fmt in ("jsonl", "crmarena"):
+    for fmt in ("jsonl", "crmarena", "crmarena-v1"):
         out = tmp_path / f"tasks.{fmt}"
         result = runner.invoke(app, ["tasks", "export", "--format", fmt, str(out), "--org-db", url])
         assert result.exit_code == 0, result.output
     assert load_tasks(tmp_path / "tasks.jsonl") == stored
+    v1 = json.loads((tmp_path / "tasks.crmarena-v1").read_text())
+    assert [(r["type"], r["answer"]) for r in v1] == [(i.task, i.answer or "None") for i in stored]
     result = runner.invoke(app, ["tasks", "import", str(tmp_path / "tasks.crmarena"), "--org-db", url])
     assert result.exit_code == 0, result.output
     assert [i.params for i in load_tasks(url)] == [{}] * len(stored)  # CRMArena's format has no params
