@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -50,13 +50,23 @@ class Violation(BaseModel):
         return f"[{self.rule}] {where}: {self.message}"
 
 
-def check_org(engine: Engine) -> list[Violation]:
-    """Every violation of the org's invariants (empty when the org is consistent)."""
+def check_org(engine: Engine, rules: Iterable[str] | None = None) -> list[Violation]:
+    """Every violation of the org's invariants (empty when the org is consistent); `rules`
+    limits the check to the named rules."""
+    wanted = set(RULES if rules is None else rules)
+    if unknown := wanted - set(RULES):
+        raise ValueError(f"unknown rules: {', '.join(sorted(unknown))}")
     found: list[Violation] = []
     with engine.connect() as conn:
         for rule in _RULES:
-            found += _capped(rule.__name__.removeprefix("_rule_").replace("_", "-"), rule(conn))
+            name = _rule_name(rule)
+            if name in wanted:
+                found += _capped(name, rule(conn))
     return found
+
+
+def _rule_name(rule: Callable[..., object]) -> str:
+    return rule.__name__.removeprefix("_rule_").replace("_", "-")
 
 
 def _capped(rule: str, violations: Iterable[Violation]) -> list[Violation]:
@@ -371,5 +381,7 @@ _RULES = (
     _rule_policy_cases,
     _rule_article_facts,
 )
-RULES: tuple[str, ...] = tuple(r.__name__.removeprefix("_rule_").replace("_", "-") for r in _RULES)
+RULES: tuple[str, ...] = tuple(_rule_name(r) for r in _RULES)
 """The names of the rules, as they appear in :attr:`Violation.rule`."""
+CONSISTENCY_RULES: tuple[str, ...] = ("article-facts",)
+"""The rules that compare the org's free text with its facts (shown by the realism report)."""

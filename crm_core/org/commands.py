@@ -105,6 +105,42 @@ def check(org_db: OrgDbOption = None) -> None:
     typer.echo("OK: every invariant holds.")
 
 
+@org_app.command("realism")
+def realism(
+    org_db: OrgDbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """How deep, varied and consistent the org's free text is, per text field."""
+    from crm_core.org.realism import realism_report
+
+    report = _read_org(org_db, realism_report)
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    table = Table(
+        "field", "records", "words p10/med/p90", "lines", "bigrams", "repeated", "near-dup", title="Free text"
+    )
+    for f in report.fields:
+        sampled = "" if f.measured == f.records else f" ({f.measured:,} sampled)"
+        table.add_row(
+            f.field,
+            f"{f.records:,}{sampled}",
+            f"{f.words_p10:g} / {f.words_median:g} / {f.words_p90:g}",
+            f"{f.lines_median:g}",
+            f"{f.distinct_bigram_share:.1%}",
+            f"{f.repeated_sentence_share:.1%}",
+            f"{f.near_duplicate_share:.1%}",
+        )
+    checks = Table("rule", "violations", "examples", title="Consistency")
+    for result in report.consistency:
+        checks.add_row(result.rule, f"{result.violations:,}", "\n".join(result.examples) or "OK")
+    console = Console(width=max(Console().width, 120))
+    console.print(table)
+    console.print("bigrams: distinct share; repeated: sentences (≥ 4 words) found in another record; near-dup:")
+    console.print("records with 5-word-shingle Jaccard ≥ 0.8 to another record")
+    console.print(checks)
+
+
 def _url(explicit: str | None) -> str:
     try:
         return org_db_url(explicit)
