@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from crm_core.agents.progress import RunProgress
 from crm_core.errors import UserFacingError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from crm_core.agents.records import EpisodeRecord, RunSummary
+    from crm_core.agents.records import EpisodeRecord, RunRecord, RunSummary
 
-T = TypeVar("T")
 runs_app = typer.Typer(no_args_is_help=True, help="List and export agent runs.")
 
 AppDbOption = Annotated[
@@ -28,14 +27,6 @@ AppDbOption = Annotated[
 OrgDbOption = Annotated[
     str | None, typer.Option("--org-db", help="Org database URL (default: $CRM_ORG_DB or sqlite:///data/org.db).")
 ]
-
-
-def _check_same(run_id: str, what: str, stored: object, given: object) -> None:
-    if given is not None and given != stored:
-        raise UserFacingError(
-            f"run {run_id!r} exists with {what} {stored!r}, not {given!r}: resume it without --{what.replace('_', '-')}"
-            " or choose a new --run-id"
-        )
 
 
 def run(
@@ -73,116 +64,66 @@ def run(
     app_db: AppDbOption = None,
 ) -> None:
     """Run an agent on the benchmark, or continue the run named by --run-id."""
-    from crm_core.agents.environment import OrgEnvironment
-    from crm_core.agents.frameworks import FRAMEWORK_NAMES, make_framework
-    from crm_core.agents.models import load_prices, resolve_model
-    from crm_core.agents.records import RunRecord
-    from crm_core.agents.runner import default_run_id, execute_run, instances_digest, parse_tasks, select_instances
-    from crm_core.db import org_db_url
-    from crm_core.store.models import utc_now
-    from crm_core.store.runs import delete_error_episodes, load_run, save_run
-    from crm_core.tasks.records import load_tasks
+    from crm_core.agents.service import RunConfig, open_store, prepare
 
-    store = _open_store(app_db)
-    stored = load_run(store, run_id) if run_id else None
-    if stored is not None:
-        for what, stored_value, given in (
-            ("framework", stored.framework, framework),
-            ("model", stored.model, model),
-            ("limit", stored.limit, limit),
-            ("trials", stored.trials, trials),
-            ("max_turns", stored.max_turns, max_turns),
-        ):
-            _check_same(stored.run_id, what, stored_value, given)
-        if tasks is not None and parse_tasks(tasks) != stored.tasks:
-            _check_same(stored.run_id, "tasks", ",".join(stored.tasks), tasks)
-        record = stored
-    else:
-        if framework is None and model is not None and model.startswith("replay:"):
-            replayed = load_run(store, model.split(":", 1)[1])
-            framework = replayed.framework if replayed is not None else None
-        if framework is None or model is None:
-            raise UserFacingError("a new run needs --framework and --model")
-        if framework not in FRAMEWORK_NAMES:
-            raise UserFacingError(f"unknown framework {framework!r}: choose one of {', '.join(FRAMEWORK_NAMES)}")
-        record = RunRecord(
-            run_id=run_id or default_run_id(framework, model),
-            framework=framework,  # type: ignore[arg-type]
-            model=model,
-            base_url=base_url,
-            tasks=parse_tasks(tasks),
-            limit=limit,
-            trials=trials or 1,
-            max_turns=max_turns or 20,
-            created_at=utc_now(),
-        )
-    org_url = _database_url(org_db_url, org_db)
-    instances = select_instances(load_tasks(task_file or org_url), record.tasks, record.limit)
-    if not instances:
-        raise UserFacingError(f"no instances of {', '.join(record.tasks)} in the task set")
-    digest = instances_digest(instances)
-    if stored is None:
-        record = record.model_copy(update={"instances_digest": digest})
-    elif stored.instances_digest not in {None, digest}:
-        raise UserFacingError(
-            f"run {stored.run_id!r} was started on other task instances (the task set changed): "
-            "start a new run, or use the org or --task-file it was started with"
-        )
-    env = _database_url(OrgEnvironment.open, org_url)
-    source = resolve_model(
-        record.model, base_url=base_url or record.base_url, store=store, prices=load_prices(prices) if prices else None
+    config = RunConfig(
+        framework=framework,  # type: ignore[arg-type]  # checked by RunConfig
+        model=model,
+        tasks=tasks,  # type: ignore[arg-type]  # a comma-separated string, parsed by RunConfig
+        limit=limit,
+        trials=trials,
+        max_turns=max_turns,
+        run_id=run_id,
+        base_url=base_url,
+        concurrency=concurrency,
+        task_file=task_file,
+        org_db=org_db,
+        prices=prices,
+        retry_errors=retry_errors,
     )
-    source.validate()
-    framework_ = make_framework(record.framework, env.tool_schemas)
-    record = save_run(store, record, planned=len(instances) * record.trials)
-    if retry_errors and stored is not None:
-        forgotten = delete_error_episodes(store, record.run_id)
-        Console(stderr=True).print(f"Playing again {forgotten} episodes that ended in error.")
-
+    prepared = prepare(config, store=open_store(app_db))
     console = Console(stderr=True)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("reward {task.fields[reward]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    totals = {"reward": 0.0, "count": 0}
-    with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task(record.run_id, total=None, reward="-")
-
-        def on_start(planned: int, pending: int) -> None:
-            progress.update(bar, total=planned, completed=planned - pending)
-            if pending < planned:
-                console.print(f"Resuming {record.run_id}: {planned - pending} of {planned} episodes already done.")
-
-        def on_episode(episode: EpisodeRecord, saved: bool) -> None:
-            totals["reward"] += episode.reward
-            totals["count"] += 1
-            progress.update(bar, advance=1, reward=f"{totals['reward'] / totals['count']:.3f}")
-
+    if prepared.retried_errors:
+        console.print(f"Playing again {prepared.retried_errors} episodes that ended in error.")
+    with Progress(*_PROGRESS_COLUMNS, console=console, transient=False) as bar:
         try:
-            execute_run(
-                record,
-                instances,
-                source=source,
-                framework=framework_,
-                env=env,
-                store=store,
-                concurrency=concurrency,
-                on_start=on_start,
-                on_episode=on_episode,
-            )
+            prepared.execute(_BarProgress(bar, console))
         except KeyboardInterrupt:
-            progress.stop()
+            bar.stop()
             typer.echo(
-                f"Interrupted: the finished episodes are stored. Continue with --run-id {record.run_id}.", err=True
+                f"Interrupted: the finished episodes are stored. Continue with --run-id {prepared.run.run_id}.",
+                err=True,
             )
             raise SystemExit(130) from None  # typer.Exit codes are dropped by the non-standalone CLI
-        finally:
-            env.engine.dispose()
-    typer.echo(f"Run {record.run_id} finished. Scores: python -m crm_core score {record.run_id}")
+    typer.echo(f"Run {prepared.run.run_id} finished. Scores: python -m crm_core score {prepared.run.run_id}")
+
+
+_PROGRESS_COLUMNS = (
+    TextColumn("[bold]{task.description}"),
+    BarColumn(),
+    MofNCompleteColumn(),
+    TextColumn("reward {task.fields[reward]}"),
+    TimeElapsedColumn(),
+    TimeRemainingColumn(),
+)
+
+
+class _BarProgress(RunProgress):
+    """A run's progress as a rich bar: episodes done, mean reward, time left."""
+
+    def __init__(self, bar: Progress, console: Console) -> None:
+        self.bar, self.console = bar, console
+        self.task = bar.add_task("run", total=None, reward="-")
+        self.rewards: list[float] = []
+
+    def started(self, run: RunRecord, planned: int, pending: int) -> None:
+        self.bar.update(self.task, description=run.run_id, total=planned, completed=planned - pending)
+        if pending < planned:
+            self.console.print(f"Resuming {run.run_id}: {planned - pending} of {planned} episodes already done.")
+
+    def episode(self, episode: EpisodeRecord, saved: bool) -> None:
+        self.rewards.append(episode.reward)
+        self.bar.update(self.task, advance=1, reward=f"{sum(self.rewards) / len(self.rewards):.3f}")
 
 
 @runs_app.command("list")
@@ -274,20 +215,10 @@ def export_command(
     typer.echo(f"Wrote {count} episodes of {run_id} to {out} ({fmt}).")
 
 
-def _database_url(open_: Callable[[str | None], T], url: str | None) -> T:
-    """Call `open_` on a database URL, turning a bad URL or a missing file into a one-line error."""
-    from crm_core.db import DatabaseURLError
-
-    try:
-        return open_(url)
-    except DatabaseURLError as exc:
-        raise UserFacingError(str(exc)) from None
-
-
 def _open_store(app_db: str | None) -> sessionmaker[Session]:
-    from crm_core.store.engine import open_app_store
+    from crm_core.agents.service import open_store
 
-    return _database_url(open_app_store, app_db)
+    return open_store(app_db)
 
 
 def _require_run(store: sessionmaker[Session], run_id: str) -> RunSummary:

@@ -9,7 +9,7 @@ failing tool becomes an ``Error: ...`` observation the agent can read.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
@@ -50,6 +50,8 @@ class OrgEnvironment:
             tools = TOOLS
         self.engine = engine
         self.tools = dict(tools)
+        self.on_action: Callable[[ActionRecord], None] | None = None
+        """Called with each action just before it is performed (live progress of a run)."""
 
     @classmethod
     def open(cls, org_url: str) -> OrgEnvironment:
@@ -79,6 +81,8 @@ class OrgEnvironment:
 
     def perform(self, action: ActionRecord, *, today: dt.date | None = None) -> str:
         """The observation of an ``execute`` or ``tool`` action."""
+        if self.on_action is not None:
+            self.on_action(action)
         if action.kind == "execute":
             name = raw_query_tool(action.content or "")
             tool = self.tools.get(name)

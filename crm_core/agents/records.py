@@ -100,6 +100,8 @@ class RunRecord(BaseModel):
     model: str
     base_url: str | None = None
     tasks: list[str]
+    instance_ids: list[int] | None = None
+    """Only these instance idx of the tasks (None: every instance, up to `limit` per task)."""
     limit: int | None = None
     trials: int = 1
     max_turns: int = 20

@@ -24,6 +24,8 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from crm_core.agents.progress import RunProgress
+from crm_core.agents.records import ActionRecord
 from crm_core.errors import UserFacingError
 from crm_core.policy import Action, can, require
 from crm_core.store.engine import write_transaction
@@ -389,65 +391,45 @@ def start_agent_run(
     The queue reports each action as it is performed and then ``done`` (or ``failed`` with the
     reason); the run and its episode are stored like any ``python -m crm_core run``.
     """
-    from crm_core.agents.environment import OrgEnvironment
-    from crm_core.agents.frameworks import FRAMEWORK_NAMES, make_framework
-    from crm_core.agents.models import resolve_model
-    from crm_core.agents.records import ActionRecord, RunRecord
-    from crm_core.agents.runner import execute_run, instances_digest
-    from crm_core.db import make_readonly_engine
-    from crm_core.store.runs import save_run
+    from crm_core.agents.frameworks import FRAMEWORK_NAMES
+    from crm_core.agents.service import RunConfig, prepare
 
     require(role, run_action(model))
     if not is_offline_model(model) and model.strip() not in configured_models():
         raise WorkbenchError(f"model {model!r} is not configured for the studio (CRM_STUDIO_MODELS)")
     if framework not in FRAMEWORK_NAMES:
         raise WorkbenchError(f"unknown framework {framework!r}: choose one of {', '.join(FRAMEWORK_NAMES)}")
+    config = RunConfig(
+        framework=framework,  # type: ignore[arg-type]  # checked above
+        model=model,
+        tasks=[instance.task],
+        instance_ids=[instance.idx],
+        run_id=run_id,
+        base_url=base_url,
+        concurrency=1,
+        org_db=org_url,
+    )
+    prepared = prepare(config, store=store, task_set=[instance])
     events: queue.Queue[LiveEvent] = queue.Queue()
 
-    class ReportingEnvironment(OrgEnvironment):
-        def perform(self, action: ActionRecord, *, today: dt.date | None = None) -> str:
+    class Reporting(RunProgress):
+        def action(self, action: ActionRecord) -> None:
             what = action.content if action.kind == "execute" else f"{action.name}({json.dumps(action.arguments)})"
             events.put(LiveEvent(kind="action", text=f"turn {action.turn}: {what}"[:500]))
-            return super().perform(action, today=today)
-
-    source = resolve_model(model, base_url=base_url, store=store)
-    source.validate()
-    record = RunRecord(
-        run_id=run_id,
-        framework=framework,  # type: ignore[arg-type]
-        model=model,
-        base_url=base_url,
-        tasks=[instance.task],
-        limit=None,
-        instances_digest=instances_digest([instance]),
-        created_at=utc_now(),
-    )
-    save_run(store, record, planned=1)
-    env = ReportingEnvironment(make_readonly_engine(org_url))  # after save_run: nothing to leak if it fails
 
     def work() -> None:
         try:
-            episodes = execute_run(
-                record,
-                [instance],
-                source=source,
-                framework=make_framework(framework, env.tool_schemas),
-                env=env,
-                store=store,
-                concurrency=1,
-            )
+            episodes = prepared.execute(Reporting()).episodes
             reward = episodes[0].reward if episodes else None
             events.put(LiveEvent(kind="done", text=f"finished, reward {reward}"))
         except Exception as exc:  # reported to the page, which shows it as one line
             events.put(LiveEvent(kind="failed", text=f"{type(exc).__name__}: {exc}"))
-        finally:
-            env.engine.dispose()
 
     thread = threading.Thread(target=work, name=f"workbench-run-{run_id}", daemon=True)
     try:
         thread.start()
     except BaseException:
-        env.engine.dispose()
+        prepared.close()
         raise
     return thread, events
 
@@ -465,7 +447,7 @@ def drain(events: queue.Queue[LiveEvent], on_event: Callable[[LiveEvent], None],
 RunState = Literal["running", "done", "failed"]
 
 
-class RunProgress(BaseModel):
+class RunStatus(BaseModel):
     """Where a followed run stands: still running (the wait ran out), done, or failed (with why)."""
 
     state: RunState
@@ -474,7 +456,7 @@ class RunProgress(BaseModel):
 
 def follow_run(
     events: queue.Queue[LiveEvent], on_event: Callable[[LiveEvent], None], wait_s: float | None = None
-) -> RunProgress:
+) -> RunStatus:
     """Pass the run's events to `on_event` until it ends or `wait_s` (default :data:`RUN_WAIT_SECONDS`) pass."""
     deadline = time.monotonic() + (RUN_WAIT_SECONDS if wait_s is None else wait_s)
     failure: list[str] = []
@@ -486,8 +468,8 @@ def follow_run(
 
     while time.monotonic() < deadline:
         if drain(events, seen):
-            return RunProgress(state="failed", failure=failure[0]) if failure else RunProgress(state="done")
-    return RunProgress(state="running")
+            return RunStatus(state="failed", failure=failure[0]) if failure else RunStatus(state="done")
+    return RunStatus(state="running")
 
 
 # --- studies done in the workbench ----------------------------------------------------------------
