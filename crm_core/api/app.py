@@ -17,7 +17,7 @@ from crm_core.api import data_routes, oauth
 from crm_core.api.batches import QueryBatches
 from crm_core.api.context import ApiContext, ApiSettings
 from crm_core.api.errors import RESOURCE_MISSING, ApiError
-from crm_core.api.responses import LimitInfoHeader
+from crm_core.api.responses import LimitInfoHeader, RequestSizeLimit
 from crm_core.db import display_url, make_readonly_engine
 from crm_core.errors import UserFacingError
 from crm_core.store import open_app_store
@@ -108,6 +108,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         },
     )
     app.add_middleware(LimitInfoHeader)
+    app.add_middleware(RequestSizeLimit)  # added last: runs first
     app.state.api = context
     app.include_router(data_routes.versions_router)
     app.include_router(data_routes.router)

@@ -11,6 +11,9 @@ import typer
 
 from crm_core.errors import UserFacingError
 
+MAX_REQUEST_HEAD = 1 << 20
+"""Bytes of a request head the server reads; larger heads get the HTTP library's bare 400."""
+
 DEFAULT_TLS_DIR = Path("data/tls")
 
 
@@ -93,6 +96,10 @@ def serve(
         ssl_keyfile=str(key_path),
         log_level=log_level,
         proxy_headers=False,
+        http="h11",
+        # Read request heads up to 1 MiB so that the app answers an oversized one with
+        # Salesforce's 414/431 JSON (the 16,384-byte limit) rather than h11's bare 400.
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
     )
 
 
