@@ -11,8 +11,11 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from fastapi.testclient import TestClient
 from simple_salesforce import Salesforce
 
+from crm_core.api.app import create_app
+from crm_core.api.context import ApiSettings
 from crm_core.api.launcher import ServerProcess, start_server_process
 from crm_core.store.engine import open_app_store
 from crm_core.users import accounts
@@ -90,3 +93,16 @@ def api_token(api_server) -> str:
 @pytest.fixture(scope="session")
 def sf(api_server, api_token) -> Salesforce:
     return api_server.salesforce(api_token)
+
+
+@pytest.fixture(scope="module")
+def client(api_org_url, tmp_path_factory) -> Iterator[TestClient]:
+    """The app in process (no TLS, no server) with the users rita and ada; one per test module."""
+    app_url = f"sqlite:///{tmp_path_factory.mktemp('api_inprocess') / 'app.db'}"
+    sessions = open_app_store(app_url)
+    with sessions() as session:
+        accounts.add_user(session, "rita", "researcher", "rita-research-pw")
+        accounts.add_user(session, "ada", "admin", "ada-admin-pw")
+    app = create_app(ApiSettings(org_db=api_org_url, app_db=app_url))
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test_client:
+        yield test_client

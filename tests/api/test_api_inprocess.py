@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 from crm_core.api.app import create_app
 from crm_core.api.context import ApiSettings
-from crm_core.store.engine import open_app_store
-from crm_core.users import accounts
-
-
-@pytest.fixture(scope="module")
-def client(api_org_url, tmp_path_factory):
-    app_url = f"sqlite:///{tmp_path_factory.mktemp('api_inprocess') / 'app.db'}"
-    sessions = open_app_store(app_url)
-    with sessions() as session:
-        accounts.add_user(session, "rita", "researcher", "rita-research-pw")
-        accounts.add_user(session, "ada", "admin", "ada-admin-pw")
-    app = create_app(ApiSettings(org_db=api_org_url, app_db=app_url))
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def _token(client, username: str, password: str) -> str:

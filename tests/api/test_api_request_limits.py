@@ -11,14 +11,9 @@ import sqlite3
 from urllib.parse import quote
 
 import pytest
-from fastapi.testclient import TestClient
 from simple_salesforce.exceptions import SalesforceError
 
-from crm_core.api.app import create_app
-from crm_core.api.context import ApiSettings
 from crm_core.api.responses import MAX_URI_AND_HEADERS, oversized_request
-from crm_core.store.engine import open_app_store
-from crm_core.users import accounts
 
 
 def _case_ids(server, count: int) -> list[str]:
@@ -62,16 +57,6 @@ def test_large_headers_are_refused_with_431(api_server, api_token):
     )
     assert answer.status_code == 431
     assert answer.json()[0]["errorCode"] == "REQUEST_HEADER_FIELDS_TOO_LARGE"
-
-
-@pytest.fixture(scope="module")
-def client(api_org_url, tmp_path_factory):
-    app_url = f"sqlite:///{tmp_path_factory.mktemp('api_limits') / 'app.db'}"
-    sessions = open_app_store(app_url)
-    with sessions() as session:
-        accounts.add_user(session, "rita", "researcher", "rita-research-pw")
-    with TestClient(create_app(ApiSettings(org_db=api_org_url, app_db=app_url)), base_url="https://testserver") as c:
-        yield c
 
 
 @pytest.mark.parametrize("over", [0, 1])
