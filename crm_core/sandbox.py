@@ -1,0 +1,411 @@
+"""Sandboxes: the org plus one episode's (or session's, or token's) own changes, and nobody else's.
+
+A sandbox is one dedicated database connection. The first write to an object creates, on that
+connection only, a temporary *change table* with the object's columns (the rows it created or
+changed, whole) and a temporary *view* named like the object that shadows the org's table::
+
+    org rows whose Id is neither changed nor deleted  UNION ALL  the change table's rows
+
+Temporary objects are searched before the org's own tables (SQLite's ``temp`` schema,
+PostgreSQL's ``pg_temp``), so every reader on the connection -- SOQL, SOSL, the agent tools --
+sees the overlay without knowing it, and the shared org is never written: on SQLite the file is
+opened ``mode=ro``, on PostgreSQL temporary tables are the only ones a read-only session may
+fill. Creating a sandbox costs nothing, a first write one small table and view, a diff reads
+only the change rows and their originals by primary key, and discarding drops the temporary
+objects: all independent of the org's size.
+
+:class:`SharedOrg` is the same interface writing to the org's tables themselves (for loading
+data with ``serve --writable=shared``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    delete,
+    event,
+    false,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.pool import QueuePool
+from sqlalchemy.schema import CreateTable
+
+from crm_core.db import is_sqlite, make_engine, normalize_url, sqlite_path
+from crm_core.org.schema import MODEL_BY_OBJECT
+
+
+def make_sandbox_engine(org_url: str) -> Engine:
+    """An engine for sandbox connections: the org read-only, temporary objects allowed.
+
+    The pool has no upper bound (every live sandbox holds a connection). PostgreSQL statements
+    are never prepared on the server, since a prepared plan would keep reading the org's table
+    after a sandbox view started to shadow it.
+    """
+    url = normalize_url(org_url)
+    if is_sqlite(url):
+        path = sqlite_path(url)
+        if path is None or not path.exists():
+            raise FileNotFoundError(f"no org database at {path}: run `python -m crm_core generate` first")
+        engine = create_engine(
+            f"sqlite:///file:{path.resolve()}?mode=ro&uri=true",
+            poolclass=QueuePool,
+            pool_size=8,
+            max_overflow=-1,
+            connect_args={"check_same_thread": False},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+            dbapi_connection.execute("PRAGMA temp_store=MEMORY")
+            dbapi_connection.execute("PRAGMA busy_timeout=30000")
+            # pysqlite begins transactions only before DML, so DDL and savepoints would escape a
+            # rollback; SQLAlchemy's documented remedy: no driver transactions, our own BEGIN.
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=8,
+        max_overflow=-1,
+        connect_args={"options": "-c default_transaction_read_only=on", "prepare_threshold": None},
+    )
+
+
+DELETED = "sbx__deleted"  # the change tables' flag column: the record was deleted
+
+
+def _columns(object_name: str) -> list[Column]:
+    """Fresh copies of an object's columns (no keys, no foreign keys, no indexes)."""
+    return [Column(c.name, c.type, primary_key=c.primary_key) for c in MODEL_BY_OBJECT[object_name].__table__.columns]
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """The tables of one object as a sandbox sees them, built once per process (so SQLAlchemy's
+    statement cache serves every sandbox): the org's table, the change table, the visible name."""
+
+    org: Table
+    changes: Table
+    visible: Table
+
+
+@cache
+def _tables(object_name: str, schema: str) -> _Tables:
+    metadata = MetaData()
+    changes = Table(
+        f"sbx__{object_name}",
+        metadata,
+        *_columns(object_name),
+        Column(DELETED, Boolean, nullable=False, default=False),
+        prefixes=["TEMPORARY"],
+    )
+    return _Tables(
+        org=Table(object_name, metadata, *_columns(object_name), schema=schema),
+        changes=changes,
+        visible=Table(object_name, MetaData(), *_columns(object_name)),
+    )
+
+
+@cache
+def _overlay_ddl(object_name: str, schema: str, dialect_name: str) -> tuple[str, ...]:
+    """The statements creating an object's change table and shadowing view on one connection."""
+    tables = _tables(object_name, schema)
+    dialect = _DIALECTS[dialect_name]
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c.name) for c in tables.org.columns)
+    temp = "temp." if dialect_name == "sqlite" else "pg_temp."
+    changes = temp + quote(tables.changes.name)
+    create_table = str(CreateTable(tables.changes).compile(dialect=dialect)).strip()
+    view = (
+        f"CREATE TEMPORARY VIEW {quote(object_name)} AS "  # noqa: S608 - identifiers only
+        f"SELECT {names} FROM {quote(schema)}.{quote(object_name)} WHERE {quote('Id')} NOT IN "
+        f"(SELECT {quote('Id')} FROM {changes}) "
+        f"UNION ALL SELECT {names} FROM {changes} WHERE NOT {quote(DELETED)}"
+    )
+    return create_table, view
+
+
+_DIALECTS = {"sqlite": sqlite_dialect.dialect(), "postgresql": postgresql_dialect.dialect()}
+
+
+@dataclass
+class RecordChange:
+    """One record the sandbox created, changed or deleted, with the fields that differ."""
+
+    object: str
+    id: str
+    kind: str  # "created", "updated" or "deleted"
+    fields: dict[str, Any] = field(default_factory=dict)  # new values (created: all non-null fields)
+    old: dict[str, Any] = field(default_factory=dict)  # previous values of changed fields
+
+
+class Sandbox:
+    """The org plus this sandbox's changes, read and written through :attr:`conn`.
+
+    One sandbox serves one caller at a time (an episode, a studio session, a token); the lock
+    makes concurrent calls on the same sandbox take turns instead of interleaving.
+    """
+
+    shared = False
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection = engine.connect()
+        self.lock = threading.RLock()
+        self._dialect = engine.dialect.name
+        self._org_schema: str | None = None
+        self._overlaid: set[str] = set()
+        self._depth = 0  # nesting of atomic()
+        self.created = 0  # records created so far (numbers new ids)
+        self._closed = False
+
+    def _schema(self) -> str:
+        if self._org_schema is None:
+            self._org_schema = (
+                "main" if self._dialect == "sqlite" else self.conn.execute(text("SELECT current_schema()")).scalar_one()
+            )
+        return self._org_schema
+
+    def tables(self, object_name: str) -> _Tables:
+        """The org table, change table and visible name of an object."""
+        if object_name not in MODEL_BY_OBJECT:
+            raise KeyError(object_name)
+        return _tables(object_name, self._schema())
+
+    def _overlay(self, object_name: str) -> _Tables:
+        """The tables of an object, creating its change table and view on first use."""
+        tables = self.tables(object_name)
+        if object_name not in self._overlaid:
+            for statement in _overlay_ddl(object_name, self._schema(), self._dialect):
+                self.conn.execute(text(statement))
+            self._overlaid.add(object_name)
+        return tables
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Connection]:
+        """A unit of writes: all kept, or none (on any exception). Units nest (savepoints)."""
+        with self.lock:
+            if self._depth:
+                overlaid = set(self._overlaid)
+                self._depth += 1
+                try:
+                    with self.conn.begin_nested():
+                        yield self.conn
+                except BaseException:
+                    self._overlaid = overlaid  # the savepoint took its new change tables with it
+                    raise
+                finally:
+                    self._depth -= 1
+                return
+            if self.conn.in_transaction():
+                self.conn.commit()  # the implicit transaction of earlier reads
+            if self._dialect != "sqlite":
+                # The session defaults to read-only; creating temporary objects needs a writing
+                # transaction (filling temporary tables would not).
+                self.conn.execute(text("SET TRANSACTION READ WRITE"))
+            overlaid = set(self._overlaid)
+            self._depth = 1
+            try:
+                yield self.conn
+                self.conn.commit()
+            except BaseException:
+                self.conn.rollback()
+                self._overlaid = overlaid
+                raise
+            finally:
+                self._depth = 0
+
+    # --- reads -------------------------------------------------------------------------------------
+
+    def read(self, object_name: str, record_id: str) -> dict[str, Any] | None:
+        """The record as this sandbox sees it, or None (never existed, or deleted)."""
+        table = self.tables(object_name).visible
+        with self.lock:
+            row = self.conn.execute(select(table).where(table.c.Id == record_id)).mappings().first()
+            self.release()
+        return dict(row) if row is not None else None
+
+    def release(self) -> None:
+        """End the implicit transaction of reads (so no lock or snapshot outlives a tool call)."""
+        if not self._depth and self.conn.in_transaction():
+            self.conn.commit()
+
+    def was_deleted(self, object_name: str, record_id: str) -> bool:
+        """True when this sandbox deleted the record."""
+        if object_name not in self._overlaid:
+            return False
+        changes = self.tables(object_name).changes
+        with self.lock:
+            found = self.conn.execute(select(changes.c.Id).where(changes.c.Id == record_id, changes.c[DELETED])).first()
+            self.release()
+        return found is not None
+
+    # --- writes (validation is the caller's: see crm_core.writes) ------------------------------
+
+    def insert_row(self, object_name: str, values: Mapping[str, Any]) -> None:
+        """Add a new record (all its columns in `values`)."""
+        with self.atomic():
+            changes = self._overlay(object_name).changes
+            self.conn.execute(insert(changes).values({**values, DELETED: False}))
+
+    def update_row(self, object_name: str, record_id: str, values: Mapping[str, Any]) -> None:
+        """Set fields of an existing record."""
+        with self.atomic():
+            tables = self._overlay(object_name)
+            self._copy_original(tables, record_id)
+            self.conn.execute(update(tables.changes).where(tables.changes.c.Id == record_id).values(dict(values)))
+
+    def delete_row(self, object_name: str, record_id: str) -> None:
+        """Remove a record (it reads as deleted from then on)."""
+        with self.atomic():
+            tables = self._overlay(object_name)
+            self._copy_original(tables, record_id)
+            self.conn.execute(update(tables.changes).where(tables.changes.c.Id == record_id).values({DELETED: True}))
+
+    def _copy_original(self, tables: _Tables, record_id: str) -> None:
+        changes, org = tables.changes, tables.org
+        if self.conn.execute(select(changes.c.Id).where(changes.c.Id == record_id)).first() is None:
+            columns = list(org.columns.keys())
+            self.conn.execute(
+                insert(changes).from_select(
+                    [*columns, DELETED], select(*org.columns, false()).where(org.c.Id == record_id)
+                )
+            )
+
+    # --- diff, reset, discard --------------------------------------------------------------------
+
+    def diff(self) -> list[RecordChange]:
+        """Every record this sandbox created, changed (the fields that differ) or deleted."""
+        out: list[RecordChange] = []
+        with self.lock:
+            for object_name in sorted(self._overlaid):
+                tables = self.tables(object_name)
+                rows = [
+                    dict(r) for r in self.conn.execute(select(tables.changes).order_by(tables.changes.c.Id)).mappings()
+                ]
+                originals = self._rows_by_id(tables.org, [row["Id"] for row in rows])
+                for row in rows:
+                    deleted = row.pop(DELETED)
+                    before = originals.get(row["Id"])
+                    if before is None:
+                        if not deleted:
+                            kept = {k: v for k, v in row.items() if v is not None}
+                            out.append(RecordChange(object_name, row["Id"], "created", kept))
+                    elif deleted:
+                        out.append(RecordChange(object_name, row["Id"], "deleted", {}, before))
+                    else:
+                        changed = {k: v for k, v in row.items() if before[k] != v}
+                        if changed:
+                            old = {k: before[k] for k in changed}
+                            out.append(RecordChange(object_name, row["Id"], "updated", changed, old))
+            self.release()
+        return out
+
+    def _rows_by_id(self, table: Table, ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            for row in self.conn.execute(select(table).where(table.c.Id.in_(batch))).mappings():
+                found[row["Id"]] = dict(row)
+        return found
+
+    def reset(self) -> None:
+        """Forget every change: the sandbox reads as the org again."""
+        with self.lock:
+            if self.conn.in_transaction():
+                self.conn.rollback()
+            if not self._overlaid:
+                return
+            quote = self.conn.dialect.identifier_preparer.quote
+            temp = "temp." if self._dialect == "sqlite" else "pg_temp."
+            if self._dialect != "sqlite":
+                self.conn.execute(text("SET TRANSACTION READ WRITE"))
+            for object_name in sorted(self._overlaid):
+                self.conn.execute(text(f"DROP VIEW {temp}{quote(object_name)}"))
+                self.conn.execute(text(f"DROP TABLE {temp}{quote(self.tables(object_name).changes.name)}"))
+            self.conn.commit()
+            self._overlaid.clear()
+
+    def close(self) -> None:
+        """Discard the sandbox: drop its changes and give the connection back."""
+        with self.lock:
+            if self._closed:
+                return
+            try:
+                self.reset()
+            finally:
+                self._closed = True
+                self.conn.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class SharedOrg(Sandbox):
+    """Writes straight into the org's tables (``serve --writable=shared``); no diff, no reset."""
+
+    shared = True
+
+    def _overlay(self, object_name: str) -> _Tables:
+        tables = self.tables(object_name)
+        return _Tables(org=tables.visible, changes=tables.visible, visible=tables.visible)
+
+    def insert_row(self, object_name: str, values: Mapping[str, Any]) -> None:
+        with self.atomic():
+            self.conn.execute(insert(self.tables(object_name).visible).values(dict(values)))
+
+    def update_row(self, object_name: str, record_id: str, values: Mapping[str, Any]) -> None:
+        with self.atomic():
+            table = self.tables(object_name).visible
+            self.conn.execute(update(table).where(table.c.Id == record_id).values(dict(values)))
+
+    def delete_row(self, object_name: str, record_id: str) -> None:
+        with self.atomic():
+            table = self.tables(object_name).visible
+            self.conn.execute(delete(table).where(table.c.Id == record_id))
+
+    def diff(self) -> list[RecordChange]:
+        raise NotImplementedError("writes to the shared org are not tracked")
+
+    def reset(self) -> None:
+        with self.lock:
+            if self.conn.in_transaction():
+                self.conn.rollback()
+
+
+def open_shared(org_url: str) -> SharedOrg:
+    """The org itself, writable (for loading data)."""
+    return SharedOrg(make_engine(org_url))
+
+
+def utc_now() -> dt.datetime:
+    """The current UTC time without tzinfo, as the org stores datetimes, at millisecond precision."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
