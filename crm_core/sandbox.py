@@ -252,7 +252,7 @@ class Sandbox:
     def release(self) -> None:
         """End the implicit transaction of reads (so no lock or snapshot outlives a tool call)."""
         if not self._depth and self.conn.in_transaction():
-            self.conn.commit()
+            self.conn.rollback()  # reads only: nothing to keep (and a failed statement ends it too)
 
     def was_deleted(self, object_name: str, record_id: str) -> bool:
         """True when this sandbox deleted the record."""

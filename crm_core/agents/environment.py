@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from crm_core.agents.frameworks import RAW_QUERY_TOOLS
 from crm_core.agents.records import ActionRecord
+from crm_core.sandbox import Sandbox
 
 
 class ToolLike(Protocol):
@@ -41,9 +42,13 @@ class OrgEnvironment:
     """Performs agents' actions with the tool registry on a read-only engine (thread-safe).
 
     Each call gets its own connection and tool context, so concurrent episodes never share one.
+    With a `sandbox` (one episode of a workflow task) every call runs on the sandbox instead, so
+    the episode reads its own writes and only those.
     """
 
-    def __init__(self, engine: Engine, tools: Mapping[str, ToolLike] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, tools: Mapping[str, ToolLike] | None = None, *, sandbox: Sandbox | None = None
+    ) -> None:
         if tools is None:
             from crm_core.tools import TOOLS
 
@@ -52,6 +57,13 @@ class OrgEnvironment:
         self.tools = dict(tools)
         self.on_action: Callable[[ActionRecord], None] | None = None
         """Called with each action just before it is performed (live progress of a run)."""
+        self.sandbox = sandbox
+
+    def in_sandbox(self, sandbox: Sandbox) -> OrgEnvironment:
+        """The same tools acting in `sandbox` (one episode's own view of the org)."""
+        environment = OrgEnvironment(self.engine, self.tools, sandbox=sandbox)
+        environment.on_action = self.on_action
+        return environment
 
     @classmethod
     def open(cls, org_url: str) -> OrgEnvironment:
@@ -73,6 +85,13 @@ class OrgEnvironment:
         if tool is None:
             return f"Error: unknown tool '{name}'."
         try:
+            if self.sandbox is not None:
+                with self.sandbox.lock:
+                    try:
+                        context = ToolContext(conn=self.sandbox.conn, today=today, sandbox=self.sandbox)
+                        return str(tool.run(context, arguments))
+                    finally:
+                        self.sandbox.release()
             with self.engine.connect() as conn:
                 return str(tool.run(ToolContext(conn=conn, today=today), arguments))
         except Exception as exc:  # tools should not raise; if one does, the agent reads why

@@ -4,12 +4,13 @@
 returns the observation string and never raises.
 """
 
-from crm_core.tools import cases, customers, general, knowledge, periods  # noqa: F401  (registers the tools)
+from crm_core.tools import cases, customers, general, knowledge, periods, records  # noqa: F401  (registers the tools)
 from crm_core.tools.base import TOOLS, Tool, ToolContext, observation
 from crm_core.tools.general import OBSERVATION_PREFIX
+from crm_core.tools.records import WRITE_TOOLS
 
 GENERAL_TOOLS: tuple[str, ...] = ("issue_soql_query", "issue_sosl_query")
-TASK_TOOLS: tuple[str, ...] = tuple(name for name in TOOLS if name not in GENERAL_TOOLS)
+TASK_TOOLS: tuple[str, ...] = tuple(name for name in TOOLS if name not in GENERAL_TOOLS + WRITE_TOOLS)
 """Task-specific tools and `respond` (the `fc` framework's tool set); `fc_flex` adds GENERAL_TOOLS."""
 
 
@@ -23,6 +24,7 @@ __all__ = [
     "OBSERVATION_PREFIX",
     "TASK_TOOLS",
     "TOOLS",
+    "WRITE_TOOLS",
     "Tool",
     "ToolContext",
     "observation",

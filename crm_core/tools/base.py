@@ -3,7 +3,8 @@
 `Tool.run(ctx, arguments)` validates the arguments against the schema, runs the function, and
 returns the observation as a string. It never raises: bad arguments and failures become
 ``Error: ...`` strings that tell the agent what to fix; query errors read ``ERRORCODE: message``.
-Everything that touches the org goes through the SOQL/SOSL engine on a read-only connection.
+Reads go through the SOQL/SOSL engine; writes (workflow tasks) through :mod:`crm_core.writes`
+into the episode's sandbox.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from jsonschema import Draft7Validator
 from sqlalchemy import Connection
 
 from crm_core.org.ids import is_valid_id, object_of, to_18
+from crm_core.sandbox import Sandbox
 from crm_core.tasks.periods import format_when, parse_when
 
 log = logging.getLogger(__name__)
@@ -42,10 +44,12 @@ class ToolQueryError(Exception):
 
 @dataclass(frozen=True)
 class ToolContext:
-    """What a tool runs against: a read-only connection to the org, and the date of "today"."""
+    """What a tool runs against: a connection to the org, the date of "today", and the sandbox
+    that takes writes (None: read-only; then `conn` is read-only too, else the sandbox's)."""
 
     conn: Connection
     today: dt.date | None = None
+    sandbox: Sandbox | None = None
 
 
 ToolFunction = Callable[..., Any]

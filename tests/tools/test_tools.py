@@ -223,6 +223,9 @@ BAD_ARGUMENTS: list[tuple[str, dict, str]] = [
     ("issue_soql_query", {"query": "FIND {x}"}, "use issue_sosl_query"),
     ("issue_sosl_query", {"query": "SELECT Id FROM User"}, "use issue_soql_query"),
     ("issue_sosl_query", {"q": "FIND {x}"}, "missing required argument 'query'"),
+    ("create_record", {"object": "Opportunity", "fields": {}}, "argument 'object' must be one of User"),
+    ("update_record", {"object": "Case", "id": "x", "fields": []}, "argument 'fields' must be of type object"),
+    ("delete_record", {"object": "Case"}, "missing required argument 'id'"),
 ]  # fmt: skip
 
 

@@ -35,7 +35,9 @@ def test_writes_are_seen_by_their_sandbox_only(org_url: str, sandbox_engine: Eng
         assert (seen["Status"], seen["Owner"]["Id"], seen["ClosedDate"]) == ("Working", agent["Id"], None)
         assert _first(other.conn, f"SELECT Status FROM Case WHERE Id = '{case['Id']}'")["Status"] == "Closed"
         # the owner change is in the case's history, in this sandbox only
-        history = f"SELECT COUNT() FROM CaseHistory__c WHERE CaseId__c = '{case['Id']}' AND NewValue__c = '{agent['Id']}'"
+        history = (
+            f"SELECT COUNT() FROM CaseHistory__c WHERE CaseId__c = '{case['Id']}' AND NewValue__c = '{agent['Id']}'"
+        )
         assert run_soql(mine.conn, history)["totalSize"] == 1
         assert run_soql(other.conn, history)["totalSize"] == 0
         # aggregates and SOSL read the overlay too
@@ -44,9 +46,12 @@ def test_writes_are_seen_by_their_sandbox_only(org_url: str, sandbox_engine: Eng
             "Contact",
             {"LastName": "Quillfeather", "FirstName": "Ottoline", "AccountId": _acc(mine), "OwnerId": agent["Id"]},
         )
-        assert run_sosl(mine.conn, "FIND {Quillfeather} IN NAME FIELDS RETURNING Contact(Id, Name)")["searchRecords"][0][
-            "Id"
-        ] == new_id
+        assert (
+            run_sosl(mine.conn, "FIND {Quillfeather} IN NAME FIELDS RETURNING Contact(Id, Name)")["searchRecords"][0][
+                "Id"
+            ]
+            == new_id
+        )
         assert run_sosl(other.conn, "FIND {Quillfeather} IN NAME FIELDS RETURNING Contact(Id)")["searchRecords"] == []
         total = run_soql(other.conn, "SELECT COUNT() FROM Contact")["totalSize"]
         assert run_soql(mine.conn, "SELECT COUNT() FROM Contact")["totalSize"] == total + 1
@@ -121,7 +126,12 @@ def test_32_concurrent_sandboxes_never_see_each_other(org_url: str, sandbox_engi
             for case_id in cases:  # every episode writes the same records
                 update_record(box, "Case", case_id, {"Subject": subject, "OwnerId": owner})
             start.wait()  # all 32 have written before any reads
-            subjects = {r["Subject"] for r in run_soql(box.conn, "SELECT Subject FROM Case WHERE Id IN ('" + "','".join(cases) + "')")["records"]}
+            subjects = {
+                r["Subject"]
+                for r in run_soql(box.conn, "SELECT Subject FROM Case WHERE Id IN ('" + "','".join(cases) + "')")[
+                    "records"
+                ]
+            }
             if subjects != {subject}:
                 failures.append(f"episode {n} saw {subjects}")
             seen = run_soql(box.conn, "SELECT Subject FROM Case WHERE Subject LIKE 'Episode %'")["records"]
