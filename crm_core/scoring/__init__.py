@@ -1,6 +1,16 @@
 """Scoring of answers: CRMArena's exact match and token F1, pass^k, and aggregates."""
 
 from crm_core.scoring.aggregate import ScoredAnswer, Summary, pass_hat_k, pass_hat_k_curve, summarize
+from crm_core.scoring.compare import (
+    OVERALL,
+    Comparison,
+    Interval,
+    Outcome,
+    TaskScore,
+    bootstrap_interval,
+    compare,
+    shared_instances,
+)
 from crm_core.scoring.metrics import (
     RewardMetric,
     exact_match,
@@ -12,6 +22,14 @@ from crm_core.scoring.metrics import (
 )
 
 __all__ = [
+    "OVERALL",
+    "Comparison",
+    "Interval",
+    "Outcome",
+    "TaskScore",
+    "bootstrap_interval",
+    "compare",
+    "shared_instances",
     "RewardMetric",
     "ScoredAnswer",
     "Summary",
