@@ -321,9 +321,10 @@ def results_main() -> None:
     import os
     import tempfile
 
+    from crm_core.scoring import compare
     from crm_core.store import open_app_store
     from crm_core.store.runs import load_episodes
-    from crm_core.studio.dashboards import load_sources
+    from crm_core.studio.dashboards import agent_outcomes, kept_runs, run_rows
     from crm_core.studio.replay import episode_trajectory
 
     parser = argparse.ArgumentParser(description="Server time of Trajectory Replay and Results")
@@ -343,7 +344,7 @@ def results_main() -> None:
             return episode_trajectory(load_episodes(store, "run-0", instance_idx=0)[0])
 
         def logic_dashboard() -> object:
-            return load_sources(store)
+            return compare(agent_outcomes(store, [r.run_id for r in kept_runs(run_rows(store))]))
 
         logic = {}
         for name, call in (("replay", logic_replay), ("dashboard", logic_dashboard)):

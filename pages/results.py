@@ -1,7 +1,7 @@
-"""Results: score dashboards over every run and the experts' workbench answers; realism ratings.
+"""Results: which model and framework is best on which task; trajectory ratings; realism ratings.
 
-Every agent score is computed by the function behind ``python -m crm_core score`` and also
-written as text (three decimals, as the CLI prints it) next to the charts.
+Every section is a small function over what `crm_core.studio.dashboards` computes; the tables
+are the answer (mean, 95% bootstrap interval, ★ for the best), the charts show the same numbers.
 """
 
 from __future__ import annotations
@@ -10,20 +10,28 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.policy import Page
+from crm_core.scoring import OVERALL, Comparison, Outcome, compare
 from crm_core.studies import definition_of, get_study, list_studies
 from crm_core.studio.dashboards import (
-    efficiency_scatter,
-    load_sources,
-    overview_frame,
+    RunRow,
+    agent_outcomes,
+    best_table,
+    effort_frame,
+    effort_scatter,
+    human_baseline,
+    human_outcomes,
+    interval_bars,
+    interval_frame,
+    kept_runs,
     pass_curves,
     pass_frame,
-    persona_bars,
-    persona_frame,
+    pass_table,
     realism_agreement,
     realism_frame,
     realism_histogram,
-    score_heatmap,
-    task_frame,
+    run_rows,
+    systems_table,
+    trajectory_ratings,
 )
 from crm_core.studio.workbench import uses_workbench
 from page_gate import page_app_store, require_page
@@ -37,45 +45,116 @@ def fmt(value: float | None) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:.3f}"
 
 
-def scores_tab() -> None:
-    sources = load_sources(sessions)
-    if not sources:
-        st.info("No runs and no workbench answers yet.")
-        return
-    overview = overview_frame(sources)
-    models = sorted(overview["model"].unique())
-    frameworks = sorted(overview["framework"].unique())
-    f1, f2 = st.columns(2)
-    chosen_models = f1.multiselect("Models", models, default=models, key="results_models")
-    chosen_frameworks = f2.multiselect("Frameworks", frameworks, default=frameworks, key="results_frameworks")
-    sources = [s for s in sources if s.model in chosen_models and s.framework in chosen_frameworks]
-    overview = overview_frame(sources)
-    st.subheader("Overall (mean of tasks)")
-    st.dataframe(overview, hide_index=True, column_config={"overall": st.column_config.NumberColumn(format="%.3f")})
-    st.markdown("  \n".join(f"`{s.label}`: overall **{fmt(s.overall)}**" for s in sources))
-    tasks = task_frame(sources)
-    st.plotly_chart(score_heatmap(tasks), key="chart-heatmap")
-    with st.expander("Scores by task (text)"):
-        for source in sources:
-            st.markdown(f"**{source.label}**: " + ", ".join(f"{task} {fmt(v)}" for task, v in source.per_task.items()))
-    st.plotly_chart(persona_bars(persona_frame(sources)), key="chart-personas")
-    st.markdown(
-        "  \n".join(
-            f"`{s.label}` personas: " + ", ".join(f"{p} {fmt(v)}" for p, v in s.per_persona.items()) for s in sources
-        )
+def table(frame: pd.DataFrame, index: str) -> None:
+    """A static table (every cell readable, nothing to scroll) indexed by `index`."""
+    st.table(frame.set_index(index))
+
+
+def best_section(comparison: Comparison) -> None:
+    st.subheader("Best per task")
+    st.caption(
+        f"Mean score [95% bootstrap interval] on the {len(comparison.instances)} instances all "
+        f"{len(comparison.systems)} systems share; ★ marks the best; n = instances."
     )
-    st.plotly_chart(pass_curves(pass_frame(sources)), key="chart-pass")
-    st.markdown(
-        "  \n".join(
-            f"`{s.label}` " + ", ".join(f"pass^{k} {fmt(v)}" for k, v in s.pass_hat_k.items())
-            for s in sources
-            if s.pass_hat_k
-        )
+    table(best_table(comparison), "task")
+    st.plotly_chart(
+        interval_bars(interval_frame(comparison, [*comparison.personas, OVERALL]), "By persona and overall"),
+        key="chart-intervals",
     )
+
+
+def systems_section(comparison: Comparison, runs: list[RunRow]) -> None:
+    st.subheader("Systems (model · framework)")
+    table(systems_table(comparison, runs), "system")
     axis = st.segmented_control(
-        "Against", ["mean turns", "tokens", "cost (USD)"], default="mean turns", key="results_x"
+        "Against", ["turns / success", "cost / success (USD)"], default="turns / success", key="results_x"
     )
-    st.plotly_chart(efficiency_scatter(overview, axis or "mean turns"), key="chart-efficiency")
+    st.plotly_chart(effort_scatter(effort_frame(comparison), axis or "turns / success"), key="chart-effort")
+
+
+def pass_section(comparison: Comparison) -> None:
+    st.subheader("pass^k")
+    st.caption("Chance that all k trials of an instance succeed (k = 1 .. trials); ★ marks the best.")
+    passes = pass_table(comparison)
+    if passes.empty:
+        st.caption("No system has trials to compute pass^k from.")
+        return
+    table(passes, "task")
+    st.plotly_chart(pass_curves(pass_frame(comparison)), key="chart-pass")
+
+
+def human_section(agents: list[Outcome], systems: list[str]) -> None:
+    st.subheader("Experts (workbench) and agents on the same instances")
+    with sessions() as session:
+        humans = human_outcomes(session)
+    if not humans:
+        st.caption("No expert has submitted a workbench answer yet.")
+        return
+    baseline = human_baseline(agents, humans, systems)
+    if not baseline.instances:
+        st.caption("The experts' instances are not among those every compared agent ran.")
+        return
+    table(best_table(baseline), "task")
+
+
+def runs_section(runs: list[RunRow], kept: list[RunRow]) -> None:
+    kept_ids = {r.run_id for r in kept}
+    with st.expander(f"Runs: {len(kept)} of {len(runs)} compared"):
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "run": r.run_id,
+                        "system": r.system,
+                        "episodes": r.episodes,
+                        "overall (as `crm_core score`)": fmt(r.overall),
+                        "compared": r.run_id in kept_ids,
+                        "note": "workbench practice" if r.practice else "one episode" if r.single else "",
+                    }
+                    for r in runs
+                ]
+            ),
+            hide_index=True,
+        )
+
+
+def scores_tab() -> None:
+    runs = run_rows(sessions)
+    c1, c2 = st.columns(2)
+    practice = c1.toggle("Include workbench practice runs", key="results_practice")
+    single = c2.toggle("Include one-episode runs", key="results_single")
+    kept = kept_runs(runs, practice=practice, single=single)
+    agents = agent_outcomes(sessions, [r.run_id for r in kept])
+    systems = list(dict.fromkeys(o.system for o in agents))
+    chosen = st.multiselect("Systems", systems, default=systems, key="results_systems")
+    if not chosen:
+        st.info("No agent runs to compare yet." if not systems else "Choose at least one system.")
+    else:
+        comparison = compare(agents, systems=chosen)
+        if not comparison.instances:
+            st.warning("These systems share no instance: choose fewer systems.")
+        else:
+            best_section(comparison)
+            systems_section(comparison, kept)
+            pass_section(comparison)
+        human_section(agents, chosen)
+    runs_section(runs, kept)
+
+
+def ratings_tab() -> None:
+    with sessions() as session:
+        studies = [s for s in list_studies(session) if uses_workbench(definition_of(s))]
+        if not studies:
+            st.info("No workbench study is loaded.")
+            return
+        titles = {s.id: s.title for s in studies}
+        study_id = st.selectbox("Study", list(titles), format_func=titles.__getitem__, key="ratings_study")
+        frame = trajectory_ratings(session, study_id)
+    if frame.empty:
+        st.info("No trajectory rated yet.")
+        return
+    st.caption("Experts' ratings of agents' trajectories: mean [95% bootstrap interval], latest answer of each rater.")
+    table(frame, "system")
 
 
 def realism_tab() -> None:
@@ -114,8 +193,10 @@ def realism_tab() -> None:
 
 
 st.title("Results")
-scores, realism = st.tabs(["Agents and experts", "Realism"])
+scores, ratings, realism = st.tabs(["Agents and experts", "Trajectory ratings", "Realism"])
 with scores:
     scores_tab()
+with ratings:
+    ratings_tab()
 with realism:
     realism_tab()

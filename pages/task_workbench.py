@@ -43,6 +43,7 @@ from crm_core.studio.workbench import (
     study_runs,
     submit_answer,
     workbench_models,
+    workbench_run_id,
     workbench_studies,
 )
 from crm_core.tasks.records import TASKS, TaskInstance, load_tasks
@@ -202,7 +203,7 @@ def launch_agent(instance: TaskInstance) -> None:
             go = st.form_submit_button("Start the run")
         if not go or model is None:
             return
-        run_id = f"workbench-{username}-{instance.idx}-{uuid.uuid4().hex[:8]}"
+        run_id = workbench_run_id(username, instance.idx)
         try:
             require(role, run_action(model))  # checked here too, not only by the offered list
             _thread, events = start_agent_run(

@@ -14,6 +14,7 @@ because they share their instances.
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -34,6 +35,7 @@ class Outcome(BaseModel):
     system: str
     idx: int
     task: str
+    persona: str = ""
     trial: int = 0
     reward: float
     turns: int | None = None
@@ -49,6 +51,29 @@ class Interval(BaseModel):
     n: int
 
 
+def _draws(values: Sequence[float], name: str, resamples: int, seed: int) -> np.ndarray:
+    """`resamples` bootstrap means of `values` (drawn with replacement, as multinomial counts).
+
+    The generator is seeded with (`seed`, `name`), so a group gets the same draws wherever it
+    appears (alone, in a persona, overall) and two systems with as many units get the same ones.
+    """
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+    unique, counts = np.unique(np.asarray(values, dtype=float), return_counts=True)
+    picked = rng.multinomial(len(values), counts / len(values), size=resamples)
+    return picked @ unique / len(values)
+
+
+def _interval(groups: Mapping[str, Sequence[float]], draws: Mapping[str, np.ndarray], level: float) -> Interval:
+    names = [name for name in sorted(groups) if len(groups[name])]
+    mean = sum(sum(groups[name]) / len(groups[name]) for name in names) / len(names)
+    averaged = sum(draws[name] for name in names) / len(names)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(averaged, [tail, 100 - tail])
+    # floating-point sums can put a percentile a hair outside the mean (constant values)
+    n = sum(len(groups[name]) for name in names)
+    return Interval(mean=mean, low=min(float(low), mean), high=max(float(high), mean), n=n)
+
+
 def bootstrap_interval(
     groups: Mapping[str, Sequence[float]], *, level: float = 0.95, resamples: int = 2000, seed: int = 0
 ) -> Interval:
@@ -56,27 +81,18 @@ def bootstrap_interval(
 
     One group is a plain mean. Values are per-unit (an instance's mean reward); the units of each
     group are drawn with replacement, independently per group, `resamples` times, from a
-    generator seeded with `seed` (groups in sorted order, so the draws do not depend on the
+    generator seeded with `seed` and the group's name (so the draws do not depend on the
     mapping's order). Empty groups are ignored; no values at all is a ValueError.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
     if resamples < 1:
         raise ValueError(f"resamples must be at least 1, got {resamples}")
-    arrays = [np.asarray(groups[name], dtype=float) for name in sorted(groups) if len(groups[name])]
-    if not arrays:
+    kept = {name: values for name, values in groups.items() if len(values)}
+    if not kept:
         raise ValueError("no values to bootstrap")
-    rng = np.random.default_rng(seed)
-    mean = float(np.mean([a.mean() for a in arrays]))
-    draws = np.zeros(resamples)
-    for values in arrays:
-        picks = rng.integers(0, len(values), size=(resamples, len(values)))
-        draws += values[picks].mean(axis=1)
-    draws /= len(arrays)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail])
-    # floating-point sums can put a percentile a hair outside the mean (constant values)
-    return Interval(mean=mean, low=min(float(low), mean), high=max(float(high), mean), n=sum(map(len, arrays)))
+    draws = {name: _draws(values, name, resamples, seed) for name, values in kept.items()}
+    return _interval(kept, draws, level)
 
 
 def shared_instances(outcomes: Iterable[Outcome], systems: Iterable[str] | None = None) -> set[int]:
@@ -91,7 +107,7 @@ def shared_instances(outcomes: Iterable[Outcome], systems: Iterable[str] | None 
 
 
 class TaskScore(BaseModel):
-    """One system on one task (or ``overall``), over the shared instances."""
+    """One system on one task, one persona (mean of its tasks) or ``overall``, on the shared instances."""
 
     system: str
     task: str
@@ -112,7 +128,13 @@ class Comparison(BaseModel):
     systems: list[str]
     instances: list[int]
     tasks: list[str]
+    personas: list[str]
     scores: list[TaskScore]
+
+    @property
+    def rows(self) -> list[str]:
+        """Tasks, then personas, then ``overall``: the rows of a comparison table."""
+        return [*self.tasks, *self.personas, OVERALL] if self.tasks else []
 
     def score(self, system: str, task: str = OVERALL) -> TaskScore | None:
         """The score of `system` on `task` (``overall`` by default), or None."""
@@ -139,18 +161,31 @@ def _per_success(total: float | None, successes: int) -> float | None:
     return None if total is None or successes == 0 else total / successes
 
 
-def _score(system: str, task: str, rows: list[Outcome], by_task: Mapping[str, list[int]], seed: int) -> TaskScore:
+LEVEL = 0.95
+RESAMPLES = 2000
+
+
+class _Units(BaseModel):
+    """One system's per-instance trial rewards on one task, and the task's bootstrap draws."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    means: list[float]
+    draws: np.ndarray
+
+
+def _score(system: str, task: str, rows: list[Outcome], units: Mapping[str, _Units]) -> TaskScore:
     trials: dict[int, list[float]] = defaultdict(list)
     for row in rows:
         trials[row.idx].append(row.reward)
-    groups = {name: [float(np.mean(trials[idx])) for idx in indexes] for name, indexes in by_task.items()}
     successes = sum(row.reward >= SUCCESS for row in rows)
     costs = [row.cost_usd for row in rows]
     cost = None if any(c is None for c in costs) else float(sum(c for c in costs if c is not None))
+    interval = _interval({name: u.means for name, u in units.items()}, {n: u.draws for n, u in units.items()}, LEVEL)
     return TaskScore(
         system=system,
         task=task,
-        interval=bootstrap_interval(groups, seed=seed),
+        interval=interval,
         episodes=len(rows),
         successes=successes,
         pass_hat_k=pass_hat_k_curve(
@@ -184,11 +219,28 @@ def compare(
     for idx in sorted(task_of):
         by_task[task_of[idx]].append(idx)
     tasks = sorted(by_task)
+    persona_tasks: dict[str, list[str]] = defaultdict(list)
+    for task, persona in sorted({(r.task, r.persona) for r in rows if r.persona}):
+        persona_tasks[persona].append(task)
     scores = []
     for name in names:
-        mine = [r for r in rows if r.system == name]
+        mine: dict[str, list[Outcome]] = defaultdict(list)
+        for row in rows:
+            if row.system == name:
+                mine[row.task].append(row)
+        units = {}
         for task in tasks:
-            scores.append(_score(name, task, [r for r in mine if r.task == task], {task: by_task[task]}, seed))
+            trials: dict[int, list[float]] = defaultdict(list)
+            for row in mine[task]:
+                trials[row.idx].append(row.reward)
+            means = [sum(trials[idx]) / len(trials[idx]) for idx in by_task[task]]
+            units[task] = _Units(means=means, draws=_draws(means, task, RESAMPLES, seed))
+            scores.append(_score(name, task, mine[task], {task: units[task]}))
+        for persona, its_tasks in sorted(persona_tasks.items()):
+            its_rows = [row for task in its_tasks for row in mine[task]]
+            scores.append(_score(name, persona, its_rows, {task: units[task] for task in its_tasks}))
         if tasks:
-            scores.append(_score(name, OVERALL, mine, by_task, seed))
-    return Comparison(systems=names, instances=sorted(shared), tasks=tasks, scores=scores)
+            scores.append(_score(name, OVERALL, [row for task in tasks for row in mine[task]], units))
+    return Comparison(
+        systems=names, instances=sorted(shared), tasks=tasks, personas=sorted(persona_tasks), scores=scores
+    )

@@ -3,7 +3,8 @@
 Rater ids are pseudonymized by default with a keyed hash (HMAC-SHA256 under a random key kept
 in the app store), so a rater keeps the same pseudonym across exports of the same store but it
 cannot be reversed without the store. Every version of every answer is exported; ``latest``
-marks the version that counts.
+marks the version that counts. Ratings of task items (workbench studies) also carry the rated
+agent run (id, model, framework) and the rater's own answer, its score and time.
 """
 
 from __future__ import annotations
@@ -51,7 +52,15 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "started_at",
     "submitted_at",
     "time_on_item_seconds",
+    "run_id",
+    "model",
+    "framework",
+    "expert_answer",
+    "expert_score",
+    "expert_seconds",
 )
+RATED_COLUMNS = ("run_id", "model", "framework", "expert_answer", "expert_score", "expert_seconds")
+"""Columns of task items (workbench studies): the rated agent run and the rater's own answer."""
 _KEY_SETTING = "pseudonym_key"
 
 
@@ -79,7 +88,10 @@ def pseudonymize(key: bytes, username: str) -> str:
 
 def response_rows(session: Session, study_id: str, *, pseudonymize_raters: bool = True) -> list[dict[str, Any]]:
     """The export rows of a study, in submission order (timestamps as naive UTC datetimes)."""
-    get_study(session, study_id)
+    from crm_core.studies.loading import definition_of
+    from crm_core.studio.workbench import item_instance, rated_trajectory
+
+    definition = definition_of(get_study(session, study_id))
     key = pseudonym_key(session) if pseudonymize_raters else b""
     latest = latest_versions(study_id)
     query = (
@@ -92,7 +104,11 @@ def response_rows(session: Session, study_id: str, *, pseudonymize_raters: bool 
         .order_by(Response.submitted_at, Response.id, Rating.position)
     )
     rows = []
-    for response, rating, item, username, latest_version in session.execute(query):
+    rated: dict[int, dict[str, Any]] = {}
+    for response, rating, item, username, latest_version in session.execute(query).all():
+        if item.kind == "task" and response.id not in rated:
+            found = rated_trajectory(session, definition, username, item_instance(item), response.submitted_at)
+            rated[response.id] = found.model_dump()
         rows.append(
             {
                 "study_id": study_id,
@@ -114,6 +130,7 @@ def response_rows(session: Session, study_id: str, *, pseudonymize_raters: bool 
                 "submitted_at": response.submitted_at,
                 "time_on_item_seconds": response.time_on_item_seconds,
             }
+            | rated.get(response.id, dict.fromkeys(RATED_COLUMNS))
         )
     return rows
 
@@ -127,7 +144,8 @@ def responses_frame(session: Session, study_id: str, *, pseudonymize_raters: boo
     )
     for column in ("started_at", "submitted_at"):
         frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
-    return frame.astype({"item_id": "int64", "version": "int64", "value": "int64", "latest": "bool"})
+    types = {"item_id": "int64", "version": "int64", "value": "int64", "latest": "bool"}
+    return frame.astype(types | {"expert_score": "float64", "expert_seconds": "float64"})
 
 
 def _iso(value: dt.datetime) -> str:

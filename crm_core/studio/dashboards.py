@@ -1,11 +1,13 @@
-"""Results dashboards: score tables and plotly figures from the app store (no Streamlit).
+"""Results dashboards: which model and framework is best on which task (no Streamlit).
 
-Agent scores come from :func:`crm_core.agents.results.score_run`, the function behind
-``python -m crm_core score``, so the dashboard shows the numbers the CLI prints. Episodes are
-read column by column (not their whole trajectories), which keeps the page fast on many runs.
-Workbench answers are the human baseline (model ``human``, framework ``workbench``), scored with
-the same :func:`crm_core.scoring.summarize`. Realism figures read the latest version of each
-rater's answers, with Krippendorff's alpha (ordinal) and the share at "Realistic" or better.
+Agents are compared as *systems*, ``model · framework``, pooling every run of the pair; each
+system's trials are scored on the instances all compared systems share, with seeded bootstrap
+intervals, pass^k per task and turns and cost per success (:func:`crm_core.scoring.compare`).
+Workbench practice runs (started from the Task Workbench) and one-episode runs are left out
+unless asked for. The experts' submitted workbench answers are the human baseline, compared with
+the agents on the instances the experts answered. Per-run scores come from
+:func:`crm_core.agents.results.score_run`, the function behind ``python -m crm_core score``.
+Episodes are read column by column (not their whole trajectories), which keeps the page fast.
 """
 
 from __future__ import annotations
@@ -22,30 +24,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.records import EpisodeRecord
 from crm_core.agents.results import ScoreReport, score_run
-from crm_core.scoring import ScoredAnswer, summarize
+from crm_core.scoring import OVERALL, Comparison, Outcome, bootstrap_interval, compare
 from crm_core.store.models import StudyItem
 
 HUMAN_MODEL = "human"
 HUMAN_FRAMEWORK = "workbench"
+BEST = "★"
 
 
-class SourceScores(BaseModel):
-    """The scores of one run, or of the experts' workbench answers (the human baseline)."""
+def system_name(model: str, framework: str) -> str:
+    """How a model × framework pair is labelled everywhere on the page."""
+    return f"{model} · {framework}"
 
-    label: str
-    run_id: str | None
-    model: str
-    framework: str
-    kind: str
-    """``agent`` or ``human``."""
-    episodes: int
-    per_task: dict[str, float]
-    per_persona: dict[str, float]
-    overall: float
-    pass_hat_k: dict[int, float] = {}
-    mean_turns: float | None = None
-    tokens: int | None = None
-    cost_usd: float | None = None
+
+HUMAN = system_name(HUMAN_MODEL, HUMAN_FRAMEWORK)
 
 
 def _light_episodes(session: Session, run_id: str) -> list[EpisodeRecord]:
@@ -98,105 +90,211 @@ def run_reports(store: sessionmaker[Session]) -> list[ScoreReport]:
     return reports
 
 
-def human_scores(session: Session) -> SourceScores | None:
-    """The experts' submitted workbench answers scored like a run (None when there are none)."""
+class RunRow(BaseModel):
+    """A run as the Results page lists it, and whether it is left out by default."""
+
+    run_id: str
+    system: str
+    episodes: int
+    overall: float
+    """As ``python -m crm_core score`` prints it."""
+    practice: bool
+    """Started from the Task Workbench."""
+    single: bool
+    """One episode only."""
+
+
+def run_rows(store: sessionmaker[Session]) -> list[RunRow]:
+    """Every run with at least one episode, newest first."""
+    from crm_core.studio.workbench import is_workbench_run
+
+    return [
+        RunRow(
+            run_id=r.run_id,
+            system=system_name(r.model, r.framework),
+            episodes=r.completed,
+            overall=r.overall,
+            practice=is_workbench_run(r.run_id),
+            single=r.completed == 1,
+        )
+        for r in run_reports(store)
+        if r.completed
+    ]
+
+
+def kept_runs(rows: list[RunRow], *, practice: bool = False, single: bool = False) -> list[RunRow]:
+    """The runs compared: practice and one-episode runs only when asked for."""
+    return [r for r in rows if (practice or not r.practice) and (single or not r.single)]
+
+
+def agent_outcomes(store: sessionmaker[Session], run_ids: list[str]) -> list[Outcome]:
+    """The trials of these runs as outcomes of their ``model · framework`` system (columns only)."""
+    from crm_core.store.runs import AgentEpisode, AgentRun
+
+    e = AgentEpisode
+    query = (
+        select(AgentRun.model, AgentRun.framework, e.instance_idx, e.task, e.persona, e.trial, e.reward)
+        .add_columns(e.turns, e.cost_usd, e.run_id)
+        .join(AgentRun, AgentRun.run_id == e.run_id)
+        .where(e.run_id.in_(run_ids))
+        .order_by(e.run_id, e.instance_idx, e.trial)
+    )
+    with store() as session:
+        rows = session.execute(query).all()
+    # trials of several runs of one system on one instance are numbered on after each other
+    seen: Counter[tuple[str, int]] = Counter()
+    outcomes = []
+    for model, framework, idx, task, persona, _trial, reward, turns, cost, _run in rows:
+        system = system_name(model, framework)
+        outcomes.append(
+            Outcome.model_construct(  # columns of the store: already typed
+                system=system,
+                idx=idx,
+                task=task,
+                persona=persona,
+                trial=seen[(system, idx)],
+                reward=reward or 0.0,
+                turns=turns,
+                cost_usd=cost,
+            )
+        )
+        seen[(system, idx)] += 1
+    return outcomes
+
+
+def human_outcomes(session: Session) -> list[Outcome]:
+    """The experts' submitted workbench answers, each a trial of the ``human · workbench`` system.
+
+    Turns are the expert's queries and tool calls plus the answer; cost is unknown (None).
+    """
     from crm_core.studio.workbench import submitted_sessions
 
-    rows = submitted_sessions(session)
-    if not rows:
-        return None
-    summary = summarize(
-        ScoredAnswer(idx=r.instance_idx, task=r.task, persona=r.persona, reward=r.reward or 0.0) for r in rows
-    )
-    return SourceScores(
-        label=f"{HUMAN_MODEL} · {HUMAN_FRAMEWORK}",
-        run_id=None,
-        model=HUMAN_MODEL,
-        framework=HUMAN_FRAMEWORK,
-        kind="human",
-        episodes=summary.count,
-        per_task=summary.per_task,
-        per_persona=summary.per_persona,
-        overall=summary.overall,
-        mean_turns=sum(len(r.steps) + 1 for r in rows) / len(rows),
-    )
+    seen: Counter[int] = Counter()
+    outcomes = []
+    for row in submitted_sessions(session):
+        outcomes.append(
+            Outcome(
+                system=HUMAN,
+                idx=row.instance_idx,
+                task=row.task,
+                persona=row.persona,
+                trial=seen[row.instance_idx],
+                reward=row.reward or 0.0,
+                turns=len(row.steps) + 1,
+            )
+        )
+        seen[row.instance_idx] += 1
+    return outcomes
 
 
-def source_of(report: ScoreReport) -> SourceScores:
-    """A run's report as a dashboard source, labelled ``model · framework (run)``."""
-    return SourceScores(
-        label=f"{report.model} · {report.framework} ({report.run_id})",
-        run_id=report.run_id,
-        model=report.model,
-        framework=report.framework,
-        kind="agent",
-        episodes=report.completed,
-        per_task=report.per_task,
-        per_persona=report.per_persona,
-        overall=report.overall,
-        pass_hat_k=report.pass_hat_k,
-        mean_turns=report.mean_turns,
-        tokens=report.input_tokens + report.output_tokens,
-        cost_usd=report.cost_usd,
-    )
+def human_baseline(agents: list[Outcome], humans: list[Outcome], systems: list[str]) -> Comparison:
+    """The experts and every agent system on the instances the experts answered and all agents ran."""
+    return compare([*agents, *humans], systems=[*systems, HUMAN])
 
 
-def load_sources(store: sessionmaker[Session]) -> list[SourceScores]:
-    """Every run's scores, then the human baseline when experts have submitted answers."""
-    sources = [source_of(report) for report in run_reports(store) if report.completed]
-    with store() as session:
-        human = human_scores(session)
-    return [*sources, human] if human is not None else sources
+# --- tables ---------------------------------------------------------------------------------------
 
 
-# --- frames ---------------------------------------------------------------------------------------
+def _cell(value: float, low: float | None = None, high: float | None = None, best: bool = False) -> str:
+    text = f"{value:.3f}" if low is None or high is None else f"{value:.3f} [{low:.2f}, {high:.2f}]"
+    return f"{BEST} {text}" if best else text
 
 
-def overview_frame(sources: list[SourceScores]) -> pd.DataFrame:
-    """One row per source: overall score, episodes, turns, tokens and cost."""
-    return pd.DataFrame(
-        [
+def best_table(comparison: Comparison) -> pd.DataFrame:
+    """Task, persona and overall rows × systems: mean [95% interval], the best marked ★; n instances."""
+    rows = []
+    for name in comparison.rows:
+        best = set(comparison.best(name))
+        row: dict[str, Any] = {"task": name}
+        for system in comparison.systems:
+            score = comparison.score(system, name)
+            row[system] = (
+                "—"
+                if score is None
+                else _cell(score.interval.mean, score.interval.low, score.interval.high, system in best)
+            )
+        first = comparison.score(comparison.systems[0], name)
+        row["n"] = first.interval.n if first else 0
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["task", *comparison.systems, "n"])
+
+
+def systems_table(comparison: Comparison, runs: list[RunRow]) -> pd.DataFrame:
+    """One row per system: runs pooled, episodes, overall [interval], successes, turns and cost per success."""
+    run_count = Counter(r.system for r in runs)
+    best = set(comparison.best())
+    rows = []
+    for system in comparison.systems:
+        score = comparison.score(system)
+        if score is None:
+            continue
+        rows.append(
             {
-                "source": s.label,
-                "model": s.model,
-                "framework": s.framework,
-                "kind": s.kind,
-                "episodes": s.episodes,
-                "overall": s.overall,
-                "mean turns": s.mean_turns,
-                "tokens": s.tokens,
-                "cost (USD)": s.cost_usd,
+                "system": system,
+                "runs": run_count.get(system, 0),
+                "instances": score.interval.n,
+                "episodes": score.episodes,
+                "overall [95% CI]": _cell(score.interval.mean, score.interval.low, score.interval.high, system in best),
+                "successes": score.successes,
+                "turns / success": "—" if score.turns_per_success is None else f"{score.turns_per_success:.1f}",
+                "cost / success (USD)": "—" if score.cost_per_success is None else f"{score.cost_per_success:.4f}",
             }
-            for s in sources
-        ],
-        columns=["source", "model", "framework", "kind", "episodes", "overall", "mean turns", "tokens", "cost (USD)"],
-    )
+        )
+    columns = ["system", "runs", "instances", "episodes", "overall [95% CI]", "successes"]
+    return pd.DataFrame(rows, columns=[*columns, "turns / success", "cost / success (USD)"])
 
 
-def task_frame(sources: list[SourceScores]) -> pd.DataFrame:
-    """Long frame: source, model, framework, task, score."""
+def pass_table(comparison: Comparison) -> pd.DataFrame:
+    """pass^k for k = 1 .. trials, per task and overall, systems as columns, the best marked ★."""
+    rows = []
+    for name in [*comparison.tasks, OVERALL]:
+        ks = sorted({k for s in comparison.scores if s.task == name for k in s.pass_hat_k})
+        for k in ks:
+            best = set(comparison.best_pass(name, k))
+            row: dict[str, Any] = {"task": name, "k": k}
+            for system in comparison.systems:
+                score = comparison.score(system, name)
+                value = None if score is None else score.pass_hat_k.get(k)
+                row[system] = "—" if value is None else _cell(value, best=system in best)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["task", "k", *comparison.systems])
+
+
+def pass_frame(comparison: Comparison) -> pd.DataFrame:
+    """Long frame: system, task (and ``overall``), k, pass^k."""
     rows = [
-        {"source": s.label, "model": s.model, "framework": s.framework, "kind": s.kind, "task": task, "score": value}
-        for s in sources
-        for task, value in s.per_task.items()
+        {"system": s.system, "task": s.task, "k": k, "pass^k": value}
+        for s in comparison.scores
+        if s.task in comparison.tasks or s.task == OVERALL
+        for k, value in s.pass_hat_k.items()
     ]
-    return pd.DataFrame(rows, columns=["source", "model", "framework", "kind", "task", "score"])
+    return pd.DataFrame(rows, columns=["system", "task", "k", "pass^k"])
 
 
-def persona_frame(sources: list[SourceScores]) -> pd.DataFrame:
-    """Long frame: source, persona, score."""
+def interval_frame(comparison: Comparison, names: list[str] | None = None) -> pd.DataFrame:
+    """Long frame: system, row (task, persona or overall), mean, low, high."""
+    wanted = set(names) if names is not None else set(comparison.rows)
     rows = [
-        {"source": s.label, "kind": s.kind, "persona": persona, "score": value}
-        for s in sources
-        for persona, value in s.per_persona.items()
+        {"system": s.system, "row": s.task, "mean": s.interval.mean, "low": s.interval.low, "high": s.interval.high}
+        for s in comparison.scores
+        if s.task in wanted
     ]
-    return pd.DataFrame(rows, columns=["source", "kind", "persona", "score"])
+    return pd.DataFrame(rows, columns=["system", "row", "mean", "low", "high"])
 
 
-def pass_frame(sources: list[SourceScores]) -> pd.DataFrame:
-    """Long frame: source, k, pass^k (agents only)."""
-    rows = [{"source": s.label, "k": k, "pass^k": value} for s in sources for k, value in s.pass_hat_k.items()]
-    return pd.DataFrame(rows, columns=["source", "k", "pass^k"])
+def effort_frame(comparison: Comparison) -> pd.DataFrame:
+    """One row per system: overall mean, turns per success, cost per success."""
+    rows = [
+        {
+            "system": s.system,
+            "overall": s.interval.mean,
+            "turns / success": s.turns_per_success,
+            "cost / success (USD)": s.cost_per_success,
+        }
+        for s in comparison.scores
+        if s.task == OVERALL
+    ]
+    return pd.DataFrame(rows, columns=["system", "overall", "turns / success", "cost / success (USD)"])
 
 
 # --- figures --------------------------------------------------------------------------------------
@@ -208,43 +306,68 @@ def _empty(title: str) -> go.Figure:
     return figure
 
 
-def score_heatmap(frame: pd.DataFrame) -> go.Figure:
-    """Task × source heatmap of scores (0..1), the values written in the cells."""
-    title = "Score by task × model × framework"
+def interval_bars(frame: pd.DataFrame, title: str) -> go.Figure:
+    """Grouped bars of the means per row and system, the 95% interval as error bars."""
     if frame.empty:
         return _empty(title)
-    table = frame.pivot_table(index="task", columns="source", values="score", aggfunc="mean")
-    figure = px.imshow(table, text_auto=".3f", zmin=0, zmax=1, color_continuous_scale="Blues", aspect="auto")
-    figure.update_layout(title=title, xaxis_title="", yaxis_title="")
-    return figure
-
-
-def persona_bars(frame: pd.DataFrame) -> go.Figure:
-    """Grouped bars: score per persona for each source."""
-    title = "Score by persona"
-    if frame.empty:
-        return _empty(title)
-    figure = px.bar(frame, x="persona", y="score", color="source", barmode="group", range_y=[0, 1], title=title)
+    data = frame.assign(plus=frame["high"] - frame["mean"], minus=frame["mean"] - frame["low"])
+    figure = px.bar(
+        data, x="row", y="mean", color="system", barmode="group", error_y="plus", error_y_minus="minus", title=title
+    )
+    figure.update_layout(xaxis_title="", yaxis_title="score", yaxis_range=[0, 1.05], legend_title="")
     return figure
 
 
 def pass_curves(frame: pd.DataFrame) -> go.Figure:
-    """pass^k against k, one line per run."""
-    title = "pass^k"
+    """pass^k against k, one line per system, one panel per task and one for overall."""
+    title = "pass^k by task"
     if frame.empty:
         return _empty(title)
-    figure = px.line(frame, x="k", y="pass^k", color="source", markers=True, range_y=[0, 1], title=title)
+    figure = px.line(
+        frame, x="k", y="pass^k", color="system", facet_col="task", facet_col_wrap=5, markers=True, title=title
+    )
     figure.update_xaxes(dtick=1)
+    figure.update_yaxes(range=[0, 1.05])
+    figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    figure.update_layout(legend_title="")
     return figure
 
 
-def efficiency_scatter(frame: pd.DataFrame, x: str) -> go.Figure:
-    """Overall score against `x` (``mean turns``, ``tokens`` or ``cost (USD)``), one point per source."""
-    title = f"Score against {x}"
+def effort_scatter(frame: pd.DataFrame, x: str) -> go.Figure:
+    """Overall score against `x` (``turns / success`` or ``cost / success (USD)``), one point per system."""
+    title = f"Overall score against {x}"
     data = frame.dropna(subset=[x])
     if data.empty:
         return _empty(title)
-    return px.scatter(data, x=x, y="overall", color="source", symbol="kind", range_y=[0, 1.05], title=title)
+    figure = px.scatter(data, x=x, y="overall", color="system", range_y=[0, 1.05], title=title)
+    figure.update_traces(marker_size=12)
+    figure.update_layout(legend_title="")
+    return figure
+
+
+# --- ratings of agent trajectories (workbench studies) ---------------------------------------------
+
+
+def trajectory_ratings(session: Session, study_id: str) -> pd.DataFrame:
+    """Per rated system and dimension: ratings, mean rating and its 95% bootstrap interval."""
+    from crm_core.studies.export import response_rows
+
+    rows = [r for r in response_rows(session, study_id) if r["latest"] and r.get("model")]
+    by: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for row in rows:
+        by[(system_name(row["model"], row["framework"]), row["dimension"])].append(float(row["value"]))
+    data = []
+    for (system, dimension), values in sorted(by.items()):
+        interval = bootstrap_interval({dimension: values})
+        data.append(
+            {
+                "system": system,
+                "dimension": dimension,
+                "ratings": len(values),
+                "mean [95% CI]": _cell(interval.mean, interval.low, interval.high),
+            }
+        )
+    return pd.DataFrame(data, columns=["system", "dimension", "ratings", "mean [95% CI]"])
 
 
 # --- realism --------------------------------------------------------------------------------------
@@ -321,12 +444,3 @@ def realism_agreement(session: Session, study_id: str, realistic_at: int = 4) ->
         )
     )
     return rows
-
-
-def scores_by(frame: pd.DataFrame, column: str) -> dict[str, dict[str, float]]:
-    """``{source: {column value: score}}`` from a long frame (for text beside the charts)."""
-    out: dict[str, dict[str, float]] = defaultdict(dict)
-    for row in frame.itertuples(index=False):
-        record: dict[str, Any] = row._asdict()
-        out[record["source"]][record[column]] = record["score"]
-    return dict(out)

@@ -16,6 +16,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -291,8 +292,13 @@ class AgentOption(BaseModel):
     created_at: dt.datetime
 
 
-def agent_options(store: sessionmaker[Session], instance_idx: int) -> list[AgentOption]:
-    """The runs with a finished episode on the instance (first trial), newest run first."""
+def agent_options(
+    store: sessionmaker[Session] | Session, instance_idx: int, *, created_by: dt.datetime | None = None
+) -> list[AgentOption]:
+    """The runs with a finished episode on the instance (first trial), newest run first.
+
+    `created_by` keeps only runs created by then (to recompute what an expert was shown).
+    """
     from crm_core.store.runs import AgentEpisode, AgentRun
 
     query = (
@@ -302,18 +308,22 @@ def agent_options(store: sessionmaker[Session], instance_idx: int) -> list[Agent
         .where(AgentEpisode.instance_idx == instance_idx)
         .order_by(AgentRun.created_at.desc(), AgentRun.run_id, AgentEpisode.trial)
     )
+    if created_by is not None:
+        query = query.where(AgentRun.created_at <= created_by)
+    if isinstance(store, Session):
+        rows = store.execute(query).all()
+    else:
+        with store() as session:
+            rows = session.execute(query).all()
     seen: set[str] = set()
     options = []
-    with store() as session:
-        for run_id, model, framework, trial, reward, created in session.execute(query):
-            if run_id in seen:
-                continue
-            seen.add(run_id)
-            options.append(
-                AgentOption(
-                    run_id=run_id, model=model, framework=framework, trial=trial, reward=reward, created_at=created
-                )
-            )
+    for run_id, model, framework, trial, reward, created in rows:
+        if run_id in seen:
+            continue
+        seen.add(run_id)
+        options.append(
+            AgentOption(run_id=run_id, model=model, framework=framework, trial=trial, reward=reward, created_at=created)
+        )
     return options
 
 
@@ -324,9 +334,56 @@ def study_agent(options: Sequence[AgentOption], username: str, instance_idx: int
     return ordered[int.from_bytes(digest[:4], "big") % len(ordered)]
 
 
+class RatedTrajectory(BaseModel):
+    """What an expert rated in a workbench study, beside their own answer on the instance."""
+
+    run_id: str | None
+    model: str | None
+    framework: str | None
+    expert_answer: str | None
+    expert_score: float | None
+    expert_seconds: float | None
+
+
+def rated_trajectory(
+    session: Session, definition: StudyDefinition, username: str, instance_idx: int, at: dt.datetime
+) -> RatedTrajectory:
+    """The run `username` was shown on the instance when rating at `at`, and their own answer.
+
+    The run is recomputed with the page's draw (:func:`study_agent`) among the study's runs that
+    existed at `at`, so runs added later do not change what a stored rating refers to.
+    """
+    wanted = study_runs(definition)
+    options = [o for o in agent_options(session, instance_idx, created_by=at) if not wanted or o.run_id in wanted]
+    option = study_agent(options, username, instance_idx) if options else None
+    own = find_session(session, username, instance_idx)
+    return RatedTrajectory(
+        run_id=option.run_id if option else None,
+        model=option.model if option else None,
+        framework=option.framework if option else None,
+        expert_answer=own.answer if own else None,
+        expert_score=own.reward if own else None,
+        expert_seconds=own.seconds if own else None,
+    )
+
+
 def agent_label(option: AgentOption, number: int, *, blind: bool) -> str:
     """How a run is named to the expert: ``Agent N`` in a blind study, else model and framework."""
     return f"Agent {number}" if blind else f"{option.model} · {option.framework} ({option.run_id})"
+
+
+WORKBENCH_RUN_PREFIX = "workbench-"
+"""Run ids of runs started from the Task Workbench (practice runs, left out of Results by default)."""
+
+
+def workbench_run_id(username: str, instance_idx: int) -> str:
+    """A fresh run id for a run an expert starts from the workbench."""
+    return f"{WORKBENCH_RUN_PREFIX}{username}-{instance_idx}-{uuid.uuid4().hex[:8]}"
+
+
+def is_workbench_run(run_id: str) -> bool:
+    """Whether a run was started from the Task Workbench."""
+    return run_id.startswith(WORKBENCH_RUN_PREFIX)
 
 
 WORKBENCH_OFFLINE_MODELS = ("oracle", "baseline:majority", "baseline:random")

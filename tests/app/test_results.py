@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,15 +17,22 @@ from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, op
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from crm_core.scoring import OVERALL, compare
 from crm_core.store import StudyItem, open_app_store
 from crm_core.studies import load_definition, parse_study, submit
+from crm_core.studies.export import response_rows
 from crm_core.studio.dashboards import (
-    load_sources,
+    HUMAN,
+    agent_outcomes,
+    best_table,
+    human_baseline,
+    human_outcomes,
+    kept_runs,
     realism_agreement,
     realism_frame,
     run_reports,
-    score_heatmap,
-    task_frame,
+    run_rows,
+    trajectory_ratings,
 )
 from crm_core.studio.workbench import open_session, submit_answer
 
@@ -47,6 +54,23 @@ dimensions:
 items:
   - kind: objects
     objects: [Case, Account]
+ratings_per_item: 2
+randomize_order: false
+"""
+# a workbench study rating the random baseline's trajectories (the only run it shows)
+RATING_STUDY = f"""
+id: rate-agents
+title: Rate agents
+instructions: Solve, then rate.
+scale: [Bad, Poor, Fair, Good, Great]
+dimensions:
+  - id: correctness
+    question: Correct?
+    applies_to: [task]
+items:
+  - kind: tasks
+    per_task: 1
+    runs: [{BASELINE_RUN}]
 ratings_per_item: 2
 randomize_order: false
 """
@@ -78,6 +102,11 @@ def runs_studio(tmp_path_factory, tiny_org_url) -> RunsStudio:
         ):
             row = open_session(session, user, instance)
             submit_answer(session, row.id, answer, instance, submission_id=f"{user}-{instance.idx}")
+        rating = load_definition(session, parse_study(RATING_STUDY, "rate.yaml"), studio.org_url)
+        item_of = {item.key: item.id for item in rating.items}
+        for user, value in (("erin", 2), ("ethan", 4)):
+            item = item_of[f"task:{first.idx}"]
+            submit(session, rating.id, item, user, {"correctness": value}, {}, submission_id=f"rate-{user}")
     store.kw["bind"].dispose()
     return studio
 
@@ -117,26 +146,99 @@ def test_dashboard_scores_equal_the_cli(runs_studio):
     assert reports[ORACLE_RUN].overall == 1.0  # the oracle reaches every reference answer
 
 
-def test_human_baseline_scores_the_workbench_answers(runs_studio):
-    store = open_app_store(runs_studio.app_url)
-    human = next(s for s in load_sources(store) if s.kind == "human")
+def outcomes_of(studio: RunsStudio):
+    store = open_app_store(studio.app_url)
+    runs = run_rows(store)
+    agents = agent_outcomes(store, [r.run_id for r in kept_runs(runs)])
+    with store() as session:
+        humans = human_outcomes(session)
     store.kw["bind"].dispose()
+    return runs, agents, humans
+
+
+def test_runs_are_pooled_into_systems_and_the_oracle_is_best(runs_studio):
+    runs, agents, _ = outcomes_of(runs_studio)
+    assert {r.system for r in runs} == {"oracle · act", "baseline:random · act"}
+    comparison = compare(agents)
+    assert len(comparison.instances) == len(runs_studio.instances)  # both ran every instance
+    for task in comparison.tasks:
+        assert comparison.score("oracle · act", task).interval.mean == 1.0
+        assert "oracle · act" in comparison.best(task)
+    assert comparison.best(OVERALL) == ["oracle · act"]
+    table = best_table(comparison).set_index("task")
+    assert table.loc[OVERALL, "oracle · act"] == "★ 1.000 [1.00, 1.00]"
+    assert not table.loc[OVERALL, "baseline:random · act"].startswith("★")
+    n = table["n"].to_dict()
+    assert {n[task] for task in comparison.tasks} == {1}  # one instance per task
+    assert {n[persona] for persona in comparison.personas} == {3}  # three tasks per persona
+    assert n[OVERALL] == len(runs_studio.instances)
+
+
+def test_human_baseline_is_compared_on_the_experts_instances(runs_studio):
+    _, agents, humans = outcomes_of(runs_studio)
     first, second = runs_studio.instances[0], runs_studio.instances[1]
     assert first.task != second.task
+    baseline = human_baseline(agents, humans, ["oracle · act", "baseline:random · act"])
+    assert baseline.instances == sorted([first.idx, second.idx])
     # first: one right, one wrong -> 0.5; second: right -> 1.0 (fuzzy tasks score F1 = 1 for the exact text)
-    assert human.per_task == {first.task: 0.5, second.task: 1.0}
-    assert human.overall == 0.75
-    assert (human.model, human.framework, human.episodes) == ("human", "workbench", 3)
+    assert baseline.score(HUMAN, first.task).interval.mean == 0.5
+    assert baseline.score(HUMAN, second.task).interval.mean == 1.0
+    assert baseline.score(HUMAN).interval.mean == 0.75
+    assert baseline.score(HUMAN).episodes == 3
+    assert baseline.score("oracle · act").interval.n == 2  # the agents on the same two instances
 
 
-def test_heatmap_cells_are_the_task_scores(runs_studio):
-    store = open_app_store(runs_studio.app_url)
-    sources = [s for s in load_sources(store) if s.run_id == BASELINE_RUN]
+def test_practice_and_one_episode_runs_are_left_out_unless_asked_for(runs_studio, tmp_path):
+    from runs_org import record_run
+
+    app = tmp_path / "app.db"
+    shutil.copy(runs_studio.app_url.removeprefix("sqlite:///"), app)
+    url = f"sqlite:///{app}"
+    record_run(url, runs_studio.org_url, "workbench-erin-1-abc", "baseline:majority", runs_studio.instances)
+    record_run(url, runs_studio.org_url, "single", "baseline:majority", runs_studio.instances[:1])
+    store = open_app_store(url)
+    runs = run_rows(store)
     store.kw["bind"].dispose()
-    figure = score_heatmap(task_frame(sources))
-    heat = figure.data[0]
-    cells = {task: row[0] for task, row in zip(heat.y, heat.z, strict=True)}
-    assert cells == pytest.approx(sources[0].per_task)
+    kept = {r.run_id for r in kept_runs(runs)}
+    assert kept == {ORACLE_RUN, BASELINE_RUN}
+    assert {r.run_id for r in kept_runs(runs, practice=True)} == kept | {"workbench-erin-1-abc"}
+    assert {r.run_id for r in kept_runs(runs, single=True)} == kept | {"single"}
+
+
+def test_trajectory_ratings_and_export_name_the_rated_run_and_the_experts_answer(runs_studio, tmp_path):
+    from runs_org import record_run
+
+    first = runs_studio.instances[0]
+    store = open_app_store(runs_studio.app_url)
+    with store() as session:
+        ratings = trajectory_ratings(session, "rate-agents")
+        rows = response_rows(session, "rate-agents", pseudonymize_raters=False)
+    store.kw["bind"].dispose()
+    assert ratings.to_dict("records") == [
+        {
+            "system": "baseline:random · act",
+            "dimension": "correctness",
+            "ratings": 2,
+            "mean [95% CI]": "3.000 [2.00, 4.00]",
+        }
+    ]
+    by_rater = {row["rater"]: row for row in rows}
+    assert by_rater["erin"]["run_id"] == BASELINE_RUN
+    assert (by_rater["erin"]["model"], by_rater["erin"]["framework"]) == ("baseline:random", "act")
+    assert by_rater["erin"]["expert_answer"] == first.answer_text and by_rater["erin"]["expert_score"] == 1.0
+    assert by_rater["ethan"]["expert_answer"] == "wrong" and by_rater["ethan"]["expert_score"] == 0.0
+    assert by_rater["erin"]["expert_seconds"] >= 0
+
+    # a run added after the ratings does not change which run they refer to
+    app = tmp_path / "app.db"
+    shutil.copy(runs_studio.app_url.removeprefix("sqlite:///"), app)
+    url = f"sqlite:///{app}"
+    record_run(url, runs_studio.org_url, "later", "oracle", runs_studio.instances[:1])
+    store = open_app_store(url)
+    with store() as session:
+        later = response_rows(session, "rate-agents", pseudonymize_raters=False)
+    store.kw["bind"].dispose()
+    assert [r["run_id"] for r in later] == [BASELINE_RUN, BASELINE_RUN]
 
 
 def test_realism_agreement_and_share_by_hand(runs_studio):
@@ -168,16 +270,23 @@ def test_experts_cannot_open_the_results(page_env):
     assert not at.get("plotly_chart")
 
 
-def test_page_writes_the_cli_scores_and_draws_the_charts(page_env):
+def test_page_answers_which_system_is_best_with_intervals(page_env):
     at = as_user("rita")
     assert not at.exception
-    text = "\n".join(m.value for m in at.markdown)
-    for run_id in (ORACLE_RUN, BASELINE_RUN):
-        printed = cli_score(page_env.app_url, run_id)
-        shown = re.search(rf"\({re.escape(run_id)}\)`: overall \*\*([0-9.]+)\*\*", text)
-        assert shown is not None and shown.group(1) == f"{printed['overall']:.3f}"
-    assert "`human · workbench`: overall **0.750**" in text
-    assert len(at.get("plotly_chart")) == 6  # heatmap, personas, pass^k, efficiency; realism by object and dimension
+    best = at.table[0].value
+    assert list(best.columns) == ["oracle · act", "baseline:random · act", "n"]
+    assert best.loc[OVERALL, "oracle · act"] == "★ 1.000 [1.00, 1.00]"
+    assert all(cell.startswith("★") for cell in best["oracle · act"])
+    systems = at.table[1].value
+    assert systems.loc["oracle · act", "runs"] == 1
+    printed = cli_score(page_env.app_url, BASELINE_RUN)
+    assert systems.loc["baseline:random · act", "overall [95% CI]"].startswith(f"{printed['overall']:.3f} [")
+    human = at.table[3].value
+    # one instance per task: resampling instances (their trials together) cannot vary the mean
+    assert human.loc[OVERALL, HUMAN] == "0.750 [0.75, 0.75]"
+    # intervals, effort, pass^k; realism by object and dimension
+    assert len(at.get("plotly_chart")) == 5
+    assert not [m for m in at.markdown if "overall **" in m.value]  # no text repeating the charts
     share = next(m for m in at.metric if m.label.startswith("“Realistic”"))
     assert share.value == "62.5%"
 

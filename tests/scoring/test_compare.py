@@ -161,3 +161,18 @@ def test_every_system_is_scored_on_exactly_the_shared_instances(triples: list[tu
             assert result.score(system).interval.mean == pytest.approx(
                 np.mean([result.score(system, t).interval.mean for t in result.tasks])
             )
+
+
+def test_a_persona_scores_the_mean_of_its_tasks() -> None:
+    rows = [
+        outcome("A", 1, "t1", 1.0, persona="p"),
+        outcome("A", 2, "t1", 1.0, persona="p"),
+        outcome("A", 3, "t2", 0.0, persona="p"),
+        outcome("A", 4, "t3", 0.5, persona="q"),
+    ]
+    result = compare(rows)
+    assert result.personas == ["p", "q"]
+    assert result.rows == ["t1", "t2", "t3", "p", "q", OVERALL]
+    assert result.score("A", "p").interval.mean == 0.5  # (1 + 0) / 2, not 2 / 3
+    assert result.score("A", "q").interval.mean == 0.5
+    assert result.score("A").interval.mean == pytest.approx(0.5)  # (1 + 0 + 0.5) / 3

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from crm_core.studies import EXPORT_COLUMNS, export_bytes, export_responses, submit
+from crm_core.studies.export import RATED_COLUMNS
 
 ANSWERS = [  # (rater, item position, submission id, values, comments) in submission order
     ("ana", 0, "sub-1", {"data": 4, "overall": 5}, {}),
@@ -65,7 +66,10 @@ def expected_rows(items, rater_name) -> list[dict]:
 
 
 def _comparable(frame: pd.DataFrame) -> list[dict]:
-    keep = [c for c in frame.columns if c not in {"item_label", "started_at", "submitted_at", "time_on_item_seconds"}]
+    left_out = {"item_label", "started_at", "submitted_at", "time_on_item_seconds", *RATED_COLUMNS}
+    # record items rate no agent run: the workbench columns are blank (empty in CSV)
+    assert frame[list(RATED_COLUMNS)].map(lambda v: v is None or v == "" or pd.isna(v)).all().all()
+    keep = [c for c in frame.columns if c not in left_out]
     return [{k: (v if not pd.isna(v) else None) for k, v in row.items()} for row in frame[keep].to_dict("records")]
 
 
