@@ -198,9 +198,10 @@ RUNS, INSTANCES, STEPS = 10, 1170, 20
 def _synthetic_episode(run_id: str, idx: int, turns: int, reward: float, rng: random.Random) -> dict[str, object]:
     """An act episode record of `turns` executes then a respond, with realistic message sizes."""
     from crm_core.agents.records import ActionRecord, EpisodeRecord, MessageRecord
-    from crm_core.tasks.records import PERSONA_OF_TASK, TASKS
+    from crm_core.tasks.registry import task_specs
 
-    task = TASKS[idx % len(TASKS)]
+    spec = task_specs()[idx % len(task_specs())]
+    task = spec.name
     when = dt.datetime(2026, 1, 1)
     messages = [
         MessageRecord(role="system", content="schema and rules " * 700),
@@ -220,7 +221,7 @@ def _synthetic_episode(run_id: str, idx: int, turns: int, reward: float, rng: ra
     messages.append(MessageRecord(role="assistant", content="<respond>005A</respond>"))
     actions.append(ActionRecord(turn=turns, kind="respond", content="005A"))
     return EpisodeRecord(
-        run_id=run_id, instance_idx=idx, task=task, persona=PERSONA_OF_TASK[task], trial=0, framework="act",
+        run_id=run_id, instance_idx=idx, task=task, persona=spec.persona, trial=0, framework="act",
         model=f"model-{run_id}", messages=messages, actions=actions, answer="005A", gold="005A", reward=reward,
         reward_normalized=reward, turns=turns, input_tokens=900 * turns, output_tokens=40 * turns,
         cost_usd=0.001 * turns, latency_s=1.0, end_reason="responded", started_at=when, finished_at=when,

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crm_core.db import make_readonly_engine  # noqa: E402
 from crm_core.tasks.build import generate_tasks  # noqa: E402
-from crm_core.tasks.generators import read_org_view  # noqa: E402
 from crm_core.tasks.oracle import solve  # noqa: E402
 from crm_core.tasks.records import TaskInstance  # noqa: E402
+from crm_core.tasks.sampling import read_org_view  # noqa: E402
 from crm_core.tools import TOOLS, ToolContext  # noqa: E402
 
 TARGET_BUILD_S = 30.0

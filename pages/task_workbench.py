@@ -46,7 +46,8 @@ from crm_core.studio.workbench import (
     workbench_run_id,
     workbench_studies,
 )
-from crm_core.tasks.records import TASKS, TaskInstance, load_tasks
+from crm_core.tasks.records import TaskInstance, load_tasks
+from crm_core.tasks.registry import task_names
 from crm_core.tools import TASK_TOOLS, TOOLS
 from page_gate import page_app_store, page_org_engine, require_page
 
@@ -243,12 +244,12 @@ except UserFacingError as exc:
 
 def choose_instance() -> TaskInstance:
     """The instance picked by the expert (task, then instance); the URL keeps it."""
-    by_task = {task: [i for i in instances.values() if i.task == task] for task in TASKS}
+    by_task = {task: [i for i in instances.values() if i.task == task] for task in task_names()}
     requested = st.query_params.get("idx")
     current = instances.get(int(requested)) if requested and requested.isdigit() else None
     left, right = st.columns([2, 3])
-    task_names = [t for t in TASKS if by_task[t]]
-    task = left.selectbox("Task", task_names, index=task_names.index(current.task) if current else 0, key="wb_task")
+    present = [t for t in task_names() if by_task[t]]
+    task = left.selectbox("Task", present, index=present.index(current.task) if current else 0, key="wb_task")
     choices = [i.idx for i in by_task[task]]
     idx = right.selectbox(
         "Instance",

@@ -25,7 +25,8 @@ from crm_core.agents.models import EpisodeContext, ModelSource, RetryPolicy
 from crm_core.agents.records import EpisodeRecord, RunRecord
 from crm_core.errors import UserFacingError
 from crm_core.store.runs import completed_keys, save_episode
-from crm_core.tasks.records import TASKS, TaskInstance
+from crm_core.tasks.records import TaskInstance
+from crm_core.tasks.registry import task_names
 
 EpisodeCallback = Callable[[EpisodeRecord, bool], None]
 FAIL_FAST_AFTER = 5
@@ -46,11 +47,11 @@ def default_run_id(framework: str, model: str, now: dt.datetime | None = None) -
 def parse_tasks(value: str | None) -> list[str]:
     """``all`` (or nothing) for every task, else a comma-separated list of task names."""
     if value is None or value.strip().lower() in {"", "all"}:
-        return list(TASKS)
+        return list(task_names())
     names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = [name for name in names if name not in TASKS]
+    unknown = [name for name in names if name not in task_names()]
     if unknown:
-        raise UserFacingError(f"unknown task {unknown[0]!r}: choose 'all' or some of {', '.join(TASKS)}")
+        raise UserFacingError(f"unknown task {unknown[0]!r}: choose 'all' or some of {', '.join(task_names())}")
     return list(dict.fromkeys(names))
 
 

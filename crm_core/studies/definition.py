@@ -35,10 +35,10 @@ def _all_objects(value: Any) -> Any:
 
 
 def _known_task(name: str) -> str:
-    from crm_core.tasks.records import TASKS
+    from crm_core.tasks.registry import task_names
 
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; tasks are {', '.join(TASKS)}")
+    if name not in task_names():
+        raise ValueError(f"unknown task {name!r}; tasks are {', '.join(task_names())}")
     return name
 
 

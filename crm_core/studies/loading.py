@@ -102,13 +102,14 @@ def sample_records(org_url: str, object_name: str, count: int, seed: str) -> lis
 
 def _task_items(study_id: str, spec: TaskItems, org_url: str | None) -> list[StudyItem]:
     """`per_task` instances of each task of the org's task set, drawn deterministically."""
-    from crm_core.tasks.records import TASKS, load_tasks
+    from crm_core.tasks.records import load_tasks
+    from crm_core.tasks.registry import task_names
 
     if org_url is None:
         raise StudyError(f"study {study_id!r} samples task instances: give the org database (--org-db)")
     instances = load_tasks(org_url)
     items = []
-    for task in spec.include or TASKS:
+    for task in spec.include or task_names():
         pool = sorted(i.idx for i in instances if i.task == task)
         if not pool:
             raise StudyError(f"the task set of the org at {display_url(org_url)} has no {task} instances")

@@ -8,14 +8,13 @@ the absence of one, so neither baseline ever answers None.
 from __future__ import annotations
 
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from crm_core.org.schema import Account, Issue, Knowledge, LatentArticleFact, Product2, User
-from crm_core.tasks.periods import MONTHS
-from crm_core.tasks.records import TASKS, TaskInstance
+from crm_core.tasks.records import TaskInstance
+from crm_core.tasks.registry import task_specs
 
 AnswerFunction = Callable[[TaskInstance], str]
 
@@ -25,7 +24,7 @@ def majority_baseline(instances: Iterable[TaskInstance]) -> AnswerFunction:
 
     Ties between equally common answers go to the alphabetically first one.
     """
-    counts: dict[str, Counter[str]] = {task: Counter() for task in TASKS}
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
     for instance in instances:
         if instance.answer is not None:
             counts[instance.task][instance.answer] += 1
@@ -42,24 +41,8 @@ def majority_baseline(instances: Iterable[TaskInstance]) -> AnswerFunction:
 
 
 def answer_pools(conn: Connection) -> dict[str, list[str]]:
-    """Every well-formed answer of each task in this org, sorted."""
-
-    def column(statement: object) -> list[str]:
-        return sorted({row[0] for row in conn.execute(statement).all() if row[0] is not None})
-
-    users = column(select(User.Id))
-    policies = column(select(Knowledge.Id).where(Knowledge.Title.like("Policy:%")))
-    return {
-        "case_routing": users,
-        "handle_time": users,
-        "transfer_count": users,
-        "top_issue_identification": column(select(Issue.Id)),
-        "monthly_trend_analysis": list(MONTHS),
-        "best_region_identification": column(select(Account.ShippingState)),
-        "named_entity_disambiguation": column(select(Product2.Id)),
-        "policy_violation_identification": policies or column(select(Knowledge.Id)),
-        "knowledge_qa": column(select(LatentArticleFact.answer)),
-    }
+    """Every well-formed answer of each task in this org, sorted (each task type's answer pool)."""
+    return {spec.name: spec.answer_pool(conn) for spec in task_specs()}
 
 
 def random_baseline(pools: dict[str, list[str]], seed: int = 0) -> AnswerFunction:

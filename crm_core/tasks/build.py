@@ -1,4 +1,4 @@
-"""Build the task set of an org: run the nine generators, number the instances, store them."""
+"""Build the task set of an org: run every task type's sampler, number the instances, store them."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from crm_core.db import DatabaseURLError, make_readonly_engine
 from crm_core.errors import UserFacingError
 from crm_core.org.schema import OrgInfo
-from crm_core.tasks.generators import collect, metadata_of, read_org_view, samplers
-from crm_core.tasks.records import PERSONA_OF_TASK, TASKS, TaskInstance
+from crm_core.tasks.records import TaskInstance
+from crm_core.tasks.registry import task_specs
+from crm_core.tasks.sampling import collect, read_org_view
 from crm_core.tasks.store import write_tasks_to_org
 
 DEFAULT_PER_TASK = 130
@@ -57,24 +58,26 @@ def generate_tasks(
             view = read_org_view(conn)
             if not view.products or not view.issues:
                 raise UserFacingError("the org has no products or issues: generate an org first")
-            by_task = samplers(conn, view)
-            for number, task in enumerate(TASKS):
-                drafts = collect(task, per_task, random.Random(f"{seed}:{task}"), by_task[task])
+            specs = task_specs()
+            samplers = [spec.sampler(conn, view) for spec in specs]
+            for number, (spec, sample) in enumerate(zip(specs, samplers, strict=True)):
+                rng = random.Random(f"{seed}:{spec.name}")
+                drafts = collect(spec.name, per_task, rng, sample, allows_none=spec.allows_none)
                 for draft in drafts:
                     instances.append(
                         TaskInstance(
                             idx=len(instances),
-                            task=task,
-                            persona=PERSONA_OF_TASK[task],
+                            task=spec.name,
+                            persona=spec.persona,
                             query=draft.query,
                             answer=draft.answer,
-                            metadata=metadata_of(task, draft),
-                            reward_metric="fuzzy_match" if task == "knowledge_qa" else "exact_match",
+                            metadata=spec.metadata(draft.today),
+                            reward_metric=spec.metric,
                             params=draft.params,
                         )
                     )
                 if progress:
-                    progress(task, number + 1, len(TASKS))
+                    progress(spec.name, number + 1, len(specs))
     except SQLAlchemyError as exc:
         raise UserFacingError(f"cannot read the org: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
     finally:

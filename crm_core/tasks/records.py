@@ -3,6 +3,7 @@
 An instance is CRMArena's record (idx, task, persona, query, answer, metadata, reward_metric)
 plus ``params``: the structured parameters the answer is computed from (never shown to agents).
 ``answer`` is None when the correct answer is "None"; files in CRMArena's format carry the string.
+``task`` names a task type of :mod:`crm_core.tasks.registry`.
 """
 
 from __future__ import annotations
@@ -12,46 +13,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from crm_core.errors import UserFacingError
 from crm_core.scoring.metrics import RewardMetric
-
-TaskName = Literal[
-    "case_routing",
-    "handle_time",
-    "transfer_count",
-    "top_issue_identification",
-    "monthly_trend_analysis",
-    "best_region_identification",
-    "named_entity_disambiguation",
-    "policy_violation_identification",
-    "knowledge_qa",
-]
-Persona = Literal["manager", "analyst", "service_agent"]
-
-TASKS: tuple[str, ...] = TaskName.__args__  # type: ignore[attr-defined]
-PERSONA_OF_TASK: dict[str, str] = {
-    "case_routing": "manager",
-    "handle_time": "manager",
-    "transfer_count": "manager",
-    "top_issue_identification": "analyst",
-    "monthly_trend_analysis": "analyst",
-    "best_region_identification": "analyst",
-    "named_entity_disambiguation": "service_agent",
-    "policy_violation_identification": "service_agent",
-    "knowledge_qa": "service_agent",
-}
-NONE_TASKS = frozenset(
-    {
-        "handle_time",
-        "transfer_count",
-        "top_issue_identification",
-        "named_entity_disambiguation",
-        "policy_violation_identification",
-    }
-)
-"""Tasks whose correct answer is "None" for about 30% of the instances."""
+from crm_core.tasks.registry import spec_of, task_names
+from crm_core.tasks.spec import Persona
 
 ExportFormat = Literal["jsonl", "json", "crmarena", "crmarena-v1"]
 
@@ -75,13 +42,20 @@ class TaskInstance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     idx: int = Field(ge=0)
-    task: TaskName
+    task: str
     persona: Persona
     query: str = Field(min_length=1)
     answer: str | None
     metadata: TaskMetadata = TaskMetadata()
     reward_metric: RewardMetric
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, task: str) -> str:
+        if task not in task_names():
+            raise ValueError(f"unknown task {task!r}; tasks are {', '.join(task_names())}")
+        return task
 
     @property
     def answer_text(self) -> str:
@@ -111,8 +85,8 @@ def _from_original(record: dict[str, Any]) -> dict[str, Any]:
         record["metadata"] = {}
     if record.get("persona") == "service agent":
         record["persona"] = "service_agent"
-    if "persona" not in record and record.get("task") in PERSONA_OF_TASK:
-        record["persona"] = PERSONA_OF_TASK[record["task"]]
+    if "persona" not in record and record.get("task") in task_names():
+        record["persona"] = spec_of(record["task"]).persona
     return record
 
 

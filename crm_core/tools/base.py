@@ -21,8 +21,8 @@ from jsonschema import Draft7Validator
 from sqlalchemy import Connection
 
 from crm_core.org.ids import is_valid_id, object_of, to_18
+from crm_core.periods import format_when, parse_when
 from crm_core.sandbox import Sandbox
-from crm_core.tasks.periods import format_when, parse_when
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from crm_core.org.schema import CASE_STATUSES
-from crm_core.tasks.periods import MONTHS
+from crm_core.periods import MONTHS
 from crm_core.tools.base import (
     DATE_HELP,
     ToolArgumentError,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm_core.tasks.periods import PERIOD_NAMES, UNITS, format_when, period_bounds, window_start
+from crm_core.periods import PERIOD_NAMES, UNITS, format_when, period_bounds, window_start
 from crm_core.tools.base import DATE_HELP, ToolArgumentError, ToolContext, date_arg, tool
 
 

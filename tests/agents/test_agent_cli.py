@@ -9,7 +9,8 @@ import pytest
 
 from crm_core.cli import main
 from crm_core.tasks.build import generate_tasks
-from crm_core.tasks.records import TASKS, read_task_file, save_tasks
+from crm_core.tasks.records import read_task_file, save_tasks
+from crm_core.tasks.registry import task_names
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def test_run_list_score_export(cli, tmp_path, tiny_org_url, tiny_task_file):
 
     code, out, _ = cli("score", "cli1", "--json", "--app-db", app)
     report = json.loads(out)
-    assert report["per_task"] == dict.fromkeys(TASKS, 1.0)
+    assert report["per_task"] == dict.fromkeys(task_names(), 1.0)
     assert (report["overall"], report["pass_hat_k"], report["completed"]) == (1.0, {"1": 1.0, "2": 1.0}, 18)
 
     code, out, _ = cli("score", "cli1", "--app-db", app)

@@ -15,7 +15,7 @@ from crm_core.agents.records import RunRecord
 from crm_core.agents.runner import execute_run
 from crm_core.store.runs import load_episodes, save_run
 from crm_core.tasks.build import generate_tasks
-from crm_core.tasks.records import TASKS
+from crm_core.tasks.registry import task_names
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +24,7 @@ def tiny_instances(tiny_org_url):
     generated = generate_tasks(tiny_org_url, per_task=4)
     rng = random.Random(5)
     sample = []
-    for task in TASKS:
+    for task in task_names():
         of_task = [i for i in generated if i.task == task]
         sample += rng.sample(of_task, min(2, len(of_task)))
     return sample
@@ -36,7 +36,7 @@ def _run(store, org_url, instances, framework_name, model, run_id, trials=1):
         run_id=run_id,
         framework=framework_name,
         model=model,
-        tasks=list(TASKS),
+        tasks=list(task_names()),
         trials=trials,
         created_at="2026-01-01T00:00:00",
     )
@@ -58,7 +58,7 @@ def _run(store, org_url, instances, framework_name, model, run_id, trials=1):
 
 @pytest.mark.parametrize("framework_name", ["act", "react", "fc", "fc_flex"])
 def test_oracle_scores_100_percent(framework_name, app_store, tiny_org_url, tiny_instances):
-    assert {i.task for i in tiny_instances} == set(TASKS)
+    assert {i.task for i in tiny_instances} == set(task_names())
     episodes = _run(app_store, tiny_org_url, tiny_instances, framework_name, "oracle", "oracle")
     assert len(episodes) == len(tiny_instances)
     failures = [(e.task, e.answer, e.gold) for e in episodes if e.reward != 1.0]
@@ -73,7 +73,7 @@ def test_oracle_scores_100_percent(framework_name, app_store, tiny_org_url, tiny
 
 def test_majority_baseline(app_store, tiny_org_url, tiny_instances):
     episodes = _run(app_store, tiny_org_url, tiny_instances, "act", "baseline:majority", "maj")
-    for task in TASKS:
+    for task in task_names():
         golds = Counter(i.answer for i in tiny_instances if i.task == task and i.answer is not None)
         if not golds:
             continue

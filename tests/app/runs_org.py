@@ -22,7 +22,8 @@ from crm_core.agents.runner import execute_run, instances_digest
 from crm_core.store import open_app_store, utc_now
 from crm_core.store.runs import save_run
 from crm_core.tasks.build import build_tasks
-from crm_core.tasks.records import TASKS, TaskInstance
+from crm_core.tasks.records import TaskInstance
+from crm_core.tasks.registry import task_names
 from crm_core.users import add_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ def record_run(app_url: str, org_url: str, run_id: str, model: str, instances: l
             run_id=run_id,
             framework="act",
             model=model,
-            tasks=list(TASKS),
+            tasks=list(task_names()),
             instances_digest=instances_digest(instances),
             created_at=utc_now(),
         )

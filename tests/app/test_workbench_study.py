@@ -11,7 +11,7 @@ from sqlalchemy import select
 from crm_core.store import Rating, Response, open_app_store
 from crm_core.studies import StudyFileError, load_study, parse_study, read_study_file
 from crm_core.studio.workbench import find_session, uses_workbench, workbench_studies
-from crm_core.tasks.records import TASKS
+from crm_core.tasks.registry import task_names
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS = {"erin": "expert", "rita": "researcher"}
@@ -51,7 +51,7 @@ def test_unknown_task_and_missing_dimension_are_named_with_their_line():
     with pytest.raises(StudyFileError) as caught:
         parse_study(bad_task, "s.yaml")
     assert caught.value.problems == [
-        f"s.yaml:13: items[0].include[1]: unknown task 'sorting'; tasks are {', '.join(TASKS)}"
+        f"s.yaml:13: items[0].include[1]: unknown task 'sorting'; tasks are {', '.join(task_names())}"
     ]
     no_dimension = TASK_STUDY.format(run=ORACLE_RUN).replace("applies_to: [task]", "applies_to: [record]")
     with pytest.raises(StudyFileError, match=r"s.yaml:\d+: items\[0\].kind: no dimension applies to 'task' items"):

@@ -9,6 +9,15 @@ from handorg import HandOrg
 
 from crm_core.org.schema import LatentArticleFact, LatentCasePolicy
 from crm_core.tasks import reference as ref
+from crm_core.tasks.types.best_region_identification import best_region
+from crm_core.tasks.types.case_routing import case_routing
+from crm_core.tasks.types.handle_time import handle_time
+from crm_core.tasks.types.knowledge_qa import knowledge_answer
+from crm_core.tasks.types.monthly_trend_analysis import monthly_trend
+from crm_core.tasks.types.named_entity_disambiguation import named_entity
+from crm_core.tasks.types.policy_violation_identification import policy_violation
+from crm_core.tasks.types.top_issue_identification import top_issue
+from crm_core.tasks.types.transfer_count import transfer_count
 
 D = dt.datetime
 JAN, FEB, MAR = D(2024, 1, 1), D(2024, 2, 1), D(2024, 3, 1)
@@ -37,11 +46,11 @@ def test_handle_time_min_max_and_transferred_cases_excluded(org: HandOrg) -> Non
     org.case(a, JAN + 3 * H)
     with org.engine.connect() as conn:
         # means: a = 3h, b = 4h, c = 10h (c handled 2: its own and the transferred one)
-        assert ref.handle_time(conn, JAN, FEB, 1, "min") == a
-        assert ref.handle_time(conn, JAN, FEB, 1, "max") == c
-        assert ref.handle_time(conn, JAN, FEB, 2, "min") == a  # a handled 3 cases, others 2
-        assert ref.handle_time(conn, JAN, FEB, 5, "min") is None  # nobody qualifies
-        assert ref.handle_time(conn, FEB, MAR, 0, "min") is None  # no case in February
+        assert handle_time(conn, JAN, FEB, 1, "min") == a
+        assert handle_time(conn, JAN, FEB, 1, "max") == c
+        assert handle_time(conn, JAN, FEB, 2, "min") == a  # a handled 3 cases, others 2
+        assert handle_time(conn, JAN, FEB, 5, "min") is None  # nobody qualifies
+        assert handle_time(conn, FEB, MAR, 0, "min") is None  # no case in February
 
 
 def test_handle_time_tie_is_rejected(org: HandOrg) -> None:
@@ -49,7 +58,7 @@ def test_handle_time_tie_is_rejected(org: HandOrg) -> None:
     org.case(a, JAN, closed=JAN + 2 * H)
     org.case(b, JAN, closed=JAN + 2 * H)
     with org.engine.connect() as conn, pytest.raises(ref.TiedAnswerError):
-        ref.handle_time(conn, JAN, FEB, 0, "min")
+        handle_time(conn, JAN, FEB, 0, "min")
 
 
 def test_transfer_count_counts_the_giver_and_keeps_zeros(org: HandOrg) -> None:
@@ -63,14 +72,14 @@ def test_transfer_count_counts_the_giver_and_keeps_zeros(org: HandOrg) -> None:
     org.case([b, a], JAN + 3 * H)
     org.case([c, a], JAN + 4 * H, assigned=[JAN + 4 * H, FEB + H])
     with org.engine.connect() as conn:
-        assert ref.transfer_count(conn, JAN, FEB, 1, "max") == a
-        assert ref.transfer_count(conn, JAN, FEB, 1, "min") == c  # zero transfers still counts
-        assert ref.transfer_count(conn, JAN, FEB, 10, "min") is None
+        assert transfer_count(conn, JAN, FEB, 1, "max") == a
+        assert transfer_count(conn, JAN, FEB, 1, "min") == c  # zero transfers still counts
+        assert transfer_count(conn, JAN, FEB, 10, "min") is None
         # handled in January: a 4, b 3, c 3; transfers away: a 2, b 1, c 0 (its one is in February).
         # With n=3 only a qualifies.
-        assert ref.transfer_count(conn, JAN, FEB, 3, "min") == a
+        assert transfer_count(conn, JAN, FEB, 3, "min") == a
         # February: one handled case nowhere (c's transfer row is not a first assignment) -> None
-        assert ref.transfer_count(conn, FEB, MAR, 0, "max") is None
+        assert transfer_count(conn, FEB, MAR, 0, "max") is None
 
 
 def test_transfer_count_tie_is_rejected(org: HandOrg) -> None:
@@ -78,7 +87,7 @@ def test_transfer_count_tie_is_rejected(org: HandOrg) -> None:
     org.case([a, b], JAN)
     org.case([b, a], JAN)
     with org.engine.connect() as conn, pytest.raises(ref.TiedAnswerError):
-        ref.transfer_count(conn, JAN, FEB, 0, "max")
+        transfer_count(conn, JAN, FEB, 0, "max")
 
 
 def test_top_issue_and_monthly_trend(org: HandOrg) -> None:
@@ -92,13 +101,13 @@ def test_top_issue_and_monthly_trend(org: HandOrg) -> None:
     org.case(agent, JAN + H, issue=zipper, order_item=jacket_item, customer=customer)
     org.case(agent, JAN + 2 * H, issue=zipper, order_item=jacket_item, customer=customer)
     with org.engine.connect() as conn:
-        assert ref.top_issue(conn, JAN, MAR, shoe) == sole
-        assert ref.top_issue(conn, JAN, MAR, jacket) == zipper
-        assert ref.top_issue(conn, MAR, D(2024, 4, 1), shoe) is None
-        assert ref.monthly_trend(conn, JAN, MAR, shoe) == "February"
-        assert ref.monthly_trend(conn, JAN, MAR, jacket) == "January"
+        assert top_issue(conn, JAN, MAR, shoe) == sole
+        assert top_issue(conn, JAN, MAR, jacket) == zipper
+        assert top_issue(conn, MAR, D(2024, 4, 1), shoe) is None
+        assert monthly_trend(conn, JAN, MAR, shoe) == "February"
+        assert monthly_trend(conn, JAN, MAR, jacket) == "January"
         with pytest.raises(ref.TiedAnswerError):  # [Feb 01:00, Feb 02:00:01): one sole, one zipper
-            ref.top_issue(conn, FEB, FEB + 2 * H + dt.timedelta(seconds=1), shoe)
+            top_issue(conn, FEB, FEB + 2 * H + dt.timedelta(seconds=1), shoe)
 
 
 def test_best_region(org: HandOrg) -> None:
@@ -110,9 +119,9 @@ def test_best_region(org: HandOrg) -> None:
     org.case(agent, JAN, customer=tx)  # open: ignored
     org.case(agent, FEB, closed=FEB + dt.timedelta(minutes=1), customer=tx)  # other period
     with org.engine.connect() as conn:
-        assert ref.best_region(conn, JAN, FEB) == "NY"
-        assert ref.best_region(conn, FEB, MAR) == "TX"
-        assert ref.best_region(conn, MAR, D(2024, 4, 1)) is None
+        assert best_region(conn, JAN, FEB) == "NY"
+        assert best_region(conn, FEB, MAR) == "TX"
+        assert best_region(conn, MAR, D(2024, 4, 1)) is None
 
 
 def test_case_routing_rules_in_order(org: HandOrg) -> None:
@@ -128,21 +137,21 @@ def test_case_routing_rules_in_order(org: HandOrg) -> None:
         org.case(c, JAN, closed=JAN + H, issue=zipper, order_item=shoe_item, customer=customer)
     with org.engine.connect() as conn:
         # sole: a and b tie on 2; on the shoe b has 1, a has 0 -> b
-        assert ref.case_routing(conn, sole, shoe) == b
-        assert ref.case_routing(conn, zipper, shoe) == c
+        assert case_routing(conn, sole, shoe) == b
+        assert case_routing(conn, zipper, shoe) == c
         # sole with the cap: a 2 and b 1 -> a
-        assert ref.case_routing(conn, sole, other) == a
+        assert case_routing(conn, sole, other) == a
     # Third rule: fewest cases not Closed. Give a two open cases, b one.
     org.case(a, FEB, customer=customer)
     org.case(a, FEB, status="Escalated", customer=customer)
     org.case(b, FEB, status="Working", customer=customer)
     extra = org.product("Sock")
     with org.engine.connect() as conn:
-        assert ref.case_routing(conn, sole, extra) == b
+        assert case_routing(conn, sole, extra) == b
     org.case(a, FEB, closed=FEB + H, status="Closed", customer=customer)  # closed: no change
     org.case(b, FEB, customer=customer)  # now a 2 open, b 2 open -> tie everywhere
     with org.engine.connect() as conn, pytest.raises(ref.TiedAnswerError):
-        ref.case_routing(conn, sole, extra)
+        case_routing(conn, sole, extra)
 
 
 def test_named_entity_disambiguation(org: HandOrg) -> None:
@@ -156,13 +165,13 @@ def test_named_entity_disambiguation(org: HandOrg) -> None:
     org.order(customer[0], dt.date(2024, 5, 4), [other_jacket])
     org.order(customer[0], day, [other_jacket], status="Draft")
     with org.engine.connect() as conn:
-        assert ref.named_entity(conn, customer[1], day, "jacket") == jacket  # draft order ignored
-        assert ref.named_entity(conn, customer[1], day, "hiking shell") == jacket  # description words
-        assert ref.named_entity(conn, customer[1], day, "shoe") == shoe
-        assert ref.named_entity(conn, customer[1], day, "socks") is None
-        assert ref.named_entity(conn, customer[1], dt.date(2024, 5, 4), "shoe") is None
+        assert named_entity(conn, customer[1], day, "jacket") == jacket  # draft order ignored
+        assert named_entity(conn, customer[1], day, "hiking shell") == jacket  # description words
+        assert named_entity(conn, customer[1], day, "shoe") == shoe
+        assert named_entity(conn, customer[1], day, "socks") is None
+        assert named_entity(conn, customer[1], dt.date(2024, 5, 4), "shoe") is None
         with pytest.raises(ref.TiedAnswerError):
-            ref.named_entity(conn, customer[1], day, "trail")
+            named_entity(conn, customer[1], day, "trail")
 
 
 def test_policy_and_knowledge_read_what_was_planted(org: HandOrg) -> None:
@@ -173,11 +182,11 @@ def test_policy_and_knowledge_read_what_was_planted(org: HandOrg) -> None:
     org.latent(LatentCasePolicy, case_id=clean, violated_article_id=None, channel="chat")
     org.latent(LatentArticleFact, article_id=article, position=0, question="How long?", answer="30 days")
     with org.engine.connect() as conn:
-        assert ref.policy_violation(conn, breached) == article
-        assert ref.policy_violation(conn, clean) is None
-        assert ref.knowledge_answer(conn, article, 0) == "30 days"
+        assert policy_violation(conn, breached) == article
+        assert policy_violation(conn, clean) is None
+        assert knowledge_answer(conn, article, 0) == "30 days"
         with pytest.raises(LookupError):
-            ref.policy_violation(conn, article)
+            policy_violation(conn, article)
 
 
 def test_pick_extreme() -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm_core.tasks.periods import MONTHS, PERIOD_NAMES, format_when, parse_when, period_bounds, window_start
-from crm_core.tasks.records import PERSONA_OF_TASK, TASKS, TaskInstance, dumps_instances, read_task_file
+from crm_core.periods import MONTHS, PERIOD_NAMES, format_when, parse_when, period_bounds, window_start
+from crm_core.tasks.records import TaskInstance, dumps_instances, read_task_file
+from crm_core.tasks.registry import spec_of, task_names
 
 moments = st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2090, 1, 1)).map(
     lambda d: d.replace(microsecond=0)
@@ -66,7 +67,7 @@ records = st.builds(
     lambda idx, task, query, answer, params: TaskInstance(
         idx=idx,
         task=task,
-        persona=PERSONA_OF_TASK[task],
+        persona=spec_of(task).persona,
         query=query,
         answer=answer,
         metadata={"required": "r", "optional": "o"},
@@ -74,7 +75,7 @@ records = st.builds(
         params=params,
     ),
     st.integers(0, 10_000),
-    st.sampled_from(TASKS),
+    st.sampled_from(task_names()),
     st.text(min_size=1, max_size=40),
     st.none() | st.text(max_size=20).filter(lambda a: a != "None"),
     st.dictionaries(st.sampled_from(["n", "start", "case_id"]), st.integers() | st.text(max_size=10), max_size=3),

@@ -20,11 +20,13 @@ from crm_core.scoring import ScoredAnswer, reward, summarize
 from crm_core.tasks.baselines import answer_pools, majority_baseline, random_baseline
 from crm_core.tasks.build import generate_tasks
 from crm_core.tasks.oracle import solve
-from crm_core.tasks.phrasings import PHRASINGS
-from crm_core.tasks.records import NONE_TASKS, TASKS, TaskInstance, dumps_instances, load_tasks
+from crm_core.tasks.records import TaskInstance, dumps_instances, load_tasks
+from crm_core.tasks.registry import task_names, task_specs
 from crm_core.tools import ToolContext
 
 QUICK_PER_TASK = 40
+TASKS = task_names()
+NONE_TASKS = {spec.name for spec in task_specs() if spec.allows_none}
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +81,7 @@ def test_shape_of_the_set(tiny_tasks: list[TaskInstance]) -> None:
 
 
 def test_phrasings_are_varied_and_used(tiny_tasks: list[TaskInstance]) -> None:
-    for task, templates in PHRASINGS.items():
+    for task, templates in ((spec.name, spec.phrasings) for spec in task_specs()):
         assert len(set(templates)) >= 8, task
     by_task: dict[str, set[str]] = {}
     for instance in tiny_tasks:
