@@ -25,6 +25,7 @@ def _register() -> None:
     from crm_core.org import commands as org_commands
     from crm_core.query import commands as query_commands
     from crm_core.studies import commands as studies_commands
+    from crm_core.sweeps import commands as sweeps_commands
     from crm_core.tasks import commands as tasks_commands
     from crm_core.users import commands as users_commands
 
@@ -33,6 +34,7 @@ def _register() -> None:
         query_commands,
         tasks_commands,
         agents_commands,
+        sweeps_commands,
         studies_commands,
         users_commands,
         api_commands,

@@ -8,6 +8,7 @@ skipped on a developer machine and fail under CI, so CI can never pass without P
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -48,6 +49,24 @@ def drop_pg_database(url: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run ``python -m crm_core ARGS`` in this process: returns (exit code, stdout, stderr)."""
+    from crm_core.cli import main
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["crm_core", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return invoke
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from crm_core.agents.environment import instance_today
-from crm_core.agents.models import EpisodeContext, ModelSource, RetryPolicy, invoke_with_retry
+from crm_core.agents.models import BeforeCall, EpisodeContext, ModelSource, RetryPolicy, invoke_with_retry
 from crm_core.agents.records import ActionRecord, EndReason, EpisodeRecord, MessageRecord
 from crm_core.agents.transcript import to_message_record
 from crm_core.scoring import reward as score_answer
@@ -31,11 +31,13 @@ async def run_episode(
     *,
     max_turns: int = 20,
     retry: RetryPolicy | None = None,
+    before_call: BeforeCall | None = None,
 ) -> EpisodeRecord:
     """Play one (instance, trial) to the end and return its full record, reward included.
 
     Never raises for the model's or a tool's failures: a model call that still fails after the
-    retries ends the episode with end reason ``error``.
+    retries ends the episode with end reason ``error``. `before_call` is awaited before every
+    model call attempt (shared rate limits).
     """
     retry = retry or RetryPolicy()
     framework, instance = episode.framework, episode.instance
@@ -58,7 +60,7 @@ async def run_episode(
         turns += 1
         call_start = time.perf_counter()
         try:
-            reply = await invoke_with_retry(runnable, messages, retry)
+            reply = await invoke_with_retry(runnable, messages, retry, before_call)
         except Exception as exc:
             end_reason, error = "error", _error_text(exc)
             break

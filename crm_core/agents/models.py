@@ -12,7 +12,7 @@ import json
 import os
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -118,13 +118,21 @@ class RetryPolicy(BaseModel):
     max_wait_s: float = Field(default=60.0, ge=0)
 
 
+BeforeCall = Callable[[], Awaitable[None]]
+"""Awaited before every attempt of a model call (a shared requests-per-minute limit waits here)."""
+
+
 async def invoke_with_retry(
-    runnable: Runnable[LanguageModelInput, BaseMessage], messages: Sequence[BaseMessage], policy: RetryPolicy
+    runnable: Runnable[LanguageModelInput, BaseMessage],
+    messages: Sequence[BaseMessage],
+    policy: RetryPolicy,
+    before_call: BeforeCall | None = None,
 ) -> AIMessage:
     """Call the model, retrying rate limits and timeouts; other errors propagate at once.
 
     Waits grow exponentially with jitter, and are at least what the server asked for in its
-    ``Retry-After`` / ``retry-after-ms`` header (capped at the policy's longest wait).
+    ``Retry-After`` / ``retry-after-ms`` header (capped at the policy's longest wait). Every
+    attempt, retries included, first awaits `before_call`.
     """
     backoff = wait_exponential_jitter(
         multiplier=policy.initial_wait_s, max=policy.max_wait_s, jitter=policy.initial_wait_s
@@ -142,6 +150,8 @@ async def invoke_with_retry(
     )
     async for attempt in retrying:
         with attempt:
+            if before_call is not None:
+                await before_call()
             reply = await runnable.ainvoke(list(messages))
     if not isinstance(reply, AIMessage):
         raise TypeError(f"the model returned a {type(reply).__name__}, not an AI message")

@@ -70,6 +70,40 @@ class AgentEpisode(AppBase):
     finished_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
 
+def run_row(run: RunRecord, planned: int) -> AgentRun:
+    """The row of `run` with `planned` episodes."""
+    return AgentRun(
+        run_id=run.run_id,
+        framework=run.framework,
+        model=run.model,
+        planned=planned,
+        config=run.model_dump(mode="json"),
+        created_at=run.created_at,
+    )
+
+
+def episode_row(episode: EpisodeRecord) -> AgentEpisode:
+    """The row of a finished `episode` (the whole record in ``record``)."""
+    return AgentEpisode(
+        run_id=episode.run_id,
+        instance_idx=episode.instance_idx,
+        trial=episode.trial,
+        task=episode.task,
+        persona=episode.persona,
+        answer=episode.answer,
+        reward=episode.reward,
+        turns=episode.turns,
+        input_tokens=episode.input_tokens,
+        output_tokens=episode.output_tokens,
+        cost_usd=episode.cost_usd,
+        latency_s=episode.latency_s,
+        end_reason=episode.end_reason,
+        error=episode.error,
+        record=episode.model_dump(mode="json"),
+        finished_at=episode.finished_at,
+    )
+
+
 def save_run(factory: sessionmaker[Session], run: RunRecord, planned: int) -> RunRecord:
     """Store `run` unless a run with its id exists; return the stored one either way."""
     with factory() as session:
@@ -78,16 +112,7 @@ def save_run(factory: sessionmaker[Session], run: RunRecord, planned: int) -> Ru
         if existing is not None:
             session.rollback()
             return RunRecord.model_validate(existing.config)
-        session.add(
-            AgentRun(
-                run_id=run.run_id,
-                framework=run.framework,
-                model=run.model,
-                planned=planned,
-                config=run.model_dump(mode="json"),
-                created_at=run.created_at,
-            )
-        )
+        session.add(run_row(run, planned))
         session.commit()
         return run
 
@@ -140,27 +165,9 @@ def completed_keys(factory: sessionmaker[Session], run_id: str) -> set[tuple[int
 
 def save_episode(factory: sessionmaker[Session], episode: EpisodeRecord) -> bool:
     """Write a finished episode atomically; False when it was already stored (no duplicate)."""
-    row = AgentEpisode(
-        run_id=episode.run_id,
-        instance_idx=episode.instance_idx,
-        trial=episode.trial,
-        task=episode.task,
-        persona=episode.persona,
-        answer=episode.answer,
-        reward=episode.reward,
-        turns=episode.turns,
-        input_tokens=episode.input_tokens,
-        output_tokens=episode.output_tokens,
-        cost_usd=episode.cost_usd,
-        latency_s=episode.latency_s,
-        end_reason=episode.end_reason,
-        error=episode.error,
-        record=episode.model_dump(mode="json"),
-        finished_at=episode.finished_at,
-    )
     with factory() as session:
         begin_write(session)
-        session.add(row)
+        session.add(episode_row(episode))
         try:
             session.commit()
         except IntegrityError:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from crm_core.errors import UserFacingError
 from crm_core.org.schema import MODEL_BY_OBJECT
+from crm_core.yaml_files import YamlFileError, parse_yaml_model, read_text_file
 
 ItemKind = Literal["record", "object", "org", "task"]
 ITEM_KINDS: tuple[ItemKind, ...] = ("record", "object", "org")
@@ -124,43 +123,8 @@ class StudyDefinition(_Strict):
         return self.scale[value - 1]
 
 
-class StudyFileError(UserFacingError):
+class StudyFileError(YamlFileError):
     """A study file that cannot be used; ``problems`` lists ``file:line: field: message``."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
-def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, tuple[Any, ...]]:
-    """The 1-based line of `loc` in the YAML tree and the loc without pydantic's union tags."""
-    node = root
-    kept: list[Any] = []
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None)
-            if child is None:
-                kind = next((v.value for k, v in node.value if getattr(k, "value", None) == "kind"), None)
-                if kind == part:  # discriminated-union tag: not a key in the file
-                    continue
-                kept.append(part)  # a missing key: report the mapping's own line
-                break
-            node = child
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            kept.append(part)
-            break
-        kept.append(part)
-    line = node.start_mark.line + 1 if node is not None else 1
-    return line, tuple(kept)
 
 
 def _message(error: Any) -> str:
@@ -193,42 +157,19 @@ def _semantic_problems(study: StudyDefinition) -> list[tuple[tuple[Any, ...], st
 
 def parse_study(text: str, source: str = "<study>") -> StudyDefinition:
     """Validate study YAML `text`; errors name `source`, the line and the field."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise StudyFileError([f"{source}:{line}: not valid YAML: {exc.problem or exc}"]) from None
-    except yaml.YAMLError as exc:
-        raise StudyFileError([f"{source}: not valid YAML: {exc}"]) from None
-    if not isinstance(data, dict):
-        raise StudyFileError([f"{source}:1: a study file must be a mapping of fields (id, title, ...)"])
-    try:
-        study = StudyDefinition.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            line, loc = _locate(root, tuple(error["loc"]))
-            problems.append(f"{source}:{line}: {_field_path(loc)}: {_message(error)}")
-        raise StudyFileError(problems) from None
-    semantic = _semantic_problems(study)
-    if semantic:
-        problems = []
-        for loc, message in semantic:
-            line, kept = _locate(root, loc)
-            problems.append(f"{source}:{line}: {_field_path(kept)}: {message}")
-        raise StudyFileError(problems)
-    return study
+    return parse_yaml_model(
+        text,
+        source,
+        StudyDefinition,
+        error=StudyFileError,
+        what="study file",
+        fields_hint=" (id, title, ...)",
+        message=_message,
+        tag_key="kind",
+        semantic=_semantic_problems,
+    )
 
 
 def read_study_file(path: str | Path) -> StudyDefinition:
     """Read and validate the study file at `path`."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StudyFileError([f"{path}: cannot read the study file ({exc.strerror or exc})"]) from None
-    except UnicodeDecodeError:
-        raise StudyFileError([f"{path}: not a UTF-8 text file"]) from None
-    return parse_study(text, str(path))
+    return parse_study(read_text_file(str(path), StudyFileError, "study file"), str(path))

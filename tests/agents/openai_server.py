@@ -2,7 +2,10 @@
 
 Tests point the real ``langchain-openai`` client (``ChatOpenAI(base_url=...)``) at it. A script
 is a function from the request body to a reply: text, tool calls, or an HTTP error status (to
-exercise the harness's retries). Every request body is kept for assertions.
+exercise the harness's retries); :func:`flaky` makes any script answer 429 and 500 at a set rate.
+Every request body and its arrival time are kept for assertions. Run as a program
+(``python tests/agents/openai_server.py --port P --delay-ms 500``) it serves a model that responds
+at once, after the delay, for benchmarks.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import socket
 import threading
 import time
@@ -47,6 +51,8 @@ class ServerHandle:
     base_url: str
     requests: list[dict[str, Any]]
     load: dict[str, int]
+    times: list[float] = field(default_factory=list)
+    """`time.monotonic()` at each request's arrival, errors included."""
 
     @property
     def max_in_flight(self) -> int:
@@ -59,13 +65,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_app(script: Script, requests: list[dict[str, Any]], load: dict[str, int]) -> FastAPI:
+def flaky(script: Script, rate: float, seed: int = 0) -> Script:
+    """`script`, except that a share `rate` of the requests get 429 or 500 (alternating) instead."""
+    draw = random.Random(seed)
+    statuses = itertools.cycle((429, 500))
+
+    def answer(body: dict[str, Any]) -> Reply:
+        if draw.random() < rate:
+            return Reply(status=next(statuses))
+        return script(body)
+
+    return answer
+
+
+def make_app(
+    script: Script, requests: list[dict[str, Any]], load: dict[str, int], times: list[float] | None = None
+) -> FastAPI:
     """The FastAPI app: ``POST /v1/chat/completions`` answered by `script`."""
     app = FastAPI()
     ids = itertools.count(1)
 
     @app.post("/v1/chat/completions")
     async def completions(request: Request) -> JSONResponse:
+        if times is not None:
+            times.append(time.monotonic())
         body = await request.json()
         requests.append(body)
         reply = script(body)
@@ -112,8 +135,9 @@ def openai_server(script: Script) -> Iterator[ServerHandle]:
     """Serve `script` on 127.0.0.1 in a background thread for the duration of the block."""
     requests: list[dict[str, Any]] = []
     load = {"now": 0, "max": 0}
+    times: list[float] = []
     port = _free_port()
-    config = uvicorn.Config(make_app(script, requests, load), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(make_app(script, requests, load, times), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -123,7 +147,7 @@ def openai_server(script: Script) -> Iterator[ServerHandle]:
             raise RuntimeError("the scripted OpenAI server did not start")
         time.sleep(0.02)
     try:
-        yield ServerHandle(base_url=f"http://127.0.0.1:{port}/v1", requests=requests, load=load)
+        yield ServerHandle(base_url=f"http://127.0.0.1:{port}/v1", requests=requests, load=load, times=times)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -142,3 +166,25 @@ def count_assistant_turns(body: dict[str, Any]) -> int:
 def tool_arguments(arguments: dict[str, Any]) -> str:
     """Tool-call arguments as the protocol sends them (a JSON string)."""
     return json.dumps(arguments)
+
+
+def answer_at_once(delay_s: float) -> Script:
+    """A model that responds "None" on its first turn, after `delay_s` (tool call or tag alike)."""
+
+    def script(body: dict[str, Any]) -> Reply:
+        if body.get("tools"):
+            return Reply(tool_calls=[("respond", json.dumps({"content": "None"}))], delay_s=delay_s)
+        return Reply(content="<respond>None</respond>", delay_s=delay_s)
+
+    return script
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A local OpenAI-protocol model that answers at once after a delay.")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay-ms", type=float, default=500.0)
+    options = parser.parse_args()
+    app = make_app(answer_at_once(options.delay_ms / 1000), [], {"now": 0, "max": 0})
+    uvicorn.run(app, host="127.0.0.1", port=options.port, log_level="warning")

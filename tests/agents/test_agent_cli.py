@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from crm_core.cli import main
 from crm_core.tasks.build import generate_tasks
 from crm_core.tasks.records import read_task_file, save_tasks
 from crm_core.tasks.registry import task_names
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    def invoke(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["crm_core", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
 
 
 @pytest.fixture(scope="session")

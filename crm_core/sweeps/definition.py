@@ -1,0 +1,185 @@
+"""Sweep files (``sweeps/*.yaml``): models × frameworks × trials over one org, validated with
+errors naming the file, the line and the field.
+
+A sweep names the org (a database URL, or how to generate it: seed, scale, latent variables on or
+off), the models and frameworks to cross, the trials, which tasks (task names or personas) and
+how many instances of each, the providers' limits (episodes at once per worker, requests per
+minute across all workers) and a cost budget after which no new episode starts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from crm_core.agents.models import RetryPolicy
+from crm_core.yaml_files import YamlFileError, parse_yaml_model, read_text_file
+
+FrameworkName = Literal["act", "react", "fc", "fc_flex"]
+OFFLINE_PROVIDER = "offline"
+"""The provider of the models shipped with the project (oracle, baselines, replay): no limits, no cost."""
+
+
+class SweepFileError(YamlFileError):
+    """A sweep file that cannot be used; ``problems`` lists ``file:line: field: message``."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GenerateSpec(Strict):
+    """How to generate the org when it does not exist yet (as ``generate`` would)."""
+
+    seed: int = 0
+    scale: Literal["tiny", "default", "large", "xl"] = "default"
+    latent: bool = True
+
+
+class OrgSpec(Strict):
+    """The org: an existing database `url`, or `generate` (into `url`, or a file named after it)."""
+
+    url: str | None = None
+    generate: GenerateSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OrgSpec:
+        if self.url is None and self.generate is None:
+            raise ValueError("give the org's url, or generate (seed, scale, latent), or both")
+        return self
+
+    def resolved_url(self) -> str:
+        """The org's database URL; a generated org without one goes to ``data/orgs/``."""
+        if self.url is not None:
+            return self.url
+        assert self.generate is not None
+        flat = "" if self.generate.latent else "-flat"
+        return f"sqlite:///data/orgs/{self.generate.scale}-seed{self.generate.seed}{flat}.db"
+
+
+def _model_entry(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class ModelSpec(Strict):
+    """A model: ``provider:model`` or an offline model; `base_url` for an OpenAI-compatible server.
+
+    ``{framework}`` in the name is replaced by each framework (``replay:base-{framework}``).
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    base_url: str | None = None
+
+    @property
+    def provider(self) -> str:
+        """The provider whose limits apply (``offline`` for oracle, baselines and replay)."""
+        if self.name == "oracle" or self.name.startswith(("baseline:", "replay:")):
+            return OFFLINE_PROVIDER
+        if ":" not in self.name:
+            return "openai"  # a bare name on an OpenAI-compatible server
+        return self.name.split(":", 1)[0]
+
+    def for_framework(self, framework: str) -> str:
+        """The model string of the run with `framework`."""
+        return self.name.replace("{framework}", framework)
+
+
+class ProviderLimits(Strict):
+    """Limits of one provider: episodes at once in each worker, model calls per minute in all."""
+
+    concurrency: int = Field(default=8, ge=1)
+    requests_per_minute: float | None = Field(default=None, gt=0)
+
+
+def _as_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class SweepDefinition(Strict):
+    """A sweep file's content (see the module docstring)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str = ""
+    org: OrgSpec
+    models: Annotated[
+        list[ModelSpec],
+        BeforeValidator(lambda v: [_model_entry(x) for x in v] if isinstance(v, list) else v),
+        Field(min_length=1),
+    ]
+    frameworks: Annotated[list[FrameworkName], BeforeValidator(_as_list), Field(min_length=1)]
+    trials: int = Field(default=1, ge=1)
+    tasks: Annotated[list[str], BeforeValidator(_as_list)] = Field(default_factory=lambda: ["all"])
+    limit: int | None = Field(default=None, ge=1, description="At most this many instances per task.")
+    max_turns: int = Field(default=20, ge=1)
+    providers: dict[str, ProviderLimits] = Field(default_factory=dict)
+    budget_usd: float | None = Field(default=None, gt=0)
+    retry: RetryPolicy = Field(default_factory=lambda: RetryPolicy(attempts=10))
+
+    def task_names(self) -> list[str]:
+        """The selected task names, in the benchmark's order (personas expand to their tasks)."""
+        from crm_core.tasks.records import PERSONA_OF_TASK, TASKS
+
+        if "all" in self.tasks:
+            return list(TASKS)
+        wanted = set(self.tasks)
+        return [t for t in TASKS if t in wanted or PERSONA_OF_TASK[t] in wanted]
+
+    def limits_of(self, provider: str) -> ProviderLimits:
+        """The limits of `provider` (defaults when the file does not name it)."""
+        return self.providers.get(provider, ProviderLimits())
+
+    def plan(self) -> list[tuple[str, str, ModelSpec]]:
+        """(framework, model string, model spec) of every run of the sweep, models first."""
+        return [(f, m.for_framework(f), m) for m in self.models for f in self.frameworks]
+
+
+def _semantic_problems(sweep: SweepDefinition) -> list[tuple[tuple[Any, ...], str]]:
+    from crm_core.tasks.records import PERSONA_OF_TASK, TASKS
+
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    known = {"all", *TASKS, *PERSONA_OF_TASK.values()}
+    personas = ", ".join(sorted(set(PERSONA_OF_TASK.values())))
+    for i, name in enumerate(sweep.tasks):
+        if name not in known:
+            problems.append(
+                (
+                    ("tasks", i),
+                    f"unknown task {name!r}: use all, a persona ({personas}) or a task name",
+                )
+            )
+    seen: set[str] = set()
+    for i, model in enumerate(sweep.models):
+        if model.name in seen:
+            problems.append((("models", i), f"model {model.name!r} is listed twice"))
+        seen.add(model.name)
+        if model.name.startswith("replay:") and len(model.name) == len("replay:"):
+            problems.append((("models", i), "replay needs a run id: replay:RUN_ID (may contain {framework})"))
+    if len(set(sweep.frameworks)) != len(sweep.frameworks):
+        problems.append((("frameworks",), "a framework is listed twice"))
+    for provider in sweep.providers:
+        if not re.fullmatch(r"[a-z0-9_-]+", provider):
+            problems.append((("providers", provider), f"provider {provider!r}: use the prefix of provider:model"))
+    return problems
+
+
+def parse_sweep(text: str, source: str = "<sweep>") -> SweepDefinition:
+    """Validate sweep YAML `text`; errors name `source`, the line and the field."""
+    return parse_yaml_model(
+        text,
+        source,
+        SweepDefinition,
+        error=SweepFileError,
+        what="sweep file",
+        fields_hint=" (name, org, models, frameworks, ...)",
+        semantic=_semantic_problems,
+    )
+
+
+def read_sweep_file(path: str | Path) -> SweepDefinition:
+    """Read and validate the sweep file at `path`."""
+    return parse_sweep(read_text_file(str(path), SweepFileError, "sweep file"), str(path))

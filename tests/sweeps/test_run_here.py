@@ -1,0 +1,180 @@
+"""Sweeps played in-process on the SQLite app store: submit, status, cancel, retry, budget, and
+scores equal to serial runs'."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from crm_core.store.engine import open_app_store
+from crm_core.sweeps.definition import parse_sweep
+from crm_core.sweeps.local import run_here
+from crm_core.sweeps.store import EpisodeKey, claim_episode, store_episode, sweep_status
+from crm_core.sweeps.submit import submit
+from tests.agents.openai_server import Reply, flaky, openai_server
+
+SWEEPS = Path(__file__).parents[2] / "sweeps"
+
+
+def write_sweep(folder: Path, body: str) -> Path:
+    path = folder / "sweep.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def respond_none(body):
+    if body.get("tools"):
+        return Reply(tool_calls=[("respond", json.dumps({"content": "None"}))])
+    return Reply(content="<respond>None</respond>")
+
+
+def stub_sweep(org_url: str, base_url: str, **extra: str) -> str:
+    lines = [
+        "name: stub",
+        f"org: {{url: '{org_url}'}}",
+        f"models: [{{name: 'openai:stub', base_url: '{base_url}'}}]",
+        "frameworks: [fc]",
+        "tasks: [handle_time]",
+        "limit: 3",
+        "retry: {attempts: 1, initial_wait_s: 0, max_wait_s: 0}",
+        *(f"{k}: {v}" for k, v in extra.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_offline_smoke_runs_here_and_every_episode_is_done(cli, tmp_path, monkeypatch):
+    """The shipped smoke file, exactly as a user runs it: the org is generated, 80 episodes played."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(SWEEPS, tmp_path / "sweeps")
+    app = f"sqlite:///{tmp_path / 'app.db'}"
+    code, out, err = cli("sweep", "submit", "sweeps/offline_smoke.yaml", "--run-here", "--app-db", app)
+    assert code == 0, err
+    sweep_id = out.split()[0]
+    code, out, _ = cli("sweep", "status", sweep_id, "--json", "--app-db", app)
+    status = json.loads(out)
+    assert status["status"] == "finished"
+    assert status["planned"] == 80 and status["counts"]["done"] == 80
+    assert sum(status["counts"].values()) == 80 and status["eta_s"] == 0
+    assert {m["model"]: m["done"] for m in status["models"]} == {"oracle": 40, "baseline:random": 40}
+    assert (tmp_path / "data" / "orgs" / "tiny-seed7.db").exists()
+
+    # the sweep's runs are ordinary runs: listed and scored like any other
+    code, out, _ = cli("runs", "list", "--app-db", app)
+    assert all(run_id[:40] in out for run_id in status["runs"]) or len(status["runs"]) == 4
+    scores = {}
+    for run_id in status["runs"]:
+        code, out, err = cli("score", run_id, "--json", "--app-db", app)
+        assert code == 0, err
+        scores[run_id] = json.loads(out)
+    oracle = [s for s in scores.values() if s["model"] == "oracle"]
+    assert [s["overall"] for s in oracle] == [1.0, 1.0] and all(s["completed"] == 20 for s in oracle)
+
+    # a serial `run` of the random floor with the same selection scores exactly like the sweep's run
+    code, _, err = cli(
+        "run", "-f", "fc", "-m", "baseline:random", "--tasks", "handle_time,knowledge_qa", "--limit", "5",
+        "--trials", "2", "--run-id", "serial-random", "--org-db", "sqlite:///data/orgs/tiny-seed7.db", "--app-db", app,
+    )  # fmt: skip
+    assert code == 0, err
+    serial = json.loads(cli("score", "serial-random", "--json", "--app-db", app)[1])
+    swept = next(s for s in scores.values() if s["model"] == "baseline:random" and s["framework"] == "fc")
+    for field in ("per_task", "overall", "pass_hat_k", "end_reasons", "completed"):
+        assert swept[field] == serial[field], field
+
+
+def test_sqlite_store_needs_run_here(cli, tmp_path, tiny_tasks_org):
+    path = write_sweep(tmp_path, f"name: x\norg: {{url: '{tiny_tasks_org}'}}\nmodels: [oracle]\nframeworks: [fc]\n")
+    code, _, err = cli("sweep", "submit", str(path), "--app-db", f"sqlite:///{tmp_path / 'app.db'}")
+    assert code == 1 and "workers need a PostgreSQL app store" in err and "--run-here" in err
+    code, _, err = cli("sweep", "status", "nope", "--app-db", f"sqlite:///{tmp_path / 'app.db'}")
+    assert code == 1 and "no sweep 'nope'" in err
+
+
+def test_cancel_stops_new_episodes(tmp_path, tiny_tasks_org):
+    store = open_app_store(f"sqlite:///{tmp_path / 'app.db'}")
+    sweep = parse_sweep(f"name: x\norg: {{url: '{tiny_tasks_org}'}}\nmodels: [oracle]\nframeworks: [fc]\nlimit: 2\n")
+    sweep_id, keys = submit(store, sweep, source="x.yaml", backend="local")
+    assert len(keys) == 18 and sweep_status(store, sweep_id).status == "queued"
+    from crm_core.sweeps.store import cancel_sweep
+
+    assert cancel_sweep(store, sweep_id) == 18
+    assert run_here(store, sweep_id) == 0
+    status = sweep_status(store, sweep_id)
+    assert status.status == "cancelled" and status.counts["cancelled"] == 18 and status.counts["done"] == 0
+
+
+def test_an_episode_stored_twice_is_stored_once(tmp_path, tiny_tasks_org):
+    store = open_app_store(f"sqlite:///{tmp_path / 'app.db'}")
+    sweep = parse_sweep(f"name: x\norg: {{url: '{tiny_tasks_org}'}}\nmodels: [oracle]\nframeworks: [fc]\nlimit: 1\n")
+    sweep_id, keys = submit(store, sweep, source="x.yaml", backend="local")
+    assert run_here(store, sweep_id) == 9
+    from crm_core.store.runs import list_runs, load_episodes
+
+    run_id = keys[0].run_id
+    episode = load_episodes(store, run_id)[0]
+    assert store_episode(store, episode) is False  # a second worker finishing the same episode
+    assert claim_episode(store, keys[0], "late-worker") is False  # nothing left to play
+    assert list_runs(store, run_id)[0].completed == 9
+    assert sweep_status(store, sweep_id).counts["done"] == 9
+
+
+def test_provider_errors_fail_episodes_and_retry_failed_plays_them_again(cli, tmp_path, tiny_tasks_org):
+    app = f"sqlite:///{tmp_path / 'app.db'}"
+    with openai_server(lambda body: Reply(status=500)) as broken:
+        path = write_sweep(tmp_path, stub_sweep(tiny_tasks_org, broken.base_url))
+        code, out, err = cli("sweep", "submit", str(path), "--run-here", "--app-db", app)
+        assert code == 0, err
+    sweep_id = out.split()[0]
+    status = json.loads(cli("sweep", "status", sweep_id, "--json", "--app-db", app)[1])
+    assert status["counts"]["failed"] == 3 and status["status"] == "finished"
+    assert "Error code: 500" in status["recent_errors"][0]
+    code, out, _ = cli("sweep", "status", sweep_id, "--app-db", app)
+    assert "failed 3" in out and "error" in out
+
+    # the server is fixed (same URL is not needed: the stored run keeps its URL, so serve there again)
+    with openai_server(respond_none) as fixed:
+        store = open_app_store(app)
+        from crm_core.store.runs import AgentRun
+
+        with store() as session:  # point the stored run at the new port, as a moved server would be
+            row = session.get(AgentRun, status["runs"][0])
+            row.config = {**row.config, "base_url": fixed.base_url}
+            session.commit()
+        code, out, err = cli("sweep", "retry", sweep_id, "--failed", "--app-db", app)
+        assert code == 0, err
+        assert "Queued again 3 failed episodes" in out
+    status = json.loads(cli("sweep", "status", sweep_id, "--json", "--app-db", app)[1])
+    assert status["counts"] == {**dict.fromkeys(status["counts"], 0), "done": 3}
+    score = json.loads(cli("score", status["runs"][0], "--json", "--app-db", app)[1])
+    assert score["completed"] == 3 and score["end_reasons"] == {"responded": 3}
+
+
+def test_budget_stops_new_episodes(cli, tmp_path, tiny_tasks_org, monkeypatch):
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"openai:*": {"input": 1_000_000, "output": 0}}))  # $1 per input token
+    monkeypatch.setenv("CRM_PRICES", str(prices))
+    app = f"sqlite:///{tmp_path / 'app.db'}"
+    with openai_server(respond_none) as server:
+        path = write_sweep(tmp_path, stub_sweep(tiny_tasks_org, server.base_url, budget_usd="5", trials="2"))
+        code, out, err = cli("sweep", "submit", str(path), "--run-here", "-c", "1", "--app-db", app)
+        assert code == 0, err
+        assert len(server.requests) == 1  # the first episode spent $11; no other episode started
+    status = json.loads(cli("sweep", "status", out.split()[0], "--json", "--app-db", app)[1])
+    assert status["status"] == "budget spent"
+    assert status["counts"]["done"] == 1 and status["counts"]["skipped"] == 5
+    assert status["cost_usd"] == 11.0
+
+
+def test_flaky_provider_every_episode_ends(tmp_path, tiny_tasks_org):
+    """429 and 500 on 40% of the calls: retries with backoff absorb them, every episode responds."""
+    store = open_app_store(f"sqlite:///{tmp_path / 'app.db'}")
+    with openai_server(flaky(respond_none, 0.4, seed=3)) as server:
+        text = stub_sweep(tiny_tasks_org, server.base_url).replace("attempts: 1,", "attempts: 12,")
+        sweep_id, keys = submit(store, parse_sweep(text), source="x.yaml", backend="local")
+        run_here(store, sweep_id, concurrency=3)
+        errors = len(server.requests) - len(keys)
+    status = sweep_status(store, sweep_id)
+    assert status.counts["done"] == len(keys) == 3
+    assert errors > 0  # the stub really failed some calls
+    key = EpisodeKey(sweep_id=sweep_id, run_id=keys[0].run_id, instance_idx=keys[0].instance_idx, trial=0)
+    assert claim_episode(store, key, "w") is False
