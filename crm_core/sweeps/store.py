@@ -40,7 +40,7 @@ from crm_core.agents.records import EpisodeRecord, RunRecord
 from crm_core.errors import UserFacingError
 from crm_core.store.engine import begin_write
 from crm_core.store.models import AppBase, utc_now
-from crm_core.store.runs import AgentEpisode, AgentRun, episode_row, run_row
+from crm_core.store.runs import AgentEpisode, AgentRun, episode_row
 from crm_core.sweeps.definition import SweepDefinition
 
 EpisodeState = Literal["queued", "running", "done", "failed", "cancelled", "skipped"]
@@ -171,15 +171,11 @@ def create_sweep(
     runs: Sequence[PlannedRun],
     created_by: str | None = None,
 ) -> list[EpisodeKey]:
-    """Store the sweep, its runs and every episode as ``queued``, in one transaction."""
+    """Store the sweep, its (already stored) runs and every episode as ``queued``, in one transaction."""
     now = utc_now()
     keys: list[EpisodeKey] = []
     with factory() as session:
         begin_write(session)
-        taken = session.scalars(select(AgentRun.run_id).where(AgentRun.run_id.in_([p.run.run_id for p in runs]))).all()
-        if taken:
-            session.rollback()
-            raise UserFacingError(f"run {taken[0]!r} exists already: choose another sweep id")
         session.add(
             Sweep(
                 sweep_id=sweep_id,
@@ -194,8 +190,6 @@ def create_sweep(
         )
         session.flush()
         for planned in runs:
-            session.add(run_row(planned.run, len(planned.keys)))
-            session.flush()
             session.add(SweepRun(run_id=planned.run.run_id, sweep_id=sweep_id, provider=planned.provider))
         session.flush()
         rows = []

@@ -4,7 +4,6 @@ run per model × framework over the selected instances, and queue every episode.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 
@@ -12,14 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core.agents.models import resolve_model
-from crm_core.agents.records import RunRecord
-from crm_core.agents.runner import instances_digest, select_instances
+from crm_core.agents.service import RunConfig, prepare
 from crm_core.db import DatabaseURLError, display_url, make_readonly_engine
 from crm_core.errors import UserFacingError
-from crm_core.store.models import utc_now
 from crm_core.store.runs import load_run
-from crm_core.sweeps.definition import OFFLINE_PROVIDER, GenerateSpec, SweepDefinition
+from crm_core.sweeps.definition import GenerateSpec, SweepDefinition
 from crm_core.sweeps.store import EpisodeKey, PlannedRun, create_sweep, new_sweep_id
 from crm_core.tasks.records import load_tasks
 
@@ -83,16 +79,10 @@ def plan_runs(
     org_url: str,
     sweep_id: str,
     store: sessionmaker[Session],
-    now: dt.datetime | None = None,
 ) -> list[PlannedRun]:
-    """One run per model × framework over the selected instances; models are checked first."""
+    """Prepare (check and store) one run per model × framework through the run service."""
     tasks = definition.task_names()
-    instances = select_instances(load_tasks(org_url), tasks, definition.limit)
-    if not instances:
-        raise UserFacingError(f"no instances of {', '.join(tasks)} in the task set of {display_url(org_url)}")
-    digest = instances_digest(instances)
-    keys = [(i.idx, t) for i in instances for t in range(definition.trials)]
-    now = now or utc_now()
+    task_set = load_tasks(org_url)
     planned: list[PlannedRun] = []
     for number, (framework, model, spec) in enumerate(definition.plan(), start=1):
         if model.startswith("replay:"):
@@ -104,21 +94,21 @@ def plan_runs(
                     f"model {model} replays a {replayed.framework} run, not {framework}: "
                     "write replay:...{framework}... to replay one run per framework"
                 )
-        elif spec.provider != OFFLINE_PROVIDER:
-            resolve_model(model, base_url=spec.base_url).validate()
-        run = RunRecord(
+        config = RunConfig(
             run_id=run_id_of(sweep_id, number, framework, model),
-            framework=framework,  # type: ignore[arg-type]  # validated by the sweep file
+            framework=framework,
             model=model,
             base_url=spec.base_url,
             tasks=tasks,
             limit=definition.limit,
             trials=definition.trials,
             max_turns=definition.max_turns,
-            instances_digest=digest,
-            created_at=now + dt.timedelta(microseconds=number),  # keeps the plan's order in listings
+            org_db=org_url,
         )
-        planned.append(PlannedRun(run=run, provider=spec.provider, keys=keys))
+        prepared = prepare(config, store=store, task_set=task_set)
+        prepared.close()
+        keys = [(i.idx, t) for i in prepared.instances for t in range(prepared.run.trials)]
+        planned.append(PlannedRun(run=prepared.run, provider=spec.provider, keys=keys))
     return planned
 
 
