@@ -27,6 +27,7 @@ from crm_core.errors import UserFacingError
 from crm_core.org import catalog, knowledge
 from crm_core.org import text as texts
 from crm_core.org.catalog import DAYS, END, ISSUES, START, STATES
+from crm_core.org.categories import article_categories
 from crm_core.org.id_arrays import make_ids
 from crm_core.org.ids import make_id
 from crm_core.org.latent import SEASON_MONTHS, Latents, draw_latents, seasonal_factor
@@ -375,11 +376,14 @@ class OrgPlan:
         n_general = min(len(general), max(14, room // 4))
         articles += general[:n_general]
         guides = sorted(range(len(self.products)), key=lambda p: -self.popularity[p])[: room - n_general]
+        families: dict[int, str] = {}
         for p in guides:
             info = self.products[p]
             articles.append(knowledge.product_guide(rng, self.facts, info.name, info.kind.family, info.material))
+            families[id(articles[-1])] = info.kind.family
         rng.shuffle(articles)
         self.articles = articles
+        self.article_families = [families.get(id(a)) for a in articles]  # the guides' product families
         self.policy_article = {a.policy_key: i for i, a in enumerate(articles) if a.policy_key}
 
 
@@ -883,7 +887,7 @@ class _OrgWriter:
 
     def _knowledge(self) -> Iterator[tuple[str, list[Row]]]:
         plan = self.plan
-        rows, facts = [], []
+        rows, facts, categories = [], [], []
         for i, article in enumerate(plan.articles):
             article_id = make_id("Knowledge__kav", i)
             rows.append(
@@ -901,7 +905,12 @@ class _OrgWriter:
             )
             for position, (question, answer) in enumerate(article.facts):
                 facts.append({"article_id": article_id, "position": position, "question": question, "answer": answer})
+            categories.extend(
+                {"article_id": article_id, "group_name": group, "category_name": category}
+                for group, category in article_categories(article.kind, plan.article_families[i])
+            )
         yield "Knowledge__kav", rows
+        yield "article_data_category", categories
         yield "latent_article_fact", facts
         yield "latent_case_policy", self._policy_rows
 

@@ -491,6 +491,18 @@ class LatentIssue(LatentBase):
     seasonality: Mapped[float] = mapped_column(Float, nullable=False)
 
 
+class ArticleDataCategory(LatentBase):
+    """The data categories of each knowledge article (``WITH DATA CATEGORY`` filters on them).
+
+    Public like Salesforce's DataCategorySelection, but not an object: SOQL reaches it only
+    through ``WITH DATA CATEGORY`` (see :mod:`crm_core.org.categories`)."""
+
+    __tablename__ = "article_data_category"
+    article_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    group_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    category_name: Mapped[str] = mapped_column(String(80), nullable=False)
+
+
 class LatentRegion(LatentBase):
     """Per US state: service speed multiplier on closure time (lower is faster)."""
 

@@ -12,6 +12,9 @@ DATE_FUNCTIONS = frozenset(
         "WEEK_IN_YEAR",
     }
 )  # fmt: skip
+# Functions over one field (or, for FORMAT, over an aggregate) that keep their argument's place.
+WRAPPER_FUNCTIONS = frozenset({"FORMAT", "CONVERTCURRENCY", "TOLABEL", "CONVERTTIMEZONE"})
+FUNCTIONS = AGGREGATE_FUNCTIONS | DATE_FUNCTIONS | WRAPPER_FUNCTIONS | {"GROUPING", "DISTANCE"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +28,20 @@ class Path:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """An aggregate (``COUNT(Id)``, ``COUNT()``) or date function (``CALENDAR_YEAR(CreatedDate)``)."""
+    """A function call: aggregate (``COUNT(Id)``, ``COUNT()``), date function, ``FORMAT(...)``,
+    ``toLabel(...)``, ``convertCurrency(...)``, ``convertTimezone(...)``, ``GROUPING(...)`` or
+    ``DISTANCE(field, GEOLOCATION(lat, lon), 'unit')`` (`geolocation` holds lat, lon and unit)."""
 
     function: str  # upper case
-    argument: Path | None
+    argument: Path | Call | None
     offset: int
+    geolocation: tuple[float, float, str] | None = None
 
     @property
     def is_aggregate(self) -> bool:
-        return self.function in AGGREGATE_FUNCTIONS
+        if self.function == "FORMAT" and isinstance(self.argument, Call):
+            return self.argument.is_aggregate
+        return self.function in AGGREGATE_FUNCTIONS or self.function == "GROUPING"
 
 
 Expression = Path | Call
@@ -54,7 +62,32 @@ class SelectChild:
     offset: int
 
 
-SelectItem = SelectField | SelectChild
+@dataclass(frozen=True, slots=True)
+class SelectFields:
+    """``FIELDS(ALL | STANDARD | CUSTOM)``."""
+
+    kind: str  # upper case
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class TypeOfWhen:
+    type_name: str
+    offset: int
+    fields: tuple[Path, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SelectTypeOf:
+    """``TYPEOF Owner WHEN User THEN Name, Email ELSE Name END``."""
+
+    relationship: str
+    offset: int
+    whens: tuple[TypeOfWhen, ...]
+    otherwise: tuple[Path, ...]
+
+
+SelectItem = SelectField | SelectChild | SelectFields | SelectTypeOf
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +143,16 @@ Condition = Comparison | InList | InQuery | BoolOp | Not
 
 
 @dataclass(frozen=True, slots=True)
+class CategoryFilter:
+    """``Group__c AT|ABOVE|BELOW|ABOVE_OR_BELOW (Category__c, ...)`` of ``WITH DATA CATEGORY``."""
+
+    group: str
+    selector: str  # upper case
+    categories: tuple[tuple[str, int], ...]  # (name, offset)
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
 class OrderItem:
     expression: Expression
     descending: bool
@@ -132,3 +175,13 @@ class Query:
     offset: int | None
     offset_offset: int | None
     select_offset: int
+    object_prefix: str | None = None  # ``Account`` of a child subquery ``FROM Account.Contacts``
+    scope: str | None = None  # USING SCOPE (no effect: see docs/query.md)
+    scope_offset: int | None = None
+    security: str | None = None  # WITH SECURITY_ENFORCED | USER_MODE | SYSTEM_MODE (no effect)
+    data_categories: tuple[CategoryFilter, ...] = ()
+    data_category_offset: int | None = None
+    grouping: str | None = None  # ROLLUP or CUBE
+    grouping_offset: int | None = None
+    for_clauses: tuple[str, ...] = ()  # VIEW, REFERENCE, UPDATE (no effect)
+    update: str | None = None  # UPDATE TRACKING | VIEWSTAT (no effect)

@@ -8,8 +8,9 @@ planner turns into SQL without further checks.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from crm_core.org.categories import DATA_CATEGORY_GROUPS
 from crm_core.org.ids import case_safe_suffix
 from crm_core.org.metadata import DATE_TYPES, NUMERIC_TYPES, FieldDescribe, ObjectDescribe, describe_org
 from crm_core.query import ast
@@ -32,6 +33,16 @@ MAX_RELATIONSHIP_LEVELS = 5
 _SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _INT_FUNCTIONS = ast.DATE_FUNCTIONS - {"DAY_ONLY"}
 _HOUR_FUNCTIONS = frozenset({"HOUR_IN_DAY"})
+MAX_FIELDS_LIMIT = 200  # FIELDS(ALL) and FIELDS(CUSTOM) need LIMIT n with n <= 200
+MAX_ROLLUP_FIELDS = 3
+SCOPES = frozenset(
+    {"delegated", "everything", "mine", "mine_and_my_groups", "my_territory", "my_team_territory", "team", "mru",
+     "scopingrule"}
+)  # fmt: skip
+# Polymorphic relationships (TYPEOF) and the types they may point to: the owner of a case or a
+# chat is a user or a queue (Group); the org's owners are all users.
+POLYMORPHIC = {("Case", "Owner"): ("User", "Group"), ("LiveChatTranscript", "Owner"): ("User", "Group")}
+_ALIASABLE = frozenset({"FORMAT", "TOLABEL", "CONVERTCURRENCY", "DISTANCE"})
 
 
 # --- bound tree ------------------------------------------------------------------------------
@@ -67,7 +78,32 @@ class BoundCall:
         return self.function in ast.AGGREGATE_FUNCTIONS
 
 
-BoundExpression = BoundField | BoundCall
+@dataclass(frozen=True, slots=True)
+class BoundWrap:
+    """``FORMAT``, ``toLabel``, ``convertCurrency`` or ``GROUPING`` over `inner`, or ``DISTANCE``
+    (no inner: the org's addresses carry no coordinates, so every distance is null)."""
+
+    function: str
+    inner: BoundExpression | None
+    category: str
+
+    @property
+    def is_aggregate(self) -> bool:
+        inner = self.inner
+        return self.function == "GROUPING" or (isinstance(inner, BoundCall | BoundWrap) and inner.is_aggregate)
+
+    @property
+    def ref(self) -> FieldRef | None:
+        return self.inner.ref if self.inner is not None else None
+
+    @property
+    def field_type(self) -> str | None:
+        """The Salesforce type of the innermost field (what FORMAT formats)."""
+        ref = self.ref
+        return ref.field.type if ref is not None else None
+
+
+BoundExpression = BoundField | BoundCall | BoundWrap
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +193,8 @@ class BoundQuery:
     offset: int | None
     aggregate: bool
     count_only: bool
+    grouping: str | None = None  # ROLLUP or CUBE
+    data_categories: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (selector, group, categories)
 
 
 # --- binding ---------------------------------------------------------------------------------
@@ -249,11 +287,19 @@ class Binder:
             ref = self.resolve(obj, expression, alias)
             return BoundField(ref, category_of(ref.field.type))
         function = expression.function
-        if expression.argument is None:
+        if function in ast.WRAPPER_FUNCTIONS | {"GROUPING", "DISTANCE"}:
+            return self.wrapper(obj, expression, alias)
+        argument = expression.argument
+        if argument is None:
             return BoundCall(function, None, "number")
-        ref = self.resolve(obj, expression.argument, alias)
+        if isinstance(argument, ast.Call):  # a date function over convertTimezone(field)
+            ref = self.time_zone_converted(obj, argument, alias)
+            argument = argument.argument
+            assert isinstance(argument, ast.Path)
+        else:
+            ref = self.resolve(obj, argument, alias)
         described = ref.field
-        offset = expression.argument.offset
+        offset = argument.offset
         if function in ast.AGGREGATE_FUNCTIONS:
             category = category_of(described.type)
             supported = described.aggregatable and (
@@ -283,6 +329,60 @@ class Binder:
             return BoundCall(function, ref, "date")
         return BoundCall(function, ref, "number")
 
+    def time_zone_converted(self, obj: ObjectDescribe, call: ast.Call, alias: str | None) -> FieldRef:
+        """``convertTimezone(field)`` inside a date function: the org's time zone is UTC, so the field."""
+        assert isinstance(call.argument, ast.Path)
+        ref = self.resolve(obj, call.argument, alias)
+        if ref.field.type != "datetime":
+            raise self.error(
+                MALFORMED_QUERY, f"convertTimezone() only applies to dateTime fields: {ref.field.name}", call.offset
+            )
+        return ref
+
+    def wrapper(self, obj: ObjectDescribe, call: ast.Call, alias: str | None) -> BoundWrap:
+        """FORMAT, toLabel, convertCurrency, GROUPING or DISTANCE (convertTimezone only in a date function)."""
+        function, argument = call.function, call.argument
+        if function == "CONVERTTIMEZONE":
+            raise self.error(MALFORMED_QUERY, "convertTimezone() can only be used inside a date function", call.offset)
+        assert argument is not None
+        if function == "DISTANCE":
+            return self.distance(obj, call)
+        inner = self.expression(obj, argument, alias)
+        if function == "FORMAT":
+            return BoundWrap(function, inner, "text")
+        assert isinstance(inner, BoundField)
+        field = inner.ref.field
+        offset = _offset(argument)
+        if function == "TOLABEL" and field.type != "picklist":
+            raise self.error(INVALID_FIELD, f"toLabel() can only be used on picklist fields: {field.name}", offset)
+        if function == "CONVERTCURRENCY" and field.type != "currency":
+            raise self.error(
+                INVALID_FIELD, f"convertCurrency() can only be used on currency fields: {field.name}", offset
+            )
+        category = {"TOLABEL": "text", "CONVERTCURRENCY": "number", "GROUPING": "number"}[function]
+        return BoundWrap(function, inner, category)
+
+    def distance(self, obj: ObjectDescribe, call: ast.Call) -> BoundWrap:
+        """``DISTANCE(<prefix>Address, GEOLOCATION(lat, lon), 'mi'|'km')`` on a compound address field."""
+        path = call.argument
+        assert isinstance(path, ast.Path) and call.geolocation is not None
+        name = path.parts[-1]
+        prefix = name[: -len("Address")] if name.lower().endswith("address") else ""
+        if len(path.parts) != 1 or not prefix or obj.field(prefix + "Street") is None:
+            raise self.error(
+                INVALID_FIELD, f"DISTANCE() needs a location or address field of {obj.name}: {name}", path.offset
+            )
+        latitude, longitude, unit = call.geolocation
+        if unit not in ("mi", "km"):
+            raise self.error(MALFORMED_QUERY, f"DISTANCE() unit must be 'mi' or 'km': '{unit}'", call.offset)
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise self.error(
+                NUMBER_OUTSIDE_VALID_RANGE,
+                f"GEOLOCATION() needs a latitude in [-90, 90] and a longitude in [-180, 180]: {latitude}, {longitude}",
+                call.offset,
+            )
+        return BoundWrap("DISTANCE", None, "number")
+
     # --- queries ----------------------------------------------------------------------------
 
     def bind(self, query: ast.Query, *, parent: ObjectDescribe | None = None) -> BoundQuery:
@@ -292,10 +392,15 @@ class Binder:
             relation_field = None
         else:
             relation = parent.child_relationship(query.object_name)
+            if query.object_prefix is not None and query.object_prefix.lower() != parent.name.lower():
+                relation = None
             if relation is None:
                 raise self.error(
                     INVALID_TYPE,
-                    BAD_RELATIONSHIP.format(name=query.object_name, where="FROM part of query call"),
+                    BAD_RELATIONSHIP.format(
+                        name=".".join(filter(None, (query.object_prefix, query.object_name))),
+                        where="FROM part of query call",
+                    ),
                     query.object_offset,
                 )
             obj = self.org[relation.child_object]
@@ -304,6 +409,8 @@ class Binder:
 
     def bind_body(self, query: ast.Query, obj: ObjectDescribe, *, child_of: str | None = None) -> BoundQuery:
         alias = query.alias
+        query = replace(query, select=self.expand_select(obj, query))
+        self.check_clauses(obj, query)
         calls = [i for i in query.select if isinstance(i, ast.SelectField) and isinstance(i.expression, ast.Call)]
         aggregate = bool(query.group_by) or any(c.expression.is_aggregate for c in calls)  # type: ignore[union-attr]
         count_only = any(
@@ -340,21 +447,24 @@ class Binder:
                 continue
             expression = self.expression(obj, item.expression, alias)
             offset = _offset(item.expression)
-            if item.alias is not None and not aggregate:
+            wrapped = isinstance(expression, BoundWrap)
+            if item.alias is not None and not aggregate and not (wrapped and expression.function in _ALIASABLE):
                 raise self.error(
                     MALFORMED_QUERY, "Only aggregate expressions use field aliasing", item.alias_offset or 0
                 )
             if isinstance(expression, BoundCall) and expression.function == "COUNT" and expression.ref is None:
                 continue
+            if isinstance(expression, BoundWrap) and expression.function == "GROUPING":
+                self.check_grouping(query, expression, grouped, offset)
             if aggregate:
-                is_aggregate = isinstance(expression, BoundCall) and expression.is_aggregate
+                is_aggregate = isinstance(expression, BoundCall | BoundWrap) and expression.is_aggregate
                 if not is_aggregate and _expression_key(expression) not in grouped:
                     raise self.error(
                         MALFORMED_QUERY, f"Field must be grouped or aggregated: {_source_name(item.expression)}", offset
                     )
                 if item.alias is not None:
                     name = item.alias
-                elif isinstance(expression, BoundCall):
+                elif isinstance(expression, BoundCall) or expression.ref is None or is_aggregate:
                     name = f"expr{unaliased}"
                     unaliased += 1
                 else:
@@ -366,7 +476,13 @@ class Binder:
                         f"{expression.function} can only be used in a query with GROUP BY",
                         offset,
                     )
-                name = ".".join(expression.ref.key)
+                if item.alias is not None:
+                    name = item.alias
+                elif expression.ref is None:
+                    name = f"expr{unaliased}"
+                    unaliased += 1
+                else:
+                    name = ".".join(expression.ref.key)
             if name.lower() in names:
                 code = MALFORMED_QUERY if item.alias is not None else INVALID_FIELD
                 text = f"duplicate alias: {name}" if item.alias is not None else f"duplicate field selected: {name}"
@@ -399,7 +515,106 @@ class Binder:
             offset=query.offset,
             aggregate=aggregate,
             count_only=count_only,
+            grouping=query.grouping,
+            data_categories=self.data_categories(obj, query),
         )
+
+    def expand_select(self, obj: ObjectDescribe, query: ast.Query) -> tuple[ast.SelectItem, ...]:
+        """The SELECT list with ``FIELDS(...)`` and ``TYPEOF`` replaced by the field paths they stand for."""
+        items: list[ast.SelectItem] = []
+        for item in query.select:
+            if isinstance(item, ast.SelectFields):
+                if item.kind != "STANDARD" and (query.limit is None or query.limit > MAX_FIELDS_LIMIT):
+                    raise self.error(
+                        MALFORMED_QUERY,
+                        f"The SOQL FIELDS function must have a LIMIT of at most {MAX_FIELDS_LIMIT}",
+                        item.offset,
+                    )
+                custom = {"ALL": (False, True), "STANDARD": (False,), "CUSTOM": (True,)}[item.kind]
+                for is_custom in custom:
+                    items.extend(
+                        ast.SelectField(ast.Path((f.name,), item.offset, (item.offset,)), None, None)
+                        for f in obj.fields
+                        if f.name.endswith("__c") == is_custom
+                    )
+            elif isinstance(item, ast.SelectTypeOf):
+                items.extend(self.type_of(obj, item))
+            else:
+                items.append(item)
+        return tuple(items)
+
+    def type_of(self, obj: ObjectDescribe, item: ast.SelectTypeOf) -> list[ast.SelectField]:
+        """A TYPEOF as the parent paths of the type the org's records have (User)."""
+        reference = obj.parent_relationship(item.relationship)
+        if reference is None:
+            raise self.error(
+                INVALID_FIELD, BAD_RELATIONSHIP.format(name=item.relationship, where="field path"), item.offset
+            )
+        types = POLYMORPHIC.get((obj.name, reference.relationship_name or ""))
+        if types is None:
+            raise self.error(
+                MALFORMED_QUERY,
+                f"TYPEOF can only be used on a polymorphic relationship: {reference.relationship_name}",
+                item.offset,
+            )
+        chosen = item.otherwise
+        for when in item.whens:
+            if when.type_name.lower() not in {t.lower() for t in types}:
+                raise self.error(
+                    INVALID_TYPE,
+                    f"{when.type_name} is not a type of the polymorphic relationship {reference.relationship_name}",
+                    when.offset,
+                )
+            if when.type_name.lower() == reference.reference_to.lower():  # type: ignore[union-attr]
+                chosen = when.fields
+        name = reference.relationship_name or item.relationship
+        return [
+            ast.SelectField(ast.Path((name, *p.parts), p.offset, (item.offset, *p.offsets)), None, None) for p in chosen
+        ]
+
+    def check_clauses(self, obj: ObjectDescribe, query: ast.Query) -> None:
+        """USING SCOPE, WITH DATA CATEGORY and GROUP BY ROLLUP/CUBE as Salesforce allows them."""
+        if query.scope is not None and query.scope.lower() not in SCOPES:
+            raise self.error(MALFORMED_QUERY, f"Invalid scope: {query.scope}", query.scope_offset or 0)
+        if query.grouping is not None and len(query.group_by) > MAX_ROLLUP_FIELDS:
+            raise self.error(
+                MALFORMED_QUERY,
+                f"GROUP BY {query.grouping} accepts at most {MAX_ROLLUP_FIELDS} fields",
+                query.grouping_offset or 0,
+            )
+
+    def data_categories(self, obj: ObjectDescribe, query: ast.Query) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+        """WITH DATA CATEGORY filters with canonical names: (selector, group, categories)."""
+        if not query.data_categories:
+            return ()
+        if obj.name != "Knowledge__kav":
+            raise self.error(
+                MALFORMED_QUERY,
+                f"WITH DATA CATEGORY is only supported on knowledge articles, not on {obj.name}",
+                query.data_category_offset or 0,
+            )
+        bound = []
+        groups = {g.lower(): g for g in DATA_CATEGORY_GROUPS}
+        for category_filter in query.data_categories:
+            group = groups.get(category_filter.group.lower())
+            if group is None:
+                raise self.error(
+                    INVALID_FIELD, f"Invalid data category group: {category_filter.group}", category_filter.offset
+                )
+            known = {c.lower(): c for c in DATA_CATEGORY_GROUPS[group]}
+            names = []
+            for name, offset in category_filter.categories:
+                if name.lower() not in known:
+                    raise self.error(INVALID_FIELD, f"Invalid data category: {name} in group {group}", offset)
+                names.append(known[name.lower()])
+            bound.append((category_filter.selector, group, tuple(names)))
+        return tuple(bound)
+
+    def check_grouping(self, query: ast.Query, expression: BoundWrap, grouped: set, offset: int) -> None:
+        if query.grouping is None:
+            raise self.error(MALFORMED_QUERY, "GROUPING() can only be used with GROUP BY ROLLUP or CUBE", offset)
+        if expression.inner is None or _expression_key(expression.inner) not in grouped:
+            raise self.error(MALFORMED_QUERY, "GROUPING() needs a field of the GROUP BY ROLLUP or CUBE", offset)
 
     def group_item(self, obj: ObjectDescribe, expression: ast.Expression, alias: str | None) -> BoundExpression:
         bound = self.expression(obj, expression, alias)
@@ -418,7 +633,7 @@ class Binder:
         offset = _offset(item.expression)
         if isinstance(bound, BoundField) and not bound.ref.field.sortable:
             raise self.error(INVALID_FIELD, f"field '{bound.ref.field.name}' can not be sorted in a query call", offset)
-        is_aggregate = isinstance(bound, BoundCall) and bound.is_aggregate
+        is_aggregate = isinstance(bound, BoundCall | BoundWrap) and bound.is_aggregate
         if aggregate and not is_aggregate and _expression_key(bound) not in grouped:
             raise self.error(
                 MALFORMED_QUERY,
@@ -467,7 +682,7 @@ class Binder:
     ) -> BoundExpression:
         bound = self.expression(obj, expression, alias)
         offset = _offset(expression)
-        if isinstance(bound, BoundCall) and bound.is_aggregate:
+        if isinstance(bound, BoundCall | BoundWrap) and bound.is_aggregate:
             if not allow_aggregates:
                 raise self.error(
                     MALFORMED_QUERY, "Aggregate functions are not supported in the WHERE clause", expression.offset
@@ -576,7 +791,9 @@ class Binder:
         if date_part or (isinstance(left, BoundField) and left.ref.field.type == "int"):
             soap = "int"
         quoted = "should be enclosed in quotes" if category in ("id", "text") else "should not be enclosed in quotes"
-        if isinstance(left, BoundCall) and left.is_aggregate:
+        if isinstance(left, BoundWrap) and left.ref is None:
+            name = left.function
+        elif isinstance(left, BoundCall | BoundWrap) and left.is_aggregate:
             name = f"{left.function}({left.ref.field.name if left.ref else ''})"
         else:
             name = left.ref.field.name  # type: ignore[union-attr]
@@ -655,17 +872,21 @@ class _Range:
 def _expression_key(expression: BoundExpression) -> tuple:
     if isinstance(expression, BoundField):
         return ("field",) + expression.ref.key
+    if isinstance(expression, BoundWrap):
+        if expression.function == "GROUPING" or expression.inner is None:
+            return (expression.function, id(expression))
+        return _expression_key(expression.inner)
     return (expression.function,) + (expression.ref.key if expression.ref else ())
 
 
 def _offset(expression: ast.Expression) -> int:
     if isinstance(expression, ast.Call):
-        return expression.argument.offset if expression.argument is not None else expression.offset
+        return _offset(expression.argument) if expression.argument is not None else expression.offset
     return expression.offset
 
 
 def _source_name(expression: ast.Expression) -> str:
     if isinstance(expression, ast.Path):
         return ".".join(expression.parts)
-    argument = ".".join(expression.argument.parts) if expression.argument else ""
+    argument = _source_name(expression.argument) if expression.argument else ""
     return f"{expression.function}({argument})"

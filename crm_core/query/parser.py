@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from crm_core.query.ast import (
     AGGREGATE_FUNCTIONS,
     DATE_FUNCTIONS,
+    FUNCTIONS,
+    WRAPPER_FUNCTIONS,
     BoolOp,
     Call,
+    CategoryFilter,
     Comparison,
     Condition,
     Expression,
@@ -22,14 +26,23 @@ from crm_core.query.ast import (
     Query,
     SelectChild,
     SelectField,
+    SelectFields,
     SelectItem,
+    SelectTypeOf,
+    TypeOfWhen,
 )
 from crm_core.query.errors import MALFORMED_QUERY, QueryError
 from crm_core.query.lexer import RESERVED, Kind, StringValue, Token, tokenize
 
 T = TypeVar("T")
 MAX_NESTING = 50  # parenthesized condition levels; deeper queries are rejected, not recursed into
-_CLAUSE_WORDS = frozenset({"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "WITH", "FOR", "USING"})
+_CLAUSE_WORDS = frozenset(
+    {"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "WITH", "FOR", "USING", "UPDATE", "TYPEOF", "WHEN",
+     "THEN", "ELSE", "END"}
+)  # fmt: skip
+SECURITY_MODES = ("SECURITY_ENFORCED", "USER_MODE", "SYSTEM_MODE")
+CATEGORY_SELECTORS = ("AT", "ABOVE", "BELOW", "ABOVE_OR_BELOW")
+FIELDS_KINDS = ("ALL", "STANDARD", "CUSTOM")
 _SHOWN_BARE = RESERVED | _CLAUSE_WORDS | {"SELECT", "BY"}  # keywords appear unquoted in "unexpected token"
 
 
@@ -98,11 +111,16 @@ class Parser:
 
     # --- query ----------------------------------------------------------------------------
 
-    def query(self, *, top_level: bool = False, nested: bool = False) -> Query:
+    def query(self, *, top_level: bool = False, nested: bool = False, child: bool = False) -> Query:
         select_token = self.expect_keyword("SELECT")
         select = self.select_list(allow_children=top_level)
         self.expect_keyword("FROM")
         object_token = self.expect(Kind.IDENT)
+        prefix = None
+        if child and self.current.kind is Kind.DOT:
+            # A child subquery may name its parent object: ``FROM Account.Contacts``.
+            self.advance()
+            prefix, object_token = object_token.text, self.expect(Kind.IDENT)
         alias = None
         if (
             self.current.kind is Kind.IDENT
@@ -110,7 +128,8 @@ class Parser:
             or (self.current.is_keyword("ORDER") and not self.peek().is_keyword("BY"))
         ):
             alias = self.advance().text
-        return self.clauses(select, object_token, alias, select_token.offset, nested=nested)
+        result = self.clauses(select, object_token, alias, select_token.offset, nested=nested)
+        return replace(result, object_prefix=prefix) if prefix else result
 
     def clauses(
         self,
@@ -121,15 +140,35 @@ class Parser:
         *,
         nested: bool,
     ) -> Query:
+        scope = scope_offset = None
+        if self.current.is_keyword("USING") and self.peek().is_keyword("SCOPE"):
+            self.index += 2
+            scope_offset = self.current.offset
+            scope = self.expect(Kind.IDENT).text
         where = self.condition(nested=nested) if self.keyword("WHERE") else None
+        security = None
+        categories: tuple[CategoryFilter, ...] = ()
+        category_offset = None
+        if self.keyword("WITH"):
+            if self.current.is_keyword("DATA") and self.peek().is_keyword("CATEGORY"):
+                category_offset = self.current.offset
+                self.index += 2
+                categories = self.category_filters()
+            elif self.current.is_keyword(*SECURITY_MODES):
+                security = self.advance().text.upper()
+            else:
+                raise self.unexpected()
         group_by: tuple[Expression, ...] = ()
+        grouping = grouping_offset = None
         if self.current.is_keyword("GROUP") and self.peek().is_keyword("BY"):
             self.index += 2
             if self.current.is_keyword("ROLLUP", "CUBE") and self.peek().kind is Kind.LPAREN:
-                raise QueryError(
-                    MALFORMED_QUERY, f"{self.current.text.upper()} is not supported", self.text, self.current.offset
-                )
-            group_by = self.comma_list(self.expression)
+                grouping, grouping_offset = self.current.text.upper(), self.current.offset
+                self.index += 2
+                group_by = self.comma_list(self.expression)
+                self.expect(Kind.RPAREN)
+            else:
+                group_by = self.comma_list(self.expression)
         having = self.condition(nested=nested) if group_by and self.keyword("HAVING") else None
         order_by: tuple[OrderItem, ...] = ()
         if self.current.is_keyword("ORDER") and self.peek().is_keyword("BY"):
@@ -144,6 +183,17 @@ class Parser:
             self.advance()
             offset_offset = self.current.offset
             offset = self.integer()
+        for_clauses: list[str] = []
+        update = None
+        if self.current.is_keyword("FOR") and self.peek().is_keyword("VIEW", "REFERENCE"):
+            for_clauses.append(self.peek().text.upper())
+            self.index += 2
+        if self.current.is_keyword("UPDATE") and self.peek().is_keyword("TRACKING", "VIEWSTAT"):
+            update = self.peek().text.upper()
+            self.index += 2
+        if self.current.is_keyword("FOR") and self.peek().is_keyword("UPDATE"):
+            for_clauses.append("UPDATE")
+            self.index += 2
         return Query(
             select=select,
             object_name=object_token.text,
@@ -158,7 +208,35 @@ class Parser:
             offset=offset,
             offset_offset=offset_offset,
             select_offset=select_offset,
+            scope=scope,
+            scope_offset=scope_offset,
+            security=security,
+            data_categories=categories,
+            data_category_offset=category_offset,
+            grouping=grouping,
+            grouping_offset=grouping_offset,
+            for_clauses=tuple(for_clauses),
+            update=update,
         )
+
+    def category_filters(self) -> tuple[CategoryFilter, ...]:
+        """``Group__c AT|ABOVE|BELOW|ABOVE_OR_BELOW category`` or ``(c1, c2)``, joined by AND."""
+        filters = []
+        while True:
+            group = self.expect(Kind.IDENT)
+            if not self.current.is_keyword(*CATEGORY_SELECTORS):
+                raise self.unexpected()
+            selector = self.advance().text.upper()
+            if self.current.kind is Kind.LPAREN:
+                self.advance()
+                names = self.comma_list(lambda: self.expect(Kind.IDENT))
+                self.expect(Kind.RPAREN)
+            else:
+                names = (self.expect(Kind.IDENT),)
+            categories = tuple((t.text, t.offset) for t in names)
+            filters.append(CategoryFilter(group.text, selector, categories, group.offset))
+            if not self.keyword("AND"):
+                return tuple(filters)
 
     def integer(self) -> int:
         token = self.current
@@ -177,12 +255,22 @@ class Parser:
     def select_list(self, *, allow_children: bool) -> tuple[SelectItem, ...]:
         items: list[SelectItem] = []
         while True:
-            if self.current.kind is Kind.LPAREN and self.peek().is_keyword("SELECT"):
+            token = self.current
+            if token.kind is Kind.LPAREN and self.peek().is_keyword("SELECT"):
                 if not allow_children:
                     raise self.unexpected()
                 start = self.advance()
-                items.append(SelectChild(self.query(nested=True), start.offset))
+                items.append(SelectChild(self.query(nested=True, child=True), start.offset))
                 self.expect(Kind.RPAREN)
+            elif token.is_keyword("FIELDS") and self.peek().kind is Kind.LPAREN:
+                self.index += 2
+                if not self.current.is_keyword(*FIELDS_KINDS):
+                    raise self.unexpected()
+                kind = self.advance().text.upper()
+                self.expect(Kind.RPAREN)
+                items.append(SelectFields(kind, token.offset))
+            elif token.is_keyword("TYPEOF") and self.peek().kind is Kind.IDENT:
+                items.append(self.type_of())
             else:
                 expression = self.expression()
                 alias = alias_offset = None
@@ -195,25 +283,70 @@ class Parser:
                 return tuple(items)
             self.advance()
 
+    def type_of(self) -> SelectTypeOf:
+        """``TYPEOF relationship WHEN Type THEN fields [WHEN ...] [ELSE fields] END``."""
+        start = self.advance()
+        relationship = self.expect(Kind.IDENT).text
+        whens: list[TypeOfWhen] = []
+        while self.current.is_keyword("WHEN"):
+            self.advance()
+            type_token = self.expect(Kind.IDENT)
+            self.expect_keyword("THEN")
+            whens.append(TypeOfWhen(type_token.text, type_token.offset, self.comma_list(self.path)))
+        if not whens:
+            raise self.unexpected()
+        otherwise: tuple[Path, ...] = ()
+        if self.keyword("ELSE"):
+            otherwise = self.comma_list(self.path)
+        self.expect_keyword("END")
+        return SelectTypeOf(relationship, start.offset, tuple(whens), otherwise)
+
     def expression(self) -> Expression:
         """A field path, or a function call over one."""
         token = self.current
         if token.kind is not Kind.IDENT or token.text.upper() in RESERVED:
             raise self.unexpected()
         name = token.text.upper()
-        if self.peek().kind is Kind.LPAREN and (name in AGGREGATE_FUNCTIONS or name in DATE_FUNCTIONS):
+        if self.peek().kind is Kind.LPAREN and name in FUNCTIONS:
             self.index += 2
-            argument = None
+            if name == "DISTANCE":
+                return self.distance(token)
+            argument: Path | Call | None = None
             if self.current.kind is Kind.RPAREN:
                 if name != "COUNT":
                     raise self.unexpected()
+            elif name == "FORMAT" or (name in DATE_FUNCTIONS and self.current.is_keyword("CONVERTTIMEZONE")):
+                argument = self.expression()
             else:
                 argument = self.path()
             self.expect(Kind.RPAREN)
+            if (
+                name == "FORMAT"
+                and isinstance(argument, Call)
+                and argument.function not in (AGGREGATE_FUNCTIONS | WRAPPER_FUNCTIONS)
+            ):
+                raise QueryError(MALFORMED_QUERY, f"Unknown function: {argument.function}", self.text, argument.offset)
             return Call(name, argument, token.offset)
         if self.peek().kind is Kind.LPAREN:
             raise QueryError(MALFORMED_QUERY, f"Unknown function: {token.text}", self.text, token.offset)
         return self.path()
+
+    def distance(self, token: Token) -> Call:
+        """The rest of ``DISTANCE(field, GEOLOCATION(latitude, longitude), 'mi' | 'km')``."""
+        field = self.path()
+        self.expect(Kind.COMMA)
+        self.expect_keyword("GEOLOCATION")
+        self.expect(Kind.LPAREN)
+        latitude = self.expect(Kind.NUMBER)
+        self.expect(Kind.COMMA)
+        longitude = self.expect(Kind.NUMBER)
+        self.expect(Kind.RPAREN)
+        self.expect(Kind.COMMA)
+        unit = self.expect(Kind.STRING)
+        self.expect(Kind.RPAREN)
+        assert isinstance(unit.value, StringValue)
+        point = (float(latitude.value), float(longitude.value), unit.value.value)  # type: ignore[arg-type]
+        return Call("DISTANCE", field, token.offset, point)
 
     def path(self) -> Path:
         token = self.current

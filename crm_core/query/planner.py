@@ -9,6 +9,7 @@ that positive conditions stay index-friendly. Strings compare case-insensitively
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     Integer,
     Select,
     String,
@@ -26,25 +28,30 @@ from sqlalchemy import (
     bindparam,
     cast,
     distinct,
+    exists,
     extract,
     false,
     func,
     literal,
     literal_column,
     not_,
+    null,
     or_,
     select,
     true,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
-from crm_core.org.schema import MODEL_BY_OBJECT
+from crm_core.org.categories import selected_categories
+from crm_core.org.schema import MODEL_BY_OBJECT, ArticleDataCategory
 from crm_core.query.binder import (
     BoundBool,
+    BoundCall,
     BoundCompare,
     BoundCondition,
     BoundExpression,
@@ -54,6 +61,7 @@ from crm_core.query.binder import (
     BoundQuery,
     BoundRange,
     BoundSemiJoin,
+    BoundWrap,
     ChildSelect,
     FieldRef,
     OutputColumn,
@@ -209,6 +217,48 @@ def converter_for(category: str) -> Converter:
     return None
 
 
+def _us_date(value: str) -> str:
+    return f"{int(value[5:7])}/{int(value[8:10])}/{value[:4]}"
+
+
+def _us_datetime(value: str) -> str:
+    hour, minute = int(value[11:13]), value[14:16]
+    return f"{_us_date(value)}, {(hour - 1) % 12 + 1}:{minute} {'AM' if hour < 12 else 'PM'}"
+
+
+def _us_money(value: Any) -> str:
+    amount = float(value)
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
+
+
+def format_converter(expression: BoundWrap) -> Converter:
+    """FORMAT(): the value as the org's locale (en_US) shows it: ``7/2/2023``, ``7/2/2023, 11:00 AM``,
+    ``$1,234.50``, ``1,234`` (integers and counts) or ``1,234.50`` (other numbers)."""
+    inner = expression.inner
+    assert inner is not None
+    if inner.category == "date":
+        return _us_date
+    if inner.category == "datetime":
+        return _us_datetime
+    if inner.category != "number":
+        return None
+    counted = isinstance(inner, BoundCall) and inner.function in ("COUNT", "COUNT_DISTINCT")
+    if expression.field_type == "currency" and not counted:
+        return _us_money
+    if counted or expression.field_type == "int":
+        return lambda value: f"{int(value):,}"
+    return lambda value: f"{float(value):,.2f}"
+
+
+def _output(scope: _Scope, expression: BoundExpression) -> tuple[Any, Converter]:
+    """The SQL of a selected expression, typed for REST values, and its value converter."""
+    if isinstance(expression, BoundWrap) and expression.function == "FORMAT":
+        inner = expression.inner
+        assert inner is not None
+        return _readable(_expression(scope, inner), inner.category), format_converter(expression)
+    return _readable(_expression(scope, expression), expression.category), converter_for(expression.category)
+
+
 # --- planning ----------------------------------------------------------------------------------
 
 
@@ -221,11 +271,12 @@ def _aliased(object_name: str, name: str) -> Any:
 class _Scope:
     """The FROM clause of one SELECT: the object's table and the outer joins of its parent paths."""
 
-    def __init__(self, object_name: str, prefix: str = "p") -> None:
+    def __init__(self, object_name: str, prefix: str = "p", nulled: frozenset = frozenset()) -> None:
         self.prefix = prefix
         self.table = MODEL_BY_OBJECT[object_name].__table__
         self.from_clause: Any = self.table
         self.joined: dict[tuple[str, ...], Any] = {(): self.table}
+        self.nulled = nulled  # ROLLUP/CUBE: keys of the grouped fields this subtotal rolls up
 
     def table_for(self, relationships: tuple) -> Any:
         key = tuple(r.name for r in relationships)
@@ -251,12 +302,18 @@ def plan_query(bound: BoundQuery) -> Plan:
     if bound.count_only:
         columns.append(func.count().label("c0"))
         plan.count_limit, plan.count_offset = bound.limit, bound.offset or 0
+    elif bound.grouping:
+        plan.statement = _grouping_sets_statement(bound)
+        for index, item in enumerate(bound.items):
+            assert isinstance(item, OutputColumn)
+            plan.columns.append((item.name, index, _output(scope, item.expression)[1]))
+        return plan
     elif bound.aggregate:
         for index, item in enumerate(bound.items):
             assert isinstance(item, OutputColumn)
-            sql = _readable(_expression(scope, item.expression), item.expression.category)
+            sql, convert = _output(scope, item.expression)
             columns.append(sql.label(f"c{index}"))
-            plan.columns.append((item.name, index, converter_for(item.expression.category)))
+            plan.columns.append((item.name, index, convert))
     else:
         plan.layout = _record_layout(bound, scope, columns)
         for position, (name, kind, _) in enumerate(plan.layout.entries):
@@ -273,16 +330,89 @@ def plan_query(bound: BoundQuery) -> Plan:
     return plan
 
 
+def _grouping_sets_statement(bound: BoundQuery) -> Select:
+    """GROUP BY ROLLUP / CUBE: one grouped SELECT per grouping set, with the rolled-up fields null,
+    as a UNION ALL; without ORDER BY, each group is followed by its subtotals and the grand total
+    comes last."""
+    keys = [_grouping_key(g) for g in bound.group_by]
+    n = len(keys)
+    if bound.grouping == "ROLLUP":
+        sets = [tuple(range(k)) for k in range(n, -1, -1)]
+    else:
+        sets = sorted(
+            (kept for size in range(n, -1, -1) for kept in itertools.combinations(range(n), size)),
+            key=lambda kept: [i not in kept for i in range(n)],
+        )
+    branches = []
+    for kept in sets:
+        scope = _Scope(bound.object.name, nulled=frozenset(keys[i] for i in range(n) if i not in kept))
+        columns = [_output(scope, item.expression)[0].label(f"c{index}") for index, item in enumerate(bound.items)]
+        columns += [literal(int(i not in kept), Integer()).label(f"g{i}") for i in range(n)]
+        columns += [_sortable(scope, g).label(f"k{i}") for i, g in enumerate(bound.group_by)]
+        columns += [_sortable(scope, o.expression).label(f"o{i}") for i, o in enumerate(bound.order_by)]
+        branch = select(*columns)
+        if bound.where is not None:
+            branch = branch.where(_condition(scope, bound.where, False))
+        branch = branch.where(*_category_filters(bound, scope))
+        if kept:
+            branch = branch.group_by(*[_expression(scope, bound.group_by[i]) for i in kept])
+        if bound.having is not None:
+            branch = branch.having(_condition(scope, bound.having, False))
+        branches.append(branch.select_from(scope.from_clause))
+    union = union_all(*branches).subquery("grouping_sets")
+    statement = select(*[union.c[f"c{index}"] for index in range(len(bound.items))])
+    if bound.order_by:
+        order = []
+        for i, item in enumerate(bound.order_by):
+            column = union.c[f"o{i}"]
+            column = column.desc() if item.descending else column.asc()
+            order.append(column.nulls_last() if item.nulls_last else column.nulls_first())
+    else:
+        order = [column for i in range(n) for column in (union.c[f"g{i}"], union.c[f"k{i}"].asc().nulls_first())]
+    statement = statement.order_by(*order)
+    if bound.limit is not None:
+        statement = statement.limit(bound.limit)
+    if bound.offset is not None:
+        statement = statement.offset(bound.offset)
+    return statement
+
+
+def _grouping_key(expression: BoundExpression) -> tuple:
+    if isinstance(expression, BoundField):
+        return ("field",) + expression.ref.key
+    assert isinstance(expression, BoundCall)
+    return (expression.function,) + (expression.ref.key if expression.ref else ())
+
+
+def _category_filters(bound: BoundQuery, scope: _Scope) -> list[ColumnElement]:
+    """WITH DATA CATEGORY: per filter, the article has a category of the group among those selected."""
+    selections = ArticleDataCategory.__table__
+    return [
+        exists(
+            select(literal(1)).where(
+                selections.c.article_id == scope.table.c.Id,
+                selections.c.group_name == literal(group, String()),
+                selections.c.category_name.in_(sorted(selected_categories(group, selector, names))),
+            )
+        )
+        for selector, group, names in bound.data_categories
+    ]
+
+
 def _clauses(statement: Select, bound: BoundQuery, scope: _Scope) -> Select:
     if bound.where is not None:
         statement = statement.where(_condition(scope, bound.where, False))
+    if bound.data_categories:
+        statement = statement.where(*_category_filters(bound, scope))
     if bound.group_by:
         statement = statement.group_by(*[_expression(scope, g) for g in bound.group_by])
     if bound.having is not None:
         statement = statement.having(_condition(scope, bound.having, False))
     if bound.order_by and not bound.count_only:
-        order = []
+        order: list[Any] = []
         for item in bound.order_by:
+            if isinstance(item.expression, BoundWrap) and item.expression.inner is None:
+                continue  # DISTANCE is null for every record: it orders nothing
             expression = _sortable(scope, item.expression)
             expression = expression.desc() if item.descending else expression.asc()
             order.append(expression.nulls_last() if item.nulls_last else expression.nulls_first())
@@ -303,26 +433,37 @@ def _record_layout(bound: BoundQuery, scope: _Scope, columns: list[Any]) -> Reco
             root.entries.append((item.name, "child-slot", None))
             continue
         expression = item.expression
-        assert isinstance(expression, BoundField)
+        if isinstance(expression, BoundWrap) and expression.inner is None:  # DISTANCE: always null here
+            columns.append(cast(null(), Float()))
+            root.entries.append((item.name, "field", (len(columns) - 1, None)))
+            continue
         ref = expression.ref
-        node = root
-        for depth, reference in enumerate(ref.relationships):
-            name = reference.relationship_name
-            assert name is not None
-            child = node.parent(name)
-            if child is None:
-                parent_table = scope.table_for(ref.relationships[: depth + 1])
-                columns.append(parent_table.c.Id)
-                child = RecordLayout(reference.reference_to or "", len(columns) - 1)
-                node.entries.append((name, "parent", child))
-            node = child
-        if ref.field.name == "Id":
-            index = node.id_index
+        assert ref is not None
+        aliased = item.name != ".".join(ref.key)  # FORMAT(...) x: a top-level entry named x
+        node = root if aliased else _parent_node(root, ref, scope, columns)
+        if ref.field.name == "Id" and not isinstance(expression, BoundWrap):
+            index, convert = node.id_index, converter_for(expression.category)
         else:
-            columns.append(_readable(scope.column(ref), expression.category))
+            sql, convert = _output(scope, expression)
+            columns.append(sql)
             index = len(columns) - 1
-        node.entries.append((ref.field.name, "field", (index, converter_for(expression.category))))
+        node.entries.append((item.name if aliased else ref.field.name, "field", (index, convert)))
     return root
+
+
+def _parent_node(root: RecordLayout, ref: FieldRef, scope: _Scope, columns: list[Any]) -> RecordLayout:
+    """The (nested) record layout that holds `ref`'s field, adding parent records as needed."""
+    node = root
+    for depth, reference in enumerate(ref.relationships):
+        name = reference.relationship_name
+        assert name is not None
+        child = node.parent(name)
+        if child is None:
+            columns.append(scope.table_for(ref.relationships[: depth + 1]).c.Id)
+            child = RecordLayout(reference.reference_to or "", len(columns) - 1)
+            node.entries.append((name, "parent", child))
+        node = child
+    return node
 
 
 def _child_plan(item: ChildSelect) -> ChildPlan:
@@ -343,8 +484,18 @@ def _child_plan(item: ChildSelect) -> ChildPlan:
 
 def _expression(scope: _Scope, expression: BoundExpression) -> Any:
     if isinstance(expression, BoundField):
+        if scope.nulled and _grouping_key(expression) in scope.nulled:
+            return type_coerce(null(), scope.column(expression.ref).type)
         return scope.column(expression.ref)
+    if isinstance(expression, BoundWrap):
+        if expression.inner is None:  # DISTANCE: the org's addresses have no coordinates
+            return cast(null(), Float())
+        if expression.function == "GROUPING":
+            return literal(int(_grouping_key(expression.inner) in scope.nulled), Integer())
+        return _expression(scope, expression.inner)  # FORMAT, toLabel and convertCurrency keep the value
     function = expression.function
+    if scope.nulled and _grouping_key(expression) in scope.nulled:
+        return type_coerce(null(), Integer() if expression.category == "number" else Date())
     if expression.ref is None:
         return func.count()
     column = scope.column(expression.ref)
