@@ -56,11 +56,11 @@ def main() -> None:
     except typer.Abort:
         typer.echo("Aborted.", err=True)
         sys.exit(1)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors (Typer's own Click) arrive here in non-standalone mode
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()  # "Usage: ..." and the error line
+        else:
+            typer.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
     sys.exit(exit_code if isinstance(exit_code, int) else 0)

@@ -119,7 +119,7 @@ def import_(
 
 @tasks_app.command("show")
 def show(
-    idx: Annotated[int, typer.Argument(help="Instance idx.")],
+    idx: Annotated[int, typer.Argument(help="Instance idx.", metavar="IDX")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
     org_db: OrgDbOption = None,
 ) -> None:
