@@ -10,7 +10,7 @@ import streamlit as st
 from crm_core.db import org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import Page, Role
-from crm_core.studies import close_study, list_studies, load_study, progress, reopen_study
+from crm_core.studies import close_study, list_studies, load_study_file, progress, reopen_study
 from crm_core.users import add_user, list_users, set_password, set_role
 from page_gate import page_app_store, require_page
 
@@ -118,11 +118,11 @@ with studies_tab:
         if st.form_submit_button("Load study") and chosen:
             try:
                 with sessions() as session, st.spinner("Sampling items from the org ..."):
-                    study = load_study(session, STUDIES_DIR / chosen, org_db_url())
+                    loaded = load_study_file(session, STUDIES_DIR / chosen, org_db_url())
             except UserFacingError as exc:
                 st.error(str(exc))
             else:
-                report(f"Study {study.id} is loaded ({len(study.items)} items).")
+                report(loaded.message())
                 st.rerun()
     with close_col.form("close_study"):
         st.markdown("**Close or reopen a study**")

@@ -7,8 +7,6 @@ view), so a double click stores one response.
 
 from __future__ import annotations
 
-import uuid
-
 import pandas as pd
 import streamlit as st
 
@@ -16,73 +14,24 @@ from crm_core.db import org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import Page
 from crm_core.store import StudyItem
-from crm_core.studies import (
-    StudyDefinition,
-    answer_problems,
-    claim_next_item,
-    definition_of,
-    get_draft,
-    list_studies,
-    my_responses,
-    rater_progress,
-    save_draft,
-    submit,
+from crm_core.studies import claim_next_item, definition_of, list_studies, my_responses, rater_progress
+from crm_core.studio.explorer import (
+    ExplorerError,
+    explorer_url,
+    list_records,
+    load_record,
+    org_connection,
+    org_object_counts,
 )
-from crm_core.studio.explorer import ExplorerError, list_records, load_record, org_connection, org_object_counts
 from crm_core.studio.workbench import uses_workbench
 from page_gate import page_app_store, page_org_engine, require_page
+from study_form import pick_study, rating_form
 
 require_page(Page.REALISM_STUDY)
 
 username: str = st.session_state["username"]
 sessions = page_app_store()
 org = page_org_engine()
-
-
-def value_key(item_id: int, dimension: str) -> str:
-    return f"rate-{item_id}-{dimension}"
-
-
-def comment_key(item_id: int, dimension: str) -> str:
-    return f"comment-{item_id}-{dimension}"
-
-
-def answer_of(item: StudyItem, definition: StudyDefinition) -> tuple[dict[str, int | None], dict[str, str]]:
-    """The answer as the widgets hold it now."""
-    dims = definition.dimensions_for(item.kind)
-    values = {d.id: st.session_state.get(value_key(item.id, d.id)) for d in dims}
-    comments = {d.id: st.session_state.get(comment_key(item.id, d.id)) or "" for d in dims}
-    return values, comments
-
-
-def autosave(study_id: str, item: StudyItem, definition: StudyDefinition) -> None:
-    """Save the draft (called on every widget change)."""
-    values, comments = answer_of(item, definition)
-    try:
-        with sessions() as session:
-            saved = save_draft(session, study_id, item.id, username, values, comments)
-        st.session_state["draft_saved_at"] = saved.updated_at
-    except UserFacingError as exc:
-        st.session_state["draft_error"] = str(exc)
-
-
-def restore_draft(study_id: str, item: StudyItem, definition: StudyDefinition) -> None:
-    """Open the item (reserve it, start its clock) and put its saved draft into the widgets."""
-    marker = f"restored-{item.id}"
-    if st.session_state.get(marker):
-        return
-    with sessions() as session:
-        draft = get_draft(session, item.id, username)
-        if draft is None:
-            draft = save_draft(session, study_id, item.id, username)
-    for dim in definition.dimensions_for(item.kind):
-        if dim.id in draft.values:
-            st.session_state[value_key(item.id, dim.id)] = int(draft.values[dim.id])
-        if dim.id in draft.comments:
-            st.session_state[comment_key(item.id, dim.id)] = draft.comments[dim.id]
-    st.session_state["draft_saved_at"] = draft.updated_at
-    st.session_state[marker] = True
-    st.session_state[f"submission-{item.id}"] = uuid.uuid4().hex
 
 
 def show_item(item: StudyItem) -> None:
@@ -113,67 +62,10 @@ def show_item(item: StudyItem) -> None:
                 )
     except ExplorerError as exc:
         st.error(str(exc))
-    query = {"object": item.object_name, "id": item.record_id} if item.record_id else {"object": item.object_name}
-    st.page_link(
-        "pages/org_explorer.py",
-        label="Open in the Org Explorer",
-        icon=":material/open_in_new:",
-        query_params={k: v for k, v in query.items() if v},
+    # a new tab: following records there never leaves (or resets) the form
+    st.link_button(
+        "Open in the Org Explorer", explorer_url(item.object_name, item.record_id), icon=":material/open_in_new:"
     )
-
-
-def rate_item(study_id: str, item: StudyItem, definition: StudyDefinition) -> None:
-    restore_draft(study_id, item, definition)
-    labels = dict(enumerate(definition.scale, start=1))
-    for dim in definition.dimensions_for(item.kind):
-        st.radio(
-            dim.question,
-            options=list(labels),
-            format_func=lambda v: f"{v} · {labels[v]}",
-            horizontal=True,
-            index=None,
-            key=value_key(item.id, dim.id),
-            on_change=autosave,
-            args=(study_id, item, definition),
-        )
-        threshold = dim.comment_required_at_or_below
-        hint = f"required for {labels[threshold]} or lower" if threshold else "optional"
-        st.text_area(
-            f"Comment ({hint})",
-            key=comment_key(item.id, dim.id),
-            on_change=autosave,
-            args=(study_id, item, definition),
-            height=68,
-        )
-    if "draft_error" in st.session_state:
-        st.error(st.session_state.pop("draft_error"))
-    saved = st.session_state.get("draft_saved_at")
-    if saved is not None:
-        st.caption(f"Draft saved {saved:%H:%M:%S} UTC.")
-    if st.button("Submit", type="primary", key=f"submit-{item.id}"):
-        values, comments = answer_of(item, definition)
-        problems = answer_problems(definition, item, values, comments)
-        if problems:
-            for problem in problems:
-                st.error(problem)
-            return
-        try:
-            with sessions() as session:
-                submit(
-                    session,
-                    study_id,
-                    item.id,
-                    username,
-                    values,
-                    comments,
-                    submission_id=st.session_state[f"submission-{item.id}"],
-                )
-        except UserFacingError as exc:
-            st.error(str(exc))
-            return
-        st.session_state.pop(f"restored-{item.id}", None)
-        st.toast(f"Submitted: {item.label}")
-        st.rerun()
 
 
 st.title("Realism Study")
@@ -183,11 +75,8 @@ with sessions() as session:
 if not studies:
     st.info("No study is open right now. An admin loads studies on the Admin page.")
     st.stop()
-study = studies[0]
-if len(studies) > 1:
-    titles = {s.id: s.title for s in studies}
-    chosen = st.selectbox("Study", list(titles), format_func=lambda sid: titles[sid], key="study")
-    study = next(s for s in studies if s.id == chosen)
+study = pick_study(studies, key="study")
+assert study is not None
 definition = definition_of(study)
 
 try:
@@ -209,7 +98,9 @@ else:
     show_item(item)
     st.divider()
     st.subheader(f"Your rating: {item.label}")  # the item's name stays in view next to the scales
-    rate_item(study.id, item, definition)
+    if rating_form(sessions, username, study.id, definition, item):
+        st.toast(f"Submitted: {item.label}")
+        st.rerun()
 
 with st.expander("Your submitted answers"):
     with sessions() as session:

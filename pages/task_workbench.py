@@ -19,7 +19,7 @@ from crm_core.errors import UserFacingError
 from crm_core.policy import Page, require
 from crm_core.store import Study, StudyItem, utc_now
 from crm_core.store.runs import load_episodes
-from crm_core.studies import StudyDefinition, answer_problems, claim_next_item, definition_of, rater_progress, submit
+from crm_core.studies import StudyDefinition, claim_next_item, definition_of, rater_progress
 from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
 from crm_core.studio.replay import episode_trajectory, workbench_trajectory
 from crm_core.studio.workbench import (
@@ -50,6 +50,7 @@ from crm_core.tasks.records import TaskInstance, load_tasks
 from crm_core.tasks.registry import task_names
 from crm_core.tools import TASK_TOOLS, TOOLS
 from page_gate import page_app_store, page_org_engine, require_page
+from study_form import pick_study, rating_form
 
 role = require_page(Page.TASK_WORKBENCH)
 
@@ -263,59 +264,20 @@ def choose_instance() -> TaskInstance:
 
 
 def rate_agent(study: Study, definition: StudyDefinition, item: StudyItem) -> None:
-    """The study's rating of the agent's trajectory, after the expert's own answer."""
+    """The study's rating of the agent's trajectory, after the expert's own answer (autosaved)."""
     st.subheader(f"Rate the agent's trajectory ({study.title})")
-    labels = dict(enumerate(definition.scale, start=1))
-    with st.form(f"wb-rate-{item.id}"):
-        for dim in definition.dimensions_for(item.kind):
-            st.radio(
-                dim.question,
-                list(labels),
-                format_func=lambda v: f"{v} · {labels[v]}",
-                horizontal=True,
-                index=None,
-                key=f"wb-rate-{item.id}-{dim.id}",
-            )
-            hint = (
-                f"required for {labels[dim.comment_required_at_or_below]} or lower"
-                if dim.comment_required_at_or_below
-                else "optional"
-            )
-            st.text_area(f"Comment ({hint})", key=f"wb-comment-{item.id}-{dim.id}", height=68)
-        sent = st.form_submit_button("Submit rating", type="primary")
-    if not sent:
-        return
-    dims = definition.dimensions_for(item.kind)
-    values = {d.id: st.session_state.get(f"wb-rate-{item.id}-{d.id}") for d in dims}
-    comments = {d.id: st.session_state.get(f"wb-comment-{item.id}-{d.id}") or "" for d in dims}
-    problems = answer_problems(definition, item, values, comments)
-    if problems:
-        for problem in problems:
-            st.error(problem)
-        return
-    submission = st.session_state.setdefault(f"wb-rating-{item.id}", uuid.uuid4().hex)
-    try:
-        with sessions() as session:
-            submit(session, study.id, item.id, username, values, comments, submission_id=submission)
-    except UserFacingError as exc:
-        st.error(str(exc))
-        return
-    st.toast(f"Rated: {item.label}")
-    st.query_params.pop("idx", None)
-    st.rerun()
+    if rating_form(sessions, username, study.id, definition, item, submit_label="Submit rating"):
+        st.toast(f"Rated: {item.label}")
+        st.query_params.pop("idx", None)
+        st.rerun()
 
 
-study: Study | None = None
 definition: StudyDefinition | None = None
 assigned: StudyItem | None = None
 with sessions() as session:
     studies = workbench_studies(session)
-if studies:
-    study = studies[0]
-    if len(studies) > 1:
-        titles = {s.id: s.title for s in studies}
-        chosen_id = st.selectbox("Study", list(titles), format_func=titles.__getitem__, key="wb_study")
-        study = next(s for s in studies if s.id == chosen_id)
+study = pick_study(studies, key="wb_study")
+if study is not None:
     definition = definition_of(study)
     with sessions() as session:
         assigned = claim_next_item(session, study.id, username)

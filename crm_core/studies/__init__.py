@@ -5,12 +5,14 @@ from crm_core.studies.definition import Dimension, StudyDefinition, StudyFileErr
 from crm_core.studies.export import EXPORT_COLUMNS, EXPORT_FORMATS, export_bytes, export_responses, responses_frame
 from crm_core.studies.loading import (
     StudyError,
+    StudyLoad,
     close_study,
     definition_of,
     get_study,
     list_studies,
     load_definition,
     load_study,
+    load_study_file,
     reopen_study,
 )
 from crm_core.studies.responses import (
@@ -37,6 +39,7 @@ __all__ = [
     "StudyDefinition",
     "StudyError",
     "StudyFileError",
+    "StudyLoad",
     "StudyProgress",
     "answer_problems",
     "claim_next_item",
@@ -50,6 +53,7 @@ __all__ = [
     "list_studies",
     "load_definition",
     "load_study",
+    "load_study_file",
     "my_responses",
     "next_item",
     "ordinal_alpha",

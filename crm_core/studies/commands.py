@@ -36,14 +36,9 @@ def load(
     app_db: AppDbOption = None,
 ) -> None:
     """Validate a study file, sample its items from the org and store it."""
-    definition = read_study_file(file)
-    with (
-        Console().status(f"Sampling the items of {definition.id!r} from the org ..."),
-        store_session(app_db) as session,
-    ):
-        study = loading.load_definition(session, definition, org_db_url(org_db), source=str(file))
-        count = len(study.items)
-    typer.echo(f"Study {study.id!r} loaded: {count} items, {definition.ratings_per_item} ratings per item.")
+    with Console().status(f"Sampling the items of {file} from the org ..."), store_session(app_db) as session:
+        loaded = loading.load_study_file(session, file, org_db_url(org_db))
+    typer.echo(loaded.message())
 
 
 @studies_app.command("list")

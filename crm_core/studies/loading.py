@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from pydantic import BaseModel
 from sqlalchemy import column, func, inspect, select, table
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -220,3 +221,35 @@ def reopen_study(session: Session, study_id: str) -> Study:
         study.closed_at = None
         session.commit()
     return study
+
+
+class StudyLoad(BaseModel):
+    """What loading a study file did: stored it now, or found it already loaded and unchanged."""
+
+    study_id: str
+    title: str
+    items: int
+    ratings_per_item: int
+    newly_loaded: bool
+
+    def message(self) -> str:
+        """One line for the person who loaded it."""
+        size = f"{self.items} items, {self.ratings_per_item} ratings per item"
+        if self.newly_loaded:
+            return f"Study {self.study_id} is loaded: {size}."
+        return f"Study {self.study_id} is already loaded and unchanged ({size}): nothing to do."
+
+
+def load_study_file(session: Session, path: str | Path, org_url: str | None = None) -> StudyLoad:
+    """:func:`load_study`, reported as a :class:`StudyLoad` (read while the session is open)."""
+    definition = read_study_file(path)
+    known = session.get(Study, definition.id) is not None
+    study = load_definition(session, definition, org_url, source=str(path))
+    items = session.scalar(select(func.count()).select_from(StudyItem).where(StudyItem.study_id == study.id)) or 0
+    return StudyLoad(
+        study_id=study.id,
+        title=study.title,
+        items=items,
+        ratings_per_item=definition.ratings_per_item,
+        newly_loaded=not known,
+    )

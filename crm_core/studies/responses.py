@@ -16,6 +16,7 @@ import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Subquery, func, select, union
@@ -159,10 +160,22 @@ def claim_next_item(session: Session, study_id: str, username: str) -> StudyItem
     return item
 
 
-def get_draft(session: Session, item_id: int, username: str) -> Draft | None:
-    """`username`'s draft on the item, or None."""
+def get_draft(session: Session, item_id: int, username: str, *, for_update: bool = False) -> Draft | None:
+    """`username`'s draft on the item, or None (row-locked on PostgreSQL with `for_update`)."""
     name = username.strip().lower()
-    return session.scalar(select(Draft).join(AppUser).where(Draft.item_id == item_id, AppUser.username == name))
+    query = select(Draft).join(AppUser).where(Draft.item_id == item_id, AppUser.username == name)
+    return session.scalar(query.with_for_update(of=Draft) if for_update else query)
+
+
+def _merged(stored: Mapping[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:
+    """`stored` with `change` applied: a None in `change` removes that key."""
+    merged = dict(stored or {})
+    for key, value in change.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _check_values(definition: StudyDefinition, item: StudyItem, values: Mapping[str, int | None]) -> None:
@@ -183,10 +196,12 @@ def save_draft(
     values: Mapping[str, int | None] | None = None,
     comments: Mapping[str, str] | None = None,
 ) -> Draft:
-    """Create or replace `username`'s draft of the item (commits); call on every change.
+    """Create `username`'s draft of the item or merge a change into it (commits); call on every change.
 
-    With no values it just opens the item: the draft's ``started_at`` is when the rater first
-    saw it (used for time on item) and it reserves the item for them.
+    `values` and `comments` are merged into the stored draft dimension by dimension, so a form
+    that saves one field at a time never drops the others; a None value or an empty comment
+    clears that dimension. With neither it just opens the item: the draft's ``started_at`` is
+    when the rater first saw it (used for time on item) and it reserves the item for them.
     """
     for attempt in range(2):
         try:
@@ -194,7 +209,7 @@ def save_draft(
                 study = _open_study(session, study_id)
                 item = _item(session, study_id, item_id)
                 user = _user(session, username)
-                draft = get_draft(session, item_id, user.username)
+                draft = get_draft(session, item_id, user.username, for_update=True)
                 now = utc_now()
                 if draft is None:
                     draft = Draft(
@@ -203,9 +218,9 @@ def save_draft(
                     session.add(draft)
                 if values is not None:
                     _check_values(definition_of(study), item, values)
-                    draft.values = {k: v for k, v in values.items() if v is not None}
+                    draft.values = _merged(draft.values, values)
                 if comments is not None:
-                    draft.comments = {k: v for k, v in comments.items() if v}
+                    draft.comments = _merged(draft.comments, {k: v or None for k, v in comments.items()})
                 draft.updated_at = now
                 session.commit()
                 return draft

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -45,6 +46,16 @@ BOOLEAN_OPS: tuple[FilterOp, ...] = ("equals",)
 ID_OPS: tuple[FilterOp, ...] = ("equals", "not equals", "is empty", "is not empty")
 CASE_INSENSITIVE_TYPES = frozenset({"string", "email", "phone", "url", "picklist", "textarea"})
 """Field types whose equality filters ignore case, as SOQL's do (ids and references compare exactly)."""
+
+
+EXPLORER_URL_PATH = "explorer"
+"""The Org Explorer's URL path in the studio's navigation."""
+
+
+def explorer_url(object_name: str | None = None, record_id: str | None = None) -> str:
+    """The Org Explorer's address (relative to the studio) showing an object's table or one record."""
+    query = {key: value for key, value in (("object", object_name), ("id", record_id)) if value}
+    return f"{EXPLORER_URL_PATH}?{urllib.parse.urlencode(query)}" if query else EXPLORER_URL_PATH
 
 
 class ExplorerError(UserFacingError, ValueError):

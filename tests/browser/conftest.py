@@ -19,28 +19,17 @@ from studio_browser import (  # noqa: F401  (re-exported for tests that import t
     USERS,
     StudioServer,
     screenshot,
+    serve_realism_studio,
     serve_studio,
     settle,
     sign_in,
 )
 
-from crm_core.store import open_app_store
-from crm_core.studies import load_study
-from crm_core.users import add_user
-
 
 @pytest.fixture(scope="session")
 def studio_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
     """`streamlit run app.py` over a tiny org, with an expert, a researcher, an admin and the realism study."""
-    folder = tmp_path_factory.mktemp("studio_server")
-    app_url = f"sqlite:///{folder / 'app.db'}"
-    sessions = open_app_store(app_url)
-    with sessions() as session:
-        for username, role in USERS.items():
-            add_user(session, username, role, PASSWORD)
-        load_study(session, ROOT / "studies" / "realism.yaml", tiny_org_url)
-    sessions.kw["bind"].dispose()
-    with serve_studio(folder, tiny_org_url, app_url) as server:
+    with serve_realism_studio(tmp_path_factory.mktemp("studio_server"), tiny_org_url) as server:
         yield server
 
 

@@ -7,6 +7,7 @@ A module of its own (not conftest) so that tests import it by a name no other te
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -19,7 +20,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from crm_core.store import open_app_store
+from crm_core.studies import load_study
 from crm_core.studio.startup import COOKIE_NAME
+from crm_core.users import add_user
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -98,6 +102,20 @@ def serve_studio(folder: Path, org_url: str, app_url: str) -> Iterator[StudioSer
             process.kill()
 
 
+@contextmanager
+def serve_realism_studio(folder: Path, org_url: str) -> Iterator[StudioServer]:
+    """The studio over `org_url` with a fresh app store: the users of USERS and the realism study loaded."""
+    app_url = f"sqlite:///{folder / 'app.db'}"
+    sessions = open_app_store(app_url)
+    with sessions() as session:
+        for username, role in USERS.items():
+            add_user(session, username, role, PASSWORD)
+        load_study(session, ROOT / "studies" / "realism.yaml", org_url)
+    sessions.kw["bind"].dispose()
+    with serve_studio(folder, org_url, app_url) as server:
+        yield server
+
+
 def settle(page: Page) -> None:
     """Wait until the app has drawn and its script is not running."""
     page.wait_for_selector('[data-testid="stApp"]')
@@ -127,3 +145,35 @@ def screenshot(page: Page, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+# --- the rating form (Realism Study, Task Workbench) ---------------------------------------------
+
+
+def current_item(page: Page) -> tuple[str, list[str]]:
+    """The item id on screen and its dimensions, read from the radio groups' key classes."""
+    expect(page.locator('[class*="st-key-rate-"]').first).to_be_visible()
+    classes = page.locator('[class*="st-key-rate-"]').evaluate_all("els => els.map(e => e.className)")
+    keys = [re.search(r"st-key-rate-(\d+)-([a-z_]+)", c).groups() for c in classes]
+    item_ids = {item for item, _ in keys}
+    assert len(item_ids) == 1, keys
+    return item_ids.pop(), [dim for _, dim in keys]
+
+
+def rate(page: Page, item: str, dimension: str, value: int) -> None:
+    """Click `value` on the dimension's scale and wait for the autosave."""
+    group = page.locator(f".st-key-rate-{item}-{dimension}")
+    group.get_by_text(re.compile(rf"^{value} · ")).click()
+    expect(group.get_by_role("radio", checked=True)).to_have_count(1)
+    expect(page.get_by_text("Draft saved")).to_be_visible()
+    settle(page)
+
+
+def checked_values(page: Page, item: str, dimensions: list[str]) -> dict[str, int | None]:
+    """The value checked in each dimension's radio group (None when none is)."""
+    values: dict[str, int | None] = {}
+    for dim in dimensions:
+        group = page.locator(f".st-key-rate-{item}-{dim}")
+        checked = [v for v in range(1, 6) if group.get_by_role("radio", name=re.compile(rf"^{v} · ")).is_checked()]
+        values[dim] = checked[0] if len(checked) == 1 else None
+    return values

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
-from studio_browser import PASSWORD, screenshot, settle, sign_in
+from studio_browser import PASSWORD, checked_values, current_item, rate, screenshot, settle, sign_in
 
 from crm_core.store import Rating, Response, StudyItem
 
@@ -51,33 +51,6 @@ def test_expert_cannot_open_researcher_or_admin_pages(studio_server, context):
         assert "Admin" not in heading_texts(page) and "Export" not in heading_texts(page)
         expect(page.get_by_text("Add a user")).to_have_count(0)
         expect(page.get_by_text("Download CSV")).to_have_count(0)
-
-
-def current_item(page: Page) -> tuple[str, list[str]]:
-    """The item id on screen and its dimensions, read from the radio groups' key classes."""
-    classes = page.locator('[class*="st-key-rate-"]').evaluate_all("els => els.map(e => e.className)")
-    keys = [re.search(r"st-key-rate-(\d+)-([a-z_]+)", c).groups() for c in classes]
-    item_ids = {item for item, _ in keys}
-    assert len(item_ids) == 1, keys
-    return item_ids.pop(), [dim for _, dim in keys]
-
-
-def rate(page: Page, item: str, dimension: str, value: int) -> None:
-    group = page.locator(f".st-key-rate-{item}-{dimension}")
-    group.get_by_text(re.compile(rf"^{value} · ")).click()
-    expect(group.get_by_role("radio", checked=True)).to_have_count(1)
-    expect(page.get_by_text("Draft saved")).to_be_visible()
-    settle(page)
-
-
-def checked_values(page: Page, item: str, dimensions: list[str]) -> dict[str, int | None]:
-    """The value checked in each dimension's radio group (None when none is)."""
-    values: dict[str, int | None] = {}
-    for dim in dimensions:
-        group = page.locator(f".st-key-rate-{item}-{dim}")
-        checked = [v for v in range(1, 6) if group.get_by_role("radio", name=re.compile(rf"^{v} · ")).is_checked()]
-        values[dim] = checked[0] if len(checked) == 1 else None
-    return values
 
 
 def test_expert_rates_reloads_submits_and_researcher_exports_exactly_that(studio_server, context, browser):

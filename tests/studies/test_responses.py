@@ -37,6 +37,20 @@ def test_a_draft_survives_a_new_session_and_a_new_process_store(app_db_url, sess
     elsewhere.kw["bind"].dispose()
 
 
+def test_saving_one_field_merges_into_the_draft_and_keeps_the_others(sessions, make_study, make_users):
+    study = make_study(cases=1)
+    (expert,) = make_users(1)
+    with sessions() as session:
+        item = next_item(session, study.id, expert)
+        save_draft(session, study.id, item.id, expert, {"data": 4}, {"data": "dates look right"})
+        save_draft(session, study.id, item.id, expert, {"overall": 3})  # a form saving one field
+        draft = get_draft(session, item.id, expert)
+        assert (draft.values, draft.comments) == ({"data": 4, "overall": 3}, {"data": "dates look right"})
+        save_draft(session, study.id, item.id, expert, {"data": None}, {"data": ""})  # cleared fields
+        draft = get_draft(session, item.id, expert)
+        assert (draft.values, draft.comments) == ({"overall": 3}, {})
+
+
 def test_answers_are_validated_per_dimension(sessions, make_study, make_users):
     study = make_study(cases=1)
     (expert,) = make_users(1)

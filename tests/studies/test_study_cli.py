@@ -30,7 +30,10 @@ def test_study_lifecycle_from_the_command_line(tmp_path, app_db_url, id_org):
     store = ["--app-db", app_db_url]
     loaded = _cli("load", str(good), "--org-db", id_org[0], *store)
     assert loaded.returncode == 0, loaded.stderr
-    assert "Study 'cases' loaded: 4 items, 2 ratings per item." in loaded.stdout
+    assert "Study cases is loaded: 4 items, 2 ratings per item." in loaded.stdout
+    again = _cli("load", str(good), "--org-db", id_org[0], *store)
+    assert again.returncode == 0, again.stderr
+    assert "Study cases is already loaded and unchanged (4 items, 2 ratings per item)" in again.stdout
     listed = _cli("list", *store)
     assert "cases" in listed.stdout and "0/8" in listed.stdout and "open" in listed.stdout
     closed = _cli("close", "cases", *store)

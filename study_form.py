@@ -1,0 +1,125 @@
+"""The study widgets of the Realism Study and the Task Workbench: the study picker and the rating form.
+
+The rating form keeps no state of its own: on every run it reads the rater's draft from the app
+store and puts it into the widgets, and every widget change saves that one field into the
+stored draft (merged, so the other fields stay). Leaving the page, reloading it or opening it in
+another browser therefore always shows what is stored, and a click never overwrites the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import streamlit as st
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_core.errors import UserFacingError
+from crm_core.store import Study, StudyItem
+from crm_core.studies import StudyDefinition, answer_problems, get_draft, save_draft, submit
+
+
+def pick_study(studies: list[Study], key: str) -> Study | None:
+    """The study to work on: the only one, or the one chosen in a select box (None when there is none)."""
+    if len(studies) <= 1:
+        return studies[0] if studies else None
+    titles = {s.id: s.title for s in studies}
+    chosen = st.selectbox("Study", list(titles), format_func=titles.__getitem__, key=key)
+    return next(s for s in studies if s.id == chosen)
+
+
+def value_key(item_id: int, dimension: str) -> str:
+    """Widget key of a dimension's scale."""
+    return f"rate-{item_id}-{dimension}"
+
+
+def comment_key(item_id: int, dimension: str) -> str:
+    """Widget key of a dimension's comment."""
+    return f"comment-{item_id}-{dimension}"
+
+
+def _error_key(item_id: int) -> str:
+    return f"draft-error-{item_id}"
+
+
+def _save_field(
+    sessions: sessionmaker[Session], study_id: str, item_id: int, username: str, dimension: str, comment: bool
+) -> None:
+    """Widget callback: save the one field that changed into the stored draft."""
+    try:
+        with sessions() as session:
+            if comment:
+                text = st.session_state.get(comment_key(item_id, dimension)) or ""
+                save_draft(session, study_id, item_id, username, comments={dimension: text})
+            else:
+                value = st.session_state.get(value_key(item_id, dimension))
+                save_draft(session, study_id, item_id, username, values={dimension: value})
+    except UserFacingError as exc:
+        st.session_state[_error_key(item_id)] = str(exc)
+
+
+def _restore(
+    sessions: sessionmaker[Session], study_id: str, item: StudyItem, username: str, definition: StudyDefinition
+) -> tuple[dict[str, int], dict[str, str], dt.datetime]:
+    """Open the item (its draft, created on first view) and put the stored answer into the widgets."""
+    with sessions() as session:
+        draft = get_draft(session, item.id, username) or save_draft(session, study_id, item.id, username)
+        values, comments, saved_at = dict(draft.values), dict(draft.comments), draft.updated_at
+    for dim in definition.dimensions_for(item.kind):
+        value = values.get(dim.id)
+        st.session_state[value_key(item.id, dim.id)] = int(value) if value is not None else None
+        st.session_state[comment_key(item.id, dim.id)] = comments.get(dim.id, "")
+    return values, comments, saved_at
+
+
+def rating_form(
+    sessions: sessionmaker[Session],
+    username: str,
+    study_id: str,
+    definition: StudyDefinition,
+    item: StudyItem,
+    *,
+    submit_label: str = "Submit",
+) -> bool:
+    """Draw the scales and comments of `item`, autosaved; True in the run where the answer was submitted."""
+    values, comments, saved_at = _restore(sessions, study_id, item, username, definition)
+    labels = dict(enumerate(definition.scale, start=1))
+    for dim in definition.dimensions_for(item.kind):
+        st.radio(
+            dim.question,
+            options=list(labels),
+            format_func=lambda v: f"{v} · {labels[v]}",
+            horizontal=True,
+            index=None,
+            key=value_key(item.id, dim.id),
+            on_change=_save_field,
+            args=(sessions, study_id, item.id, username, dim.id, False),
+        )
+        threshold = dim.comment_required_at_or_below
+        hint = f"required for {labels[threshold]} or lower" if threshold else "optional"
+        st.text_area(
+            f"Comment ({hint})",
+            key=comment_key(item.id, dim.id),
+            on_change=_save_field,
+            args=(sessions, study_id, item.id, username, dim.id, True),
+            height=68,
+        )
+    if _error_key(item.id) in st.session_state:
+        st.error(st.session_state.pop(_error_key(item.id)))
+    st.caption(f"Draft saved {saved_at:%H:%M:%S} UTC.")
+    submission = st.session_state.setdefault(f"submission-{item.id}", uuid.uuid4().hex)
+    if not st.button(submit_label, type="primary", key=f"submit-{item.id}"):
+        return False
+    problems = answer_problems(definition, item, values, comments)
+    for problem in problems:
+        st.error(problem)
+    if problems:
+        return False
+    try:
+        with sessions() as session:
+            submit(session, study_id, item.id, username, values, comments, submission_id=submission)
+    except UserFacingError as exc:
+        st.error(str(exc))
+        return False
+    del st.session_state[f"submission-{item.id}"]
+    return True
