@@ -7,6 +7,7 @@ A studio of its own (fresh app store), so the answers given here never mix with 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -35,13 +36,20 @@ def studio(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
         yield server
 
 
-def stored_draft(server: StudioServer, username: str, item: str) -> dict[str, int]:
+def stored_draft(server: StudioServer, username: str, item: str, expected: dict[str, int]) -> dict[str, int]:
+    """The draft's values in the app store, once they equal `expected` (the save follows the click)."""
     engine = create_engine(server.app_url)
-    with Session(engine) as session:
-        values = session.scalar(
-            select(Draft.values).join(AppUser).where(Draft.item_id == int(item), AppUser.username == username)
-        )
-    engine.dispose()
+    try:
+        for _ in range(60):
+            with Session(engine) as session:
+                values = session.scalar(
+                    select(Draft.values).join(AppUser).where(Draft.item_id == int(item), AppUser.username == username)
+                )
+            if values == expected:
+                break
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
     return values
 
 
@@ -59,7 +67,7 @@ def test_ratings_survive_leaving_the_study_and_following_its_explorer_link(studi
     given = {dims[0]: 4, dims[1]: 3}
     for dim, value in given.items():
         rate(page, item, dim, value)
-    assert stored_draft(studio, "erin", item) == given
+    assert stored_draft(studio, "erin", item, given) == given
 
     # away through the sidebar and back: the scales show the stored draft
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Org Explorer").click()
@@ -71,7 +79,7 @@ def test_ratings_survive_leaving_the_study_and_following_its_explorer_link(studi
 
     # the next click adds to the draft instead of replacing it
     rate(page, item, dims[2], 5)
-    assert stored_draft(studio, "erin", item) == given | {dims[2]: 5}
+    assert stored_draft(studio, "erin", item, given | {dims[2]: 5}) == given | {dims[2]: 5}
 
     # the Explorer link opens a new tab; the study stays where it was in this one
     study_url = page.url
