@@ -122,12 +122,12 @@ class SweepDefinition(Strict):
 
     def task_names(self) -> list[str]:
         """The selected task names, in the benchmark's order (personas expand to their tasks)."""
-        from crm_core.tasks.records import PERSONA_OF_TASK, TASKS
+        from crm_core.tasks.registry import spec_of, task_names
 
         if "all" in self.tasks:
-            return list(TASKS)
+            return list(task_names())
         wanted = set(self.tasks)
-        return [t for t in TASKS if t in wanted or PERSONA_OF_TASK[t] in wanted]
+        return [t for t in task_names() if t in wanted or spec_of(t).persona in wanted]
 
     def limits_of(self, provider: str) -> ProviderLimits:
         """The limits of `provider` (defaults when the file does not name it)."""
@@ -139,17 +139,18 @@ class SweepDefinition(Strict):
 
 
 def _semantic_problems(sweep: SweepDefinition) -> list[tuple[tuple[Any, ...], str]]:
-    from crm_core.tasks.records import PERSONA_OF_TASK, TASKS
+    from crm_core.tasks.registry import task_specs
 
     problems: list[tuple[tuple[Any, ...], str]] = []
-    known = {"all", *TASKS, *PERSONA_OF_TASK.values()}
-    personas = ", ".join(sorted(set(PERSONA_OF_TASK.values())))
+    personas = sorted({spec.persona for spec in task_specs()})
+    known = {"all", *(spec.name for spec in task_specs()), *personas}
+    personas_text = ", ".join(personas)
     for i, name in enumerate(sweep.tasks):
         if name not in known:
             problems.append(
                 (
                     ("tasks", i),
-                    f"unknown task {name!r}: use all, a persona ({personas}) or a task name",
+                    f"unknown task {name!r}: use all, a persona ({personas_text}) or a task name",
                 )
             )
     seen: set[str] = set()
