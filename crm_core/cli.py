@@ -42,12 +42,22 @@ def _register() -> None:
         package.register(app)
 
 
+BARE_OPTION_VALUES = {"--writable": "sandbox"}
+"""Options whose value may be left out (Click has no optional values): bare `--writable` is
+`--writable=sandbox`, while `--writable=shared` names its value."""
+
+
+def fill_bare_options(args: list[str]) -> list[str]:
+    """`args` with each bare option of :data:`BARE_OPTION_VALUES` given its implied value."""
+    return [f"{arg}={BARE_OPTION_VALUES[arg]}" if arg in BARE_OPTION_VALUES else arg for arg in args]
+
+
 def main() -> None:
     """Run the CLI; expected errors print one line to stderr and exit 1."""
     _register()
     try:
         # Without standalone mode Click returns (rather than raises) the code of `typer.Exit`.
-        exit_code = app(standalone_mode=False)
+        exit_code = app(args=fill_bare_options(sys.argv[1:]), standalone_mode=False)
     except UserFacingError as exc:
         typer.echo(f"Error: {exc}", err=True)
         sys.exit(1)

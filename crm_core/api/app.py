@@ -13,11 +13,12 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crm_core.api import data_routes, oauth
+from crm_core.api import data_routes, oauth, write_routes
 from crm_core.api.batches import QueryBatches
 from crm_core.api.context import ApiContext, ApiSettings
 from crm_core.api.errors import RESOURCE_MISSING, ApiError
 from crm_core.api.responses import LimitInfoHeader, RequestSizeLimit
+from crm_core.api.sandboxes import TokenSandboxes
 from crm_core.db import display_url, make_readonly_engine
 from crm_core.errors import UserFacingError
 from crm_core.store import open_app_store
@@ -84,16 +85,19 @@ def _open_org(url: str) -> Engine:
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
-    """The REST API over the org at ``settings.org_db`` (read-only), users from ``settings.app_db``.
+    """The REST API over the org at ``settings.org_db`` (read-only unless ``settings.writable``),
+    users from ``settings.app_db``.
 
     The app store is migrated on creation (it holds tokens, login failures and query locators).
     """
     sessions = open_app_store(settings.app_db)
+    org_engine = _open_org(settings.org_db)
     context = ApiContext(
         settings=settings,
-        org_engine=_open_org(settings.org_db),
+        org_engine=org_engine,
         sessions=sessions,
         batches=QueryBatches(sessions),
+        writes=TokenSandboxes(settings.org_db, settings.writable, org_engine),
     )
     app = FastAPI(
         title="CRMArena Studio REST API",
@@ -112,6 +116,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.api = context
     app.include_router(data_routes.versions_router)
     app.include_router(data_routes.router)
+    app.include_router(write_routes.router)
     app.include_router(oauth.router)
     return app
 

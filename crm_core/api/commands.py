@@ -50,16 +50,31 @@ def serve(
         int, typer.Option(help="Failed logins per username within 15 minutes before refusing.", min=1)
     ] = 5,
     workers: Annotated[int, typer.Option(help="Worker processes (replicas sharing the app database).", min=1)] = 1,
+    writable: Annotated[
+        str,
+        typer.Option(
+            "--writable",
+            help="Accept writes: --writable gives each token its own sandbox of the org; "
+            "--writable=shared writes to the org itself (for loading data).",
+        ),
+    ] = "no",  # a bare --writable arrives as --writable=sandbox (crm_core.cli.fill_bare_options)
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the org over Salesforce's REST API (read-only) for simple-salesforce and curl."""
+    """Serve the org over Salesforce's REST API (read-only unless --writable) for simple-salesforce and curl."""
     import uvicorn
 
     from crm_core.api.app import SETTINGS_ENV, create_app
     from crm_core.api.context import ApiSettings
+    from crm_core.api.sandboxes import WriteMode
     from crm_core.api.throttle import LoginLimits
     from crm_core.db import DatabaseURLError, app_db_url, org_db_url
 
+    try:
+        write_mode = WriteMode(writable)
+    except ValueError:
+        raise UserFacingError(f"--writable: expected no value or 'shared', got {writable!r}") from None
+    if write_mode == WriteMode.SANDBOX and workers > 1:
+        raise UserFacingError("--writable keeps each token's sandbox in the serving process: use --workers 1")
     try:
         today_date = dt.date.fromisoformat(today) if today else None
     except ValueError:
@@ -72,6 +87,7 @@ def serve(
             token_ttl_seconds=token_ttl,
             today=today_date,
             login_limits=LoginLimits(per_username=max_login_failures),
+            writable=write_mode,
         )
         app = create_app(settings)  # also checks the databases and migrates the app store, once
     except DatabaseURLError as exc:
@@ -83,7 +99,12 @@ def serve(
         os.environ[SETTINGS_ENV] = settings.model_dump_json()
         target = "crm_core.api.app:app_from_environment"
     shown_host = f"[{host}]" if ":" in host else host
-    typer.echo(f"CRMArena REST API on https://{shown_host}:{port} (org read-only)")
+    access = {
+        WriteMode.READ_ONLY: "org read-only",
+        WriteMode.SANDBOX: "a sandbox per token",
+        WriteMode.SHARED: "org writable",
+    }
+    typer.echo(f"CRMArena REST API on https://{shown_host}:{port} ({access[write_mode]})")
     if ca_path is not None:
         typer.echo(f"CA certificate for clients to verify: {ca_path.resolve()}")
     uvicorn.run(

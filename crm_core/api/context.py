@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_core.api.batches import QueryBatches
 from crm_core.api.errors import invalid_session, not_found
 from crm_core.api.responses import USAGE_STATE_KEY
+from crm_core.api.sandboxes import TokenSandboxes, WriteMode
 from crm_core.api.throttle import LoginLimits
 from crm_core.api.tokens import TokenOwner, check_token
 
@@ -30,6 +31,7 @@ class ApiSettings(BaseModel):
     token_ttl_seconds: int = 7200
     login_limits: LoginLimits = LoginLimits()
     today: dt.date | None = None  # "today" of relative date literals; None = the current UTC date
+    writable: WriteMode = WriteMode.READ_ONLY  # serve --writable: a sandbox per token, or the shared org
 
     @property
     def token_ttl(self) -> dt.timedelta:
@@ -58,12 +60,14 @@ class ApiUsage:
 
 @dataclass
 class ApiContext:
-    """What every request needs: settings, the read-only org engine and the app store."""
+    """What every request needs: settings, the read-only org engine, the app store, and where
+    each token reads and writes (its sandbox under ``--writable``)."""
 
     settings: ApiSettings
     org_engine: Engine
     sessions: sessionmaker[Session]
     batches: QueryBatches
+    writes: TokenSandboxes
     usage: ApiUsage = field(default_factory=ApiUsage)
 
 

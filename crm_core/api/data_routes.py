@@ -1,8 +1,8 @@
 """``/services/data``: versions, query, queryAll, search, sobjects, describe, records, limits.
 
 Every resource under ``/services/data/vXX.X/`` needs a bearer token. Queries run through the
-SOQL/SOSL engine on a read-only connection to the org; writes are refused as Salesforce refuses
-them for a read-only user.
+SOQL/SOSL engine on a connection that sees what the token may see (the org, or the org plus
+the token's sandbox under ``serve --writable``); writes are in :mod:`crm_core.api.write_routes`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from crm_core.api.batches import QueryRunner, batch_size_from_header
 from crm_core.api.context import ApiContext, Context, Owner, check_version, supported_versions
 from crm_core.api.describe import describe_global, describe_object, object_info
-from crm_core.api.errors import ApiError, not_found, read_only
+from crm_core.api.errors import ApiError, not_found
 from crm_core.api.responses import DAILY_API_REQUESTS, SalesforceJSON
 from crm_core.api.tokens import TokenOwner
 from crm_core.org.ids import is_valid_id, object_of, to_18
@@ -73,10 +73,10 @@ def _retarget(value: Any, version: str) -> Any:
     return value
 
 
-def _soql_runner(ctx: ApiContext, version: str) -> QueryRunner:
+def _soql_runner(ctx: ApiContext, version: str, owner: TokenOwner) -> QueryRunner:
     def run(query: str, today: dt.date) -> dict[str, Any]:
         try:
-            with ctx.org_engine.connect() as conn:
+            with ctx.writes.reading(owner.token_hash) as conn:
                 result = run_soql(conn, query, today=today)
         except QueryError as exc:
             raise ApiError(400, exc.error_code, exc.message) from exc
@@ -91,7 +91,7 @@ def _query(
     if not q or not q.strip():
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
     today = ctx.settings.query_today()
-    result = _soql_runner(ctx, version)(q, today)
+    result = _soql_runner(ctx, version, owner)(q, today)
     return ctx.batches.first(
         result,
         query=q,
@@ -121,7 +121,7 @@ def _query_routes(resource: str, include_deleted: bool) -> None:
     @router.get(f"/{resource}/{{locator}}", name=f"{resource}_more")
     def more(version: str, locator: str, owner: Owner, ctx: Context) -> Response:
         """The next batch of a query."""
-        runner = _soql_runner(ctx, version)
+        runner = _soql_runner(ctx, version, owner)
         return SalesforceJSON(ctx.batches.next(locator, user_id=owner.user_id, version=version, run=runner))
 
 
@@ -134,7 +134,7 @@ _query_routes("queryAll", include_deleted=True)
 @router.get("/search/")
 def search(
     version: str,
-    _owner: Owner,
+    owner: Owner,
     ctx: Context,
     q: Annotated[str | None, Query()] = None,
 ) -> Response:
@@ -142,7 +142,7 @@ def search(
     if not q or not q.strip():
         raise ApiError(400, "MALFORMED_SEARCH", "No search term found. The search term must be enclosed in braces.")
     try:
-        with ctx.org_engine.connect() as conn:
+        with ctx.writes.reading(owner.token_hash) as conn:
             result = run_sosl(conn, q)
     except QueryError as exc:
         raise ApiError(400, exc.error_code, exc.message) from exc
@@ -172,7 +172,8 @@ def sobjects(version: str, _owner: Owner) -> Response:
     return SalesforceJSON(describe_global(version))
 
 
-def _object(name: str) -> ObjectDescribe:
+def object_of_path(name: str) -> ObjectDescribe:
+    """The object named in a path (any letter case); 404 otherwise."""
     obj = find_object(name)
     if obj is None:
         raise not_found()
@@ -183,17 +184,17 @@ def _object(name: str) -> ObjectDescribe:
 @router.get("/sobjects/{object_name}/")
 def sobject(version: str, object_name: str, _owner: Owner) -> Response:
     """Basic information about one object."""
-    return SalesforceJSON(object_info(_object(object_name), version))
+    return SalesforceJSON(object_info(object_of_path(object_name), version))
 
 
 @router.get("/sobjects/{object_name}/describe")
 @router.get("/sobjects/{object_name}/describe/")
 def describe(version: str, object_name: str, _owner: Owner) -> Response:
     """Full describe of one object: fields and child relationships."""
-    return SalesforceJSON(describe_object(_object(object_name), version))
+    return SalesforceJSON(describe_object(object_of_path(object_name), version))
 
 
-def _record_id(obj: ObjectDescribe, record_id: str) -> str:
+def record_id_of(obj: ObjectDescribe, record_id: str) -> str:
     """The 18-character id of `record_id` if it is a well-formed id of `obj`; 404 otherwise."""
     if not is_valid_id(record_id):
         raise not_found(f"Provided external ID field does not exist or is not accessible: {record_id}")
@@ -217,10 +218,13 @@ def _fields(obj: ObjectDescribe, fields: str | None) -> list[str]:
     return names
 
 
-def _fetch(ctx: ApiContext, obj: ObjectDescribe, record_id: str, fields: list[str], version: str) -> dict[str, Any]:
+def fetch_record(
+    ctx: ApiContext, owner: TokenOwner, obj: ObjectDescribe, record_id: str, fields: list[str], version: str
+) -> dict[str, Any]:
+    """One record as the token sees it (404 when there is none)."""
     # Field names come from the describe and the id matched the id pattern; the engine binds values.
     soql = f"SELECT {', '.join(fields)} FROM {obj.name} WHERE Id = '{record_id}'"  # noqa: S608 - SOQL, not SQL
-    records = _soql_runner(ctx, version)(soql, ctx.settings.query_today()).get("records", [])
+    records = _soql_runner(ctx, version, owner)(soql, ctx.settings.query_today()).get("records", [])
     if not records:
         raise not_found()
     return records[0]
@@ -231,35 +235,10 @@ def record(
     version: str,
     object_name: str,
     record_id: str,
-    _owner: Owner,
+    owner: Owner,
     ctx: Context,
     fields: Annotated[str | None, Query()] = None,
 ) -> Response:
     """One record by its 15- or 18-character id; ``fields=`` picks the fields."""
-    obj = _object(object_name)
-    return SalesforceJSON(_fetch(ctx, obj, _record_id(obj, record_id), _fields(obj, fields), version))
-
-
-@router.post("/sobjects/{object_name}")
-@router.post("/sobjects/{object_name}/")
-def create(object_name: str, _owner: Owner) -> None:
-    """Creating records is refused: the API's users are read-only."""
-    _object(object_name)
-    raise read_only(
-        "You do not have the level of access necessary to perform the operation you requested. "
-        "Please contact the owner of the record or your administrator if access is necessary."
-    )
-
-
-@router.api_route("/sobjects/{object_name}/{record_id}", methods=["PATCH", "DELETE", "POST"])
-def change(
-    version: str,
-    object_name: str,
-    record_id: str,
-    _owner: Owner,
-    ctx: Context,
-) -> None:
-    """Updating or deleting a record is refused (after checking that the record exists)."""
-    obj = _object(object_name)
-    _fetch(ctx, obj, _record_id(obj, record_id), ["Id"], version)
-    raise read_only()
+    obj = object_of_path(object_name)
+    return SalesforceJSON(fetch_record(ctx, owner, obj, record_id_of(obj, record_id), _fields(obj, fields), version))

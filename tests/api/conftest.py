@@ -95,14 +95,20 @@ def sf(api_server, api_token) -> Salesforce:
     return api_server.salesforce(api_token)
 
 
+def app_store_with_users(app_url: str, *usernames: str) -> None:
+    """Create the app store at `app_url` with these users (roles and passwords of ``ROLES``)."""
+    sessions = open_app_store(app_url)
+    with sessions() as session:
+        for username in usernames:
+            accounts.add_user(session, username, ROLES[username], PASSWORDS[username])
+    sessions.kw["bind"].dispose()
+
+
 @pytest.fixture(scope="module")
 def client(api_org_url, tmp_path_factory) -> Iterator[TestClient]:
     """The app in process (no TLS, no server) with the users rita and ada; one per test module."""
     app_url = f"sqlite:///{tmp_path_factory.mktemp('api_inprocess') / 'app.db'}"
-    sessions = open_app_store(app_url)
-    with sessions() as session:
-        accounts.add_user(session, "rita", "researcher", "rita-research-pw")
-        accounts.add_user(session, "ada", "admin", "ada-admin-pw")
+    app_store_with_users(app_url, "rita", "ada")
     app = create_app(ApiSettings(org_db=api_org_url, app_db=app_url))
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as test_client:
         yield test_client
