@@ -20,6 +20,7 @@ from crm_core.policy import Page, require
 from crm_core.store import Study, StudyItem, utc_now
 from crm_core.store.runs import load_episodes
 from crm_core.studies import StudyDefinition, claim_next_item, definition_of, rater_progress
+from crm_core.studies.rated_runs import agent_options, item_instance, study_agent, study_runs
 from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
 from crm_core.studio.replay import episode_trajectory, workbench_trajectory
 from crm_core.studio.workbench import (
@@ -27,11 +28,9 @@ from crm_core.studio.workbench import (
     WorkbenchSession,
     WorkbenchStep,
     agent_label,
-    agent_options,
     find_session,
     follow_run,
     form_fields,
-    item_instance,
     model_base_url,
     open_session,
     parse_form,
@@ -39,8 +38,6 @@ from crm_core.studio.workbench import (
     run_action,
     session_steps,
     start_agent_run,
-    study_agent,
-    study_runs,
     submit_answer,
     workbench_models,
     workbench_run_id,

@@ -89,7 +89,7 @@ def pseudonymize(key: bytes, username: str) -> str:
 def response_rows(session: Session, study_id: str, *, pseudonymize_raters: bool = True) -> list[dict[str, Any]]:
     """The export rows of a study, in submission order (timestamps as naive UTC datetimes)."""
     from crm_core.studies.loading import definition_of
-    from crm_core.studio.workbench import item_instance, rated_trajectory
+    from crm_core.studies.rated_runs import item_instance, rated_trajectory
 
     definition = definition_of(get_study(session, study_id))
     key = pseudonym_key(session) if pseudonymize_raters else b""

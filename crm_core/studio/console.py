@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from crm_core.studio.query_tables import ResultTable, query_table
+
 
 class ConsoleError(BaseModel):
     """A failed query as Salesforce reports it."""
@@ -20,12 +22,14 @@ class ConsoleError(BaseModel):
 
 
 class ConsoleResult(BaseModel):
-    """A query's records as flat rows, with Salesforce's total size."""
+    """A query's records as flat rows, with Salesforce's total size (and the whole table)."""
 
     language: str
     total_size: int
     columns: list[str]
     rows: list[dict[str, Any]]
+    table: ResultTable
+    """With the child subqueries' records (:func:`crm_core.studio.query_tables.query_table`)."""
 
 
 def query_language(text: str) -> str:
@@ -33,50 +37,14 @@ def query_language(text: str) -> str:
     return "SOSL" if text.lstrip()[:4].upper() == "FIND" else "SOQL"
 
 
-def _flatten(record: dict[str, Any], prefix: str, row: dict[str, Any]) -> None:
-    for key, value in record.items():
-        if key == "attributes":
-            continue
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and "records" in value:
-            row[name] = f"{value.get('totalSize', len(value['records']))} records"
-        elif isinstance(value, dict):
-            _flatten(value, f"{name}.", row)
-        else:
-            row[name] = value
-
-
-def flatten_records(
-    records: list[dict[str, Any]], *, with_type: bool = False
-) -> tuple[list[str], list[dict[str, Any]]]:
-    """Columns (first-seen order) and flat rows of REST records."""
-    columns: dict[str, None] = {}
-    rows = []
-    for record in records:
-        row: dict[str, Any] = {}
-        if with_type:
-            row["Type"] = record.get("attributes", {}).get("type")
-        _flatten(record, "", row)
-        columns.update(dict.fromkeys(row))
-        rows.append(row)
-    # A null parent (``"Account": null``) leaves its dotted columns blank rather than adding its own.
-    parents = {name for name in columns if any(other.startswith(f"{name}.") for other in columns)}
-    for row in rows:
-        for name in parents:
-            row.pop(name, None)
-    return [name for name in columns if name not in parents], rows
-
-
 def shape_result(language: str, result: dict[str, Any] | list[dict[str, Any]]) -> ConsoleResult:
     """A REST query result (SOQL) or search result (SOSL) as a :class:`ConsoleResult`."""
-    if language == "SOSL":
-        records = result if isinstance(result, list) else result.get("searchRecords", [])
-        columns, rows = flatten_records(records, with_type=True)
-        return ConsoleResult(language=language, total_size=len(rows), columns=columns, rows=rows)
-    assert isinstance(result, dict)
-    columns, rows = flatten_records(result.get("records", []))
-    total = int(result.get("totalSize", len(rows)))
-    return ConsoleResult(language=language, total_size=total, columns=columns, rows=rows)
+    table = query_table(result if language == "SOQL" or isinstance(result, dict) else {"searchRecords": result})
+    if table is None:
+        raise ValueError(f"not a {language} result: {str(result)[:80]}")
+    return ConsoleResult(
+        language=language, total_size=table.total_size, columns=table.columns, rows=table.rows, table=table
+    )
 
 
 def shape_error(rest_errors: list[dict[str, str]] | dict[str, str]) -> ConsoleError:

@@ -121,7 +121,7 @@ def test_expert_solves_then_rates_the_agent_blind(runs_studio, tmp_path, monkeyp
 def test_study_agent_is_a_stable_draw_over_the_runs():
     import datetime as dt
 
-    from crm_core.studio.workbench import AgentOption, study_agent
+    from crm_core.studies.rated_runs import AgentOption, study_agent
 
     options = [
         AgentOption(run_id=f"r{n}", model="m", framework="act", trial=0, reward=1.0, created_at=dt.datetime(2026, 1, 1))
