@@ -345,15 +345,16 @@ def _grouping_sets_statement(bound: BoundQuery) -> Select:
         )
     branches = []
     for kept in sets:
-        scope = _Scope(bound.object.name, nulled=frozenset(keys[i] for i in range(n) if i not in kept))
+        scope = _Scope(bound.object.name)
+        filters = [*_category_filters(bound, scope)]  # WHERE sees the records, before any rolling up
+        if bound.where is not None:
+            filters.append(_condition(scope, bound.where, False))
+        scope.nulled = frozenset(keys[i] for i in range(n) if i not in kept)
         columns = [_output(scope, item.expression)[0].label(f"c{index}") for index, item in enumerate(bound.items)]
         columns += [literal(int(i not in kept), Integer()).label(f"g{i}") for i in range(n)]
         columns += [_sortable(scope, g).label(f"k{i}") for i, g in enumerate(bound.group_by)]
         columns += [_sortable(scope, o.expression).label(f"o{i}") for i, o in enumerate(bound.order_by)]
-        branch = select(*columns)
-        if bound.where is not None:
-            branch = branch.where(_condition(scope, bound.where, False))
-        branch = branch.where(*_category_filters(bound, scope))
+        branch = select(*columns).where(*filters)
         if kept:
             branch = branch.group_by(*[_expression(scope, bound.group_by[i]) for i in kept])
         if bound.having is not None:

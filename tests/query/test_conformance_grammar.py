@@ -224,6 +224,13 @@ def rollup_with_having_and_order(d: Any) -> Case:
 
 
 @case
+def rollup_where_on_the_rolled_up_field(d: Any) -> Case:
+    kept = [r for r in d.rows["Case"] if r["Status"] != "New"]
+    want = [{"Status": values[0], "n": count} for _, values, count in _subtotals(kept, ["Status"], "ROLLUP")]
+    return Case("SELECT Status, COUNT(Id) n FROM Case WHERE Status != 'New' GROUP BY ROLLUP(Status)", want, AGG)
+
+
+@case
 def rollup_with_where_and_sum(d: Any) -> Case:
     items = [r for r in d.rows["OrderItem"] if r["Quantity"] is not None and r["Quantity"] > 1]
     orders = d.by_id["Order"]

@@ -432,3 +432,121 @@ def test_sosl_term_injection(writable_engine: Engine) -> None:
             assert words and all(w in name_words for w in words), (payload, record)
 
     run()
+
+
+# --- the rest of the grammar (issue 12) ------------------------------------------------------------------
+
+SCOPES = ["everything", "mine", "MRU", "team", "delegated"]
+SECURITY = ["SECURITY_ENFORCED", "USER_MODE", "SYSTEM_MODE"]
+TAILS = [
+    "",
+    " FOR VIEW",
+    " FOR REFERENCE",
+    " UPDATE TRACKING",
+    " UPDATE VIEWSTAT",
+    " FOR UPDATE",
+    " FOR VIEW UPDATE TRACKING",
+]
+
+
+@st.composite
+def with_no_effect_clauses(draw: st.DrawFn) -> tuple[str, str]:
+    """A plain query and the same query with clauses that change nothing in a local org."""
+    obj = draw(st.sampled_from(sorted(FIELDS)))
+    fields = FIELDS[obj]
+    selected = draw(st.lists(st.sampled_from(sorted(fields)), min_size=1, max_size=3, unique=True))
+    where = f" WHERE {draw(conditions(obj))}" if draw(st.booleans()) else ""
+    order = f" ORDER BY Id LIMIT {draw(st.integers(1, 30))}"
+    scope = f" USING SCOPE {draw(st.sampled_from(SCOPES))}" if draw(st.booleans()) else ""
+    security = f" WITH {draw(st.sampled_from(SECURITY))}" if draw(st.booleans()) else ""
+    tail = draw(st.sampled_from(TAILS))
+    head = f"SELECT {', '.join(selected)} FROM {obj}"
+    return head + where + order, head + scope + where + security + order + tail
+
+
+def test_clauses_without_effect_change_nothing(writable_engine: Engine) -> None:
+    @SETTINGS
+    @given(with_no_effect_clauses())
+    def run(pair: tuple[str, str]) -> None:
+        plain, decorated = pair
+        today = dt.date(2024, 6, 15)
+        assert run_soql(writable_engine, decorated, today=today) == run_soql(writable_engine, plain, today=today)
+
+    run()
+
+
+GROUPABLE = {obj: [f for f, k in fields.items() if k not in ("datetime", "number")] for obj, fields in FIELDS.items()}
+
+
+@st.composite
+def rollups(draw: st.DrawFn) -> tuple[str, str, list[str]]:
+    obj = draw(st.sampled_from(sorted(FIELDS)))
+    keys = draw(st.lists(st.sampled_from(GROUPABLE[obj]), min_size=1, max_size=3, unique=True))
+    kind = draw(st.sampled_from(["ROLLUP", "CUBE"]))
+    where = f" WHERE {draw(conditions(obj))}" if draw(st.booleans()) else ""
+    flags = "".join(f", GROUPING({k}) g{i}" for i, k in enumerate(keys))
+    selected = ", ".join(f"{k} k{i}" for i, k in enumerate(keys))
+    query = f"SELECT {selected}{flags}, COUNT(Id) n FROM {obj}{where} GROUP BY {kind}({', '.join(keys)})"
+    return query, f"SELECT COUNT() FROM {obj}{where}", keys
+
+
+def test_rollup_and_cube_subtotals_add_up(writable_engine: Engine) -> None:
+    """Every grouping set's rows sum to the grand total, which equals COUNT() of the same filter."""
+
+    @SETTINGS
+    @given(rollups())
+    def run(spec: tuple[str, str, list[str]]) -> None:
+        query, count_query, keys = spec
+        today = dt.date(2024, 6, 15)
+        records = run_soql(writable_engine, query, today=today)["records"]
+        total = run_soql(writable_engine, count_query, today=today)["totalSize"]
+        by_set: dict[tuple, int] = {}
+        for record in records:
+            flags = tuple(record[f"g{i}"] for i in range(len(keys)))
+            assert set(flags) <= {0, 1}
+            by_set[flags] = by_set.get(flags, 0) + record["n"]
+        grand = tuple(1 for _ in keys)
+        assert by_set.get(grand, 0) == total or (total == 0 and by_set.get(grand) == 0)
+        assert all(n == total for n in by_set.values()), by_set
+        if "ROLLUP" in query:
+            assert len(by_set) == (len(keys) + 1 if total else len(by_set))
+
+    run()
+
+
+@st.composite
+def wrapped_selects(draw: st.DrawFn) -> str:
+    """SELECT lists mixing FORMAT, toLabel, convertCurrency, TYPEOF and FIELDS, possibly mutated."""
+    items = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "Id",
+                    "FORMAT(CreatedDate) c",
+                    "toLabel(Status)",
+                    "toLabel(Priority) p",
+                    "TYPEOF Owner WHEN User THEN Name, Email ELSE Alias END",
+                    "FORMAT(ClosedDate)",
+                    "FIELDS(CUSTOM)",
+                    "FIELDS(STANDARD)",
+                ]
+            ),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
+    )
+    return f"SELECT {', '.join(items)} FROM Case ORDER BY CaseNumber LIMIT {draw(st.integers(1, 250))}"
+
+
+def test_wrapped_and_expanded_selects_give_result_or_query_error(writable_engine: Engine) -> None:
+    @SETTINGS
+    @given(st.one_of(wrapped_selects(), mutated(wrapped_selects())))
+    @example("SELECT FIELDS(ALL) FROM Case LIMIT 201")
+    @example("SELECT TYPEOF Owner WHEN User THEN Name END FROM Case WITH DATA CATEGORY Products__c AT All__c")
+    def run(query: str) -> None:
+        result = result_or_query_error(writable_engine, query)
+        if result is not None:
+            assert len(result["records"]) <= 250
+
+    run()
