@@ -1,0 +1,160 @@
+"""Workers on a real PostgreSQL app store, as separate processes: one SIGKILLed mid-sweep and
+restarted, one stopped; every episode stored exactly once, scores equal to serial runs'. And a
+flaky provider behind a requests-per-minute limit shared by two workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from crm_core.agents.results import score_run
+from crm_core.agents.service import RunConfig, run
+from crm_core.store.engine import open_app_store
+from crm_core.store.runs import AgentEpisode, list_runs, load_episodes
+from crm_core.sweeps.definition import parse_sweep
+from crm_core.sweeps.queue import defer_episodes
+from crm_core.sweeps.store import SweepEpisode, sweep_status
+from crm_core.sweeps.submit import submit
+from tests.agents.openai_server import Reply, flaky, openai_server
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+ROOT = Path(__file__).parents[2]
+FRAMEWORKS = ["act", "react", "fc", "fc_flex"]
+SELECTION = {"tasks": ["handle_time", "top_issue_identification", "knowledge_qa"], "limit": 3, "trials": 3}
+
+
+def start_worker(app_url: str, log: Path, concurrency: int = 4) -> subprocess.Popen:
+    command = [sys.executable, "-m", "crm_core", "worker", "--app-db", app_url, "-c", str(concurrency)]
+    command += ["--stalled-after", "3", "--heartbeat", "0.5"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def wait_until(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def running_of(store, worker: subprocess.Popen) -> int:
+    with store() as session:
+        return session.scalar(
+            select(func.count()).where(SweepEpisode.state == "running", SweepEpisode.worker.like(f"%:{worker.pid}"))
+        )
+
+
+def test_three_workers_one_killed_one_stopped_every_episode_once(tiny_tasks_org, app_db_pg_url, tmp_path):
+    store = open_app_store(app_db_pg_url)
+    for framework in FRAMEWORKS:  # the runs that replay:base-{framework} plays again
+        config = RunConfig(run_id=f"base-{framework}", framework=framework, model="oracle", org_db=tiny_tasks_org)
+        run(config.model_copy(update=SELECTION), store=store)
+    text = (
+        f"name: three workers\norg: {{url: '{tiny_tasks_org}'}}\n"
+        "models: [oracle, 'baseline:random', 'replay:base-{framework}']\n"
+        f"frameworks: {FRAMEWORKS}\ntasks: {SELECTION['tasks']}\nlimit: 3\ntrials: 3\n"
+    )
+    sweep_id, keys = submit(store, parse_sweep(text), source="test", backend="queue")
+    assert len(keys) == 3 * 4 * 9 * 3  # models × frameworks × instances × trials
+    import asyncio
+
+    asyncio.run(defer_episodes(app_db_pg_url, keys))
+
+    log = tmp_path / "workers.log"
+    killed, stopped, steady = (start_worker(app_db_pg_url, log) for _ in range(3))
+    try:
+        wait_until(lambda: running_of(store, killed) >= 2, 120, "the first worker to hold episodes")
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(10)
+        wait_until(lambda: running_of(store, stopped) >= 1, 60, "the second worker to hold episodes")
+        stopped.send_signal(signal.SIGTERM)
+        assert stopped.wait(60) == 0  # finishes the episodes in hand, then exits cleanly
+        restarted = start_worker(app_db_pg_url, log)
+        wait_until(lambda: sweep_status(store, sweep_id).status == "finished", 240, "the sweep to finish")
+    finally:
+        for process in (killed, stopped, steady, locals().get("restarted")):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(60)
+
+    status = sweep_status(store, sweep_id)
+    assert status.counts["done"] == len(keys) == status.planned, log.read_text()[-3000:]
+    with store() as session:
+        stored = session.execute(
+            select(AgentEpisode.run_id, AgentEpisode.instance_idx, AgentEpisode.trial).where(
+                AgentEpisode.run_id.in_(status.runs)
+            )
+        ).all()
+        retried = session.scalar(select(func.count()).where(SweepEpisode.attempts > 1))
+    assert len(stored) == len(set(stored)) == len(keys)  # every episode, each exactly once
+    assert retried >= 1  # the killed worker's episodes were played again by another worker
+
+    # every sweep run scores exactly like the same run played serially in one process
+    for summary in (s for s in list_runs(store) if s.run.run_id in status.runs):
+        swept = score_run(summary.run, load_episodes(store, summary.run.run_id), summary.planned)
+        serial_config = RunConfig(
+            run_id=f"serial-{summary.run.run_id[-30:]}",
+            framework=summary.run.framework,
+            model=summary.run.model,
+            org_db=tiny_tasks_org,
+            **SELECTION,
+        )
+        outcome = run(serial_config, store=store)
+        serial = score_run(outcome.run, load_episodes(store, outcome.run.run_id), outcome.planned)
+        for field in ("per_task", "overall", "pass_hat_k", "end_reasons", "completed"):
+            assert getattr(swept, field) == getattr(serial, field), (summary.run.run_id, field)
+        if summary.run.model != "baseline:random":
+            assert swept.overall == 1.0
+    store.kw["bind"].dispose()
+
+
+def respond_none(body):
+    if body.get("tools"):
+        return Reply(tool_calls=[("respond", json.dumps({"content": "None"}))])
+    return Reply(content="<respond>None</respond>")
+
+
+def test_flaky_provider_with_a_shared_rate_limit(tiny_tasks_org, app_db_pg_url, tmp_path):
+    """429/500 on a third of the calls, 120 requests per minute over two workers: every episode
+    ends, and no 2-second window ever holds more than the limit allows."""
+    rpm = 120
+    store = open_app_store(app_db_pg_url)
+    with openai_server(flaky(respond_none, 1 / 3, seed=5)) as server:
+        text = (
+            f"name: flaky\norg: {{url: '{tiny_tasks_org}'}}\n"
+            f"models: [{{name: 'openai:stub', base_url: '{server.base_url}'}}]\n"
+            "frameworks: [fc, act]\ntasks: [handle_time]\nlimit: 4\n"
+            f"providers: {{openai: {{concurrency: 4, requests_per_minute: {rpm}}}}}\n"
+            "retry: {attempts: 12, initial_wait_s: 0.05, max_wait_s: 0.5}\n"
+        )
+        sweep_id, keys = submit(store, parse_sweep(text), source="test", backend="queue")
+        import asyncio
+
+        asyncio.run(defer_episodes(app_db_pg_url, keys))
+        log = tmp_path / "workers.log"
+        workers = [start_worker(app_db_pg_url, log) for _ in range(2)]
+        try:
+            wait_until(lambda: sweep_status(store, sweep_id).status == "finished", 240, "the sweep to finish")
+        finally:
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(60)
+        times = sorted(server.times)
+    status = sweep_status(store, sweep_id)
+    assert status.counts["done"] == len(keys) == 8, log.read_text()[-3000:]
+    assert len(times) > len(keys)  # errors happened and were retried
+    window, allowed = 2.0, int(2.0 * rpm / 60) + 1
+    busiest = max(sum(1 for t in times if start <= t < start + window) for start in times)
+    assert busiest <= allowed, (busiest, allowed)
+    span = times[-1] - times[0]
+    assert span >= (len(times) - 1) * 60 / rpm * 0.9  # requests were spread at the limit's pace
+    store.kw["bind"].dispose()
