@@ -47,6 +47,7 @@ from crm_core.tasks.records import TaskInstance, load_tasks
 from crm_core.tasks.registry import task_names
 from crm_core.tools import TASK_TOOLS, TOOLS
 from page_gate import page_app_store, page_org_engine, require_page
+from result_view import show_observation, show_table
 from study_form import pick_study, rating_form
 
 role = require_page(Page.TASK_WORKBENCH)
@@ -99,7 +100,7 @@ def console(row: WorkbenchSession, instance: TaskInstance) -> None:
         st.error(f"**{outcome.error_code}**: {outcome.message}")
     elif isinstance(outcome, ConsoleResult):
         st.success(f"{outcome.language}: {outcome.total_size:,} records")
-        st.dataframe(pd.DataFrame(outcome.rows, columns=outcome.columns), hide_index=True)
+        show_table(outcome.table, "wb-console")
 
 
 def tool_form(row: WorkbenchSession, instance: TaskInstance) -> None:
@@ -133,7 +134,7 @@ def tool_form(row: WorkbenchSession, instance: TaskInstance) -> None:
     outcome = st.session_state.get("wb_tool_outcome")
     if outcome:
         st.caption(f"`{outcome[0]}` returned:")
-        st.code(outcome[1][:5000], language="json", wrap_lines=True)
+        show_observation(outcome[1], "wb-tool")
 
 
 def show_steps(row: WorkbenchSession) -> None:

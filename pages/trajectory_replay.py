@@ -9,24 +9,32 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import streamlit as st
 from sqlalchemy import select
 
 from crm_core.policy import Page
 from crm_core.store import AppUser
 from crm_core.store.runs import list_runs, load_episodes
+from crm_core.studio.query_tables import name_text, record_names
 from crm_core.studio.replay import (
     Step,
     Trajectory,
+    align_steps,
+    default_run,
     episode_trajectory,
+    failed_instances,
     first_failed_step,
     run_episode_keys,
     search_steps,
     step_prompt,
+    step_signature,
+    trajectory_ids,
     workbench_trajectory,
 )
 from crm_core.studio.workbench import WorkbenchSession, session_steps, submitted_sessions
-from page_gate import page_app_store, require_page
+from page_gate import page_app_store, page_org_engine, require_page
+from result_view import show_observation
 
 require_page(Page.TRAJECTORY_REPLAY)
 
@@ -62,16 +70,39 @@ def human_trajectory(session_id: int, gold: str | None) -> Trajectory | None:
         )
 
 
+def names_in(*trajectories: Trajectory | None) -> dict[str, str]:
+    """Record names of the ids the trajectories show (none when the org cannot be read)."""
+    ids = set().union(*(trajectory_ids(t) for t in trajectories if t is not None))
+    if not ids:
+        return {}
+    try:
+        with page_org_engine().connect() as conn:
+            return record_names(conn, ids)
+    except Exception:  # the org is optional here: ids stay bare
+        return {}
+
+
 def select_step(key: str, param: str, number: int) -> None:
     st.session_state[key] = number
     params[param] = str(number)
 
 
+PARTNER: dict[str, dict[int, int]] = {}
+"""Per side key: step number -> the aligned step number on the other side (filled when comparing)."""
+
+
 def remember_step(key: str, param: str) -> None:
     params[param] = str(st.session_state[key])
+    other = {"a": "b", "b": "a"}[key.split("-")[1]]
+    partner = PARTNER.get(key, {}).get(st.session_state[key])
+    if partner is not None and st.session_state.get("replay_follow", True):
+        other_key = next((k for k in PARTNER if k.split("-")[1] == other), None)
+        if other_key is not None:
+            st.session_state[other_key] = partner
+            params["step2" if other == "b" else "step"] = str(partner)
 
 
-def render_step(trajectory: Trajectory, step: Step) -> None:
+def render_step(trajectory: Trajectory, step: Step, side: str, names: dict[str, str]) -> None:
     state = "failed" if step.failed else "ok"
     st.markdown(f"**Step {step.number} of {len(trajectory.steps)}** · `{step.kind}` · {state}")
     prompt = step_prompt(trajectory, step)
@@ -90,18 +121,16 @@ def render_step(trajectory: Trajectory, step: Step) -> None:
     st.code(json.dumps(step.arguments or {}, indent=2, ensure_ascii=False), language="json", wrap_lines=True)
     if step.error:
         st.error(step.error)
-    if step.observation is not None:
-        st.markdown("**Observation**")
-        st.code(step.observation[:20_000], language=None, wrap_lines=True)
+    show_observation(step.observation, f"obs-{side}-{step.number}", names)
 
 
-def render_trajectory(trajectory: Trajectory, side: str, param: str, search: str) -> None:
+def render_trajectory(trajectory: Trajectory, side: str, param: str, search: str, names: dict[str, str]) -> None:
     """Header, jump button, step list and the selected step of one trajectory."""
     reward = "—" if trajectory.reward is None else f"{trajectory.reward:.3f}"
     st.subheader(trajectory.label)
     st.markdown(
         f"**Reward {reward}** · end reason **{trajectory.end_reason}** · {trajectory.turns} turns  \n"
-        f"Answer `{trajectory.answer}` · correct `{trajectory.gold}`"
+        f"Answer `{name_text(trajectory.answer, names)}` · correct `{name_text(trajectory.gold, names)}`"
     )
     if trajectory.error:
         st.error(trajectory.error)
@@ -137,7 +166,25 @@ def render_trajectory(trajectory: Trajectory, side: str, param: str, search: str
     )
     params[param] = str(st.session_state[key])
     st.divider()
-    render_step(trajectory, by_number[st.session_state[key]])
+    render_step(trajectory, by_number[st.session_state[key]], side, names)
+
+
+def render_alignment(a: Trajectory, b: Trajectory) -> None:
+    """The two trajectories' steps paired (equal actions on one row); choosing a step follows on the other side."""
+    pairs = align_steps(a, b)
+    PARTNER[f"replay-a-{a.label}"] = {x.number: y.number for x, y in pairs if x and y}
+    PARTNER[f"replay-b-{b.label}"] = {y.number: x.number for x, y in pairs if x and y}
+    rows = [
+        {
+            a.label: f"{x.number}. {x.summary}" if x else "—",
+            "": "=" if x and y and step_signature(x) == step_signature(y) else "",
+            b.label: f"{y.number}. {y.summary}" if y else "—",
+        }
+        for x, y in pairs
+    ]
+    with st.expander(f"Aligned steps ({len(pairs)} rows)", expanded=True):
+        st.table(pd.DataFrame(rows, columns=[a.label, "", b.label]))
+        st.toggle("Selecting a step selects its aligned step on the other side", value=True, key="replay_follow")
 
 
 st.title("Trajectory Replay")
@@ -148,9 +195,11 @@ if not runs:
     st.stop()
 
 run_ids = [r.run.run_id for r in runs]
-labels = {r.run.run_id: f"{r.run.run_id} · {r.run.model} · {r.run.framework}" for r in runs}
+labels = {r.run.run_id: f"{r.run.model} · {r.run.framework} ({r.run.run_id})" for r in runs}
 requested_run = params.get("run")
-c1, c2, c3 = st.columns([3, 3, 1])
+if requested_run not in run_ids:
+    requested_run = default_run(runs)
+c1, c2, c3, c4 = st.columns([3, 3, 1, 2], vertical_alignment="bottom")
 run_id = c1.selectbox(
     "Run",
     run_ids,
@@ -162,14 +211,22 @@ params["run"] = run_id
 keys = run_episode_keys(sessions, run_id)
 reward_of = {k.instance_idx: k.reward for k in keys if k.trial == 0}
 task_of = {k.instance_idx: k.task for k in keys}
-indexes = sorted(task_of)
+failed_only = c4.toggle("Failed instances only", value=params.get("failed") == "1", key="replay_failed")
+if failed_only:
+    params["failed"] = "1"
+else:
+    params.pop("failed", None)
+indexes = sorted(failed_instances(keys) if failed_only else task_of)
+if not indexes:
+    st.info(f"Every instance of run {run_id} succeeded: no failed instance to show.")
+    st.stop()
 requested_idx = int_param("idx")
 idx = c2.selectbox(
     "Instance",
     indexes,
     index=indexes.index(requested_idx) if requested_idx in indexes else 0,
     format_func=lambda i: f"#{i} · {task_of[i]} · reward {reward_of.get(i) or 0:.2f}",
-    key=f"replay_idx-{run_id}",
+    key=f"replay_idx-{run_id}-{failed_only}",
 )
 params["idx"] = str(idx)
 trials = sorted({k.trial for k in keys if k.instance_idx == idx})
@@ -216,11 +273,13 @@ else:
     params.pop("cmp", None)
     params.pop("step2", None)
 
+names = names_in(main, second)
 if second is None:
-    render_trajectory(main, "a", "step", search)
+    render_trajectory(main, "a", "step", search, names)
 else:
+    render_alignment(main, second)
     left, right = st.columns(2, border=True)
     with left:
-        render_trajectory(main, "a", "step", search)
+        render_trajectory(main, "a", "step", search, names)
     with right:
-        render_trajectory(second, "b", "step2", search)
+        render_trajectory(second, "b", "step2", search, names)

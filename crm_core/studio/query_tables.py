@@ -139,6 +139,11 @@ def table_ids(table: ResultTable) -> set[str]:
     return found
 
 
+def text_ids(text: str | None) -> set[str]:
+    """The record ids written in a text (an answer)."""
+    return {token for token in _ID_TOKEN.findall(text or "") if is_valid_id(token)}
+
+
 def record_names(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
     """The name (or title field) of each id's record, one query per object; unknown ids are left out."""
     from crm_core.org.metadata import describe_org

@@ -8,8 +8,11 @@ invalid action, or a final answer that scored below 1.
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
 from collections.abc import Sequence
+from itertools import zip_longest
 from typing import Any
 
 from pydantic import BaseModel
@@ -205,3 +208,59 @@ def run_episode_keys(store: sessionmaker[Session], run_id: str) -> list[EpisodeK
             EpisodeKey(instance_idx=idx, trial=trial, task=task, reward=reward)
             for idx, trial, task, reward in session.execute(query)
         ]
+
+
+FOLD_CHARS = 1_500
+"""Observations longer than this are folded (their size shown) until opened."""
+
+
+def default_run(runs: Sequence[Any]) -> str | None:
+    """The run Replay opens first: the newest real agent run (not a workbench practice run, more
+    than one episode), else the newest run. `runs` are ``RunSummary`` rows, newest first."""
+    from crm_core.studio.workbench import is_workbench_run
+
+    ranked = sorted(runs, key=lambda r: (is_workbench_run(r.run.run_id), r.completed <= 1))  # stable: newest first
+    return ranked[0].run.run_id if ranked else None
+
+
+def failed_instances(keys: Sequence[EpisodeKey]) -> set[int]:
+    """Instances with a trial that did not reach reward 1."""
+    return {k.instance_idx for k in keys if (k.reward or 0.0) < 1.0 - 1e-9}
+
+
+def step_signature(step: Step) -> str:
+    """What a step did, comparable across trajectories: kind, tool and normalized arguments."""
+    arguments = step.arguments or {}
+    if step.kind == "execute" or (step.name or "").startswith("issue_s"):
+        return "query " + " ".join(str(arguments.get("query", "")).split()).casefold()
+    if step.kind == "respond":
+        return "respond"
+    return f"{step.kind} {step.name} {json.dumps(arguments, sort_keys=True, default=str)}"
+
+
+def align_steps(a: Trajectory, b: Trajectory) -> list[tuple[Step | None, Step | None]]:
+    """The steps of two trajectories paired: equal actions on one row, the rest in order beside
+    each other, a step without a counterpart beside ``None`` (a longest-matching alignment)."""
+    sig_a = [step_signature(s) for s in a.steps]
+    sig_b = [step_signature(s) for s in b.steps]
+    pairs: list[tuple[Step | None, Step | None]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, sig_a, sig_b, autojunk=False).get_opcodes():
+        if op in {"equal", "replace"}:
+            pairs += list(zip_longest(a.steps[i1:i2], b.steps[j1:j2]))
+        elif op == "delete":
+            pairs += [(step, None) for step in a.steps[i1:i2]]
+        else:
+            pairs += [(None, step) for step in b.steps[j1:j2]]
+    return pairs
+
+
+def trajectory_ids(trajectory: Trajectory) -> set[str]:
+    """The record ids a person reads in a trajectory: its answers and its observations' tables."""
+    from crm_core.studio.query_tables import query_table, table_ids, text_ids
+
+    found = text_ids(trajectory.answer) | text_ids(trajectory.gold)
+    for step in trajectory.steps:
+        table = query_table(step.observation) if step.observation else None
+        if table is not None:
+            found |= table_ids(table)
+    return found

@@ -15,7 +15,11 @@ from crm_core.agents.records import ActionRecord, EpisodeRecord, MessageRecord, 
 from crm_core.store import open_app_store
 from crm_core.store.runs import load_episodes, save_episode, save_run
 from crm_core.studio.replay import (
+    EpisodeKey,
+    align_steps,
+    default_run,
     episode_trajectory,
+    failed_instances,
     first_failed_step,
     search_steps,
     step_prompt,
@@ -266,3 +270,50 @@ def test_first_failed_step_by_construction(observations, answered, right):
     else:
         expected = None
     assert first_failed_step(episode_trajectory(episode)) == expected
+
+
+def expert(queries: list[str], answer: str = "x") -> object:
+    steps = [
+        WorkbenchStep(kind="execute", name="issue_soql_query", arguments={"query": q}, observation="[]", at=T)
+        for q in queries
+    ]
+    return workbench_trajectory(steps, answer, 1.0, "x")
+
+
+def test_alignment_pairs_equal_actions_and_leaves_gaps():
+    agent = episode_trajectory(act_episode(["[]", "[]", "[]"], "x", 1.0))  # LIMIT 1, 2, 3, respond
+    human = expert(["SELECT Id FROM Case LIMIT 1", "select  id from case limit 3", "SELECT Name FROM Account"])
+    pairs = [(a.number if a else None, b.number if b else None) for a, b in align_steps(agent, human)]
+    # LIMIT 1 = 1; LIMIT 2 has no counterpart; LIMIT 3 = 2 (case and spaces ignored); then the
+    # expert's extra query beside nothing, and both answers on one row
+    assert pairs == [(1, 1), (2, None), (3, 2), (None, 3), (4, 4)]
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c"]), max_size=6), st.lists(st.sampled_from(["a", "b", "c"]), max_size=6))
+def test_alignment_keeps_every_step_once_and_in_order(left, right):
+    one = expert([f"SELECT {q} FROM Case" for q in left])
+    two = expert([f"SELECT {q} FROM Case" for q in right])
+    pairs = align_steps(one, two)
+    assert [a.number for a, _ in pairs if a] == [s.number for s in one.steps]
+    assert [b.number for _, b in pairs if b] == [s.number for s in two.steps]
+
+
+def test_default_run_is_a_real_agent_run_and_failed_instances_are_below_one():
+    from crm_core.agents.records import RunSummary
+
+    def summary(run_id: str, completed: int) -> RunSummary:
+        run = RunRecord(run_id=run_id, framework="act", model="m", tasks=[], created_at=T)
+        return RunSummary(run=run, planned=completed, completed=completed, mean_reward=None, cost_usd=None)
+
+    newest_first = [summary("workbench-erin-3-ab", 1), summary("one", 1), summary("real", 9), summary("old", 9)]
+    assert default_run(newest_first) == "real"
+    assert default_run(newest_first[:2]) == "one"
+    assert default_run([]) is None
+    keys = [
+        EpisodeKey(instance_idx=1, trial=0, task="t", reward=1.0),
+        EpisodeKey(instance_idx=1, trial=1, task="t", reward=0.0),
+        EpisodeKey(instance_idx=2, trial=0, task="t", reward=1.0),
+        EpisodeKey(instance_idx=3, trial=0, task="t", reward=0.8),
+        EpisodeKey(instance_idx=4, trial=0, task="t", reward=None),
+    ]
+    assert failed_instances(keys) == {1, 3, 4}
