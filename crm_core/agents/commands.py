@@ -130,11 +130,12 @@ class _BarProgress(RunProgress):
 def list_runs_command(app_db: AppDbOption = None) -> None:
     """List the runs in the app store, newest first, with their progress."""
     from crm_core.store.runs import list_runs
+    from crm_core.tasks.registry import task_names
 
     table = Table("run id", "framework", "model", "tasks", "trials", "done", "mean reward", "cost $", "created (UTC)")
     for summary in list_runs(_open_store(app_db)):
         run_ = summary.run
-        tasks = "all" if len(run_.tasks) == 9 else ",".join(run_.tasks)
+        tasks = "all" if set(run_.tasks) == set(task_names()) else ",".join(run_.tasks)
         table.add_row(
             run_.run_id,
             run_.framework,

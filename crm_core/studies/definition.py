@@ -81,7 +81,7 @@ class TaskItems(_Strict):
 
     kind: Literal["tasks"]
     include: list[Annotated[str, AfterValidator(_known_task)]] = Field(default_factory=list)
-    """Task names to sample from (all nine when empty)."""
+    """Task names to sample from (every task type when empty)."""
     per_task: int = Field(default=3, ge=1, le=1000)
     seed: int = 0
     runs: list[str] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from crm_core.db import DatabaseURLError, org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.tasks.build import DEFAULT_PER_TASK
 from crm_core.tasks.records import TaskInstance
+from crm_core.tasks.registry import task_specs
 
 tasks_app = typer.Typer(no_args_is_help=True, help="The benchmark's task set: build, export, import, show.")
 
@@ -59,7 +60,7 @@ def build_with_progress(url: str, *, per_task: int = DEFAULT_PER_TASK, seed: int
         TimeElapsedColumn(),
         console=console,
     ) as bar:
-        bar_id = bar.add_task("", total=9)
+        bar_id = bar.add_task("", total=len(task_specs()))
 
         def progress(task: str, done: int, total: int) -> None:
             bar.update(bar_id, completed=done, total=total, description=task)

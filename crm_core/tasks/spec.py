@@ -18,9 +18,9 @@ from crm_core.scoring.metrics import RewardMetric
 from crm_core.tasks.rules import metadata_for
 
 if TYPE_CHECKING:
-    from crm_core.tasks.oracle import ToolSession
     from crm_core.tasks.query_oracle import Call
     from crm_core.tasks.sampling import OrgView, Sampler
+    from crm_core.tasks.tool_oracle import ToolSession
 
 Persona = Literal["manager", "analyst", "service_agent"]
 Params = dict[str, Any]

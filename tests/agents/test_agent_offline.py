@@ -123,7 +123,7 @@ def test_oracle_notices_an_observation_it_did_not_expect():
     from langchain_core.messages import HumanMessage, SystemMessage
 
     from crm_core.agents.offline import OracleChatModel
-    from crm_core.tasks.oracle import OracleStep
+    from crm_core.tasks.tool_oracle import OracleStep
 
     step = OracleStep(tool="issue_soql_query", arguments={"query": "SELECT Id FROM Case"}, observation='[{"Id": "1"}]')
     model = OracleChatModel(framework="act", steps=[step], answer="42")

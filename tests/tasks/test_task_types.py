@@ -101,9 +101,9 @@ from sqlalchemy import Connection, select
 
 from crm_core.org.schema import Case
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.oracle import ToolSession, single
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, fill, user_ids
 from crm_core.tasks.spec import TaskSpec
+from crm_core.tasks.tool_oracle import ToolSession, single
 
 PHRASINGS = tuple(
     f"{opening} case {{case_id}}?"

@@ -15,10 +15,10 @@ from sqlalchemy import Connection, select
 from crm_core.org.schema import Account, Case
 from crm_core.periods import parse_when
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.oracle import ToolSession, extreme_id, period_args
 from crm_core.tasks.reference import CLOSED, mean, pick_extreme, seconds
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, distinct_values, fill, sample_period
 from crm_core.tasks.spec import TaskSpec
+from crm_core.tasks.tool_oracle import ToolSession, extreme_id, period_args
 
 PHRASINGS = (
     "Which state had the quickest average case closure {period}?",

@@ -14,10 +14,10 @@ from sqlalchemy import Connection, func, select
 
 from crm_core.org.schema import Case, OrderItem, User
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.oracle import ToolSession, single
 from crm_core.tasks.reference import CLOSED, TiedAnswerError
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, fill, user_ids
 from crm_core.tasks.spec import TaskSpec
+from crm_core.tasks.tool_oracle import ToolSession, single
 
 OPEN_STATUSES = ["New", "Working", "Escalated"]
 

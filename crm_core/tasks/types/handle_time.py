@@ -15,7 +15,6 @@ from sqlalchemy import Connection, func, select
 from crm_core.org.schema import Case, CaseHistory
 from crm_core.periods import parse_when
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.oracle import ToolSession, extreme_id, period_args, qualified_agent_ids
 from crm_core.tasks.reference import (
     CLOSED,
     OWNER_ASSIGNMENT,
@@ -28,6 +27,7 @@ from crm_core.tasks.reference import (
 from crm_core.tasks.rules import HANDLED, ID_ANSWER, NONE_ANSWER
 from crm_core.tasks.sampling import OrgView, Sampler, staff_sampler, user_ids
 from crm_core.tasks.spec import TaskSpec
+from crm_core.tasks.tool_oracle import ToolSession, extreme_id, period_args, qualified_agent_ids
 
 PHRASINGS = (
     "Which agent had the {adj} average handle time {period}, counting only agents who handled more than {n} cases?",

@@ -13,9 +13,9 @@ from sqlalchemy import Connection, select
 
 from crm_core.org.schema import LatentArticleFact
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.oracle import ToolSession
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, distinct_values, fill
 from crm_core.tasks.spec import TaskSpec
+from crm_core.tasks.tool_oracle import ToolSession
 
 PHRASINGS = (
     "{question}",

@@ -14,11 +14,11 @@ from sqlalchemy import Connection
 
 from crm_core.periods import MONTHS, parse_when
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.oracle import ToolSession, extreme_id, period_args
 from crm_core.tasks.reference import pick_extreme, product_case_dates
 from crm_core.tasks.rules import PRODUCT_CASES
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, fill, sample_period
 from crm_core.tasks.spec import TaskSpec
+from crm_core.tasks.tool_oracle import ToolSession, extreme_id, period_args
 
 PHRASINGS = (
     "In which month were the most cases about the {product} created {period}?",

@@ -15,11 +15,11 @@ from sqlalchemy import Connection, select
 
 from crm_core.org.schema import Contact, Order, OrderItem, Product2
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.oracle import ToolSession, single
 from crm_core.tasks.reference import TiedAnswerError
 from crm_core.tasks.rules import NONE_ANSWER
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, distinct_values, fill
 from crm_core.tasks.spec import TaskSpec
+from crm_core.tasks.tool_oracle import ToolSession, single
 
 PHRASINGS = (
     'Contact {contact_id} writes: "Hi, I have a question about the {term} I bought {when}." Which '

@@ -13,9 +13,9 @@ from sqlalchemy import Connection, select
 
 from crm_core.org.schema import Knowledge, LatentCasePolicy
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.oracle import ToolSession, single
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, distinct_values, fill
 from crm_core.tasks.spec import TaskSpec
+from crm_core.tasks.tool_oracle import ToolSession, single
 
 PHRASINGS = (
     "Did the agent on case {case_id} breach any company policy? If so, which policy article?",

@@ -15,11 +15,11 @@ from sqlalchemy import Connection, select
 from crm_core.org.schema import Issue
 from crm_core.periods import parse_when
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.oracle import ToolSession, extreme_id, period_args
 from crm_core.tasks.reference import pick_extreme, product_case_dates
 from crm_core.tasks.rules import NONE_ANSWER, PRODUCT_CASES
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, distinct_values, fill, sample_period
 from crm_core.tasks.spec import TaskSpec
+from crm_core.tasks.tool_oracle import ToolSession, extreme_id, period_args
 
 PHRASINGS = (
     "What was the most reported issue for the {product} {period}?",
