@@ -8,10 +8,16 @@
 2. Throughput: a model that waits 500 ms per reply plays two-turn episodes (one query, then
    respond), stored in a SQLite app store, at concurrency 1, 8 and 32; the ratio is against
    concurrency 1 measured in the same run.
+3. Sandbox cost: one workflow episode's sandbox life -- create, first write (a case's owner and
+   status through the write layer, with its history row), diff, discard -- on orgs of several
+   scales (and on PostgreSQL with ``--pg-url``); the baseline is one read-only SOQL lookup by Id on
+   the same org in the same run, and the ratio to the smallest scale shows whether it is flat.
 
-    .venv/bin/python -m bench.agents [--delay 0.5] [--seconds 4]
+    .venv/bin/python -m bench.agents [--delay 0.5] [--seconds 4] [--sandbox-scales tiny,default] [--pg-url URL]
+    .venv/bin/python -m bench.agents --only sandbox
 
-Targets: overhead <= 5 ms per turn; throughput at concurrency 32 >= 20x concurrency 1.
+Targets: overhead <= 5 ms per turn; throughput at concurrency 32 >= 20x concurrency 1; a sandbox
+cycle <= 20 ms at ``default`` and flat in org size.
 """
 
 from __future__ import annotations
@@ -189,12 +195,87 @@ def throughput(
     console.print(table)
 
 
+def _sandbox_cycles(org_url: str, reps: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of `reps` sandbox cycles and of `reps` read-only lookups (the baseline)."""
+    from crm_core.db import make_readonly_engine
+    from crm_core.query import run_soql
+    from crm_core.sandbox import Sandbox, make_sandbox_engine
+    from crm_core.writes import update_record
+
+    engine, readonly = make_sandbox_engine(org_url), make_readonly_engine(org_url)
+    with readonly.connect() as conn:
+        cases = run_soql(conn, "SELECT Id, OwnerId FROM Case WHERE Status != 'Closed' ORDER BY Id LIMIT 20")["records"]
+        agents = [r["Id"] for r in run_soql(conn, "SELECT Id FROM User ORDER BY Id LIMIT 2")["records"]]
+    cycles, lookups = [], []
+    for rep in range(reps + 3):  # three warm-up cycles
+        case = cases[rep % len(cases)]
+        owner = agents[0] if case["OwnerId"] != agents[0] else agents[1]
+        start = time.perf_counter()
+        box = Sandbox(engine)
+        update_record(box, "Case", case["Id"], {"OwnerId": owner, "Status": "Escalated"})
+        changes = box.diff()
+        box.close()
+        elapsed = time.perf_counter() - start
+        assert len(changes) == 2, changes  # the case and its Owner Assignment row
+        start = time.perf_counter()
+        with readonly.connect() as conn:
+            run_soql(conn, f"SELECT Id, Status FROM Case WHERE Id = '{case['Id']}'")
+        if rep >= 3:
+            cycles.append(1000 * elapsed)
+            lookups.append(1000 * (time.perf_counter() - start))
+    engine.dispose()
+    readonly.dispose()
+    return cycles, lookups
+
+
+def sandbox_cost(folder: Path, scales: list[str], pg_url: str | None, reps: int, console: Console) -> None:
+    """Sandbox create + first write + diff + discard per org scale (and database)."""
+    import statistics
+
+    table = Table("org", "cases", "cycle median ms", "cycle p95 ms", "lookup median ms", "ratio to lookup",
+                  "ratio to smallest", "target")  # fmt: skip
+    targets = [(f"sqlite {scale}", f"sqlite:///{folder / f'sandbox_{scale}.db'}", scale) for scale in scales]
+    if pg_url:
+        targets += [(f"postgresql {scale}", pg_url, scale) for scale in scales[:1]]
+    smallest: dict[str, float] = {}
+    for label, url, scale in targets:
+        with console.status(f"Generating the {scale} org for {label} ..."):
+            generate_org(url, scale=scale, seed=7, force=True)
+        from crm_core.db import make_readonly_engine
+        from crm_core.query import run_soql
+
+        counter = make_readonly_engine(url)
+        with counter.connect() as conn:
+            total = run_soql(conn, "SELECT COUNT() FROM Case")["totalSize"]
+        counter.dispose()
+        cycles, lookups = _sandbox_cycles(url, reps)
+        median = statistics.median(cycles)
+        p95 = sorted(cycles)[int(0.95 * (len(cycles) - 1))]
+        lookup = statistics.median(lookups)
+        database = label.split()[0]
+        smallest.setdefault(database, median)
+        table.add_row(label, f"{total:,}", f"{median:.2f}", f"{p95:.2f}", f"{lookup:.2f}", f"{median / lookup:.1f}x",
+                      f"{median / smallest[database]:.2f}x", "<= 20 ms at default")  # fmt: skip
+    console.print(f"[bold]Sandbox cost: create, first write, diff, discard ({reps} cycles each)[/bold]")
+    console.print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=0.5, help="seconds the slow model waits per reply")
     parser.add_argument("--seconds", type=float, default=4.0, help="about how long each throughput level runs")
+    parser.add_argument("--sandbox-scales", default="tiny,default", help="org scales of the sandbox cost rows")
+    parser.add_argument("--pg-url", help="an empty PostgreSQL database for the sandbox rows (smallest scale)")
+    parser.add_argument("--sandbox-reps", type=int, default=200, help="sandbox cycles per org")
+    parser.add_argument("--only", choices=["harness", "sandbox"], help="run one part only")
     args = parser.parse_args()
     console = Console(width=120)
+    if args.only != "harness":
+        with tempfile.TemporaryDirectory() as folder:
+            scales = [scale.strip() for scale in args.sandbox_scales.split(",") if scale.strip()]
+            sandbox_cost(Path(folder), scales, args.pg_url, args.sandbox_reps, console)
+    if args.only == "sandbox":
+        return
     with tempfile.TemporaryDirectory() as folder:
         org_url = f"sqlite:///{Path(folder) / 'org.db'}"
         with console.status("Generating a tiny org ..."):

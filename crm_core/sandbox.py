@@ -178,10 +178,24 @@ class Sandbox:
         self.lock = threading.RLock()
         self._dialect = engine.dialect.name
         self._org_schema: str | None = None
-        self._overlaid: set[str] = set()
+        self._touched: set[str] = set()  # objects this sandbox wrote since its last reset
         self._depth = 0  # nesting of atomic()
         self.created = 0  # records created so far (numbers new ids)
         self._closed = False
+
+    @property
+    def _overlaid(self) -> set[str]:
+        """Objects whose change table and view exist on this database connection.
+
+        They outlive the sandbox: discarding empties the change tables and the pooled connection
+        keeps them for the next sandbox, so only a connection's very first write to an object pays
+        for creating them.
+        """
+        return self.conn.info.setdefault("sandbox_overlays", set())
+
+    @_overlaid.setter
+    def _overlaid(self, objects: set[str]) -> None:
+        self.conn.info["sandbox_overlays"] = objects
 
     def _schema(self) -> str:
         if self._org_schema is None:
@@ -203,6 +217,7 @@ class Sandbox:
             for statement in _overlay_ddl(object_name, self._schema(), self._dialect):
                 self.conn.execute(text(statement))
             self._overlaid.add(object_name)
+        self._touched.add(object_name)
         return tables
 
     @contextlib.contextmanager
@@ -210,13 +225,14 @@ class Sandbox:
         """A unit of writes: all kept, or none (on any exception). Units nest (savepoints)."""
         with self.lock:
             if self._depth:
-                overlaid = set(self._overlaid)
+                overlaid, touched = set(self._overlaid), set(self._touched)
                 self._depth += 1
                 try:
                     with self.conn.begin_nested():
                         yield self.conn
                 except BaseException:
-                    self._overlaid = overlaid  # the savepoint took its new change tables with it
+                    # the savepoint took its new change tables (and their rows) with it
+                    self._overlaid, self._touched = overlaid, touched
                     raise
                 finally:
                     self._depth -= 1
@@ -227,14 +243,14 @@ class Sandbox:
                 # The session defaults to read-only; creating temporary objects needs a writing
                 # transaction (filling temporary tables would not).
                 self.conn.execute(text("SET TRANSACTION READ WRITE"))
-            overlaid = set(self._overlaid)
+            overlaid, touched = set(self._overlaid), set(self._touched)
             self._depth = 1
             try:
                 yield self.conn
                 self.conn.commit()
             except BaseException:
                 self.conn.rollback()
-                self._overlaid = overlaid
+                self._overlaid, self._touched = overlaid, touched
                 raise
             finally:
                 self._depth = 0
@@ -256,7 +272,7 @@ class Sandbox:
 
     def was_deleted(self, object_name: str, record_id: str) -> bool:
         """True when this sandbox deleted the record."""
-        if object_name not in self._overlaid:
+        if object_name not in self._touched:
             return False
         changes = self.tables(object_name).changes
         with self.lock:
@@ -302,7 +318,7 @@ class Sandbox:
         """Every record this sandbox created, changed (the fields that differ) or deleted."""
         out: list[RecordChange] = []
         with self.lock:
-            for object_name in sorted(self._overlaid):
+            for object_name in sorted(self._touched):
                 tables = self.tables(object_name)
                 rows = [
                     dict(r) for r in self.conn.execute(select(tables.changes).order_by(tables.changes.c.Id)).mappings()
@@ -338,17 +354,12 @@ class Sandbox:
         with self.lock:
             if self.conn.in_transaction():
                 self.conn.rollback()
-            if not self._overlaid:
+            if not self._touched:
                 return
-            quote = self.conn.dialect.identifier_preparer.quote
-            temp = "temp." if self._dialect == "sqlite" else "pg_temp."
-            if self._dialect != "sqlite":
-                self.conn.execute(text("SET TRANSACTION READ WRITE"))
-            for object_name in sorted(self._overlaid):
-                self.conn.execute(text(f"DROP VIEW {temp}{quote(object_name)}"))
-                self.conn.execute(text(f"DROP TABLE {temp}{quote(self.tables(object_name).changes.name)}"))
+            for object_name in sorted(self._touched):
+                self.conn.execute(delete(self.tables(object_name).changes))
             self.conn.commit()
-            self._overlaid.clear()
+            self._touched.clear()
 
     def close(self) -> None:
         """Discard the sandbox: drop its changes and give the connection back."""
