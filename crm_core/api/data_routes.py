@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
 from crm_core.api.batches import QueryRunner, batch_size_from_header
 from crm_core.api.context import ApiContext, Context, Owner, check_version, supported_versions
@@ -22,6 +23,7 @@ from crm_core.api.tokens import TokenOwner
 from crm_core.org.ids import is_valid_id, object_of, to_18
 from crm_core.org.metadata import ObjectDescribe, find_object
 from crm_core.query import QueryError, run_soql, run_sosl
+from crm_core.query.parameterized import from_query_string, run_parameterized_search
 
 ENGINE_VERSION = "60.0"  # the version in the attribute urls the query engine writes
 ENGINE_VERSION_PREFIX = f"/services/data/v{ENGINE_VERSION}/"
@@ -51,7 +53,12 @@ def versions() -> Response:
 def resources(version: str, _owner: Owner) -> Response:
     """The resources of one version."""
     base = f"/services/data/v{version}"
-    return SalesforceJSON({name: f"{base}/{name}" for name in ("limits", "query", "queryAll", "search", "sobjects")})
+    return SalesforceJSON(
+        {
+            name: f"{base}/{name}"
+            for name in ("limits", "parameterizedSearch", "query", "queryAll", "search", "sobjects")
+        }
+    )
 
 
 def _retarget(value: Any, version: str) -> Any:
@@ -141,9 +148,32 @@ def search(
     """Run a SOSL search: ``{"searchRecords": [...]}``."""
     if not q or not q.strip():
         raise ApiError(400, "MALFORMED_SEARCH", "No search term found. The search term must be enclosed in braces.")
+    return _searched(version, owner, ctx, lambda conn: run_sosl(conn, q))
+
+
+@router.get("/parameterizedSearch")
+@router.get("/parameterizedSearch/")
+def parameterized_search_get(version: str, owner: Owner, ctx: Context, request: Request) -> Response:
+    """Parameterized search from query parameters (``q``, ``sobject``, ``Account.fields``, ...)."""
+    params = request.query_params
+    body = from_query_string(dict(params), params.getlist("sobject"))
+    return _searched(version, owner, ctx, lambda conn: run_parameterized_search(conn, body))
+
+
+@router.post("/parameterizedSearch")
+@router.post("/parameterizedSearch/")
+def parameterized_search_post(version: str, owner: Owner, ctx: Context, body: Annotated[Any, Body()]) -> Response:
+    """Parameterized search from a JSON body (``q``, ``sobjects``, ``overallLimit``, ...)."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+    return _searched(version, owner, ctx, lambda conn: run_parameterized_search(conn, body))
+
+
+def _searched(version: str, owner: TokenOwner, ctx: ApiContext, run: Callable[[Any], dict]) -> Response:
+    """A search's answer on the connection the token may read, or its Salesforce error."""
     try:
         with ctx.writes.reading(owner.token_hash) as conn:
-            result = run_sosl(conn, q)
+            result = run(conn)
     except QueryError as exc:
         raise ApiError(400, exc.error_code, exc.message) from exc
     return SalesforceJSON(_retarget(result, version))

@@ -584,18 +584,24 @@ class Binder:
             )
 
     def data_categories(self, obj: ObjectDescribe, query: ast.Query) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
-        """WITH DATA CATEGORY filters with canonical names: (selector, group, categories)."""
+        """WITH DATA CATEGORY filters of a SOQL query with canonical names."""
         if not query.data_categories:
             return ()
-        if obj.name != "Knowledge__kav":
+        return self.category_selections(query.data_categories, obj.name, query.data_category_offset or 0)
+
+    def category_selections(
+        self, filters: tuple[ast.CategoryFilter, ...], object_name: str, offset: int
+    ) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+        """Category filters checked against the org's hierarchy: (selector, group, categories)."""
+        if object_name != "Knowledge__kav":
             raise self.error(
                 MALFORMED_QUERY,
-                f"WITH DATA CATEGORY is only supported on knowledge articles, not on {obj.name}",
-                query.data_category_offset or 0,
+                f"WITH DATA CATEGORY is only supported on knowledge articles, not on {object_name}",
+                offset,
             )
         bound = []
         groups = {g.lower(): g for g in DATA_CATEGORY_GROUPS}
-        for category_filter in query.data_categories:
+        for category_filter in filters:
             group = groups.get(category_filter.group.lower())
             if group is None:
                 raise self.error(
@@ -603,9 +609,9 @@ class Binder:
                 )
             known = {c.lower(): c for c in DATA_CATEGORY_GROUPS[group]}
             names = []
-            for name, offset in category_filter.categories:
+            for name, name_offset in category_filter.categories:
                 if name.lower() not in known:
-                    raise self.error(INVALID_FIELD, f"Invalid data category: {name} in group {group}", offset)
+                    raise self.error(INVALID_FIELD, f"Invalid data category: {name} in group {group}", name_offset)
                 names.append(known[name.lower()])
             bound.append((category_filter.selector, group, tuple(names)))
         return tuple(bound)

@@ -346,7 +346,8 @@ def _grouping_sets_statement(bound: BoundQuery) -> Select:
     branches = []
     for kept in sets:
         scope = _Scope(bound.object.name)
-        filters = [*_category_filters(bound, scope)]  # WHERE sees the records, before any rolling up
+        # WHERE sees the records, before any rolling up
+        filters = category_conditions(bound.data_categories, scope.table)
         if bound.where is not None:
             filters.append(_condition(scope, bound.where, False))
         scope.nulled = frozenset(keys[i] for i in range(n) if i not in kept)
@@ -385,18 +386,19 @@ def _grouping_key(expression: BoundExpression) -> tuple:
     return (expression.function,) + (expression.ref.key if expression.ref else ())
 
 
-def _category_filters(bound: BoundQuery, scope: _Scope) -> list[ColumnElement]:
-    """WITH DATA CATEGORY: per filter, the article has a category of the group among those selected."""
-    selections = ArticleDataCategory.__table__
+def category_conditions(selections: tuple[tuple[str, str, tuple[str, ...]], ...], table: Any) -> list[ColumnElement]:
+    """WITH DATA CATEGORY: per (selector, group, categories), the article (a row of `table`) has a
+    category of the group among those the selector picks."""
+    categorized = ArticleDataCategory.__table__
     return [
         exists(
             select(literal(1)).where(
-                selections.c.article_id == scope.table.c.Id,
-                selections.c.group_name == literal(group, String()),
-                selections.c.category_name.in_(sorted(selected_categories(group, selector, names))),
+                categorized.c.article_id == table.c.Id,
+                categorized.c.group_name == literal(group, String()),
+                categorized.c.category_name.in_(sorted(selected_categories(group, selector, names))),
             )
         )
-        for selector, group, names in bound.data_categories
+        for selector, group, names in selections
     ]
 
 
@@ -404,7 +406,7 @@ def _clauses(statement: Select, bound: BoundQuery, scope: _Scope) -> Select:
     if bound.where is not None:
         statement = statement.where(_condition(scope, bound.where, False))
     if bound.data_categories:
-        statement = statement.where(*_category_filters(bound, scope))
+        statement = statement.where(*category_conditions(bound.data_categories, scope.table))
     if bound.group_by:
         statement = statement.group_by(*[_expression(scope, g) for g in bound.group_by])
     if bound.having is not None:

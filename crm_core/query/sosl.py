@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -22,13 +22,17 @@ from crm_core.query.engine import connected, guarded, utc_today
 from crm_core.query.errors import MALFORMED_QUERY, MALFORMED_SEARCH, QueryError
 from crm_core.query.lexer import Kind, tokenize
 from crm_core.query.parser import MAX_NESTING, Parser
-from crm_core.query.planner import Plan, ci_like, plan_query
+from crm_core.query.planner import Plan, category_conditions, ci_like, plan_query
 from crm_core.query.serializer import record
 
 MAX_RESULTS = 2000
 _RESERVED = set("&|!{}[]^~:'+-")
 _WORD = re.compile(r"[^\W_]+")
-_SCOPES = ("ALL", "NAME", "EMAIL", "PHONE")
+_SCOPES = ("ALL", "NAME", "EMAIL", "PHONE", "SIDEBAR")
+MAX_HIGHLIGHTED = 25  # records per object that WITH HIGHLIGHT marks up
+DEFAULT_SNIPPET_LENGTH = 120
+_SNIPPET_OBJECTS = frozenset({"Knowledge__kav", "Case"})  # article and case searches have snippets
+_MARKED_TYPES = frozenset({"string", "textarea", "email"})
 _EXTRA_NAME_FIELDS = {"Case": ("Subject",)}
 
 
@@ -241,7 +245,18 @@ class _Target:
     name_flags: tuple[bool, ...]
     limit: int | None
     ordered: bool
+    table: Any
     offset: int = 0
+
+
+@dataclass
+class SearchOptions:
+    """The WITH clauses of a search: HIGHLIGHT, SNIPPET, SPELL_CORRECTION and METADATA."""
+
+    highlight: bool = False
+    snippet_length: int | None = None  # WITH SNIPPET [(target_length=n)]
+    spell_correction: bool = True  # accepted; terms are matched as written (no correction)
+    metadata: bool = False  # WITH METADATA = 'LABELS'
 
 
 @dataclass
@@ -249,6 +264,7 @@ class SearchPlan:
     expression: SearchExpression
     targets: list[_Target]
     limit: int
+    options: SearchOptions = field(default_factory=SearchOptions)
 
 
 def searched_fields(obj: ObjectDescribe, scope: str) -> tuple[FieldDescribe, ...]:
@@ -260,6 +276,9 @@ def searched_fields(obj: ObjectDescribe, scope: str) -> tuple[FieldDescribe, ...
         return tuple(f for f in obj.fields if f.type == "email")
     if scope == "PHONE":
         return tuple(f for f in obj.fields if f.type == "phone")
+    if scope == "SIDEBAR":  # what the sidebar search box searches: names, emails and phones
+        names = {f.name for f in searched_fields(obj, "NAME")}
+        return tuple(f for f in obj.fields if f.name in names or f.type in ("email", "phone"))
     return tuple(f for f in obj.fields if f.searchable or f.name_field)
 
 
@@ -317,12 +336,70 @@ def _plan_rest(query: str, start: int, expression: SearchExpression, today: dt.d
             target = _target(obj, _id_only(obj), scope, expression, None)
             if target is not None:
                 targets.append(target)
+    options = _options(parser, binder, targets)
     limit = MAX_RESULTS
     if parser.current.is_keyword("LIMIT"):
         parser.advance()
         limit = min(parser.integer(), MAX_RESULTS)
+    if parser.current.is_keyword("UPDATE") and parser.peek().is_keyword("TRACKING", "VIEWSTAT"):
+        parser.advance()
+        parser.advance()  # no effect: nothing tracks searches in a local org
+        if parser.current.kind is Kind.COMMA and parser.peek().is_keyword("TRACKING", "VIEWSTAT"):
+            parser.advance()
+            parser.advance()
     parser.expect_eof()
-    return SearchPlan(expression, [t for t in targets if t is not None], limit)
+    return SearchPlan(expression, [t for t in targets if t is not None], limit, options)
+
+
+def _options(parser: Parser, binder: Binder, targets: list[_Target | None]) -> SearchOptions:
+    """``WITH HIGHLIGHT | SNIPPET[(target_length=n)] | SPELL_CORRECTION = b | METADATA = 'LABELS' |
+    DATA CATEGORY ...``, in any order."""
+    options = SearchOptions()
+    while parser.keyword("WITH"):
+        token = parser.current
+        if parser.keyword("HIGHLIGHT"):
+            options.highlight = True
+        elif parser.keyword("SNIPPET"):
+            options.snippet_length = DEFAULT_SNIPPET_LENGTH
+            if parser.current.kind is Kind.LPAREN:
+                parser.advance()
+                parser.expect_keyword("TARGET_LENGTH")
+                _expect_equals(parser)
+                length_token = parser.current
+                options.snippet_length = parser.integer()
+                if not 100 <= options.snippet_length <= 500:
+                    raise QueryError(
+                        MALFORMED_SEARCH, "target_length must be between 100 and 500", parser.text, length_token.offset
+                    )
+                parser.expect(Kind.RPAREN)
+        elif parser.keyword("SPELL_CORRECTION"):
+            _expect_equals(parser)
+            if not parser.current.is_keyword("TRUE", "FALSE"):
+                raise parser.unexpected()
+            options.spell_correction = parser.advance().text.upper() == "TRUE"
+        elif parser.keyword("METADATA"):
+            _expect_equals(parser)
+            value = parser.expect(Kind.STRING)
+            if value.text.upper() != "'LABELS'":
+                raise QueryError(MALFORMED_SEARCH, f"unexpected token: {value.text}", parser.text, value.offset)
+            options.metadata = True
+        elif token.is_keyword("DATA") and parser.peek().is_keyword("CATEGORY"):
+            parser.advance()
+            parser.advance()
+            filters = parser.category_filters()
+            articles = [t for t in targets if t is not None and t.plan.object_name == "Knowledge__kav"]
+            selections = binder.category_selections(filters, "Knowledge__kav", token.offset)
+            for target in articles:
+                target.plan.statement = target.plan.statement.where(*category_conditions(selections, target.table))
+        else:
+            raise parser.unexpected()
+    return options
+
+
+def _expect_equals(parser: Parser) -> None:
+    token = parser.expect(Kind.OP)
+    if token.value != "=":
+        raise parser.unexpected(token)
 
 
 def _id_only(obj: ObjectDescribe) -> BoundQuery:
@@ -368,7 +445,8 @@ def _target(
     if not bound.order_by:
         statement = statement.order_by(table.c.Id)
     plan.statement = statement
-    return _Target(plan, start, fields, tuple(f.name in names for f in fields), limit, bool(bound.order_by))
+    flags = tuple(f.name in names for f in fields)
+    return _Target(plan, start, fields, flags, limit, bool(bound.order_by), table)
 
 
 def _like_escape(text: str) -> str:
@@ -451,7 +529,9 @@ def _field_tokens(value: Any, described: FieldDescribe) -> list[list[str]]:
     return [words]
 
 
-def _matches(target: _Target, rows: list, expression: SearchExpression) -> list[tuple[tuple, dict]]:
+def _matches(
+    target: _Target, rows: list, expression: SearchExpression, options: SearchOptions
+) -> list[tuple[tuple, dict]]:
     layout = target.plan.layout
     assert layout is not None
     found = []
@@ -464,15 +544,103 @@ def _matches(target: _Target, rows: list, expression: SearchExpression) -> list[
             continue
         matched = [h for h in hits.values() if h[0] > 0]
         score = (any(h[1] for h in matched), len(matched), sum(h[0] for h in matched))
-        found.append((score, record(row, layout)))
+        found.append((score, record(row, layout), row))
     if not target.ordered:
         found.sort(key=lambda item: item[0], reverse=True)
     end = None if target.limit is None else target.offset + target.limit
-    return found[target.offset : end]
+    kept = found[target.offset : end]
+    if options.highlight or options.snippet_length:
+        words = _marked_words(expression)
+        for position, (_, item, row) in enumerate(kept):
+            if options.snippet_length and target.plan.object_name in _SNIPPET_OBJECTS:
+                snippet = _snippet(target, row, words, options.snippet_length)
+                if snippet is not None:
+                    item["snippet.text"] = snippet
+            if position < MAX_HIGHLIGHTED:
+                _highlight(target.plan.object_name, item, words)
+    return [(score, item) for score, item, _ in kept]
+
+
+# --- WITH HIGHLIGHT, WITH SNIPPET, WITH METADATA ---------------------------------------------------
+
+
+def _marked_words(expression: SearchExpression) -> frozenset[str]:
+    """The words a match marks up: those of the terms searched for (not after AND NOT), without
+    wildcard terms, which Salesforce does not highlight."""
+    if isinstance(expression, Term):
+        if all(isinstance(t, str) for t in expression.tokens):
+            return frozenset(t for t in expression.tokens if isinstance(t, str))
+        return frozenset()
+    if isinstance(expression, Without):
+        return _marked_words(expression.left)
+    return frozenset().union(*(_marked_words(i) for i in expression.items))
+
+
+def _mark(text: str, words: frozenset[str]) -> tuple[str, bool]:
+    """`text` with every searched word in ``<mark>`` tags, and whether any was."""
+    marked = False
+
+    def replace(match: re.Match) -> str:
+        nonlocal marked
+        if match.group().lower() in words:
+            marked = True
+            return f"<mark>{match.group()}</mark>"
+        return match.group()
+
+    return _WORD.sub(replace, text), marked
+
+
+def _highlight(object_name: str, item: dict, words: frozenset[str]) -> None:
+    """Add ``highlight.<Field>`` for each selected text, text area or email field with a match."""
+    obj = describe_org()[object_name]
+    for name, value in list(item.items()):
+        described = obj.field(name) if isinstance(value, str) else None
+        if described is not None and described.type in _MARKED_TYPES:
+            text, marked = _mark(value, words)
+            if marked:
+                item[f"highlight.{name}"] = text
+
+
+def _snippet(target: _Target, row: Any, words: frozenset[str], length: int) -> str | None:
+    """An excerpt of about `length` characters around the first match, body fields before names."""
+    order = sorted(range(len(target.search_fields)), key=lambda i: target.name_flags[i])
+    for index in order:
+        value = row[target.search_start + index]
+        if not isinstance(value, str) or target.search_fields[index].type not in _MARKED_TYPES:
+            continue
+        first = next((m for m in _WORD.finditer(value) if m.group().lower() in words), None)
+        if first is None:
+            continue
+        start = max(0, first.start() - length // 3)
+        if start > 0 and value.find(" ", start, first.start()) >= 0:
+            start = value.find(" ", start, first.start()) + 1
+        end = min(len(value), start + length)
+        if end < len(value) and value.rfind(" ", first.end(), end) >= 0:
+            end = value.rfind(" ", first.end(), end)
+        excerpt, _ = _mark(value[start:end].strip(), words)
+        return ("..." if start > 0 else "") + excerpt + ("..." if end < len(value) else "")
+    return None
+
+
+def search_metadata(plan: SearchPlan) -> dict:
+    """``searchResultsMetadata`` of WITH METADATA = 'LABELS': the label of each returned field."""
+    org = describe_org()
+    entities = []
+    for target in plan.targets:
+        obj = org[target.plan.object_name]
+        assert target.plan.layout is not None
+        fields = []
+        for name, kind, _ in target.plan.layout.entries:
+            described = obj.field(name) if kind == "field" else None
+            if described is not None:
+                fields.append({"name": described.name, "label": described.label})
+        entities.append({"entityName": obj.name, "fieldMetadata": fields})
+    return {"entityMetadata": entities}
 
 
 def run_sosl(conn: Connection | Engine, query: str, *, today: dt.date | None = None) -> dict:
-    """Run a SOSL search; return ``{"searchRecords": [...]}`` or raise :class:`QueryError`."""
+    """Run a SOSL search; return ``{"searchRecords": [...]}`` (and ``searchResultsMetadata`` with
+    WITH METADATA) or raise :class:`QueryError`."""
     day = today or utc_today()
 
     def action() -> dict:
@@ -481,8 +649,11 @@ def run_sosl(conn: Connection | Engine, query: str, *, today: dt.date | None = N
         with connected(conn) as connection:
             for target in plan.targets:
                 rows = connection.execute(target.plan.statement).all()
-                results.append(_matches(target, rows, plan.expression))
-        return {"searchRecords": _merge(results, plan.limit)}
+                results.append(_matches(target, rows, plan.expression, plan.options))
+        answer: dict = {"searchRecords": _merge(results, plan.limit)}
+        if plan.options.metadata:
+            answer["searchResultsMetadata"] = search_metadata(plan)
+        return answer
 
     return guarded(action)
 

@@ -69,7 +69,18 @@ EMAIL_FIELDS: dict[str, list[str]] = {
     "EmailMessage": ["FromAddress", "ToAddress"],
 }
 PHONE_FIELDS: dict[str, list[str]] = {"User": ["Phone"], "Account": ["Phone"], "Contact": ["Phone"]}
-SCOPES = {"ALL": SEARCHABLE, "NAME": NAME_FIELDS, "EMAIL": EMAIL_FIELDS, "PHONE": PHONE_FIELDS}
+# SIDEBAR FIELDS: what the sidebar search box searches, names, emails and phones.
+SIDEBAR_FIELDS: dict[str, list[str]] = {
+    obj: NAME_FIELDS.get(obj, []) + EMAIL_FIELDS.get(obj, []) + PHONE_FIELDS.get(obj, [])
+    for obj in {*NAME_FIELDS, *EMAIL_FIELDS, *PHONE_FIELDS}
+}
+SCOPES = {
+    "ALL": SEARCHABLE,
+    "NAME": NAME_FIELDS,
+    "EMAIL": EMAIL_FIELDS,
+    "PHONE": PHONE_FIELDS,
+    "SIDEBAR": SIDEBAR_FIELDS,
+}
 
 
 def tokens(text: str | None) -> list[str]:
@@ -774,6 +785,46 @@ def wildcard_after_single_letter_among_words(d: Any) -> Search:
     return _kav(AND(T(a), T(b + "*"), T(c[:2] + "?" + c[3:])), f"{a} {b}* {c[:2]}?{c[3:]}")
 
 
+# --- SIDEBAR FIELDS, clauses without effect, WITH DATA CATEGORY -------------------------------------
+
+
+@case
+def in_sidebar_fields_email(d: Any) -> Search:
+    email = first_row(d, "Contact", lambda r: r["Email"] is not None)["Email"]
+    return Search(
+        f"FIND {{{_escape(email)}}} IN SIDEBAR FIELDS RETURNING Contact(Id, Email), User(Id)",
+        T(email),
+        [Returning("Contact", ["Id", "Email"]), Returning("User", ["Id"])],
+        "SIDEBAR",
+    )
+
+
+@case
+def in_sidebar_fields_skips_bodies(d: Any) -> Search:
+    w = common_word(d, "Knowledge__kav", "FAQ_Answer__c", 3)
+    return _kav(T(w), w, "SIDEBAR")
+
+
+@case
+def with_spell_correction_and_update_tracking(d: Any) -> Search:
+    w = common_word(d, "Knowledge__kav", "Title")
+    s = _kav(T(w), w)
+    s.query += " WITH SPELL_CORRECTION = false UPDATE TRACKING, VIEWSTAT"
+    return s
+
+
+@case
+def with_data_category_on_articles(d: Any) -> Search:
+    w = common_word(d, "Knowledge__kav", "FAQ_Answer__c", 2)
+    rows = d.sql("SELECT article_id FROM article_data_category WHERE category_name = 'Care_Guides__c'")
+    guides = {r["article_id"] for r in rows}
+    return Search(
+        f"FIND {{{w}}} RETURNING Knowledge__kav(Id, Title), Case(Id) WITH DATA CATEGORY Topics__c AT Care_Guides__c",
+        T(w),
+        [Returning("Knowledge__kav", KAV, lambda r: r["Id"] in guides), Returning("Case", ["Id"])],
+    )
+
+
 def _escape(text: str) -> str:
     return "".join("\\" + c if c in "?&|!{}[]()^~*:\\\"'+-" else c for c in text)
 
@@ -810,3 +861,74 @@ def test_oracle_tokenizer_and_wildcards() -> None:
     assert matches(ANDNOT(T("worn"), T("new")), [["worn"]]) and not matches(
         ANDNOT(T("worn"), T("out")), [["worn", "out"]]
     )
+
+
+# --- WITH HIGHLIGHT, WITH SNIPPET, WITH METADATA: the REST shape ----------------------------------------
+
+
+def marked(text: str, words: set[str]) -> str:
+    """`text` with each searched word (a run of letters and digits) in <mark> tags, by hand."""
+    out, last = [], 0
+    for match in re.finditer(r"[^\W_]+", text):
+        if match.group().lower() in words:
+            out.append(text[last : match.start()] + f"<mark>{match.group()}</mark>")
+            last = match.end()
+    return "".join(out) + text[last:]
+
+
+def test_with_highlight_marks_selected_text_fields(query_engine: Any, org_data: Any) -> None:
+    w = common_word(org_data, "Knowledge__kav", "Title")
+    query = f"FIND {{{w}}} RETURNING Knowledge__kav(Id, Title, Summary, ArticleNumber) WITH HIGHLIGHT"
+    records = run_sosl(query_engine, query)["searchRecords"]
+    assert records
+    for position, record in enumerate(records):
+        for field_name in ("Title", "Summary"):
+            value = record[field_name]
+            key = f"highlight.{field_name}"
+            if position >= 25 or value is None or w not in tokens(value):
+                assert key not in record
+            else:
+                assert record[key] == marked(value, {w}), record
+        assert "highlight.ArticleNumber" not in record or w in tokens(record["ArticleNumber"])
+
+
+def test_with_highlight_skips_wildcards_and_negated_terms(query_engine: Any, org_data: Any) -> None:
+    a = common_word(org_data, "Knowledge__kav", "Title")
+    query = f"FIND {{{a[:3]}* OR ({a} AND NOT qqxqzv)}} RETURNING Knowledge__kav(Title) WITH HIGHLIGHT LIMIT 5"
+    for record in run_sosl(query_engine, query)["searchRecords"]:
+        if a in tokens(record["Title"]):
+            assert record["highlight.Title"] == marked(record["Title"], {a})
+        else:
+            assert "highlight.Title" not in record
+
+
+def test_with_snippet_excerpts_the_body(query_engine: Any, org_data: Any) -> None:
+    w = common_word(org_data, "Knowledge__kav", "FAQ_Answer__c", 3)
+    query = f"FIND {{{w}}} IN ALL FIELDS RETURNING Knowledge__kav(Id, Title) WITH SNIPPET (target_length=120)"
+    records = run_sosl(query_engine, query)["searchRecords"]
+    bodies = {r["Id"]: r["FAQ_Answer__c"] for r in org_data.rows["Knowledge__kav"]}
+    assert records
+    for record in records:
+        snippet = record["snippet.text"]
+        assert "<mark>" in snippet
+        plain = snippet.replace("<mark>", "").replace("</mark>", "").strip(".")
+        body = bodies[record["Id"]]
+        if w in tokens(body):
+            assert plain in body and len(plain) <= 120, (plain, body)
+            assert marked(plain, {w}) == snippet.strip(".") or marked(plain, {w}) in snippet
+
+
+def test_with_metadata_labels(query_engine: Any, org_data: Any) -> None:
+    w = common_word(org_data, "Case", "Subject")
+    query = f"FIND {{{w}}} RETURNING Case(Id, Subject), Knowledge__kav(Title) WITH METADATA = 'LABELS'"
+    result = run_sosl(query_engine, query)
+    # Labels written by hand from the schema.
+    assert result["searchResultsMetadata"] == {
+        "entityMetadata": [
+            {
+                "entityName": "Case",
+                "fieldMetadata": [{"name": "Id", "label": "Case ID"}, {"name": "Subject", "label": "Subject"}],
+            },
+            {"entityName": "Knowledge__kav", "fieldMetadata": [{"name": "Title", "label": "Title"}]},
+        ]
+    }
