@@ -68,6 +68,153 @@ class ProductKind:
     price: tuple[int, int]
     peak: int  # natural sales and defect peak month
 
+    @property
+    def spec(self) -> KindSpec:
+        """The physical facts of this kind of product (weights, sizes, care)."""
+        return KIND_SPECS[self.noun]
+
+    @property
+    def plural(self) -> bool:
+        """True when the product's name is a plural noun ("... Shorts are")."""
+        return self.spec.plural
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What a kind of product weighs, the sizes it comes in, how it is cared for and what it offers.
+
+    Weights are grams per pair for footwear and socks, per item otherwise; every weight a
+    description, guide, case or email states lies in `weight` (checked by ``org check``)."""
+
+    plural: bool
+    weight: tuple[int, int]
+    sizes: str
+    care: tuple[str, ...]
+    features: tuple[str, ...]
+    unit: str = "item"  # what one is called in a sentence: "pair", "jacket" ...
+
+
+_SHOE_SIZES = "US men's 7–14 and women's 5–12, in half sizes"
+_APPAREL_SIZES = "XS to XXL"
+_SHOE_CARE = (
+    "Brush off dirt after each use and let them air dry away from direct heat.",
+    "Remove the insoles to dry them separately; never put the shoes in a washing machine or dryer.",
+)
+KIND_SPECS: dict[str, KindSpec] = {
+    "Running Shoe": KindSpec(
+        False, (480, 640), _SHOE_SIZES, _SHOE_CARE,
+        ("a responsive foam midsole", "an 8 mm heel-to-toe drop", "a padded tongue and heel collar"), "pair",
+    ),
+    "Trail Running Shoe": KindSpec(
+        False, (560, 720), _SHOE_SIZES, _SHOE_CARE,
+        ("4 mm multidirectional lugs", "a rock plate under the forefoot", "a gusseted tongue that keeps grit out"),
+        "pair",
+    ),
+    "Hiking Boot": KindSpec(
+        False, (1050, 1500), _SHOE_SIZES, (*_SHOE_CARE, "Treat the leather with a wax conditioner twice a season."),
+        ("a waterproof membrane", "a grippy rubber outsole with 5 mm lugs", "a supportive mid-cut ankle collar"),
+        "pair",
+    ),
+    "Basketball Shoe": KindSpec(
+        False, (700, 900), _SHOE_SIZES, _SHOE_CARE,
+        ("a high-top collar for ankle support", "a herringbone traction pattern", "cushioned forefoot pods"), "pair",
+    ),
+    "Tennis Shoe": KindSpec(
+        False, (620, 800), _SHOE_SIZES, _SHOE_CARE,
+        ("a durable toe drag guard", "a modified herringbone outsole", "a stable lateral sidewall"), "pair",
+    ),
+    "Slide Sandal": KindSpec(
+        False, (250, 420), "US 5–14 in whole sizes",
+        ("Rinse with fresh water after pool or beach use and dry in the shade.",),
+        ("a contoured footbed", "a one-piece molded strap", "a soft cushioning foam"), "pair",
+    ),
+    "Trail Jacket": KindSpec(
+        False, (330, 520), _APPAREL_SIZES,
+        ("Machine wash warm with a technical wash; tumble dry low to reactivate the water repellency.",),
+        ("taped seams", "pit zips for ventilation", "an adjustable helmet-compatible hood"), "jacket",
+    ),
+    "Down Parka": KindSpec(
+        False, (850, 1350), _APPAREL_SIZES,
+        ("Machine wash cold on a gentle cycle with a down wash; tumble dry low with dryer balls.",),
+        ("a 700-fill insulated hood", "fleece-lined hand pockets", "a two-way front zipper"), "parka",
+    ),
+    "Rain Shell": KindSpec(
+        False, (220, 380), _APPAREL_SIZES,
+        ("Machine wash warm, close all zips and tumble dry low.",),
+        ("a packable stuff pocket", "fully taped seams", "an adjustable hem"), "jacket",
+    ),
+    "Fleece Hoodie": KindSpec(
+        False, (380, 620), _APPAREL_SIZES,
+        ("Machine wash cold inside out; do not use fabric softener, which flattens the fleece.",),
+        ("a full-length front zipper", "thumb loops", "zippered hand pockets"), "hoodie",
+    ),
+    "Training Tee": KindSpec(
+        False, (110, 190), _APPAREL_SIZES,
+        ("Machine wash cold with similar colors and hang to dry.",),
+        ("flatlock seams that don't chafe", "an odor-control finish", "reflective details"), "tee",
+    ),
+    "Running Tights": KindSpec(
+        True, (170, 280), _APPAREL_SIZES,
+        ("Machine wash cold inside out and hang to dry; no fabric softener.",),
+        ("a zippered back pocket", "reflective ankle details", "a wide flat waistband"), "pair",
+    ),
+    "Training Shorts": KindSpec(
+        True, (120, 220), _APPAREL_SIZES,
+        ("Machine wash cold and tumble dry low.",),
+        ("a built-in brief liner", "a zippered key pocket", "laser-cut vents"), "pair",
+    ),
+    "Yoga Leggings": KindSpec(
+        True, (180, 290), _APPAREL_SIZES,
+        ("Machine wash cold inside out and lay flat to dry.",),
+        ("a high-rise waistband", "a hidden waistband pocket", "squat-proof fabric"), "pair",
+    ),
+    "Sports Bra": KindSpec(
+        False, (70, 140), "XS to XL with cup-sized options",
+        ("Hand wash or machine wash cold in a laundry bag; hang to dry.",),
+        ("removable pads", "adjustable racerback straps", "a hook-and-eye back closure"), "bra",
+    ),
+    "Swim Trunks": KindSpec(
+        True, (150, 260), "S to XXL",
+        ("Rinse in cold fresh water after each swim and dry in the shade.",),
+        ("a mesh liner", "a drawcord waist", "a zippered back pocket"), "pair",
+    ),
+    "Backpack": KindSpec(
+        False, (650, 1400), "one size, 22 to 30 liters",
+        ("Spot clean with mild soap and a soft brush; empty it and hang it open to dry.",),
+        ("a padded 15-inch laptop sleeve", "a hydration sleeve", "ventilated back panel"), "pack",
+    ),
+    "Duffel Bag": KindSpec(
+        False, (800, 1500), "40 and 60 liters",
+        ("Wipe clean with a damp cloth; let it dry fully before storing.",),
+        ("a separate shoe compartment", "removable shoulder strap", "water-resistant base"), "bag",
+    ),
+    "Running Cap": KindSpec(
+        False, (50, 90), "one size with an adjustable strap",
+        ("Hand wash in cool water and air dry on a rounded form.",),
+        ("a sweat-wicking headband", "a quick-dry brim", "reflective trim"), "cap",
+    ),
+    "Cushioned Socks": KindSpec(
+        True, (40, 80), "S, M, L and XL (by shoe size)",
+        ("Machine wash warm inside out; tumble dry low.",),
+        ("targeted cushioning at the heel and forefoot", "a seamless toe", "arch compression"), "pair",
+    ),
+    "Yoga Mat": KindSpec(
+        False, (1200, 2600), "183 x 61 cm, 4 or 6 mm thick",
+        ("Wipe with a damp cloth and mild soap; keep it out of direct sunlight.",),
+        ("a non-slip textured surface", "alignment lines", "a carrying strap"), "mat",
+    ),
+    "Resistance Band Set": KindSpec(
+        False, (300, 650), "five resistance levels, 5 to 40 lb",
+        ("Wipe with a damp cloth and store away from heat and sunlight.",),
+        ("padded handles", "a door anchor", "a mesh carry bag"), "set",
+    ),
+    "Water Bottle": KindSpec(
+        False, (180, 420), "24 and 32 oz",
+        ("Hand wash with warm soapy water; the lid is top-rack dishwasher safe.",),
+        ("a leak-proof lid", "a wide mouth that fits ice cubes", "a powder-coated finish"), "bottle",
+    ),
+}  # fmt: skip
+
 
 _SHOE = ("sizing", "sole")
 PRODUCT_KINDS: tuple[ProductKind, ...] = (
@@ -458,3 +605,11 @@ def seasonal_price_books() -> list[PriceBookWindow]:
             ),
         ]
     return books
+
+
+def kind_of(product_name: str) -> ProductKind:
+    """The kind of a product from its name (the longest kind noun it ends with)."""
+    kinds = [kind for kind in PRODUCT_KINDS if product_name.endswith(kind.noun)]
+    if not kinds:
+        raise KeyError(f"no product kind in {product_name!r}")
+    return max(kinds, key=lambda kind: len(kind.noun))

@@ -13,7 +13,6 @@ import json
 import random
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,9 +27,11 @@ from crm_core.org import catalog, knowledge
 from crm_core.org import text as texts
 from crm_core.org.catalog import DAYS, END, ISSUES, START, STATES
 from crm_core.org.categories import article_categories
+from crm_core.org.grammar import Voice
 from crm_core.org.id_arrays import make_ids
 from crm_core.org.ids import make_id
 from crm_core.org.latent import SEASON_MONTHS, Latents, draw_latents, seasonal_factor
+from crm_core.org.products import ProductInfo, product_description, product_details
 from crm_core.org.scales import Scale, resolve_scale
 from crm_core.org.schema import OBJECT_MODELS, Base, LatentBase
 
@@ -97,18 +98,6 @@ def _prepare_database(engine: Engine, *, force: bool) -> None:
 # --- the plan: every random decision, as arrays ---------------------------------------------
 
 
-@dataclass(frozen=True)
-class ProductInfo:
-    """A product of the catalog as planned."""
-
-    name: str
-    kind: catalog.ProductKind
-    description: str
-    material: str
-    price: float
-    code: str
-
-
 class OrgPlan:
     """All random draws of an org, made in a fixed order from the seed."""
 
@@ -119,7 +108,9 @@ class OrgPlan:
         self.fake = Faker("en_US")
         self.fake.seed_instance(seed)
         self.py = random.Random(f"{seed}:text")
-        self._plan_products(np.random.default_rng([seed, 1]))
+        knowledge_rng = random.Random(f"{seed}:knowledge")
+        self.facts = knowledge.draw_company_facts(knowledge_rng)
+        self._plan_products(np.random.default_rng([seed, 1]), random.Random(f"{seed}:products"))
         self.latents: Latents = draw_latents(
             np.random.default_rng([seed, 2]),
             agents=size.agents,
@@ -130,14 +121,16 @@ class OrgPlan:
         self._plan_people(np.random.default_rng([seed, 3]))
         self._plan_orders(np.random.default_rng([seed, 4]))
         self._plan_cases(np.random.default_rng([seed, 5]))
-        self._plan_knowledge(random.Random(f"{seed}:knowledge"))
+        self._plan_voices(np.random.default_rng([seed, 6]))
+        self._plan_knowledge(knowledge_rng)
 
     # products and price books
-    def _plan_products(self, rng: np.random.Generator) -> None:
+    def _plan_products(self, rng: np.random.Generator, details: random.Random) -> None:
         kinds = catalog.PRODUCT_KINDS
         combos = [(line, k) for line in range(len(catalog.PRODUCT_LINES)) for k in range(len(kinds))]
         chosen = rng.choice(len(combos), size=self.size.products, replace=False)
         products: list[ProductInfo] = []
+        self.descriptions: list[str] = []
         names: set[str] = set()
         for n, c in enumerate(chosen):
             line, k = combos[int(c)]
@@ -152,12 +145,13 @@ class OrgPlan:
             use = kind.uses[int(rng.integers(len(kind.uses)))]
             low, high = kind.price
             price = float(int(rng.integers(low, high + 1))) - 0.01
-            description = (
-                f"{kind.noun} in {color}, made of {material}. Built for {use}. "
-                f"Part of the {catalog.PRODUCT_LINES[line]} line by {catalog.COMPANY}."
-            )
             code = f"SW-{kind.family[:2].upper()}-{1000 + n}"
-            products.append(ProductInfo(name, kind, description, material, price, code))
+            grams, features, fit, wash = product_details(details, kind)
+            info = ProductInfo(
+                name, kind, catalog.PRODUCT_LINES[line], material, color, use, price, code, grams, features, fit, wash
+            )
+            products.append(info)
+            self.descriptions.append(product_description(details, info, self.facts.warranty[kind.family]))
         self.products = products
         self.popularity = 1.0 / (rng.permutation(len(products)) + 4.0) ** 0.8
         self.active = rng.random(len(products)) > 0.05
@@ -367,20 +361,38 @@ class OrgPlan:
             owners[transfers < k, k] = -1
         return owners, transfers
 
+    def _plan_voices(self, rng: np.random.Generator) -> None:
+        """How each customer writes: detail grows with basket size, a casual style, a typo rate."""
+        n = self.size.customers
+        basket = self.latents.basket if self.latent else 1.0 + rng.gamma(2.0, 0.6, n)
+        self.cust_detail = np.digitize(basket + rng.normal(0, 0.4, n), [1.9, 2.9])
+        self.cust_casual = rng.random(n) < 0.3
+        self.cust_typos = np.round(rng.uniform(0.0, 0.25, n), 2)
+
+    def voice(self, case: int) -> Voice:
+        """The voice of a case's customer, in the case's tone."""
+        c = int(self.case_account[case])
+        return Voice(
+            tone=int(self.case_tone[case]),
+            detail=int(self.cust_detail[c]),
+            casual=bool(self.cust_casual[c]),
+            typos=float(self.cust_typos[c]),
+        )
+
     def _plan_knowledge(self, rng: random.Random) -> None:
-        self.facts = knowledge.draw_company_facts(rng)
         self.policies = knowledge.policies(self.facts)
         articles = knowledge.policy_articles(self.facts)
         room = self.size.articles - len(articles)
         general = knowledge.general_faqs(self.facts)
         n_general = min(len(general), max(14, room // 4))
         articles += general[:n_general]
-        guides = sorted(range(len(self.products)), key=lambda p: -self.popularity[p])[: room - n_general]
+        trouble = knowledge.troubleshooting_articles(self.facts)[: room // 8]
+        articles += trouble
+        guides = sorted(range(len(self.products)), key=lambda p: -self.popularity[p])[: room - n_general - len(trouble)]
         families: dict[int, str] = {}
         for p in guides:
-            info = self.products[p]
-            articles.append(knowledge.product_guide(rng, self.facts, info.name, info.kind.family, info.material))
-            families[id(articles[-1])] = info.kind.family
+            articles.append(knowledge.product_guide(rng, self.facts, self.products[p]))
+            families[id(articles[-1])] = self.products[p].kind.family
         rng.shuffle(articles)
         self.articles = articles
         self.article_families = [families.get(id(a)) for a in articles]  # the guides' product families
@@ -420,6 +432,18 @@ def _copy_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
     except psycopg.Error as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserFacingError(f"database error while loading {table.name}: {message}") from None
+
+
+def _chat_timing(talk: texts.Chat, owner_times: list[int], stop_s: int, window: tuple[int, int]) -> tuple[int, float]:
+    """Start second and time scale of a chat inside the case's open time; a chat with a transfer
+    is placed so that its transfer line falls exactly on the case history's last transfer."""
+    if talk.transfer_at is None:
+        start = window[0] + (window[1] - window[0]) // 10
+        return start, min(1.0, (stop_s - start) / max(1, talk.seconds))
+    moment, previous = owner_times[-1], owner_times[-2]
+    before, after = talk.transfer_at, talk.seconds - talk.transfer_at
+    scale = min(1.0, (moment - previous) / max(1, before), (stop_s - moment) / max(1, after))
+    return moment - int(before * scale), scale
 
 
 def _ts(seconds: int) -> dt.datetime:
@@ -521,7 +545,7 @@ class _OrgWriter:
                 {
                     "Id": make_id("Product2", p),
                     "Name": info.name,
-                    "Description": info.description,
+                    "Description": plan.descriptions[p],
                     "Family": info.kind.family,
                     "IsActive": bool(plan.active[p]),
                     "ProductCode": info.code,
@@ -762,16 +786,32 @@ class _OrgWriter:
                     status = ("New", "Working")[int(plan.case_open_status[k])]
                 roll = float(plan.case_priority_roll[k])
                 priority = issue.priority if roll < 0.7 else ("Low", "Medium", "High")[int(roll * 10) % 3]
-                tone = int(plan.case_tone[k])
                 order_number = f"{order + 100:08d}"
                 phrasing = texts.phrasing(issue.key, product.kind.family)
-                subject = texts.subject(rng, product.name, phrasing)
+                voice = plan.voice(k)
+                customer_first, customer_last, customer_email = self._customer(c)
+                agent_first, agent_last, agent_email = self._agent(chain[-1])
+                cities = STATES[plan.cust_state[c]][2]
+                facts = texts.CaseFacts(
+                    product=product.name,
+                    issue=phrasing,
+                    order=order_number,
+                    customer=customer_first,
+                    agent=f"{agent_first} {agent_last}",
+                    color=product.color,
+                    material=product.material,
+                    use=product.use,
+                    city=cities[plan.cust_city[c] % len(cities)],
+                    price=f"${plan.prices[plan.order_book[order], plan.item_product[item]]:,.2f}",
+                    warranty=plan.facts.warranty[product.kind.family],
+                )
+                subject = texts.subject(rng, product.name, phrasing, voice, order_number)
                 cases.append(
                     {
                         "Id": case_id,
                         "CaseNumber": f"{k + 1:08d}",
                         "Subject": subject,
-                        "Description": texts.description(rng, product.name, phrasing, tone, order_number),
+                        "Description": texts.description(rng, facts, voice=voice),
                         "Status": status,
                         "Priority": priority,
                         "Origin": origins[int(plan.case_origin[k])],
@@ -788,11 +828,13 @@ class _OrgWriter:
                 steps = [("Case Creation", None, None, created_s)]
                 assign_s = created_s + int(plan.case_assign_delay[k])
                 steps.append(("Owner Assignment", None, self.user_ids[chain[0]], assign_s))
+                owner_times = [assign_s]
                 span = stop_s - assign_s
                 at = assign_s
                 for t in range(1, transfers + 1):
                     at = max(at + 1, assign_s + int(span * float(plan.case_transfer_at[k, t - 1])))
                     steps.append(("Owner Assignment", self.user_ids[chain[t - 1]], self.user_ids[chain[t]], at))
+                    owner_times.append(at)
                 if is_closed:
                     steps.append(("Case Closed", None, None, closed_s))
                 for field_name, old, new, at in steps:
@@ -810,17 +852,7 @@ class _OrgWriter:
                 origin = origins[int(plan.case_origin[k])]
                 if origin == "Phone":
                     continue
-                customer_first, _, customer_email = self._customer(c)
-                agent_first, agent_last, agent_email = self._agent(chain[-1])
-                agent = f"{agent_first} {agent_last}"
                 window = (assign_s, stop_s)
-                words = {
-                    "product": product.name,
-                    "issue": phrasing,
-                    "order": order_number,
-                    "customer": customer_first,
-                    "agent": agent,
-                }
                 violated = plan.policy_case.get(k)
                 pairs = None
                 if violated is not None:
@@ -835,9 +867,9 @@ class _OrgWriter:
                         }
                     )
                 if origin == "Chat":
-                    body = texts.chat(rng, pairs=pairs, **words)
-                    start = window[0] + (window[1] - window[0]) // 10
-                    finish = min(window[1], start + 600 + 60 * body.count("\n"))
+                    before = " ".join(self._agent(chain[-2])[:2]) if transfers else None
+                    talk = texts.chat(rng, facts=facts, voice=voice, pairs=pairs, transfer_from=before)
+                    start, scale = _chat_timing(talk, owner_times, stop_s, window)
                     chats.append(
                         {
                             "Name": f"{chat_seq + 1:08d}",
@@ -845,27 +877,32 @@ class _OrgWriter:
                             "AccountId": account_id,
                             "ContactId": contact_id,
                             "OwnerId": owner_id,
-                            "Body": body,
+                            "Body": talk.body(_ts(start), scale),
                             "StartTime": _ts(start),
-                            "EndTime": _ts(finish),
+                            "EndTime": _ts(start + int(talk.seconds * scale)),
                             "CreatedDate": _ts(start),
                         }
                     )
                     chat_seq += 1
                     continue
-                thread = texts.email_thread(rng, subject_line=subject, tone=tone, pairs=pairs, **words)
+                thread = texts.email_thread(rng, subject_line=subject, facts=facts, voice=voice, pairs=pairs)
+                customer = (f"{customer_first} {customer_last}", customer_email)
+                agent = (facts.agent, agent_email)
+                previous: tuple[str, tuple[str, str], int] | None = None
                 for m, message in enumerate(thread):
                     at = created_s if m == 0 else window[0] + int((window[1] - window[0]) * message.at)
-                    sender, recipient = (
-                        (customer_email, agent_email) if message.from_customer else (agent_email, customer_email)
-                    )
+                    sender, recipient = (customer, agent) if message.from_customer else (agent, customer)
+                    body = message.body
+                    if previous is not None:
+                        body += "\n\n" + texts.quoted(previous[0], *previous[1], _ts(previous[2]))
+                    previous = (message.body, sender, at)
                     emails.append(
                         {
                             "ParentId": case_id,
                             "Subject": message.subject,
-                            "TextBody": message.body,
-                            "FromAddress": sender,
-                            "ToAddress": recipient,
+                            "TextBody": body,
+                            "FromAddress": sender[1],
+                            "ToAddress": recipient[1],
                             "MessageDate": _ts(at),
                             "CreatedDate": _ts(at),
                         }

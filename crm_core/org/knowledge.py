@@ -11,7 +11,8 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from crm_core.org.catalog import COMPANY, ISSUES
+from crm_core.org.catalog import COMPANY, ISSUE_BY_KEY, ISSUES
+from crm_core.org.products import ProductInfo, care
 
 
 @dataclass(frozen=True)
@@ -236,8 +237,40 @@ def _faq(title: str, summary: str, body: str, facts: list[tuple[str, str]]) -> A
     return Article(title=title, summary=summary, body=body, kind="FAQ", facts=facts)
 
 
+def sectioned(kind: str, title: str, summary: str, sections: list[tuple[str, str]]) -> str:
+    """An article body shaped like Salesforce Knowledge: type line, summary, then headed sections."""
+    parts = [f"Article type: {kind}", f"Summary: {summary}"]
+    parts += [f"{heading}\n{text}" for heading, text in sections if text]
+    return "\n\n".join(parts)
+
+
+def _with_sections(article: Article, facts: CompanyFacts, related: list[str]) -> Article:
+    """A general FAQ laid out as a Knowledge FAQ: question, answer, related articles, contact."""
+    question = article.facts[0][0] if article.facts else article.summary
+    sections = [
+        ("Question", question),
+        ("Answer", article.body),
+        ("Related articles", "\n".join(f"- {title}" for title in related)),
+        (
+            "Still need help?",
+            f"Call {facts.support_phone} ({facts.support_hours}) or start a chat ({facts.chat_hours}).",
+        ),
+    ]
+    body = sectioned("FAQ", article.title, article.summary, sections)
+    return _faq(article.title, article.summary, body, article.facts)
+
+
 def general_faqs(f: CompanyFacts) -> list[Article]:
-    """FAQ articles about the company's services."""
+    """FAQ articles about the company's services, each laid out with its related articles."""
+    plain = _general_answers(f)
+    titles = [a.title for a in plain]
+    return [
+        _with_sections(article, f, [titles[(n + k * 7) % len(titles)] for k in (1, 2, 3)])
+        for n, article in enumerate(plain)
+    ]
+
+
+def _general_answers(f: CompanyFacts) -> list[Article]:
     c = COMPANY
     return [
         _faq(
@@ -525,47 +558,172 @@ def general_faqs(f: CompanyFacts) -> list[Article]:
 
 
 def policy_articles(facts: CompanyFacts) -> list[Article]:
-    """One article per policy, stating its rule."""
+    """One article per policy: purpose, the rule, how to apply it, escalation and revision history."""
     articles = []
-    for policy in policies(facts):
-        body = (
-            f"Policy for service agents: {policy.rule} {policy.why} Agents who are unsure must ask their "
-            "supervisor before acting. Breaches are reviewed in weekly quality audits."
-        )
+    for n, policy in enumerate(policies(facts)):
+        steps = [
+            f'Recognize the situation. A typical request: "{policy.customer}"',
+            f"Apply the rule: {policy.rule}",
+            f'Answer along these lines: "{policy.compliant}"',
+            "Note on the case what the customer asked and what you answered.",
+            "If the customer disputes the answer, escalate the case to your supervisor instead of making an exception.",
+        ]
+        sections = [
+            ("Purpose", f"This policy tells service agents how to handle {policy.title.lower()}. {policy.why}"),
+            ("Scope", "All service agents and supervisors, in every channel: phone, email, web and chat."),
+            ("Policy", f"Policy for service agents: {policy.rule}"),
+            ("How to apply it", "\n".join(f"{k}. {step}" for k, step in enumerate(steps, start=1))),
+            (
+                "Exceptions and escalation",
+                "Agents who are unsure must ask their supervisor before acting. Only a support manager may "
+                "grant an exception, and the exception is recorded on the case.",
+            ),
+            ("Audit", "Breaches are reviewed in weekly quality audits and discussed in one-to-one coaching."),
+            (
+                "Revision history",
+                "| version | date | change |\n|---|---|---|\n"
+                f"| 1.0 | 2020-01-{6 + n:02d} | first published |\n| 1.1 | 2022-0{1 + n % 9}-15 | examples updated |",
+            ),
+        ]
         articles.append(
             Article(
-                title=f"Policy: {policy.title}", summary=policy.rule, body=body, kind="Policy", policy_key=policy.key
+                title=f"Policy: {policy.title}",
+                summary=policy.rule,
+                body=sectioned("Policy", policy.title, policy.rule, sections),
+                kind="Policy",
+                policy_key=policy.key,
             )
         )
     return articles
 
 
-FIT = ("true to size", "runs half a size small", "runs half a size large")
-WASH = ("30°C", "40°C", "cold water only")
-
-
-def product_guide(rng: random.Random, facts: CompanyFacts, name: str, family: str, material: str) -> Article:
-    """A care and fit guide for one product, with three facts about it."""
-    grams = rng.randrange(120, 1400, 5) if family != "Equipment" else rng.randrange(300, 2500, 10)
+def product_guide(rng: random.Random, facts: CompanyFacts, info: ProductInfo) -> Article:
+    """A product guide (overview, specifications table, fit, care steps, warranty, troubleshooting)
+    stating the product's own facts, with three of them as questions."""
+    name, kind = info.name, info.kind
+    family = kind.family
     warranty = facts.warranty[family]
-    weight = f"{grams} grams"
+    spec = kind.spec
     qa = [
         (f"What is the warranty period for the {name}?", warranty),
-        (f"How much does the {name} weigh?", weight),
+        (f"How much does the {name} weigh?", info.weight),
     ]
     if family == "Footwear":
-        fit = rng.choice(FIT)
-        extra = f"For most feet it {fit}." if fit != "true to size" else "For most feet it fits true to size."
-        qa.append((f"How does the {name} fit?", fit))
+        fit = (
+            f"For most feet the {name} {'fits true to size' if info.fit == 'true to size' else info.fit}. "
+            f"It comes in {spec.sizes}. Measure your foot in the evening and compare the length with the size "
+            "chart; if you are between two sizes, or wear thick socks, choose the larger one."
+        )
+        qa.append((f"How does the {name} fit?", info.fit))
     elif family == "Apparel":
-        wash = rng.choice(WASH)
-        extra = f"Machine wash at {wash}, inside out, and do not use fabric softener."
-        qa.append((f"At what temperature should the {name} be washed?", wash))
+        fit = (
+            f"Sizes: {spec.sizes}. Check the size chart on the product page before ordering: measure chest, "
+            "waist and hips over light clothing and pick the size that matches the largest measurement. "
+            "If you prefer a relaxed fit for layering, go one size up."
+        )
     else:
-        extra = f"Made of {material}. Wipe clean with a damp cloth."
-        qa.append((f"What material is the {name} made of?", material))
-    body = (
-        f"Care and fit guide for the {name}. It weighs {weight}. {extra} The {name} is covered against "
-        f"manufacturing defects for {warranty}; keep your order number for warranty claims."
+        fit = f"Sizes: {spec.sizes}. The product page lists the exact dimensions of each size."
+    wash = care(info)
+    if family == "Apparel":
+        qa.append((f"At what temperature should the {name} be washed?", info.wash))
+    else:
+        wash = f"Made of {info.material}. {wash}"
+        if family != "Footwear":
+            qa.append((f"What material is the {name} made of?", info.material))
+    per = f" per {spec.unit}" if spec.unit == "pair" else ""
+    table = "\n".join(
+        [
+            "| specification | value |",
+            "|---|---|",
+            f"| material | {info.material} |",
+            f"| weight | {info.weight}{per} |",
+            f"| sizes | {spec.sizes} |",
+            f"| color | {info.color} |",
+            f"| item number | {info.code} |",
+            f"| warranty | {warranty} |",
+        ]
     )
-    return _faq(f"Care and Fit Guide: {name}", f"How to care for the {name} and how it fits.", body, qa)
+    care_steps = [wash, *spec.care[1:], "Store it clean and dry, away from direct heat and sunlight."]
+    be = info.be
+    it = "they" if kind.plural else "it"
+    overview = (
+        f"The {name} {be} part of the {info.line} line, made for {info.use}. "
+        f"{'They' if kind.plural else 'It'} {'feature' if kind.plural else 'features'} {info.features[0]} and "
+        f"{info.features[1]}. This guide covers sizing, care and the warranty, and what to do if something "
+        f"goes wrong with {'them' if kind.plural else 'it'}."
+    )
+    trouble = [ISSUE_BY_KEY[key].name for key in kind.defects]
+    construction = (
+        f"The {name} {be} made of {info.material}. {'They have' if kind.plural else 'It has'} {info.features[0]}, "
+        f"{info.features[1]} and a finish tested in our lab. "
+        f"Every batch is checked for seams, bonding and colorfastness before it ships from our Memphis "
+        f"distribution center."
+    )
+    sections = [
+        ("Overview", overview),
+        ("Materials and construction", construction),
+        ("Specifications", f"The {name} weighs {info.weight}{per}.\n{table}"),
+        ("Sizing and fit", fit),
+        ("Care", "\n".join(f"{k}. {step}" for k, step in enumerate(care_steps, start=1))),
+        (
+            "Warranty",
+            f"The {name} {be} covered against manufacturing defects for {warranty}; keep your order number "
+            "for warranty claims. Normal wear, accidents and alterations are not covered. To start a claim, "
+            f"call {facts.support_phone} ({facts.support_hours}) or write to us with your order number and a "
+            "photo of the problem; approved claims are replaced or refunded.",
+        ),
+        (
+            "Troubleshooting",
+            "Problems customers report most with this kind of product, and what support does:\n"
+            + "\n".join(f"- {issue}: {_TROUBLE_ACTIONS[issue]}" for issue in trouble),
+        ),
+        ("Related articles", "- Product Warranty\n- Returning an Item\n- Exchanging for a Different Size"),
+    ]
+    title = f"Care and Fit Guide: {name}"
+    summary = f"How to care for the {name}, how {it} {'fit' if kind.plural else 'fits'} and what the warranty covers."
+    body = sectioned("Product guide", title, summary, sections)
+    return _faq(title, summary, body, qa)
+
+
+_TROUBLE_ACTIONS = {
+    "Sizing / Fit": "compare with the size chart; exchanges for another size are free within the return window.",
+    "Sole Separation": "send a photo of the separation; a warranty claim replaces the pair.",
+    "Late Delivery": "check the tracking link; support opens a trace with the carrier after the estimate passes.",
+    "Zipper Failure": "do not force the slider; send a photo and support arranges a repair or replacement.",
+    "Color Fading": "wash cold and inside out; fading after normal washing is a defect, send a photo.",
+    "Damaged on Arrival": "report it within 7 days of delivery with a photo of the package.",
+    "Missing Item": "check for a second package, then report the missing item.",
+    "Refund Delay": "refunds start when the return reaches the warehouse.",
+    "Wrong Item Shipped": "keep the item unused; support sends a prepaid label and the right product.",
+    "Waterproofing Failure": "reproof after cleaning; leaks at the seams are covered by the warranty.",
+}
+
+
+def troubleshooting_articles(facts: CompanyFacts) -> list[Article]:
+    """One troubleshooting article per issue category: symptoms, steps for the agent, escalation."""
+    articles = []
+    for issue in ISSUES:
+        steps = [
+            "Verify the customer: the email address on file and the order number.",
+            "Open the order and find the order item the customer means.",
+            f"Confirm the symptoms: {issue.description.lower()}",
+            "Ask for a photo when the problem is a defect or damage.",
+            f"Set the case's issue to {issue.name} and the priority to {issue.priority}.",
+            "Offer the remedy below and write it on the case.",
+        ]
+        remedy = _TROUBLE_ACTIONS[issue.name]
+        sections = [
+            ("Symptoms", f"{issue.description} Customers describe it in their own words; read the description."),
+            ("Steps", "\n".join(f"{k}. {step}" for k, step in enumerate(steps, start=1))),
+            ("Remedy", remedy[:1].upper() + remedy[1:]),
+            (
+                "Escalate when",
+                "- the customer mentions a chargeback or legal action\n"
+                f"- a refund above ${facts.refund_limit} is needed\n"
+                "- the same customer reports the problem a third time",
+            ),
+        ]
+        title = f"Troubleshooting: {issue.name}"
+        summary = f"How support handles {issue.name.lower()} cases."
+        articles.append(Article(title, summary, sectioned("Troubleshooting", title, summary, sections), "FAQ"))
+    return articles
