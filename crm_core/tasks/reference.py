@@ -75,10 +75,6 @@ def qualified_agents(
     return {agent for agent, count in counts.items() if count > n}
 
 
-def seconds(delta: dt.timedelta) -> float:
-    return delta.total_seconds()
-
-
 def mean(values: list[float]) -> float:
     """The mean, exactly rounded whatever the order of `values` (rows may come in any order)."""
     return math.fsum(values) / len(values)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 from crm_core.org.schema import Account, Case
 from crm_core.periods import parse_when
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.reference import CLOSED, mean, pick_extreme, seconds
+from crm_core.tasks.reference import CLOSED, mean, pick_extreme
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, distinct_values, fill, sample_period
 from crm_core.tasks.spec import TaskSpec
 from crm_core.tasks.tool_oracle import ToolSession, extreme_id, period_args
@@ -55,7 +55,7 @@ def best_region(conn: Connection, start: dt.datetime, end: dt.datetime) -> str |
     ).all()
     times: dict[str, list[float]] = defaultdict(list)
     for state, created, closed in rows:
-        times[state].append(seconds(closed - created))
+        times[state].append((closed - created).total_seconds())
     return pick_extreme({state: mean(v) for state, v in times.items()}, "min")
 
 

@@ -22,7 +22,6 @@ from crm_core.tasks.reference import (
     mean,
     pick_extreme,
     qualified_agents,
-    seconds,
 )
 from crm_core.tasks.rules import HANDLED, ID_ANSWER, NONE_ANSWER
 from crm_core.tasks.sampling import OrgView, Sampler, staff_sampler, user_ids
@@ -87,7 +86,7 @@ def handle_time(
     times: dict[str, list[float]] = defaultdict(list)
     for owner, created, closed in rows:
         if owner in qualified:
-            times[owner].append(seconds(closed - created))
+            times[owner].append((closed - created).total_seconds())
     return pick_extreme({agent: mean(v) for agent, v in times.items()}, extreme)
 
 
