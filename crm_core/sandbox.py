@@ -255,6 +255,10 @@ class Sandbox:
             finally:
                 self._depth = 0
 
+    def _unit(self) -> contextlib.AbstractContextManager[Connection]:
+        """A row write's unit: its own when alone, else part of the caller's (no extra savepoint)."""
+        return self.atomic() if not self._depth else contextlib.nullcontext(self.conn)
+
     # --- reads -------------------------------------------------------------------------------------
 
     def read(self, object_name: str, record_id: str) -> dict[str, Any] | None:
@@ -284,20 +288,20 @@ class Sandbox:
 
     def insert_row(self, object_name: str, values: Mapping[str, Any]) -> None:
         """Add a new record (all its columns in `values`)."""
-        with self.atomic():
+        with self.lock, self._unit():
             changes = self._overlay(object_name).changes
             self.conn.execute(insert(changes).values({**values, DELETED: False}))
 
     def update_row(self, object_name: str, record_id: str, values: Mapping[str, Any]) -> None:
         """Set fields of an existing record."""
-        with self.atomic():
+        with self.lock, self._unit():
             tables = self._overlay(object_name)
             self._copy_original(tables, record_id)
             self.conn.execute(update(tables.changes).where(tables.changes.c.Id == record_id).values(dict(values)))
 
     def delete_row(self, object_name: str, record_id: str) -> None:
         """Remove a record (it reads as deleted from then on)."""
-        with self.atomic():
+        with self.lock, self._unit():
             tables = self._overlay(object_name)
             self._copy_original(tables, record_id)
             self.conn.execute(update(tables.changes).where(tables.changes.c.Id == record_id).values({DELETED: True}))
@@ -389,16 +393,16 @@ class SharedOrg(Sandbox):
         return _Tables(org=tables.visible, changes=tables.visible, visible=tables.visible)
 
     def insert_row(self, object_name: str, values: Mapping[str, Any]) -> None:
-        with self.atomic():
+        with self.lock, self._unit():
             self.conn.execute(insert(self.tables(object_name).visible).values(dict(values)))
 
     def update_row(self, object_name: str, record_id: str, values: Mapping[str, Any]) -> None:
-        with self.atomic():
+        with self.lock, self._unit():
             table = self.tables(object_name).visible
             self.conn.execute(update(table).where(table.c.Id == record_id).values(dict(values)))
 
     def delete_row(self, object_name: str, record_id: str) -> None:
-        with self.atomic():
+        with self.lock, self._unit():
             table = self.tables(object_name).visible
             self.conn.execute(delete(table).where(table.c.Id == record_id))
 
