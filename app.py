@@ -39,6 +39,7 @@ PAGE_ICONS = {
     Page.TASK_WORKBENCH: ":material/construction:",
     Page.TRAJECTORY_REPLAY: ":material/replay:",
     Page.RESULTS: ":material/monitoring:",
+    Page.SWEEPS: ":material/stacked_line_chart:",
     Page.EXPORT: ":material/download:",
     Page.ADMIN: ":material/admin_panel_settings:",
 }
@@ -51,6 +52,7 @@ URL_PATHS = {
     Page.TASK_WORKBENCH: "workbench",
     Page.TRAJECTORY_REPLAY: "replay",
     Page.RESULTS: "dashboard",
+    Page.SWEEPS: "sweeps",
     Page.EXPORT: "exports",
     Page.ADMIN: "manage",
 }

@@ -28,6 +28,7 @@ class Page(StrEnum):
     TASK_WORKBENCH = "task_workbench"
     TRAJECTORY_REPLAY = "trajectory_replay"
     RESULTS = "results"
+    SWEEPS = "sweeps"
     EXPORT = "export"
     ADMIN = "admin"
 
@@ -48,6 +49,7 @@ class Action(StrEnum):
     MANAGE_STUDIES = "manage_studies"  # load, close, see progress
     RUN_OFFLINE_AGENT = "run_offline_agent"  # start a run of an offline model (oracle, baselines, replay)
     RUN_PAID_AGENT = "run_paid_agent"  # start a run of a provider model the studio is configured with
+    RUN_SWEEPS = "run_sweeps"  # start, watch and cancel sweeps (models × frameworks × trials)
 
 
 _RESEARCHER_ACTIONS = frozenset(
@@ -61,6 +63,7 @@ _RESEARCHER_ACTIONS = frozenset(
         Action.EXPORT_NAMES,
         Action.RUN_OFFLINE_AGENT,
         Action.RUN_PAID_AGENT,
+        Action.RUN_SWEEPS,
     }
 )
 
@@ -75,8 +78,8 @@ ACTIONS_BY_ROLE: dict[Role, frozenset[Action]] = {
 
 PAGES_BY_ROLE: dict[Role, tuple[Page, ...]] = {
     Role.EXPERT: (Page.ORG_EXPLORER, Page.REALISM_STUDY, Page.TASK_WORKBENCH),
-    Role.RESEARCHER: (Page.ORG_EXPLORER, Page.TRAJECTORY_REPLAY, Page.RESULTS, Page.EXPORT),
-    Role.ADMIN: (Page.ORG_EXPLORER, Page.TRAJECTORY_REPLAY, Page.RESULTS, Page.EXPORT, Page.ADMIN),
+    Role.RESEARCHER: (Page.ORG_EXPLORER, Page.TRAJECTORY_REPLAY, Page.RESULTS, Page.SWEEPS, Page.EXPORT),
+    Role.ADMIN: (Page.ORG_EXPLORER, Page.TRAJECTORY_REPLAY, Page.RESULTS, Page.SWEEPS, Page.EXPORT, Page.ADMIN),
 }
 """The pages each role sees, in navigation order."""
 
@@ -86,6 +89,7 @@ PAGE_TITLES: dict[Page, str] = {
     Page.TASK_WORKBENCH: "Task Workbench",
     Page.TRAJECTORY_REPLAY: "Trajectory Replay",
     Page.RESULTS: "Results",
+    Page.SWEEPS: "Sweeps",
     Page.EXPORT: "Export",
     Page.ADMIN: "Admin",
 }

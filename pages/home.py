@@ -20,6 +20,7 @@ PAGE_PURPOSE = {
     Page.TASK_WORKBENCH: "Solve benchmark tasks yourself, then compare with an agent and the ground truth.",
     Page.TRAJECTORY_REPLAY: "Step through agent runs: prompts, tool calls and observations.",
     Page.RESULTS: "Dashboards of agent scores and realism ratings.",
+    Page.SWEEPS: "Start, watch and cancel sweeps of models × frameworks × trials running in the background.",
     Page.EXPORT: "Download study responses as CSV, JSON or Parquet.",
     Page.ADMIN: "Manage users and studies, and follow study progress.",
 }

@@ -130,14 +130,6 @@ def _status(store: sessionmaker[Session], sweep_id: str) -> SweepStatus:
     return sweep_status(store, sweep_id)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
 def _summary_line(status: SweepStatus) -> str:
     counts = ", ".join(f"{state} {n}" for state, n in status.counts.items() if n)
     return f"{status.sweep_id} ({status.name}): {status.status}; {counts}; cost ${status.cost_usd:.4f}"
@@ -150,6 +142,8 @@ def status_command(
     app_db: AppDbOption = None,
 ) -> None:
     """Episodes queued, running, done and failed, cost so far, time left, per-model throughput."""
+    from crm_core.sweeps.store import format_duration
+
     status = _status(_open(app_db)[1], sweep_id)
     if as_json:
         typer.echo(status.model_dump_json(indent=2))
@@ -160,7 +154,7 @@ def status_command(
     unpriced = f" (+{status.unpriced_episodes} episodes of unknown cost)" if status.unpriced_episodes else ""
     console.print(
         f"planned {status.planned}; budget {budget}; cost so far ${status.cost_usd:.4f}{unpriced}; "
-        f"elapsed {_duration(status.elapsed_s)}; time left {_duration(status.eta_s)}"
+        f"elapsed {format_duration(status.elapsed_s)}; time left {format_duration(status.eta_s)}"
     )
     table = Table("model", "done", "failed", "planned", "episodes/min")
     for model in status.models:

@@ -146,6 +146,15 @@ class SweepStatus(BaseModel):
     created_by: str | None
 
 
+def format_duration(seconds: float | None) -> str:
+    """``1h05m`` or ``3m07s``; ``unknown`` for None."""
+    if seconds is None:
+        return "unknown"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
 class PlannedRun(BaseModel):
     """A run of a sweep to create: its record, provider and the (instance idx, trial) pairs."""
 

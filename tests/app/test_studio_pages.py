@@ -108,8 +108,8 @@ def test_deleted_user_is_signed_out(studio):
 @pytest.mark.parametrize(
     ("username", "allowed", "refused"),
     [
-        ("erin", ["org_explorer", "realism_study"], ["export", "admin"]),
-        ("rita", ["org_explorer", "export"], ["realism_study", "admin"]),
+        ("erin", ["org_explorer", "realism_study"], ["export", "admin", "sweeps"]),
+        ("rita", ["org_explorer", "export", "sweeps"], ["realism_study", "admin"]),
         ("adam", ["org_explorer", "export", "admin"], ["realism_study"]),
     ],
 )
@@ -119,6 +119,7 @@ def test_pages_open_only_for_their_roles(studio, username, allowed, refused):
         "realism_study": "Realism Study",
         "export": "Export",
         "admin": "Admin",
+        "sweeps": "Sweeps",
     }
     for page in allowed:
         at = signed_in(username, page=f"pages/{page}.py")

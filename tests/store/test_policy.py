@@ -9,8 +9,8 @@ from crm_core.policy import PAGES_BY_ROLE, PermissionDenied, can, can_open, requ
 PAGES = ["org_explorer", "realism_study", "task_workbench", "trajectory_replay", "results", "export", "admin"]
 EXPECTED_PAGES = {  # role -> pages it may open (SPEC §9)
     "expert": {"org_explorer", "realism_study", "task_workbench"},
-    "researcher": {"org_explorer", "trajectory_replay", "results", "export"},
-    "admin": {"org_explorer", "trajectory_replay", "results", "export", "admin"},
+    "researcher": {"org_explorer", "trajectory_replay", "results", "sweeps", "export"},
+    "admin": {"org_explorer", "trajectory_replay", "results", "sweeps", "export", "admin"},
 }
 EXPECTED_ACTIONS = {
     "expert": {"browse_org", "rate", "solve_tasks", "run_offline_agent", "run_paid_agent"},
@@ -24,6 +24,7 @@ EXPECTED_ACTIONS = {
         "export_names",
         "run_offline_agent",
         "run_paid_agent",
+        "run_sweeps",
     },
 }
 EXPECTED_ACTIONS["admin"] = EXPECTED_ACTIONS["researcher"] | {"manage_users", "manage_studies"}

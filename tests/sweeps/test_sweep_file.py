@@ -107,3 +107,17 @@ def test_the_reported_line_is_the_bad_field_s_line_wherever_it_sits(order, bad, 
     found = problems(text)
     assert len(found) == 1 and found[0].startswith(f"s.yaml:{expected_line}: {bad}: "), found
     assert yaml.safe_load(text)[bad] == -1  # the file really has the bad value there
+
+
+def test_the_studio_refuses_experts_and_names_the_line_of_a_bad_file(tmp_path):
+    from crm_core.policy import PermissionDenied
+    from crm_core.store.engine import open_app_store
+    from crm_core.studio.sweeps import start_sweep
+
+    app = f"sqlite:///{tmp_path / 'app.db'}"
+    store = open_app_store(app)
+    with pytest.raises(PermissionDenied):
+        start_sweep(store, app, "expert", "erin", GOOD, "s.yaml")
+    with pytest.raises(SweepFileError, match=r"^edited\.yaml:8: trials: "):
+        start_sweep(store, app, "researcher", "rita", GOOD.replace("trials: 3", "trials: -1"), "edited.yaml")
+    store.kw["bind"].dispose()

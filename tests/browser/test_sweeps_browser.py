@@ -1,0 +1,94 @@
+"""The Sweeps page in Chromium: a researcher starts a sweep, goes to another page and back, and
+sees it progress and finish; the sweep runs in a process of its own meanwhile."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from conftest import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
+from playwright.sync_api import expect
+
+from crm_core.store import open_app_store
+from crm_core.sweeps.store import list_sweeps, sweep_status
+from crm_core.tasks.build import build_tasks
+from crm_core.users import add_user
+from tests.agents.openai_server import Reply, openai_server
+
+pytestmark = pytest.mark.browser
+
+
+def slow_answer(body):
+    """A model that answers after 0.4 s, so the sweep takes a few seconds."""
+    if body.get("tools"):
+        return Reply(tool_calls=[("respond", json.dumps({"content": "None"}))], delay_s=0.4)
+    return Reply(content="<respond>None</respond>", delay_s=0.4)
+
+
+@pytest.fixture(scope="module")
+def sweeps_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
+    folder = tmp_path_factory.mktemp("sweeps_server")
+    org_path = folder / "org.db"
+    shutil.copy(tiny_org_url.removeprefix("sqlite:///"), org_path)
+    build_tasks(f"sqlite:///{org_path}", per_task=4)
+    app_url = f"sqlite:///{folder / 'app.db'}"
+    store = open_app_store(app_url)
+    with store() as session:
+        for username, role in USERS.items():
+            add_user(session, username, role, PASSWORD)
+    store.kw["bind"].dispose()
+    with serve_studio(folder, f"sqlite:///{org_path}", app_url) as server:
+        yield server
+
+
+def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps_server, context):
+    server = sweeps_server
+    with openai_server(slow_answer) as model:
+        sweep_file = (
+            "name: browser sweep\n"
+            f"org: {{url: '{server.org_url}'}}\n"
+            f"models: [oracle, {{name: 'openai:stub', base_url: '{model.base_url}'}}]\n"
+            "frameworks: [fc, react]\ntasks: [handle_time, transfer_count]\nlimit: 2\ntrials: 2\n"
+        )
+        page = context.new_page()
+        sign_in(page, server, "rita")
+        page.goto(f"{server.base_url}/sweeps")
+        settle(page)
+        page.get_by_text("Start a sweep").click()
+        editor = page.get_by_label("Sweep file (YAML)")
+        editor.fill(sweep_file)
+        editor.press("Tab")  # commit the text area before the click
+        page.get_by_role("button", name="Start sweep").click()
+        expect(page.get_by_text(re.compile(r"Started sweep sweep-"))).to_be_visible()
+        expect(page.get_by_text("browser sweep").first).to_be_visible()
+        expect(page.get_by_text(re.compile(r"(queued|running): \d+ / 32 episodes"))).to_be_visible()
+        screenshot(page, "sweeps-started")
+
+        # go elsewhere while the sweep plays, then come back
+        page.get_by_role("link", name="Results").click()
+        settle(page)
+        expect(page.get_by_role("heading", name="Results").first).to_be_visible()
+        page.get_by_role("link", name="Sweeps").click()
+        settle(page)
+        expect(page.get_by_text("finished: 32 / 32 episodes")).to_be_visible(timeout=90_000)
+        screenshot(page, "sweeps-finished")
+        expect(page.get_by_role("rowheader", name="openai:stub")).to_be_visible()
+        assert len(model.requests) == 16  # the stub model's 16 episodes, one call each
+
+    store = open_app_store(server.app_url)
+    (sweep,) = list_sweeps(store)
+    status = sweep_status(store, sweep.sweep_id)
+    assert sweep.created_by == "rita" and status.counts["done"] == 32
+    store.kw["bind"].dispose()
+
+
+def test_experts_cannot_open_sweeps(sweeps_server, context):
+    page = context.new_page()
+    sign_in(page, sweeps_server, "erin")
+    page.goto(f"{sweeps_server.base_url}/sweeps")
+    settle(page)
+    expect(page.get_by_role("button", name="Start sweep")).to_have_count(0)
+    expect(page.get_by_role("link", name="Sweeps")).to_have_count(0)
