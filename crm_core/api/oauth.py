@@ -85,6 +85,7 @@ def token(
 def _revoke(ctx: ApiContext, token_text: str) -> Response:
     if not tokens.revoke_token(ctx.sessions, token_text):
         return _oauth_error("unsupported_token_type", "this token type is not supported")
+    ctx.writes.discard(tokens.hash_token(token_text))  # its sandbox (under --writable) goes too
     return Response(status_code=200)
 
 

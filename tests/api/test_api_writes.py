@@ -15,6 +15,7 @@ from crm_core.api.launcher import start_server_process
 from crm_core.api.sandboxes import WriteMode
 from crm_core.db import make_readonly_engine
 from crm_core.org.stats import org_stats
+from crm_core.query import run_soql
 from tests.api.conftest import app_store_with_users
 
 V = "/services/data/v60.0"
@@ -173,3 +174,46 @@ def test_simple_salesforce_writes_through_a_writable_server(tiny_org_url, tmp_pa
             sf.Issue__c.get(created["id"])
     finally:
         running.stop()
+
+
+def test_a_revoked_token_loses_its_sandbox(writable: TestClient) -> None:
+    auth = _login(writable)
+    token = auth["Authorization"].removeprefix("Bearer ")
+    writable.post(f"{V}/sobjects/Issue__c", json={"Name": "Toe cap dented"}, headers=auth)
+    writes = writable.app.state.api.writes
+    assert len(writes._sandboxes) >= 1
+    before = len(writes._sandboxes)
+    assert writable.post("/services/oauth2/revoke", data={"token": token}).status_code == 200
+    assert len(writes._sandboxes) == before - 1
+
+
+def test_shared_mode_writes_into_the_org(tiny_org_url: str, tmp_path) -> None:
+    import shutil
+
+    from crm_core.db import sqlite_path
+
+    org = tmp_path / "org.db"
+    shutil.copy(sqlite_path(tiny_org_url), org)
+    org_url = f"sqlite:///{org}"
+    app_url = f"sqlite:///{tmp_path / 'app.db'}"
+    app_store_with_users(app_url, "rita")
+    app = create_app(ApiSettings(org_db=org_url, app_db=app_url, writable=WriteMode.SHARED))
+    issues = "SELECT COUNT() FROM Issue__c WHERE Name = 'Shared seam'"
+
+    def in_org() -> int:  # read straight from the org file, not through the API
+        engine = make_readonly_engine(org_url)
+        try:
+            with engine.connect() as conn:
+                return run_soql(conn, issues)["totalSize"]
+        finally:
+            engine.dispose()
+
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        mine, theirs = _login(client), _login(client)
+        created = client.post(f"{V}/sobjects/Issue__c", json={"Name": "Shared seam"}, headers=mine).json()
+        assert in_org() == 1
+        assert client.get(f"{V}/sobjects/Issue__c/{created['id']}", headers=theirs).json()["Name"] == "Shared seam"
+        assert client.delete(f"{V}/sobjects/Issue__c/{created['id']}", headers=mine).status_code == 204
+        assert in_org() == 0
+        assert client.get(f"{V}/sobjects/Issue__c/{created['id']}", headers=theirs).status_code == 404
+    app.state.api.writes.close()
