@@ -13,9 +13,10 @@ import math
 from collections.abc import Mapping
 from typing import Literal
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from crm_core.org.schema import Case, CaseHistory, OrderItem
+from crm_core.tasks.daily import DailyTotals, day_of
 
 Extreme = Literal["min", "max"]
 OWNER_ASSIGNMENT = "Owner Assignment"
@@ -42,29 +43,43 @@ def pick_extreme(values: Mapping[str, float], extreme: Extreme) -> str | None:
     return winners[0]
 
 
-def handled_counts(conn: Connection, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
-    """Cases per agent whose first Owner Assignment falls in [start, end) and names the agent."""
-    h = CaseHistory.__table__.alias("h")
-    earlier = CaseHistory.__table__.alias("earlier")
-    has_earlier = (
-        select(earlier.c.Id)
-        .where(
-            earlier.c.CaseId__c == h.c.CaseId__c,
-            earlier.c.Field__c == OWNER_ASSIGNMENT,
-            or_(
-                earlier.c.CreatedDate < h.c.CreatedDate,
-                and_(earlier.c.CreatedDate == h.c.CreatedDate, earlier.c.Id < h.c.Id),
-            ),
-        )
-        .exists()
+def first_assignment_totals(
+    conn: Connection, before: dt.datetime | None = None, since: dt.datetime | None = None
+) -> DailyTotals:
+    """Cases per agent by the day of the case's first Owner Assignment (ties by CreatedDate go by Id).
+
+    With `before` and `since`, only first assignments in [since, before) are read.
+    """
+    order = func.row_number().over(
+        partition_by=CaseHistory.CaseId__c, order_by=(CaseHistory.CreatedDate, CaseHistory.Id)
     )
+    assignments = select(
+        CaseHistory.NewValue__c.label("agent"), CaseHistory.CreatedDate.label("created"), order.label("rank")
+    ).where(CaseHistory.Field__c == OWNER_ASSIGNMENT)
+    if before is not None:
+        assignments = assignments.where(CaseHistory.CreatedDate < before)
+    ranked = assignments.subquery()
+    day = day_of(ranked.c.created)
     rows = conn.execute(
-        select(h.c.NewValue__c, func.count())
-        .where(h.c.Field__c == OWNER_ASSIGNMENT, h.c.CreatedDate >= start, h.c.CreatedDate < end, ~has_earlier)
-        .group_by(h.c.NewValue__c)
-        .order_by(h.c.NewValue__c)
-    ).all()
-    return {agent: count for agent, count in rows if agent is not None}
+        select(ranked.c.agent, day, func.count())
+        .where(ranked.c.rank == 1, ranked.c.agent.is_not(None), *([ranked.c.created >= since] if since else []))
+        .group_by(ranked.c.agent, day)
+    )
+    return DailyTotals(rows)
+
+
+def handled_counts(
+    conn: Connection, start: dt.datetime, end: dt.datetime, totals: DailyTotals | None = None
+) -> dict[str, int]:
+    """Cases per agent whose first Owner Assignment falls in [start, end) and names the agent.
+
+    `totals` are :func:`first_assignment_totals`, read once by a sampler.
+    """
+    if totals is None:
+        firsts = first_assignment_totals(conn, before=end, since=start).covering(start, end)
+    else:
+        firsts = totals.between(start, end)
+    return dict(sorted(firsts.items()))
 
 
 def qualified_agents(
@@ -80,16 +95,21 @@ def mean(values: list[float]) -> float:
     return math.fsum(values) / len(values)
 
 
-def product_case_dates(
-    conn: Connection, start: dt.datetime, end: dt.datetime, product_id: str
-) -> list[tuple[str | None, dt.datetime]]:
-    """(IssueId__c, CreatedDate) of the cases created in [start, end) on the product's order items."""
-    return [
-        (issue, created)
-        for issue, created in conn.execute(
-            select(Case.IssueId__c, Case.CreatedDate)
-            .join(OrderItem, OrderItem.Id == Case.OrderItemId__c)
-            .where(OrderItem.Product2Id == product_id, Case.CreatedDate >= start, Case.CreatedDate < end)
-            .order_by(Case.Id)
-        ).all()
-    ]
+def product_case_totals(
+    conn: Connection, start: dt.datetime | None = None, end: dt.datetime | None = None, product_id: str | None = None
+) -> DailyTotals:
+    """Cases per (Product2Id, IssueId__c) of their order item and creation day.
+
+    Optionally only the cases created in [start, end) and on one product's order items.
+    """
+    created = day_of(Case.CreatedDate)
+    statement = (
+        select(OrderItem.Product2Id, Case.IssueId__c, created, func.count())
+        .join(OrderItem, OrderItem.Id == Case.OrderItemId__c)
+        .group_by(OrderItem.Product2Id, Case.IssueId__c, created)
+    )
+    if start is not None and end is not None:
+        statement = statement.where(Case.CreatedDate >= start, Case.CreatedDate < end)
+    if product_id is not None:
+        statement = statement.where(OrderItem.Product2Id == product_id)
+    return DailyTotals(((product, issue), day, count) for product, issue, day, count in conn.execute(statement))

@@ -30,7 +30,7 @@ from crm_core.org.schema import (
     User,
 )
 from crm_core.periods import MONTHS, QUARTERS, SEASONS, format_when, period_bounds, window_start
-from crm_core.tasks.reference import TiedAnswerError, handled_counts
+from crm_core.tasks.reference import TiedAnswerError, first_assignment_totals, handled_counts
 
 NONE_SHARE = 0.3
 MAX_ANSWER_SHARE = 0.1
@@ -226,22 +226,19 @@ def collect(
 _STAFF_PERIODS = ("month", "month", "quarter", "season", "past_months", "past_weeks")
 
 
-StaffSolver = Callable[[Connection, dt.datetime, dt.datetime, int, str, dict[str, int]], str | None]
+StaffSolver = Callable[[dt.datetime, dt.datetime, int, Any, dict[str, int]], str | None]
 
 
 def staff_sampler(
     conn: Connection, solve: StaffSolver, phrasings: tuple[str, ...], words: dict[str, tuple[str, ...]], slot: str
 ) -> Sampler:
     """The sampling of the agent-ranking tasks (handle_time, transfer_count): a period, an extreme
-    and n; `solve(conn, start, end, n, extreme, handled)` answers, `words[extreme]` fill `{slot}`."""
-    cache: dict[tuple[dt.datetime, dt.datetime], dict[str, int]] = {}
+    and n; `solve(start, end, n, extreme, handled)` answers, `words[extreme]` fill `{slot}`."""
+    first_assignments = first_assignment_totals(conn)
 
     def sample(rng: random.Random, want_none: bool) -> Draft | None:
         period = sample_period(rng, _STAFF_PERIODS)
-        key = (period.start, period.end)
-        if key not in cache:
-            cache[key] = handled_counts(conn, period.start, period.end)
-        handled = cache[key]
+        handled = handled_counts(conn, period.start, period.end, first_assignments)
         if not handled:
             return None
         top = max(handled.values())
@@ -249,7 +246,7 @@ def staff_sampler(
         lowest = 1 if top > 1 else 0
         n = top + rng.randrange(0, 3) if want_none else rng.randrange(lowest, max(top, 1))
         extreme = rng.choice(("min", "max"))
-        answer = solve(conn, period.start, period.end, n, extreme, handled)
+        answer = solve(period.start, period.end, n, extreme, handled)
         query = fill(
             rng.choice(phrasings),
             period=period.phrase,

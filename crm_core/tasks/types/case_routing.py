@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from crm_core.org.schema import Case, OrderItem, User
 from crm_core.tasks import query_oracle as q
@@ -75,6 +76,17 @@ def cases_by_owner(
     return Counter(dict(conn.execute(statement.group_by(Case.OwnerId).order_by(Case.OwnerId)).all()))
 
 
+def closed_cases_by(conn: Connection, key: InstrumentedAttribute[Any]) -> defaultdict[str, Counter[str]]:
+    """Closed cases per owner for every value of `key` (Case.IssueId__c or OrderItem.Product2Id), in one query."""
+    statement = select(key, Case.OwnerId, func.count()).where(Case.Status == CLOSED)
+    if key.class_ is OrderItem:
+        statement = statement.join(OrderItem, OrderItem.Id == Case.OrderItemId__c)
+    counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for value, owner, count in conn.execute(statement.group_by(key, Case.OwnerId)):
+        counts[value][owner] = count
+    return counts
+
+
 def route(
     agents: Iterable[str], by_issue: Counter[str], by_product: Counter[str], open_cases: Counter[str]
 ) -> str | None:
@@ -123,17 +135,13 @@ def sampler(conn: Connection, view: OrgView) -> Sampler:
     pairs = [pair for pair in view.routing_pairs if pair[1] in view.products]
     agents = [row[0] for row in conn.execute(select(User.Id).order_by(User.Id)).all()]
     open_cases = cases_by_owner(conn, closed=False)
-    by_issue: dict[str, Counter[str]] = {}
-    by_product: dict[str, Counter[str]] = {}
+    by_issue = closed_cases_by(conn, Case.IssueId__c)
+    by_product = closed_cases_by(conn, OrderItem.Product2Id)
     solved: dict[tuple[str, str], str | None] = {}
 
     def sample(rng: random.Random, want_none: bool) -> Draft | None:
         issue, product, order_number = rng.choice(pairs)
         if (issue, product) not in solved:
-            if issue not in by_issue:
-                by_issue[issue] = cases_by_owner(conn, closed=True, issue_id=issue)
-            if product not in by_product:
-                by_product[product] = cases_by_owner(conn, closed=True, product_id=product)
             try:
                 solved[issue, product] = route(agents, by_issue[issue], by_product[product], open_cases)
             except TiedAnswerError:

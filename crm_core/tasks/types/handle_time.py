@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,11 +14,11 @@ from sqlalchemy import Connection, func, select
 from crm_core.org.schema import Case, CaseHistory
 from crm_core.periods import parse_when
 from crm_core.tasks import query_oracle as q
+from crm_core.tasks.daily import DailyTotals, day_of, seconds_between
 from crm_core.tasks.reference import (
     CLOSED,
     OWNER_ASSIGNMENT,
     Extreme,
-    mean,
     pick_extreme,
     qualified_agents,
 )
@@ -55,6 +54,32 @@ REQUIRED = (
 )
 
 
+def single_assignment_totals(
+    conn: Connection, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> tuple[DailyTotals, DailyTotals]:
+    """(handle seconds, cases) per owner and creation day of the closed, never-transferred cases,
+    optionally of those created in [start, end)."""
+    single = (
+        select(CaseHistory.CaseId__c)
+        .where(CaseHistory.Field__c == OWNER_ASSIGNMENT)
+        .group_by(CaseHistory.CaseId__c)
+        .having(func.count() == 1)
+    )
+    created = day_of(Case.CreatedDate)
+    statement = (
+        select(Case.OwnerId, created, func.sum(seconds_between(conn, Case.CreatedDate, Case.ClosedDate)), func.count())
+        .where(Case.Status == CLOSED, Case.ClosedDate.is_not(None), Case.Id.in_(single))
+        .group_by(Case.OwnerId, created)
+    )
+    if start is not None and end is not None:
+        statement = statement.where(Case.CreatedDate >= start, Case.CreatedDate < end)
+    rows = conn.execute(statement).all()
+    return (
+        DailyTotals((owner, day, total) for owner, day, total, _ in rows),
+        DailyTotals((owner, day, count) for owner, day, _, count in rows),
+    )
+
+
 def handle_time(
     conn: Connection,
     start: dt.datetime,
@@ -62,32 +87,23 @@ def handle_time(
     n: int,
     extreme: Extreme,
     handled: Mapping[str, int] | None = None,
+    totals: tuple[DailyTotals, DailyTotals] | None = None,
 ) -> str | None:
-    """Qualified agent with the lowest / highest mean handle time of never-transferred closed cases."""
+    """Qualified agent with the lowest / highest mean handle time of never-transferred closed cases.
+
+    `handled` are the period's :func:`handled_counts` and `totals` the org's
+    :func:`single_assignment_totals`, both read once by the sampler.
+    """
     qualified = qualified_agents(conn, start, end, n, handled)
     if not qualified:
         return None
-    assignments = (
-        select(func.count())
-        .where(CaseHistory.CaseId__c == Case.Id, CaseHistory.Field__c == OWNER_ASSIGNMENT)
-        .scalar_subquery()
-    )
-    rows = conn.execute(
-        select(Case.OwnerId, Case.CreatedDate, Case.ClosedDate)
-        .where(
-            Case.CreatedDate >= start,
-            Case.CreatedDate < end,
-            Case.Status == CLOSED,
-            Case.ClosedDate.is_not(None),
-            assignments == 1,
-        )
-        .order_by(Case.Id)
-    ).all()
-    times: dict[str, list[float]] = defaultdict(list)
-    for owner, created, closed in rows:
-        if owner in qualified:
-            times[owner].append((closed - created).total_seconds())
-    return pick_extreme({agent: mean(v) for agent, v in times.items()}, extreme)
+    if totals is None:
+        seconds, counts = single_assignment_totals(conn, start, end)
+        sums, cases = seconds.covering(start, end), counts.covering(start, end)
+    else:
+        sums, cases = totals[0].between(start, end), totals[1].between(start, end)
+    means = {owner: sums.get(owner, 0) / count for owner, count in cases.items() if owner in qualified}
+    return pick_extreme(means, extreme)
 
 
 def reference(conn: Connection, p: dict[str, Any]) -> str | None:
@@ -97,7 +113,12 @@ def reference(conn: Connection, p: dict[str, Any]) -> str | None:
 
 def sampler(conn: Connection, view: OrgView) -> Sampler:
     """A period, an extreme and n (see :func:`crm_core.tasks.sampling.staff_sampler`)."""
-    return staff_sampler(conn, handle_time, PHRASINGS, ADJECTIVES, "adj")
+    totals = single_assignment_totals(conn)
+
+    def solve(start: dt.datetime, end: dt.datetime, n: int, extreme: Extreme, handled: Mapping[str, int]) -> str | None:
+        return handle_time(conn, start, end, n, extreme, handled, totals)
+
+    return staff_sampler(conn, solve, PHRASINGS, ADJECTIVES, "adj")
 
 
 def solve_with_tools(s: ToolSession, p: dict[str, Any]) -> str | None:

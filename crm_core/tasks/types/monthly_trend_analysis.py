@@ -14,7 +14,8 @@ from sqlalchemy import Connection
 
 from crm_core.periods import MONTHS, parse_when
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.reference import pick_extreme, product_case_dates
+from crm_core.tasks.daily import DailyTotals
+from crm_core.tasks.reference import pick_extreme, product_case_totals
 from crm_core.tasks.rules import PRODUCT_CASES
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, fill, sample_period
 from crm_core.tasks.spec import TaskSpec
@@ -35,9 +36,30 @@ PHRASINGS = (
 REQUIRED = f"{PRODUCT_CASES}calendar month of CreatedDate. Answer with the full English month name only (e.g. March)."
 
 
-def monthly_trend(conn: Connection, start: dt.datetime, end: dt.datetime, product_id: str) -> str | None:
-    """English name of the month with the most such cases (periods shorter than a year)."""
-    counts = Counter(MONTHS[created.month - 1] for _, created in product_case_dates(conn, start, end, product_id))
+def month_pieces(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """[start, end) cut at each first of a month."""
+    pieces = []
+    while start < end:
+        following = dt.datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+        pieces.append((start, min(following, end)))
+        start = following
+    return pieces
+
+
+def monthly_trend(
+    conn: Connection, start: dt.datetime, end: dt.datetime, product_id: str, totals: DailyTotals | None = None
+) -> str | None:
+    """English name of the month with the most such cases (periods shorter than a year).
+
+    `totals` are :func:`product_case_totals` of the whole org, read once by the sampler.
+    """
+    read = product_case_totals(conn, start, end, product_id) if totals is None else totals
+    counts: Counter[str] = Counter()
+    for piece_start, piece_end in month_pieces(start, end):
+        piece = read.covering(piece_start, piece_end) if totals is None else read.between(piece_start, piece_end)
+        for (product, _issue), count in piece.items():
+            if product == product_id:
+                counts[MONTHS[piece_start.month - 1]] += count
     return pick_extreme({k: float(v) for k, v in counts.items()}, "max")
 
 
@@ -50,11 +72,12 @@ def sampler(conn: Connection, view: OrgView) -> Sampler:
     """A period of at most a year and a product with cases."""
     with_cases = sorted({pid for _, pid, _ in view.routing_pairs if pid in view.products})
     trend_periods = ("quarter", "season", "year", "past_months")
+    totals = product_case_totals(conn)
 
     def sample(rng: random.Random, want_none: bool) -> Draft | None:
         period = sample_period(rng, trend_periods)
         product = rng.choice(with_cases)
-        answer = monthly_trend(conn, period.start, period.end, product)
+        answer = monthly_trend(conn, period.start, period.end, product, totals)
         if answer is None:
             return None
         query = fill(

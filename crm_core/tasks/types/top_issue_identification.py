@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import Counter
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -15,7 +14,8 @@ from sqlalchemy import Connection, select
 from crm_core.org.schema import Issue
 from crm_core.periods import parse_when
 from crm_core.tasks import query_oracle as q
-from crm_core.tasks.reference import pick_extreme, product_case_dates
+from crm_core.tasks.daily import DailyTotals
+from crm_core.tasks.reference import pick_extreme, product_case_totals
 from crm_core.tasks.rules import NONE_ANSWER, PRODUCT_CASES
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, distinct_values, fill, sample_period
 from crm_core.tasks.spec import TaskSpec
@@ -39,10 +39,19 @@ REQUIRED = (
 )
 
 
-def top_issue(conn: Connection, start: dt.datetime, end: dt.datetime, product_id: str) -> str | None:
-    """The issue most reported on the product's order items by cases created in [start, end)."""
-    counts = Counter(issue for issue, _ in product_case_dates(conn, start, end, product_id) if issue)
-    return pick_extreme({k: float(v) for k, v in counts.items()}, "max")
+def top_issue(
+    conn: Connection, start: dt.datetime, end: dt.datetime, product_id: str, totals: DailyTotals | None = None
+) -> str | None:
+    """The issue most reported on the product's order items by cases created in [start, end).
+
+    `totals` are :func:`product_case_totals` of the whole org, read once by the sampler.
+    """
+    if totals is None:
+        period = product_case_totals(conn, start, end, product_id).covering(start, end)
+    else:
+        period = totals.between(start, end)
+    counts = {issue: count for (product, issue), count in period.items() if product == product_id}
+    return pick_extreme({issue: float(count) for issue, count in counts.items() if issue}, "max")
 
 
 def reference(conn: Connection, p: dict[str, Any]) -> str | None:
@@ -55,11 +64,12 @@ def sampler(conn: Connection, view: OrgView) -> Sampler:
     product_ids = sorted(view.products)
     with_cases = sorted({pid for _, pid, _ in view.routing_pairs if pid in view.products})
     long_periods = ("quarter", "season", "year", "past_months", "past_quarters")
+    totals = product_case_totals(conn)
 
     def sample(rng: random.Random, want_none: bool) -> Draft | None:
         period = sample_period(rng, ("month", "past_weeks") if want_none else long_periods)
         product = rng.choice(product_ids if want_none else with_cases)
-        answer = top_issue(conn, period.start, period.end, product)
+        answer = top_issue(conn, period.start, period.end, product, totals)
         query = fill(
             rng.choice(PHRASINGS), period=period.phrase, period_bare=period.bare, product=view.products[product]
         )

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, select
 from crm_core.org.schema import CaseHistory
 from crm_core.periods import parse_when
 from crm_core.tasks import query_oracle as q
+from crm_core.tasks.daily import DailyTotals, day_of
 from crm_core.tasks.reference import OWNER_ASSIGNMENT, Extreme, pick_extreme, qualified_agents
 from crm_core.tasks.rules import HANDLED, ID_ANSWER, NONE_ANSWER
 from crm_core.tasks.sampling import OrgView, Sampler, staff_sampler, user_ids
@@ -40,6 +41,19 @@ REQUIRED = (
 )
 
 
+def transfer_totals(conn: Connection, start: dt.datetime | None = None, end: dt.datetime | None = None) -> DailyTotals:
+    """Owner Assignments away from each agent (OldValue__c) per day, optionally of [start, end)."""
+    day = day_of(CaseHistory.CreatedDate)
+    statement = (
+        select(CaseHistory.OldValue__c, day, func.count())
+        .where(CaseHistory.Field__c == OWNER_ASSIGNMENT, CaseHistory.OldValue__c.is_not(None))
+        .group_by(CaseHistory.OldValue__c, day)
+    )
+    if start is not None and end is not None:
+        statement = statement.where(CaseHistory.CreatedDate >= start, CaseHistory.CreatedDate < end)
+    return DailyTotals(conn.execute(statement))
+
+
 def transfer_count(
     conn: Connection,
     start: dt.datetime,
@@ -47,27 +61,19 @@ def transfer_count(
     n: int,
     extreme: Extreme,
     handled: Mapping[str, int] | None = None,
+    totals: DailyTotals | None = None,
 ) -> str | None:
-    """Qualified agent with the fewest / most transfers away in [start, end) (zeros count)."""
+    """Qualified agent with the fewest / most transfers away in [start, end) (zeros count).
+
+    `handled` are the period's :func:`handled_counts` and `totals` the org's :func:`transfer_totals`,
+    both read once by the sampler.
+    """
     qualified = qualified_agents(conn, start, end, n, handled)
     if not qualified:
         return None
-    rows = conn.execute(
-        select(CaseHistory.OldValue__c, func.count())
-        .where(
-            CaseHistory.Field__c == OWNER_ASSIGNMENT,
-            CaseHistory.OldValue__c.is_not(None),
-            CaseHistory.CreatedDate >= start,
-            CaseHistory.CreatedDate < end,
-        )
-        .group_by(CaseHistory.OldValue__c)
-        .order_by(CaseHistory.OldValue__c)
-    ).all()
-    counts = {agent: 0.0 for agent in sorted(qualified)}
-    for agent, count in rows:
-        if agent in counts:
-            counts[agent] = float(count)
-    return pick_extreme(counts, extreme)
+    read = transfer_totals(conn, start, end) if totals is None else totals
+    transfers = read.covering(start, end) if totals is None else read.between(start, end)
+    return pick_extreme({agent: float(transfers.get(agent, 0)) for agent in sorted(qualified)}, extreme)
 
 
 def reference(conn: Connection, p: dict[str, Any]) -> str | None:
@@ -77,7 +83,12 @@ def reference(conn: Connection, p: dict[str, Any]) -> str | None:
 
 def sampler(conn: Connection, view: OrgView) -> Sampler:
     """A period, an extreme and n (see :func:`crm_core.tasks.sampling.staff_sampler`)."""
-    return staff_sampler(conn, transfer_count, PHRASINGS, MOST, "most")
+    totals = transfer_totals(conn)
+
+    def solve(start: dt.datetime, end: dt.datetime, n: int, extreme: Extreme, handled: Mapping[str, int]) -> str | None:
+        return transfer_count(conn, start, end, n, extreme, handled, totals)
+
+    return staff_sampler(conn, solve, PHRASINGS, MOST, "most")
 
 
 def solve_with_tools(s: ToolSession, p: dict[str, Any]) -> str | None:
