@@ -11,10 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from crm_core.db import DatabaseURLError, make_readonly_engine
 from crm_core.errors import UserFacingError
 from crm_core.org.schema import OrgInfo
-from crm_core.tasks.records import TaskInstance
+from crm_core.tasks.records import TaskInstance, write_tasks_to_org
 from crm_core.tasks.registry import task_specs
 from crm_core.tasks.sampling import collect, read_org_view
-from crm_core.tasks.store import write_tasks_to_org
 
 DEFAULT_PER_TASK = 130
 ProgressCallback = Callable[[str, int, int], None]

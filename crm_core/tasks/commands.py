@@ -110,8 +110,7 @@ def import_(
     org_db: OrgDbOption = None,
 ) -> None:
     """Validate a task file and make it the org's task set (replacing the current one)."""
-    from crm_core.tasks.records import read_task_file
-    from crm_core.tasks.store import write_tasks_to_org
+    from crm_core.tasks.records import read_task_file, write_tasks_to_org
 
     instances = read_task_file(file)
     write_tasks_to_org(_url(org_db), instances)

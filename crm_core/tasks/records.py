@@ -1,4 +1,4 @@
-"""Task instances and their files: our JSON / JSONL format and CRMArena's original variants.
+"""Task instances, their files (our JSON / JSONL and CRMArena's variants) and their rows in the org database.
 
 An instance is CRMArena's record (idx, task, persona, query, answer, metadata, reward_metric)
 plus ``params``: the structured parameters the answer is computed from (never shown to agents).
@@ -19,6 +19,7 @@ from crm_core.errors import UserFacingError
 from crm_core.scoring.metrics import RewardMetric
 from crm_core.tasks.registry import spec_of, task_names
 from crm_core.tasks.spec import Persona
+from crm_core.tasks.store import read_rows, replace_rows
 
 ExportFormat = Literal["jsonl", "json", "crmarena", "crmarena-v1"]
 
@@ -192,7 +193,18 @@ def save_tasks(instances: Iterable[TaskInstance], path: str | Path, fmt: ExportF
 def load_tasks(source: str | Path) -> list[TaskInstance]:
     """Instances from a task file, or from the org database named by a SQLAlchemy URL."""
     if isinstance(source, str) and "://" in source:
-        from crm_core.tasks.store import read_tasks_from_org
-
         return read_tasks_from_org(source)
     return read_task_file(Path(source))
+
+
+def write_tasks_to_org(url: str, instances: Iterable[TaskInstance]) -> int:
+    """Replace the org's task set with `instances` (see :mod:`crm_core.tasks.store`); returns how many."""
+    return replace_rows(
+        url,
+        [(i.idx, i.task, i.persona, json.dumps(i.model_dump(mode="json"), ensure_ascii=False)) for i in instances],
+    )
+
+
+def read_tasks_from_org(url: str) -> list[TaskInstance]:
+    """The org's task set, read through a read-only engine; a clear error if there is none."""
+    return [parse_record(json.loads(record), f"task_instance idx {idx}") for idx, record in read_rows(url)]

@@ -7,7 +7,6 @@ not an object: no SOQL or SOSL query reaches it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from sqlalchemy import Integer, String, Text, delete, inspect, select
@@ -16,7 +15,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm_core.db import make_engine, make_readonly_engine
 from crm_core.errors import UserFacingError
-from crm_core.tasks.records import TaskInstance, parse_record
 
 TABLE = "task_instance"
 
@@ -35,36 +33,29 @@ class StoredTask(TaskBase):
     record: Mapped[str] = mapped_column(Text, nullable=False)
 
 
-def write_tasks_to_org(url: str, instances: Iterable[TaskInstance]) -> int:
-    """Replace the org's task set with `instances`; returns how many were written."""
+def replace_rows(url: str, rows: Iterable[tuple[int, str, str, str]]) -> int:
+    """Replace the org's task set with `rows` (idx, task, persona, JSON record); returns how many."""
     try:
         engine = make_engine(url)
     except (ValueError, OSError) as exc:
         raise UserFacingError(f"cannot open the org database: {exc}") from None
     try:
         TaskBase.metadata.create_all(engine)
-        rows = [
-            {
-                "idx": i.idx,
-                "task": i.task,
-                "persona": i.persona,
-                "record": json.dumps(i.model_dump(mode="json"), ensure_ascii=False),
-            }
-            for i in instances
-        ]
+        columns = ("idx", "task", "persona", "record")
+        values = [dict(zip(columns, row, strict=True)) for row in rows]
         with engine.begin() as conn:
             conn.execute(delete(StoredTask))
-            if rows:
-                conn.execute(StoredTask.__table__.insert(), rows)
-        return len(rows)
+            if values:
+                conn.execute(StoredTask.__table__.insert(), values)
+        return len(values)
     except SQLAlchemyError as exc:
         raise UserFacingError(f"cannot store the task set: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
     finally:
         engine.dispose()
 
 
-def read_tasks_from_org(url: str) -> list[TaskInstance]:
-    """The org's task set, read through a read-only engine; a clear error if there is none."""
+def read_rows(url: str) -> list[tuple[int, str]]:
+    """(idx, JSON record) of the org's task set in idx order, read-only; a clear error if there is none."""
     try:
         engine = make_readonly_engine(url)
     except ValueError as exc:
@@ -78,4 +69,4 @@ def read_tasks_from_org(url: str) -> list[TaskInstance]:
         raise UserFacingError(f"cannot read the task set: {exc.__class__.__name__}") from None
     finally:
         engine.dispose()
-    return [parse_record(json.loads(record), f"task_instance idx {idx}") for idx, record in rows]
+    return [(idx, record) for idx, record in rows]

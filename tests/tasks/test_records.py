@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from crm_core.tasks.records import TaskFileError, TaskInstance, load_tasks, save_tasks
-from crm_core.tasks.store import read_tasks_from_org, write_tasks_to_org
+from crm_core.tasks.records import (
+    TaskFileError,
+    TaskInstance,
+    load_tasks,
+    read_tasks_from_org,
+    save_tasks,
+    write_tasks_to_org,
+)
 
 ORIGINAL = {
     "idx": 7,
