@@ -92,9 +92,10 @@ def _soql_runner(ctx: ApiContext, version: str, owner: TokenOwner) -> QueryRunne
     return run
 
 
-def _query(
+def first_query_batch(
     ctx: ApiContext, owner: TokenOwner, version: str, q: str | None, include_deleted: bool, options: str | None
 ) -> dict[str, Any]:
+    """Run a SOQL query for `owner`; its first batch (``nextRecordsUrl`` when there is more)."""
     if not q or not q.strip():
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
     today = ctx.settings.query_today()
@@ -123,7 +124,7 @@ def _query_routes(resource: str, include_deleted: bool) -> None:
         sforce_query_options: Annotated[str | None, Header()] = None,
     ) -> Response:
         """Run a SOQL query; more than one batch continues at ``nextRecordsUrl``."""
-        return SalesforceJSON(_query(ctx, owner, version, q, include_deleted, sforce_query_options))
+        return SalesforceJSON(first_query_batch(ctx, owner, version, q, include_deleted, sforce_query_options))
 
     @router.get(f"/{resource}/{{locator}}", name=f"{resource}_more")
     def more(version: str, locator: str, owner: Owner, ctx: Context) -> Response:
@@ -234,7 +235,8 @@ def record_id_of(obj: ObjectDescribe, record_id: str) -> str:
     return full
 
 
-def _fields(obj: ObjectDescribe, fields: str | None) -> list[str]:
+def field_names(obj: ObjectDescribe, fields: str | None) -> list[str]:
+    """The fields a ``fields=`` parameter names (all when empty); 400 ``INVALID_FIELD`` otherwise."""
     if fields is None or not fields.strip():
         return [f.name for f in obj.fields]
     names = []
@@ -271,4 +273,6 @@ def record(
 ) -> Response:
     """One record by its 15- or 18-character id; ``fields=`` picks the fields."""
     obj = object_of_path(object_name)
-    return SalesforceJSON(fetch_record(ctx, owner, obj, record_id_of(obj, record_id), _fields(obj, fields), version))
+    return SalesforceJSON(
+        fetch_record(ctx, owner, obj, record_id_of(obj, record_id), field_names(obj, fields), version)
+    )

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from crm_core.api.context import ApiContext, Context, Owner, check_version
-from crm_core.api.data_routes import _query, fetch_record, object_of_path, record_id_of
+from crm_core.api.data_routes import fetch_record, field_names, first_query_batch, object_of_path, record_id_of
 from crm_core.api.errors import ApiError, read_only
 from crm_core.api.responses import SalesforceJSON
 from crm_core.api.tokens import TokenOwner
@@ -288,8 +288,7 @@ def _subrequest(ctx: ApiContext, owner: TokenOwner, store: Sandbox, method: str,
     if segments[0] == "sobjects" and len(segments) == 3:
         obj = object_of_path(segments[1])
         if method == "GET":
-            query = parse_qs(parts.query).get("fields", [None])[0]
-            names = [f.name for f in obj.fields] if not query else [n.strip() for n in query.split(",")]
+            names = field_names(obj, parse_qs(parts.query).get("fields", [None])[0])
             return Outcome(200, fetch_record(ctx, owner, obj, record_id_of(obj, segments[2]), names, version))
         if method == "PATCH":
             return _update(store, segments[1], segments[2], body)
@@ -299,7 +298,7 @@ def _subrequest(ctx: ApiContext, owner: TokenOwner, store: Sandbox, method: str,
         return _upsert(store, version, segments[1], segments[2], segments[3], body)
     if segments == ["query"] and method == "GET":
         query = parse_qs(parts.query).get("q", [""])[0]
-        return Outcome(200, _query(ctx, owner, version, query, False, None))
+        return Outcome(200, first_query_batch(ctx, owner, version, query, False, None))
     raise ApiError(400, "INVALID_URL", f"The subrequest {method} {parts.path} is not supported")
 
 

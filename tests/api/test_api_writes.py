@@ -217,3 +217,12 @@ def test_shared_mode_writes_into_the_org(tiny_org_url: str, tmp_path) -> None:
         assert in_org() == 0
         assert client.get(f"{V}/sobjects/Issue__c/{created['id']}", headers=theirs).status_code == 404
     app.state.api.writes.close()
+
+
+def test_composite_checks_field_names_of_reads(writable: TestClient) -> None:
+    auth = _login(writable)
+    case = _one(writable, auth, "SELECT Id FROM Case ORDER BY Id LIMIT 1")
+    bad = {"method": "GET", "url": f"{V}/sobjects/Case/{case['Id']}?fields=Id FROM User", "referenceId": "r"}
+    answer = writable.post(f"{V}/composite", json={"compositeRequest": [bad]}, headers=auth).json()
+    assert answer["compositeResponse"][0]["httpStatusCode"] == 400
+    assert answer["compositeResponse"][0]["body"][0]["errorCode"] == "INVALID_FIELD"
