@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Select, and_, func, not_, or_, select
 
-from crm_core.org.catalog import END, START
+from crm_core.org.catalog import END, PRODUCT_KINDS, START, kind_of
 from crm_core.org.ids import KEY_PREFIXES, is_valid_id
 from crm_core.org.schema import (
     OBJECT_MODELS,
@@ -29,7 +31,9 @@ from crm_core.org.schema import (
     LiveChatTranscript,
     Order,
     OrderItem,
+    OrgInfo,
     PricebookEntry,
+    Product2,
     User,
 )
 
@@ -366,6 +370,185 @@ def _rule_article_facts(conn: Connection) -> Iterator[Violation]:
             yield _v("article-facts", "Knowledge__kav", article_id, f"fact {position}: {answer!r} not in the body")
 
 
+# --- consistency of free text with facts ------------------------------------------------------
+
+_ORDER_NUMBER = re.compile(r"\b\d{8}\b")
+_QUOTE_HEAD = re.compile(r"^On (.+) at (\d\d:\d\d), (.+) <(.+)> wrote:$", re.MULTILINE)
+_TRANSFER_LINE = re.compile(r"^\( (?:(\d+)m )?(\d+)s \) Chat transferred from (.+) to (.+)\.$", re.MULTILINE)
+_PLURAL_NOUNS = "|".join(sorted({k.noun.split()[-1] for k in PRODUCT_KINDS if k.plural}))
+_SINGULAR_NOUNS = "|".join(sorted({k.noun.split()[-1] for k in PRODUCT_KINDS if not k.plural}))
+_DISAGREEMENT = re.compile(
+    rf"\b(?:(?:{_PLURAL_NOUNS}) (?:is|was|has|doesn't|isn't)|(?:{_SINGULAR_NOUNS}) (?:are|were|have|don't|aren't))\b"
+)
+
+
+def _facts_of(text: str, labels: dict[str, re.Pattern[str]]) -> dict[str, str]:
+    found = {}
+    for key, pattern in labels.items():
+        if match := pattern.search(text):
+            found[key] = match.group(1)
+    return found
+
+
+_DESCRIPTION_FACTS = {
+    "weight": re.compile(r"^Weight: ([\d,]+ grams)", re.MULTILINE),
+    "material": re.compile(r"^Material: (.+)\.$", re.MULTILINE),
+    "warranty": re.compile(r"^Warranty: (\d+ months)", re.MULTILINE),
+}
+_GUIDE_FACTS = {
+    "weight": re.compile(r"^\| weight \| ([\d,]+ grams)", re.MULTILINE),
+    "material": re.compile(r"^\| material \| (.+?) \|$", re.MULTILINE),
+    "warranty": re.compile(r"^\| warranty \| (.+?) \|$", re.MULTILINE),
+}
+_GUIDE_PREFIX = "Care and Fit Guide: "
+
+
+def _rule_product_facts(conn: Connection) -> Iterator[Violation]:
+    """A product's description and guide state the same weight, material and warranty; the weight
+    lies in its kind's range, the material is one of its kind's and the warranty is its family's."""
+    product, article, info = Product2.__table__.c, Knowledge.__table__.c, OrgInfo.__table__.c
+    facts = conn.execute(select(info.value).where(info.key == "company_facts")).scalar_one_or_none()
+    warranty = json.loads(facts)["warranty"] if facts else {}
+    guides = {
+        title.removeprefix(_GUIDE_PREFIX): (article_id, body or "")
+        for article_id, title, body in conn.execute(
+            select(article.Id, article.Title, article.FAQ_Answer__c).where(article.Title.startswith(_GUIDE_PREFIX))
+        )
+    }
+    for product_id, name, description, family in _rows(
+        conn, select(product.Id, product.Name, product.Description, product.Family).order_by(product.Id)
+    ):
+        try:
+            kind = kind_of(name)
+        except KeyError:
+            yield _v("product-facts", "Product2", product_id, f"{name!r} names no kind of product")
+            continue
+        stated = _facts_of(description or "", _DESCRIPTION_FACTS)
+        low, high = kind.spec.weight
+        if "weight" in stated and not low <= int(stated["weight"].split()[0].replace(",", "")) <= high:
+            yield _v("product-facts", "Product2", product_id, f"weight {stated['weight']} outside {low}..{high} g")
+        if "material" in stated and stated["material"] not in kind.materials:
+            yield _v("product-facts", "Product2", product_id, f"material {stated['material']!r} is not a {kind.noun}'s")
+        if "warranty" in stated and warranty and stated["warranty"] != warranty.get(family):
+            yield _v(
+                "product-facts",
+                "Product2",
+                product_id,
+                f"warranty {stated['warranty']}, {family} has {warranty.get(family)}",
+            )
+        if name in guides:
+            article_id, body = guides[name]
+            for key, value in _facts_of(body, _GUIDE_FACTS).items():
+                if key in stated and value != stated[key]:
+                    yield _v(
+                        "product-facts", "Knowledge__kav", article_id, f"{key} {value}, the product says {stated[key]}"
+                    )
+
+
+def _rule_case_facts(conn: Connection) -> Iterator[Violation]:
+    """A case's description names the product of its order item, and any order number it states is its order's."""
+    case, item, order, product = Case.__table__.c, OrderItem.__table__.c, Order.__table__.c, Product2.__table__.c
+    query = (
+        select(case.Id, case.Description, product.Name, order.OrderNumber)
+        .join_from(Case.__table__, OrderItem.__table__, item.Id == case.OrderItemId__c)
+        .join(Order.__table__, order.Id == item.OrderId)
+        .join(Product2.__table__, product.Id == item.Product2Id)
+    )
+    for case_id, description, name, number in _rows(conn, query):
+        text = description or ""
+        if name not in text:
+            yield _v("case-facts", "Case", case_id, f"description does not name its product {name!r}")
+        for stated in set(_ORDER_NUMBER.findall(text)) - {number}:
+            yield _v("case-facts", "Case", case_id, f"description states order {stated}, the case's order is {number}")
+
+
+def _rule_grammar(conn: Connection) -> Iterator[Violation]:
+    """Verbs agree with product names ("the ... Shorts are", "the ... Jacket is") in every text field."""
+    fields = (
+        (Case, "Description"),
+        (EmailMessage, "TextBody"),
+        (LiveChatTranscript, "Body"),
+        (Knowledge, "FAQ_Answer__c"),
+        (Product2, "Description"),
+    )
+    for model, name in fields:
+        table = model.__table__
+        for record_id, text in _rows(conn, select(table.c.Id, table.c[name])):
+            if text and (match := _DISAGREEMENT.search(text)):
+                yield _v("grammar", table.name, record_id, f"{name}: {match.group(0)!r} does not agree")
+
+
+def _rule_email_quotes(conn: Connection) -> Iterator[Violation]:
+    """A reply quotes an earlier message of its case: the quoted lines and the date and sender above them."""
+    mail = EmailMessage.__table__.c
+    query = select(mail.ParentId, mail.Id, mail.MessageDate, mail.FromAddress, mail.TextBody).order_by(
+        mail.ParentId, mail.MessageDate, mail.Id
+    )
+    for _, thread in itertools.groupby(_rows(conn, query), key=lambda r: r[0]):
+        earlier: list[tuple[dt.datetime, str, str]] = []
+        for _, record_id, when, sender, body in thread:
+            text = body or ""
+            head = _QUOTE_HEAD.search(text)
+            if head:
+                quoted = "\n".join(
+                    line[2:] if line.startswith("> ") else line[1:]
+                    for line in text[head.end() :].splitlines()
+                    if line.startswith(">")
+                )
+                stamp = f"{head.group(1)} at {head.group(2)}"
+                source = [
+                    (w, a, b)
+                    for w, a, b in earlier
+                    if a == head.group(4) and f"{w:%a, %b} {w.day}, {w:%Y} at {w:%H:%M}" == stamp
+                ]
+                if not source:
+                    yield _v(
+                        "email-quotes",
+                        "EmailMessage",
+                        record_id,
+                        f"quotes a message of {head.group(4)} on {stamp} the thread does not have",
+                    )
+                elif quoted.strip() not in source[-1][2]:
+                    yield _v(
+                        "email-quotes", "EmailMessage", record_id, "quoted text differs from the message it quotes"
+                    )
+                own = text[: head.start()].rstrip()
+            else:
+                own = text
+                if any(line.startswith(">") for line in text.splitlines()):
+                    yield _v("email-quotes", "EmailMessage", record_id, "quoted lines without an 'On ... wrote:' line")
+            earlier.append((_naive(when), sender, own))
+
+
+def _naive(value: dt.datetime | str) -> dt.datetime:
+    when = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return when.replace(tzinfo=None)
+
+
+def _rule_chat_transfers(conn: Connection) -> Iterator[Violation]:
+    """Each "Chat transferred from A to B." line is a transfer A -> B of the case history, at that second."""
+    chat, hist, user = LiveChatTranscript.__table__.c, CaseHistory.__table__.c, User.__table__.c
+    names = {record_id: name for record_id, name in conn.execute(select(user.Id, user.Name))}
+    transfers: dict[str, set[tuple[str, str, dt.datetime]]] = {}
+    query = (
+        select(hist.CaseId__c, hist.OldValue__c, hist.NewValue__c, hist.CreatedDate)
+        .where(hist.Field__c == "Owner Assignment", hist.OldValue__c.is_not(None))
+        .where(hist.CaseId__c.in_(select(chat.CaseId)))
+    )
+    for case_id, old, new, when in _rows(conn, query):
+        transfers.setdefault(case_id, set()).add((names.get(old, old), names.get(new, new), _naive(when)))
+    for record_id, case_id, start, body in _rows(conn, select(chat.Id, chat.CaseId, chat.StartTime, chat.Body)):
+        for minutes, seconds, old, new in _TRANSFER_LINE.findall(body or ""):
+            at = _naive(start) + dt.timedelta(minutes=int(minutes or 0), seconds=int(seconds))
+            if (old, new, at) not in transfers.get(case_id, set()):
+                yield _v(
+                    "chat-transfers",
+                    "LiveChatTranscript",
+                    record_id,
+                    f"no transfer {old} -> {new} at {at} in the case history",
+                )
+
+
 _RULES = (
     _rule_ids,
     _rule_references,
@@ -380,8 +563,20 @@ _RULES = (
     _rule_chats,
     _rule_policy_cases,
     _rule_article_facts,
+    _rule_product_facts,
+    _rule_case_facts,
+    _rule_grammar,
+    _rule_email_quotes,
+    _rule_chat_transfers,
 )
 RULES: tuple[str, ...] = tuple(_rule_name(r) for r in _RULES)
 """The names of the rules, as they appear in :attr:`Violation.rule`."""
-CONSISTENCY_RULES: tuple[str, ...] = ("article-facts",)
+CONSISTENCY_RULES: tuple[str, ...] = (
+    "article-facts",
+    "product-facts",
+    "case-facts",
+    "grammar",
+    "email-quotes",
+    "chat-transfers",
+)
 """The rules that compare the org's free text with its facts (shown by the realism report)."""

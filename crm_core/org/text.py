@@ -185,8 +185,8 @@ PROBLEMS: dict[str, tuple[str, ...]] = {
         "The {product} I ordered [runs|fits] [a full size|half a size|way too] small even though I "
         "[ordered|went with|picked] my [usual|normal|regular] size.",
         "[My|The] {product} {is} [way|much|clearly] too big; the fit is nothing like the size chart [said|suggested|promised].",
-        "The {product} [doesn't fit|fits badly|fits wrong] [at all|for me] and I [checked|measured against] the size chart [twice|first|carefully].",
-        "The size of the {product} is off compared with [every other|the last|my old] {noun} I [own|bought|have].",
+        "The {product} [{doesnt} fit|{is} a bad fit|{is} the wrong fit] [at all|for me] and I [checked|measured against] the size chart [twice|first|carefully].",
+        "The {product} {is} off in size compared with [every other|the last|my old] {noun} I [own|bought|have].",
     ),
     "sizing/Footwear": (
         "The {product} [runs|fits] [a full size|half a size] small; my toes hit the front [after ten minutes|on the first run|within a mile].",
@@ -195,10 +195,10 @@ PROBLEMS: dict[str, tuple[str, ...]] = {
         "The {product} {is} half a size smaller than [every other pair|the pairs] I own, so the sizing is off.",
     ),
     "sizing/Apparel": (
-        "The {product} [fits badly|doesn't fit]: too tight [across the chest|at the waist|in the hips] and too long [in the sleeves|in the legs|overall].",
+        "The {product} [{doesnt} fit|{is} a bad fit]: too tight [around the middle|at the waist|in the hips] and too long [overall|for me|for my height].",
         "I ordered the {product} in [a medium|a large|a small|an XL|my normal size] and {it} {doesnt} fit at all, {it} {is} too small.",
         "[My|The] {product} {is} [way|much] too big; the fit is nothing like the size chart [said|showed].",
-        "The waist of the {product} is too loose even in [the smallest size|an XS|a small]; the fit is off.",
+        "The {product} {is} too loose at the waist even in [the smallest size|an XS|a small]; the fit is off.",
     ),
     "sole": (
         "The sole of my {product} is separating from the upper [at the toe|at the heel|along the side].",
@@ -208,7 +208,7 @@ PROBLEMS: dict[str, tuple[str, ...]] = {
         "The {product} sole [detached completely|came loose|split off] [on my last run|during a hike|on the court].",
     ),
     "late": (
-        "My {product} was supposed to arrive [last week|days ago|on Friday] and {it} still {has}n't been delivered.",
+        "My {product} {was} supposed to arrive [last week|days ago|on Friday] and {it} still {has}n't been delivered.",
         "The tracking for my {product} hasn't moved [in days|since Monday|for a week] and the delivery date has passed.",
         "I'm still waiting for the {product}; the order is [long|well] overdue.",
         "The {product} delivery is late and I needed {obj} for {event}.",
@@ -224,7 +224,7 @@ PROBLEMS: dict[str, tuple[str, ...]] = {
     "fading": (
         "The color of my {product} faded badly [after the first wash|in a couple of washes|within a month].",
         "My {product} bled color onto [the rest of my laundry|my white towels|everything else in the wash] and {it} {has} lost [its|the] color now.",
-        "The {color} on the {product} has faded to a patchy [grey|shade|mess] [after a few days in the sun|in a few weeks].",
+        "The {product} {has} faded to a patchy [grey|shade|mess] [after a few days in the sun|in a few weeks].",
         "The dye ran on the {product} the first time I washed {obj} [cold|on a gentle cycle|by hand].",
     ),
     "damaged": (
@@ -234,15 +234,15 @@ PROBLEMS: dict[str, tuple[str, ...]] = {
         "The {product} {was} delivered damaged, with a crack along [one side|the edge|the base].",
     ),
     "missing": (
-        "My order arrived but the {product} was missing from the package.",
+        "My order arrived but the {product} {was} missing from the package.",
         "The packing slip lists the {product} but it wasn't in the box[ when I opened it|].",
         "I received everything except the {product}; that item is missing.",
-        "The {product} was not included in my delivery even though I was charged for it.",
+        "The {product} {was} not included in my delivery even though I was charged for it.",
     ),
     "refund": (
         "I returned the {product} [weeks ago|a month ago|on the [5th|12th|20th]] and still haven't received my refund.",
-        "The return of my {product} was delivered to you [on Monday|last week|ten days ago] but the refund hasn't shown up.",
-        "My refund for the {product} is delayed; it's been much longer than [promised|the website says].",
+        "My return reached you [on Monday|last week|ten days ago] but the refund for the {product} hasn't shown up.",
+        "My refund is delayed for the {product}; it's been much longer than [promised|the website says].",
         "I'm still waiting for the money back for the {product} I sent back[ from {city}|].",
     ),
     "wrong": (
@@ -319,7 +319,7 @@ ORDER_REFERENCES: tuple[str, ...] = (
     "Ref: {order}.",
     "[It came|It was|It arrived] in order {order}[, shipped to {city}|, delivered in {city}| in {color}| before {event}].",
     "[I ordered|I bought] the {noun} [on a Sunday|in the {season} sale|for {event}|as a gift] (order {order}).",
-    "[My|The] order [number |]for the {product} [is|was] {order}.",
+    "[My|The] order [number |]for the {product}: {order}.",
 )
 GREETINGS: tuple[tuple[str, ...], ...] = (
     (
@@ -463,7 +463,7 @@ AGENT_ASKS: dict[str, str] = {
 }
 _PHOTO_FIRST = {"sole", "zipper", "fading", "damaged", "waterproof", "wrong"}
 _PHOTO_ANSWERS = (
-    "[Sure.|Of course.|OK.] [Here you go.|Photos attached.|See attached.] [The {product} is in the first one.|Taken today in {city}.|]",
+    "[Sure.|Of course.|OK.] [Here you go.|Photos attached.|See attached.] [The {product} {is} in the first one.|Taken today in {city}.|]",
     "[I've attached|Attached are|Here are] [the photos|two photos|a photo] of the {product}. [Hope that helps.|Pretty obvious.|You can see the {noun} clearly.]",
     "[Thanks, {agent_first}.|Thanks.|OK.] [I've attached the photos of the {product}.|Photos attached.|The label of the {noun} is in the second photo.]",
 )
@@ -479,7 +479,7 @@ CUSTOMER_ANSWERS: dict[str, tuple[str, ...]] = {
     ),
     "missing": (
         "No, there was only [one box|the one package] and no [note|slip] from the carrier.",
-        "[Just|Only] one box, and the {product} [wasn't|was not] in it.",
+        "[Just|Only] one box, and the {product} {was} not in it.",
     ),
     "refund": (
         "I dropped the return off [at the post office|at the UPS store|at your store in {city}] [two weeks ago|on the 3rd|last month].",
@@ -492,7 +492,7 @@ AGENT_ACTIONS: dict[str, tuple[str, ...]] = {
         "I've sent you a prepaid label to exchange the {product} for another size; the new size ships once the carrier scans the return.",
     ),
     "sole": (
-        "I've opened a warranty claim for the sole separation; the {product} is covered for {warranty} against manufacturing defects.",
+        "I've opened a warranty claim for the sole separation; the {product} {is} covered for {warranty} against manufacturing defects.",
         "Our quality team will review the sole separation and I've arranged a replacement {unit} of the {product}.",
     ),
     "late": (
@@ -509,22 +509,22 @@ AGENT_ACTIONS: dict[str, tuple[str, ...]] = {
     ),
     "damaged": (
         "I've arranged a replacement for the damaged {product} at no cost to you.",
-        "I've filed a damage claim with the carrier and a replacement {product} is on its way.",
+        "I've filed a damage claim with the carrier and a replacement {product} {is} on its way.",
     ),
     "missing": (
         "I've shipped the missing {product} separately.",
-        "I've confirmed the {product} was missing from the shipment and sent it out again.",
+        "I've confirmed the {product} {was} missing from the shipment and sent it out again.",
     ),
     "refund": (
-        "I've checked with our finance team and your refund of {price} for the {product} is now being processed.",
-        "Your return of the {product} was received and I've pushed the refund of {price} through.",
+        "I've checked with our finance team and your refund of {price} is now being processed for the {product}.",
+        "Your return was received for the {product} and I've pushed the refund of {price} through.",
     ),
     "wrong": (
         "I've sent a prepaid label for the wrong item and shipped the {product} you ordered.",
-        "The correct {product} is on its way and you can return the wrong one for free.",
+        "The correct {product} {is} on its way and you can return the wrong one for free.",
     ),
     "waterproof": (
-        "I've opened a warranty claim for the waterproofing failure; the {product} is covered for {warranty}.",
+        "I've opened a warranty claim for the waterproofing failure; the {product} {is} covered for {warranty}.",
         "I've forwarded the leak to our quality team and arranged a replacement {product}.",
     ),
 }

@@ -252,6 +252,18 @@ PLANTS = {
     "picklists": [f"""UPDATE "Case" SET "Priority" = 'Urgent' WHERE "Id" = {FIRST_CASE}"""],
     "dates": ["""UPDATE "Account" SET "CreatedDate" = '2031-01-01 00:00:00.000000'
         WHERE "Id" = (SELECT MIN("Id") FROM "Account")"""],
+    "product-facts": ["""UPDATE "Product2" SET "Description" = REPLACE("Description", 'Weight: ', 'Weight: 9')
+        WHERE "Id" = (SELECT MIN("Id") FROM "Product2")"""],
+    "case-facts": [f"""UPDATE "Case" SET "Description" = "Description" || ' Order 99999999.'
+        WHERE "Id" = {FIRST_CASE}"""],
+    "grammar": [f"""UPDATE "Case" SET "Description" = "Description" || ' The Tempo Training Shorts is torn.'
+        WHERE "Id" = {FIRST_CASE}"""],
+    "email-quotes": ["""UPDATE "EmailMessage"
+        SET "TextBody" = REPLACE("TextBody", char(10) || '> ', char(10) || '> not ')
+        WHERE "Id" = (SELECT MIN("Id") FROM "EmailMessage" WHERE "TextBody" LIKE '%wrote:%')"""],
+    "chat-transfers": ["""UPDATE "LiveChatTranscript"
+        SET "Body" = REPLACE("Body", 'Chat transferred from ', 'Chat transferred from Someone Else and ')
+        WHERE "Id" = (SELECT MIN("Id") FROM "LiveChatTranscript" WHERE "Body" LIKE '%Chat transferred from%')"""],
     "case-parties": [f"""UPDATE "Case"
         SET "ContactId" = (SELECT MAX("Id") FROM "Contact" WHERE "AccountId" != "Case"."AccountId")
         WHERE "Id" = {FIRST_CASE}"""],
