@@ -28,9 +28,23 @@ def soql(call: Call, query: str) -> list[dict[str, Any]]:
     return result if isinstance(result, list) else []
 
 
+IN_CHUNK = 500
+"""Values per ``IN`` list: longer lists go in several queries, so that every query stays within
+Salesforce's statement and URI limits (a careful agent does the same)."""
+
+
 def in_list(values: list[str] | set[str]) -> str:
-    """A SOQL ``IN`` list of quoted, sorted values."""
+    """A SOQL ``IN`` list of quoted, sorted values (for lists known to be short, such as agents)."""
     return "(" + ", ".join(quoted(v) for v in sorted(values)) + ")"
+
+
+def soql_in(call: Call, query: Callable[[str], str], values: list[str] | set[str]) -> list[dict[str, Any]]:
+    """The records of ``query(in_list)`` over the sorted `values`, :data:`IN_CHUNK` at a time."""
+    ordered = sorted(values)
+    records: list[dict[str, Any]] = []
+    for start in range(0, len(ordered), IN_CHUNK):
+        records += soql(call, query(in_list(ordered[start : start + IN_CHUNK])))
+    return records
 
 
 def between(p: dict[str, Any], field: str = "CreatedDate") -> str:
@@ -53,10 +67,13 @@ def _handled(call: Call, p: dict[str, Any]) -> dict[str, int]:
     for row in records:
         first.setdefault(row["CaseId__c"], row["NewValue__c"])
     if first:
-        earlier = soql(
+        earlier = soql_in(
             call,
-            f"SELECT CaseId__c FROM CaseHistory__c WHERE {ASSIGNMENT} AND CreatedDate < {p['start']} "
-            f"AND CaseId__c IN {in_list(set(first))}",
+            lambda ids: (
+                f"SELECT CaseId__c FROM CaseHistory__c WHERE {ASSIGNMENT} AND CreatedDate < {p['start']} "
+                f"AND CaseId__c IN {ids}"
+            ),
+            set(first),
         )
         for row in earlier:
             first.pop(row["CaseId__c"], None)

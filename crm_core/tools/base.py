@@ -177,9 +177,20 @@ def soql_datetime(value: dt.datetime) -> str:
     return format_when(value)
 
 
+IN_CHUNK = 500
+"""Values per SOQL ``IN`` list. Longer lists are sent as several queries, as a careful agent
+would: 500 ids are about 11,000 characters, within Salesforce's 100,000-character statement
+limit and, over REST, its 16,384-byte URI limit once encoded."""
+
+
 def soql_in(values: list[str]) -> str:
     """A SOQL IN list of validated ids (ids contain only letters and digits)."""
     return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+def soql_in_chunks(values: list[str]) -> list[str]:
+    """`values` as SOQL IN lists of at most :data:`IN_CHUNK` ids each (one empty list for none)."""
+    return [soql_in(values[i : i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)] or [soql_in([])]
 
 
 def soql_string(value: str) -> str:
@@ -222,6 +233,16 @@ def soql_records(
     if limit is not None:
         soql += f" LIMIT {limit}"
     return strip_attributes(run_engine(ctx, soql).get("records", []))
+
+
+def soql_records_in(
+    ctx: ToolContext, fields: str, sobject: str, where: Callable[[str], str], values: list[str], order_by: str = ""
+) -> list[dict[str, Any]]:
+    """The records of ``where(in_list)`` over `values`, :data:`IN_CHUNK` at a time, concatenated."""
+    records: list[dict[str, Any]] = []
+    for in_list in soql_in_chunks(values):
+        records += soql_records(ctx, fields, sobject, where(in_list), order_by)
+    return records
 
 
 def case_records_arg(name: str, records: list[Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from typing import Any
 
@@ -20,7 +21,9 @@ from crm_core.tools.base import (
     record_datetime,
     soql_datetime,
     soql_in,
+    soql_in_chunks,
     soql_records,
+    soql_records_in,
     tool,
 )
 
@@ -72,6 +75,7 @@ def get_cases(
         conditions.append(f"CreatedDate >= {soql_datetime(date_arg('start_date', start_date))}")
     if end_date is not None:
         conditions.append(f"CreatedDate < {soql_datetime(date_arg('end_date', end_date))}")
+    id_lists: list[list[str]] = []
     for name, values, field, obj in (
         ("agent_ids", agent_ids, "OwnerId", "User"),
         ("case_ids", case_ids, "Id", "Case"),
@@ -81,15 +85,20 @@ def get_cases(
         if values is not None:
             if not values:
                 return []  # an empty filter list matches nothing
-            conditions.append(f"{field} IN {soql_in(id_list_arg(name, values, obj))}")
+            id_lists.append([f"{field} IN {chunk}" for chunk in soql_in_chunks(id_list_arg(name, values, obj))])
     if statuses is not None:
         if not statuses:
             return []
         conditions.append(f"Status IN {soql_in(statuses)}")
-    if not conditions:
+    if not conditions and not id_lists:
         raise ToolArgumentError("give at least one filter: a period, agent_ids, case_ids, order_item_ids, ...")
-    where = " AND ".join(conditions)
-    return soql_records(ctx, CASE_FIELDS, "Case", where, "CreatedDate, Id")
+    queries = [" AND ".join([*conditions, *pieces]) for pieces in itertools.product(*id_lists)]
+    records = [
+        record for where in queries for record in soql_records(ctx, CASE_FIELDS, "Case", where, "CreatedDate, Id")
+    ]
+    if len(queries) > 1:  # long id lists went in pieces: one order over all of them
+        records.sort(key=lambda record: (record["CreatedDate"], record["Id"]))
+    return records
 
 
 def _first_assignments(ctx: ToolContext, start_date: str, end_date: str) -> dict[str, str]:
@@ -107,11 +116,12 @@ def _first_assignments(ctx: ToolContext, start_date: str, end_date: str) -> dict
     if not first:
         return first
     start = soql_datetime(date_arg("start_date", start_date))
-    earlier = soql_records(
+    earlier = soql_records_in(
         ctx,
         "CaseId__c",
         "CaseHistory__c",
-        f"{_ASSIGNMENT} AND CreatedDate < {start} AND CaseId__c IN {soql_in(sorted(first))}",
+        lambda ids: f"{_ASSIGNMENT} AND CreatedDate < {start} AND CaseId__c IN {ids}",
+        sorted(first),
     )
     for row in earlier:  # assigned before the period: its first assignment is not in it
         first.pop(row["CaseId__c"], None)
@@ -160,8 +170,10 @@ def get_non_transferred_case_ids(ctx: ToolContext, start_date: str, end_date: st
     cases = soql_records(ctx, "Id", "Case", _period_filter("CreatedDate", start_date, end_date))
     if not cases:
         return []
-    ids = soql_in(sorted(row["Id"] for row in cases))
-    rows = soql_records(ctx, "CaseId__c", "CaseHistory__c", f"{_ASSIGNMENT} AND CaseId__c IN {ids}")
+    ids = sorted(row["Id"] for row in cases)
+    rows = soql_records_in(
+        ctx, "CaseId__c", "CaseHistory__c", lambda chunk: f"{_ASSIGNMENT} AND CaseId__c IN {chunk}", ids
+    )
     counts = Counter(row["CaseId__c"] for row in rows)
     return sorted(case for case, count in counts.items() if count == 1)
 
@@ -257,7 +269,7 @@ def get_issue_counts(ctx: ToolContext, start_date: str, end_date: str, order_ite
     period = _period_filter("CreatedDate", start_date, end_date)
     if not items:
         return {}
-    rows = soql_records(ctx, "IssueId__c", "Case", f"OrderItemId__c IN {soql_in(items)} AND {period}")
+    rows = soql_records_in(ctx, "IssueId__c", "Case", lambda chunk: f"OrderItemId__c IN {chunk} AND {period}", items)
     counts = Counter(row["IssueId__c"] for row in rows if row.get("IssueId__c"))
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 

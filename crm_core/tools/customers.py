@@ -15,6 +15,7 @@ from crm_core.tools.base import (
     run_engine,
     soql_in,
     soql_records,
+    soql_records_in,
     strip_attributes,
     tool,
 )
@@ -49,7 +50,7 @@ def get_shipping_state(ctx: ToolContext, cases: list[Any]) -> list[dict[str, Any
         return []
     accounts = sorted({record["AccountId"] for record in records})
     valid = id_list_arg("cases[].AccountId", accounts, "Account")
-    rows = soql_records(ctx, "Id, ShippingState", "Account", f"Id IN {soql_in(valid)}")
+    rows = soql_records_in(ctx, "Id, ShippingState", "Account", lambda ids: f"Id IN {ids}", valid)
     state = {row["Id"]: row.get("ShippingState") for row in rows}
     return [{**record, "ShippingState": state.get(record["AccountId"])} for record in records]
 

@@ -199,3 +199,25 @@ def test_a_new_task_type_in_one_module_is_built_solved_and_scored(case_owner_typ
 
 def test_the_throwaway_type_is_gone_afterwards() -> None:
     assert "case_owner" not in task_names()
+
+
+def test_solvers_agree_when_long_in_lists_go_in_pieces(tiny_org_url: str, monkeypatch) -> None:
+    """Tools and query solvers send long ``IN`` lists in pieces; the answers stay the same."""
+    from crm_core.tasks import query_oracle
+    from crm_core.tools import base as tools_base
+
+    pieces: list[int] = []
+    chunks = tools_base.soql_in_chunks
+
+    def counted(values: list[str]) -> list[str]:
+        pieces.append(len(result := chunks(values)))
+        return result
+
+    monkeypatch.setattr(tools_base, "IN_CHUNK", 3)
+    monkeypatch.setattr(query_oracle, "IN_CHUNK", 3)
+    monkeypatch.setattr(tools_base, "soql_in_chunks", counted)
+    import crm_core.tools.cases as case_tools
+
+    monkeypatch.setattr(case_tools, "soql_in_chunks", counted)
+    test_reference_tool_and_query_solvers_agree_on_every_instance(tiny_org_url)
+    assert max(pieces) > 1

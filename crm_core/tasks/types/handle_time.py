@@ -147,10 +147,13 @@ def solve_with_queries(call: q.Call, p: dict[str, Any]) -> str | None:
     )
     if not cases:
         return None
-    counts = q.soql(
+    counts = q.soql_in(
         call,
-        f"SELECT CaseId__c, COUNT(Id) assignments FROM CaseHistory__c WHERE {q.ASSIGNMENT} "
-        f"AND CaseId__c IN {q.in_list({c['Id'] for c in cases})} GROUP BY CaseId__c",
+        lambda ids: (
+            f"SELECT CaseId__c, COUNT(Id) assignments FROM CaseHistory__c WHERE {q.ASSIGNMENT} "
+            f"AND CaseId__c IN {ids} GROUP BY CaseId__c"
+        ),
+        {c["Id"] for c in cases},
     )
     single = {row["CaseId__c"] for row in counts if row["assignments"] == 1}
     kept = [case for case in cases if case["Id"] in single]
