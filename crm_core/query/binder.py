@@ -21,6 +21,7 @@ from crm_core.query.errors import (
     INVALID_QUERY_FILTER_OPERATOR,
     INVALID_TYPE,
     MALFORMED_QUERY,
+    MAX_INTEGER,
     NO_SUCH_COLUMN,
     NOT_SUPPORTED_TYPE,
     NUMBER_OUTSIDE_VALID_RANGE,
@@ -496,6 +497,10 @@ class Binder:
         order_by = tuple(self.order_item(obj, o, alias, aggregate, grouped) for o in query.order_by)
         if query.limit is not None and query.limit < 1 and query.limit_offset is not None:
             raise self.error(NUMBER_OUTSIDE_VALID_RANGE, "The LIMIT must be greater than zero", query.limit_offset)
+        if query.limit is not None and query.limit > MAX_INTEGER:
+            raise self.error(
+                NUMBER_OUTSIDE_VALID_RANGE, f"The LIMIT must be at most {MAX_INTEGER}", query.limit_offset or 0
+            )
         if query.offset is not None and query.offset > MAX_OFFSET:
             raise self.error(
                 NUMBER_OUTSIDE_VALID_RANGE,

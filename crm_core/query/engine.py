@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from crm_core.query.binder import Binder
-from crm_core.query.errors import UNKNOWN_EXCEPTION, QueryError
+from crm_core.query.errors import UNKNOWN_EXCEPTION, QueryError, check_statement_length
 from crm_core.query.parser import parse_soql
 from crm_core.query.planner import ChildPlan, Plan, plan_query
 from crm_core.query.serializer import query_result, record
@@ -32,6 +32,7 @@ def utc_today() -> dt.date:
 @lru_cache(maxsize=1024)
 def soql_plan(query: str, today: dt.date) -> Plan:
     """Parse, bind and plan a SOQL query (cached per query text and today)."""
+    check_statement_length(query, "SOQL")
     return plan_query(Binder(query, today).bind(parse_soql(query)))
 
 

@@ -10,6 +10,19 @@ INVALID_QUERY_FILTER_OPERATOR = "INVALID_QUERY_FILTER_OPERATOR"
 NUMBER_OUTSIDE_VALID_RANGE = "NUMBER_OUTSIDE_VALID_RANGE"
 UNKNOWN_EXCEPTION = "UNKNOWN_EXCEPTION"
 
+MAX_STATEMENT_LENGTH = 100_000
+"""Salesforce's default limit on the length of a SOQL or SOSL statement, in characters."""
+MAX_INTEGER = 2_147_483_647
+"""The largest LIMIT or OFFSET value SOQL reads (a 32-bit integer)."""
+
+
+def check_statement_length(query: str, language: str) -> None:
+    """Refuse a statement longer than :data:`MAX_STATEMENT_LENGTH` as Salesforce does."""
+    if len(query) > MAX_STATEMENT_LENGTH:
+        code = MALFORMED_QUERY if language == "SOQL" else MALFORMED_SEARCH
+        raise QueryError(code, f"{language} statements can not be longer than {MAX_STATEMENT_LENGTH} characters")
+
+
 NO_SUCH_COLUMN = (
     "No such column '{field}' on entity '{entity}'. If you are attempting to use a custom field, be sure to "
     "append the '__c' after the custom field name. Please reference your WSDL or the describe call for the "

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, String, and_, literal, or_
 from crm_core.org.metadata import FieldDescribe, ObjectDescribe, describe_org
 from crm_core.query.binder import Binder, BoundField, BoundQuery, FieldRef, OutputColumn, category_of
 from crm_core.query.engine import connected, guarded, utc_today
-from crm_core.query.errors import MALFORMED_QUERY, MALFORMED_SEARCH, QueryError
+from crm_core.query.errors import MALFORMED_QUERY, MALFORMED_SEARCH, QueryError, check_statement_length
 from crm_core.query.lexer import Kind, tokenize
 from crm_core.query.parser import MAX_NESTING, Parser
 from crm_core.query.planner import Plan, category_conditions, ci_like, plan_query
@@ -285,6 +285,7 @@ def searched_fields(obj: ObjectDescribe, scope: str) -> tuple[FieldDescribe, ...
 @lru_cache(maxsize=512)
 def sosl_plan(query: str, today: dt.date) -> SearchPlan:
     """Parse, bind and plan a SOSL query (cached per text and today)."""
+    check_statement_length(query, "SOSL")
     start = len(query) - len(query.lstrip())
     if query[start : start + 4].upper() != "FIND":
         raise QueryError(MALFORMED_SEARCH, "unexpected token: expected FIND", query, start)

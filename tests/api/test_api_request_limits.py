@@ -79,3 +79,10 @@ def test_the_combined_limit_counts_header_lines(over):
     scope = {"type": "http", "path": path.decode(), "raw_path": path, "query_string": b"", "headers": headers}
     refused = oversized_request(scope)
     assert (refused is not None and refused.status_code == 431) == bool(over)
+
+
+def test_a_limit_past_the_integer_range_is_a_clean_error_through_simple_salesforce(sf):
+    with pytest.raises(SalesforceError) as error:
+        sf.query("SELECT Id FROM Case LIMIT 99999999999999999999")
+    assert error.value.status == 400
+    assert error.value.content[0]["errorCode"] == "NUMBER_OUTSIDE_VALID_RANGE"

@@ -235,11 +235,13 @@ def common_word(d: Any, obj: str, fieldname: str, rank: int = 0, min_len: int = 
 
 
 def adjacent_pair(d: Any, obj: str, fieldname: str) -> tuple[str, str]:
-    """Two alphabetic words that occur next to each other in some record."""
+    """Two alphabetic words that occur next to each other in some record (no operator words)."""
+    operators = {"and", "or", "not"}
     for r in sorted(d.rows[obj], key=lambda r: r["Id"]):
         ts = tokens(r[fieldname])
         for a, b in zip(ts, ts[1:], strict=False):
-            if a.isalpha() and b.isalpha() and len(a) >= 3 and len(b) >= 3 and a != b:
+            words_ok = a.isalpha() and b.isalpha() and len(a) >= 3 and len(b) >= 3 and a != b
+            if words_ok and not {a.lower(), b.lower()} & operators:
                 return a, b
     return "nothing", "here"
 
