@@ -26,9 +26,9 @@ from crm_core.studio.replay import (
     failed_instances,
     first_failed_step,
     run_episode_keys,
+    same_action,
     search_steps,
     step_prompt,
-    step_signature,
     trajectory_ids,
     workbench_trajectory,
 )
@@ -87,8 +87,8 @@ def select_step(key: str, param: str, number: int) -> None:
     params[param] = str(number)
 
 
+# per side key: step number -> the aligned step number on the other side (filled when comparing)
 PARTNER: dict[str, dict[int, int]] = {}
-"""Per side key: step number -> the aligned step number on the other side (filled when comparing)."""
 
 
 def remember_step(key: str, param: str) -> None:
@@ -176,9 +176,9 @@ def render_alignment(a: Trajectory, b: Trajectory) -> None:
     PARTNER[f"replay-b-{b.label}"] = {y.number: x.number for x, y in pairs if x and y}
     rows = [
         {
-            a.label: f"{x.number}. {x.summary}" if x else "—",
-            "": "=" if x and y and step_signature(x) == step_signature(y) else "",
-            b.label: f"{y.number}. {y.summary}" if y else "—",
+            a.label: f"{x.number} · {x.summary}" if x else "—",
+            "": "=" if x and y and same_action(x, y) else "",
+            b.label: f"{y.number} · {y.summary}" if y else "—",
         }
         for x, y in pairs
     ]
@@ -209,7 +209,18 @@ run_id = c1.selectbox(
 )
 params["run"] = run_id
 keys = run_episode_keys(sessions, run_id)
-reward_of = {k.instance_idx: k.reward for k in keys if k.trial == 0}
+rewards_of: dict[int, list[float]] = {}
+for k in keys:
+    rewards_of.setdefault(k.instance_idx, []).append(k.reward or 0.0)
+
+
+def instance_label(i: int) -> str:
+    rewards = rewards_of.get(i, [])
+    if len(rewards) == 1:
+        return f"#{i} · {task_of[i]} · reward {rewards[0]:.2f}"
+    return f"#{i} · {task_of[i]} · {sum(r >= 1.0 - 1e-9 for r in rewards)} of {len(rewards)} trials succeeded"
+
+
 task_of = {k.instance_idx: k.task for k in keys}
 failed_only = c4.toggle("Failed instances only", value=params.get("failed") == "1", key="replay_failed")
 if failed_only:
@@ -225,7 +236,7 @@ idx = c2.selectbox(
     "Instance",
     indexes,
     index=indexes.index(requested_idx) if requested_idx in indexes else 0,
-    format_func=lambda i: f"#{i} · {task_of[i]} · reward {reward_of.get(i) or 0:.2f}",
+    format_func=instance_label,
     key=f"replay_idx-{run_id}-{failed_only}",
 )
 params["idx"] = str(idx)

@@ -238,6 +238,17 @@ def step_signature(step: Step) -> str:
     return f"{step.kind} {step.name} {json.dumps(arguments, sort_keys=True, default=str)}"
 
 
+def same_action(a: Step, b: Step) -> bool:
+    """Whether two steps did the same thing (the same query or call; answers: the same answer)."""
+    if step_signature(a) != step_signature(b):
+        return False
+    if a.kind == "respond":
+        return " ".join(str((a.arguments or {}).get("content", "")).split()) == " ".join(
+            str((b.arguments or {}).get("content", "")).split()
+        )
+    return True
+
+
 def align_steps(a: Trajectory, b: Trajectory) -> list[tuple[Step | None, Step | None]]:
     """The steps of two trajectories paired: equal actions on one row, the rest in order beside
     each other, a step without a counterpart beside ``None`` (a longest-matching alignment)."""

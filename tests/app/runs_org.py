@@ -54,27 +54,35 @@ def open_page(script: str, username: str, role: str, query: dict[str, str] | Non
     return at.run()
 
 
-def record_run(app_url: str, org_url: str, run_id: str, model: str, instances: list[TaskInstance]) -> None:
-    """Run `model` in ``act`` over `instances` into the app store, as the CLI does."""
+def record_run(
+    app_url: str,
+    org_url: str,
+    run_id: str,
+    model: str,
+    instances: list[TaskInstance],
+    *,
+    framework: str = "act",
+    trials: int = 1,
+) -> None:
+    """Run `model` in `framework` over `instances` (`trials` times each) into the app store, as the CLI does."""
     store = open_app_store(app_url)
     env = OrgEnvironment.open(org_url)
     try:
         source = resolve_model(model, store=store)
         record = RunRecord(
             run_id=run_id,
-            framework="act",
+            framework=framework,  # type: ignore[arg-type]
             model=model,
             tasks=list(task_names()),
+            trials=trials,
             instances_digest=instances_digest(instances),
             created_at=utc_now(),
         )
-        save_run(store, record, planned=len(instances))
-        framework = make_framework("act", env.tool_schemas)
+        save_run(store, record, planned=len(instances) * trials)
+        agent = make_framework(framework, env.tool_schemas)
         # in a thread of its own: Playwright's sync API may hold an event loop in this one
         with ThreadPoolExecutor(1) as pool:
-            pool.submit(
-                execute_run, record, instances, source=source, framework=framework, env=env, store=store
-            ).result()
+            pool.submit(execute_run, record, instances, source=source, framework=agent, env=env, store=store).result()
     finally:
         env.engine.dispose()
         store.kw["bind"].dispose()
