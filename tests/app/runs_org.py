@@ -88,18 +88,26 @@ def record_run(
         store.kw["bind"].dispose()
 
 
-def build_runs_studio(folder: Path, tiny_org_url: str, users: dict[str, str], password: str) -> RunsStudio:
-    """Copy the tiny org into `folder`, build its task set, add `users` and record the two runs."""
+def empty_studio(
+    folder: Path, tiny_org_url: str, users: dict[str, str], password: str, *, per_task: int = 1
+) -> RunsStudio:
+    """Copy the tiny org into `folder`, build its task set (`per_task` instances a task), add `users`."""
     org_path = folder / "org.db"
     shutil.copy(tiny_org_url.removeprefix("sqlite:///"), org_path)
     org_url = f"sqlite:///{org_path}"
-    instances = build_tasks(org_url, per_task=1)
+    instances = build_tasks(org_url, per_task=per_task)
     app_url = f"sqlite:///{folder / 'app.db'}"
     store = open_app_store(app_url)
     with store() as session:
         for username, role in users.items():
             add_user(session, username, role, password)
     store.kw["bind"].dispose()
-    record_run(app_url, org_url, ORACLE_RUN, "oracle", instances)
-    record_run(app_url, org_url, BASELINE_RUN, "baseline:random", instances)
     return RunsStudio(org_url=org_url, app_url=app_url, instances=instances)
+
+
+def build_runs_studio(folder: Path, tiny_org_url: str, users: dict[str, str], password: str) -> RunsStudio:
+    """:func:`empty_studio` with one instance a task, and the oracle's and the random baseline's runs."""
+    studio = empty_studio(folder, tiny_org_url, users, password)
+    record_run(studio.app_url, studio.org_url, ORACLE_RUN, "oracle", studio.instances)
+    record_run(studio.app_url, studio.org_url, BASELINE_RUN, "baseline:random", studio.instances)
+    return studio

@@ -9,7 +9,6 @@ Results must leave out until asked.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -18,9 +17,7 @@ from playwright.sync_api import Page, expect
 
 from crm_core.store import open_app_store
 from crm_core.store.runs import load_episodes
-from crm_core.tasks.build import build_tasks
-from crm_core.users import add_user
-from tests.app.runs_org import record_run
+from tests.app.runs_org import empty_studio, record_run
 
 pytestmark = pytest.mark.browser
 MODELS = ("oracle", "baseline:majority", "baseline:random")
@@ -32,15 +29,8 @@ PRACTICE_RUN = "workbench-erin-0-feedbeef"
 @pytest.fixture(scope="module")
 def research_server(tmp_path_factory, tiny_org_url) -> Iterator[tuple[StudioServer, list]]:
     folder = tmp_path_factory.mktemp("research_server")
-    shutil.copy(tiny_org_url.removeprefix("sqlite:///"), folder / "org.db")
-    org_url = f"sqlite:///{folder / 'org.db'}"
-    instances = build_tasks(org_url, per_task=3)
-    app_url = f"sqlite:///{folder / 'app.db'}"
-    store = open_app_store(app_url)
-    with store() as session:
-        for username, role in USERS.items():
-            add_user(session, username, role, PASSWORD)
-    store.kw["bind"].dispose()
+    studio = empty_studio(folder, tiny_org_url, USERS, PASSWORD, per_task=3)
+    org_url, app_url, instances = studio.org_url, studio.app_url, studio.instances
     for model in MODELS:
         for framework in FRAMEWORKS:
             run_id = f"{model.replace(':', '-')}-{framework}"
