@@ -41,10 +41,10 @@ from crm_core.agents.frameworks import make_framework
 from crm_core.agents.models import EpisodeContext, ModelSource
 from crm_core.agents.offline import ScriptedChatModel
 from crm_core.agents.records import RunRecord
+from crm_core.agents.run_store import save_run
 from crm_core.agents.runner import run_pending
 from crm_core.org.generator import generate_org
 from crm_core.store.engine import open_app_store
-from crm_core.store.runs import save_run
 from crm_core.tasks.build import generate_tasks
 from crm_core.tasks.records import TaskInstance
 

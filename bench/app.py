@@ -233,7 +233,7 @@ def synthesize_runs(app_url: str) -> None:
     from sqlalchemy import insert
 
     from crm_core.store import open_app_store
-    from crm_core.store.runs import AgentEpisode, AgentRun
+    from crm_core.store.models import AgentEpisode, AgentRun
 
     rng = random.Random(7)
     store = open_app_store(app_url)
@@ -322,9 +322,9 @@ def results_main() -> None:
     import os
     import tempfile
 
+    from crm_core.agents.run_store import load_episodes
     from crm_core.scoring import compare
     from crm_core.store import open_app_store
-    from crm_core.store.runs import load_episodes
     from crm_core.studio.dashboards import agent_outcomes, kept_runs, run_rows
     from crm_core.studio.replay import episode_trajectory
 

@@ -30,9 +30,9 @@ def _register() -> None:
     from crm_core.users import commands as users_commands
 
     for package in (
+        tasks_commands,  # `generate` first
         org_commands,
         query_commands,
-        tasks_commands,
         agents_commands,
         sweeps_commands,
         studies_commands,

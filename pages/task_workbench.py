@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from crm_core.agents.environment import OrgEnvironment, instance_today
+from crm_core.agents.run_store import load_episodes
 from crm_core.db import org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import Page, require
 from crm_core.store import Study, StudyItem, utc_now
-from crm_core.store.runs import load_episodes
 from crm_core.studies import StudyDefinition, claim_next_item, definition_of, rater_progress
 from crm_core.studies.rated_runs import agent_options, item_instance, study_agent, study_runs
 from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result

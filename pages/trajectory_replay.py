@@ -13,9 +13,9 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import select
 
+from crm_core.agents.run_store import list_runs, load_episodes
 from crm_core.policy import Page
 from crm_core.store import AppUser
-from crm_core.store.runs import list_runs, load_episodes
 from crm_core.studio.query_tables import name_text, record_names
 from crm_core.studio.replay import (
     Step,

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from crm_core.agents.progress import RunProgress
+from crm_core.cli_options import AppDbOption, OrgDbOption
 from crm_core.errors import UserFacingError
 
 if TYPE_CHECKING:
@@ -20,13 +21,6 @@ if TYPE_CHECKING:
     from crm_core.agents.records import EpisodeRecord, RunRecord, RunSummary
 
 runs_app = typer.Typer(no_args_is_help=True, help="List and export agent runs.")
-
-AppDbOption = Annotated[
-    str | None, typer.Option("--app-db", help="App database URL (default: $CRM_APP_DB or sqlite:///data/app.db).")
-]
-OrgDbOption = Annotated[
-    str | None, typer.Option("--org-db", help="Org database URL (default: $CRM_ORG_DB or sqlite:///data/org.db).")
-]
 
 
 def run(
@@ -129,7 +123,7 @@ class _BarProgress(RunProgress):
 @runs_app.command("list")
 def list_runs_command(app_db: AppDbOption = None) -> None:
     """List the runs in the app store, newest first, with their progress."""
-    from crm_core.store.runs import list_runs
+    from crm_core.agents.run_store import list_runs
     from crm_core.tasks.registry import task_names
 
     table = Table("run id", "framework", "model", "tasks", "trials", "done", "mean reward", "cost $", "created (UTC)")
@@ -160,7 +154,7 @@ def show_command(
     """Print one episode's trajectory: every message, action and observation."""
     from rich.markup import escape
 
-    from crm_core.store.runs import load_episodes
+    from crm_core.agents.run_store import load_episodes
 
     store = _open_store(app_db)
     _require_run(store, run_id)
@@ -187,7 +181,7 @@ def delete_command(
     app_db: AppDbOption = None,
 ) -> None:
     """Delete a run and every episode of it."""
-    from crm_core.store.runs import delete_run
+    from crm_core.agents.run_store import delete_run
 
     store = _open_store(app_db)
     summary = _require_run(store, run_id)
@@ -206,7 +200,7 @@ def export_command(
 ) -> None:
     """Export a run's episodes as JSON Lines or as CRMArena-style results JSON."""
     from crm_core.agents.results import export_episodes
-    from crm_core.store.runs import load_episodes
+    from crm_core.agents.run_store import load_episodes
 
     if fmt not in {"jsonl", "crmarena"}:
         raise UserFacingError(f"unknown format {fmt!r}: choose jsonl or crmarena")
@@ -223,7 +217,7 @@ def _open_store(app_db: str | None) -> sessionmaker[Session]:
 
 
 def _require_run(store: sessionmaker[Session], run_id: str) -> RunSummary:
-    from crm_core.store.runs import list_runs
+    from crm_core.agents.run_store import list_runs
 
     found = list_runs(store, run_id)
     if not found:
@@ -238,7 +232,7 @@ def score(
 ) -> None:
     """Scores of a run: per task, per persona, overall, and pass^k for k = 1..K."""
     from crm_core.agents.results import score_run
-    from crm_core.store.runs import load_episodes
+    from crm_core.agents.run_store import load_episodes
 
     store = _open_store(app_db)
     summary = _require_run(store, run_id)

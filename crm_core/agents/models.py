@@ -284,33 +284,3 @@ def make_chat_model(
 
 
 OFFLINE_MODELS = ("oracle", "baseline:majority", "baseline:random", "replay:RUN_ID")
-
-
-def resolve_model(
-    spec: str,
-    *,
-    base_url: str | None = None,
-    store: Any = None,
-    prices: PriceTable | None = None,
-) -> ModelSource:
-    """The model source for a ``--model`` string: an offline model or ``provider:model``.
-
-    `store` (the app store's session factory) is needed by ``replay:RUN_ID`` only.
-    """
-    from crm_core.agents import offline
-
-    spec = spec.strip()
-    if not spec:
-        raise UserFacingError("--model is empty: give provider:model (e.g. openai:gpt-4o) or an offline model")
-    if spec == "oracle":
-        return offline.OracleSource()
-    if spec.startswith("baseline:"):
-        return offline.BaselineSource(spec.split(":", 1)[1])
-    if spec.startswith("replay:"):
-        run_id = spec.split(":", 1)[1]
-        if not run_id:
-            raise UserFacingError("replay needs a run id: --model replay:RUN_ID")
-        if store is None:
-            raise UserFacingError("replay needs the app store")
-        return offline.ReplaySource(run_id, store)
-    return LangChainModelSource(spec, base_url=base_url, prices=prices)

@@ -127,7 +127,7 @@ class ReplaySource(ModelSource):
     """``replay:RUN_ID``: the assistant messages of another run, episode by episode."""
 
     def __init__(self, run_id: str, store: sessionmaker[Session]) -> None:
-        from crm_core.store.runs import load_run
+        from crm_core.agents.run_store import load_run
 
         self.spec = f"replay:{run_id}"
         self.run_id = run_id
@@ -136,7 +136,7 @@ class ReplaySource(ModelSource):
             raise UserFacingError(f"replay: no run {run_id!r} in the app store (see `runs list`)")
 
     def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
-        from crm_core.store.runs import load_episodes
+        from crm_core.agents.run_store import load_episodes
 
         episodes = load_episodes(self.store, self.run_id, instance_idx=episode.instance.idx)
         recorded = [e for e in episodes if e.trial == episode.trial]

@@ -2,7 +2,7 @@
 
 A run is planned as (instance, trial) pairs. Pairs already stored are skipped, so calling
 :func:`execute_run` again with the same run id continues where it stopped; each finished episode
-is written whole in one transaction (see :mod:`crm_core.store.runs`). Episodes run as asyncio
+is written whole in one transaction (see :mod:`crm_core.agents.run_store`). Episodes run as asyncio
 tasks behind a semaphore of `concurrency`; model calls are ``ainvoke`` and tools run in worker
 threads, so slow models overlap.
 """
@@ -23,8 +23,8 @@ from crm_core.agents.episode import run_episode
 from crm_core.agents.frameworks import Framework
 from crm_core.agents.models import EpisodeContext, ModelSource, RetryPolicy
 from crm_core.agents.records import EpisodeRecord, RunRecord
+from crm_core.agents.run_store import completed_keys, save_episode
 from crm_core.errors import UserFacingError
-from crm_core.store.runs import completed_keys, save_episode
 from crm_core.tasks.records import TaskInstance
 from crm_core.tasks.registry import task_names
 

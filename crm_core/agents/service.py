@@ -24,15 +24,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.environment import OrgEnvironment
 from crm_core.agents.frameworks import FRAMEWORK_NAMES, Framework, make_framework
-from crm_core.agents.models import ModelSource, load_prices, resolve_model
+from crm_core.agents.models import LangChainModelSource, ModelSource, PriceTable, load_prices
+from crm_core.agents.offline import BaselineSource, OracleSource, ReplaySource
 from crm_core.agents.progress import RunProgress
 from crm_core.agents.records import EpisodeRecord, FrameworkName, RunRecord
+from crm_core.agents.run_store import delete_error_episodes, load_run, save_run
 from crm_core.agents.runner import default_run_id, execute_run, instances_digest, parse_tasks, select_instances
 from crm_core.db import DatabaseURLError, org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.store.engine import open_app_store
 from crm_core.store.models import utc_now
-from crm_core.store.runs import delete_error_episodes, load_run, save_run
 from crm_core.tasks.records import TaskInstance, load_tasks
 
 T = TypeVar("T")
@@ -204,6 +205,34 @@ def run(
 ) -> RunOutcome:
     """Prepare and execute `config` (a new run, or the continuation of a stored one)."""
     return prepare(config, store=store, task_set=task_set).execute(progress)
+
+
+def resolve_model(
+    spec: str,
+    *,
+    base_url: str | None = None,
+    store: sessionmaker[Session] | None = None,
+    prices: PriceTable | None = None,
+) -> ModelSource:
+    """The model source for a ``--model`` string: an offline model or ``provider:model``.
+
+    `store` (the app store's session factory) is needed by ``replay:RUN_ID`` only.
+    """
+    spec = spec.strip()
+    if not spec:
+        raise UserFacingError("--model is empty: give provider:model (e.g. openai:gpt-4o) or an offline model")
+    if spec == "oracle":
+        return OracleSource()
+    if spec.startswith("baseline:"):
+        return BaselineSource(spec.split(":", 1)[1])
+    if spec.startswith("replay:"):
+        run_id = spec.split(":", 1)[1]
+        if not run_id:
+            raise UserFacingError("replay needs a run id: --model replay:RUN_ID")
+        if store is None:
+            raise UserFacingError("replay needs the app store")
+        return ReplaySource(run_id, store)
+    return LangChainModelSource(spec, base_url=base_url, prices=prices)
 
 
 def open_store(app_db: str | None = None) -> sessionmaker[Session]:

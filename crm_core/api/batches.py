@@ -24,9 +24,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.api.errors import ApiError
-from crm_core.api.models import ApiQueryLocator
 from crm_core.org.ids import case_safe_suffix
-from crm_core.store.models import utc_now
+from crm_core.store.models import ApiQueryLocator, utc_now
 
 MAX_BATCH = 2000
 MIN_BATCH = 200

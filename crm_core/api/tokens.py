@@ -14,10 +14,9 @@ from pydantic import BaseModel
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core.api.models import ApiToken
 from crm_core.api.users import API_ROLES
 from crm_core.org.ids import case_safe_suffix
-from crm_core.store.models import AppUser, utc_now
+from crm_core.store.models import ApiToken, AppUser, utc_now
 
 ORG_ID_15 = "00DHs0000007cRm"
 ORG_ID = ORG_ID_15 + case_safe_suffix(ORG_ID_15)

@@ -1,4 +1,8 @@
-"""CLI commands of the org: ``generate`` and ``org stats|check``."""
+"""CLI commands of the org: ``org stats|check|realism``.
+
+``generate`` builds the org and then its task set, so it lives with the task set's commands
+(:mod:`crm_core.tasks.commands`).
+"""
 
 from __future__ import annotations
 
@@ -7,66 +11,21 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from crm_core.db import DatabaseURLError, display_url, make_readonly_engine, org_db_url
+from crm_core.cli_options import OrgDbOption
+from crm_core.db import DatabaseURLError, make_readonly_engine, org_db_url
 from crm_core.errors import UserFacingError
 
 T = TypeVar("T")
 org_app = typer.Typer(no_args_is_help=True, help="Inspect the generated org.")
 
-OrgDbOption = Annotated[
-    str | None, typer.Option("--org-db", help="Org database URL (default: $CRM_ORG_DB or sqlite:///data/org.db).")
-]
-
 
 def register(app: typer.Typer) -> None:
     """Attach the org's commands to the main CLI application."""
-    app.command("generate")(generate)
     app.add_typer(org_app, name="org")
-
-
-def generate(
-    scale: Annotated[str, typer.Option(help="Org size: tiny, default, large or xl.")] = "default",
-    cases: Annotated[int | None, typer.Option(help="Number of cases (overrides --scale).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed and flags, same org.")] = 0,
-    no_latent: Annotated[bool, typer.Option("--no-latent", help="Flatten every latent effect.")] = False,
-    org_db: OrgDbOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing org.")] = False,
-) -> None:
-    """Generate the simulated org (then the benchmark tasks)."""
-    from crm_core.org.generator import generate_org
-
-    url = _url(org_db)
-    console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if not tasks:
-            bar.start()  # started on the first report, so an early error prints one line only
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
-
-    try:
-        generate_org(url, scale=scale, cases=cases, seed=seed, latent=not no_latent, force=force, progress=progress)
-    finally:
-        bar.stop()
-    after_generate(url)
-    console.print(f"Generated the org at {display_url(url)}.")
-
-
-def after_generate(url: str) -> None:
-    """Hook run after a successful ``generate``: the task builder (``tasks build``) is called here."""
-    from crm_core.tasks.commands import build_with_progress
-
-    build_with_progress(url)
 
 
 @org_app.command("stats")

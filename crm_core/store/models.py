@@ -1,9 +1,12 @@
-"""SQLAlchemy models of the app store: users, settings, studies, items, drafts and responses.
+"""Every table of the app store: users and settings; studies, items, drafts and responses;
+agent runs and their episodes; workbench sessions; the REST API's tokens, failed logins and
+query locators.
 
 All timestamps are naive UTC ``datetime`` values (see :func:`utc_now`). Responses are immutable
-once written: a changed answer is a new :class:`Response` with the next ``version``. Other
-packages add their own tables on :class:`AppBase` and their own migration under
-``crm_core/store/migrations/versions``.
+once written: a changed answer is a new :class:`Response` with the next ``version``. The code
+that reads and writes each table lives with its concern (``crm_core.users``, ``crm_core.studies``,
+``crm_core.agents.run_store``, ``crm_core.studio.workbench``, ``crm_core.api``); a new table is
+added here, with its migration under ``crm_core/store/migrations/versions``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -145,6 +160,122 @@ class Rating(AppBase):
     comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
     response: Mapped[Response] = relationship(back_populates="ratings")
+
+
+# --- agent runs (read and written by crm_core.agents.run_store) --------------------------------
+
+
+class AgentRun(AppBase):
+    """A run: framework, model and instance selection (`config` is the whole RunRecord)."""
+
+    __tablename__ = "agent_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    framework: Mapped[str] = mapped_column(String(10), nullable=False)
+    model: Mapped[str] = mapped_column(String(200), nullable=False)
+    planned: Mapped[int] = mapped_column(Integer, nullable=False)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class AgentEpisode(AppBase):
+    """One finished (instance, trial) of a run, with its whole trajectory."""
+
+    __tablename__ = "agent_episodes"
+    __table_args__ = (UniqueConstraint("run_id", "instance_idx", "trial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("agent_runs.run_id"), nullable=False)
+    instance_idx: Mapped[int] = mapped_column(Integer, nullable=False)
+    trial: Mapped[int] = mapped_column(Integer, nullable=False)
+    task: Mapped[str] = mapped_column(String(40), nullable=False)
+    persona: Mapped[str] = mapped_column(String(20), nullable=False)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reward: Mapped[float | None] = mapped_column(Float, nullable=True)
+    turns: Mapped[int] = mapped_column(Integer, nullable=False)
+    input_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
+    output_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
+    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    latency_s: Mapped[float] = mapped_column(Float, nullable=False)
+    end_reason: Mapped[str] = mapped_column(String(12), nullable=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+# --- workbench sessions (crm_core.studio.workbench) ------------------------------------------
+
+
+class WorkbenchSession(AppBase):
+    """One expert's work on one task instance (unique per user and instance)."""
+
+    __tablename__ = "workbench_sessions"
+    __table_args__ = (UniqueConstraint("user_id", "instance_idx"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_users.id"), nullable=False)
+    instance_idx: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    task: Mapped[str] = mapped_column(String(40), nullable=False)
+    persona: Mapped[str] = mapped_column(String(20), nullable=False)
+    study_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    agent_side: Mapped[str] = mapped_column(String(5), nullable=False)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reward: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reward_normalized: Mapped[float | None] = mapped_column(Float, nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    submission_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+
+    @property
+    def submitted(self) -> bool:
+        return self.submitted_at is not None
+
+
+# --- the REST API (crm_core.api): kept in the app database, not in memory, so that several API
+# replicas share sessions, login throttling and query cursors. Tokens are stored as SHA-256
+# hashes: a token is 256 random bits, so a fast hash is enough and a stolen table yields nothing.
+
+
+class ApiToken(AppBase):
+    """An OAuth access token (hashed) of one studio user."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    client_id: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ApiLoginFailure(AppBase):
+    """One failed OAuth login, counted per username and per client address."""
+
+    __tablename__ = "api_login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    client_ip: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    failed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, index=True)
+
+
+class ApiQueryLocator(AppBase):
+    """A query whose result spans several batches; ``nextRecordsUrl`` points at it."""
+
+    __tablename__ = "api_query_locators"
+
+    id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_users.id", ondelete="CASCADE"), nullable=False)
+    query: Mapped[str] = mapped_column(Text, nullable=False)
+    include_deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    total_size: Mapped[int] = mapped_column(Integer, nullable=False)
+    batch_size: Mapped[int] = mapped_column(Integer, nullable=False)
+    today: Mapped[str] = mapped_column(String(10), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, index=True)
 
 
 class ImmutableResponseError(RuntimeError):

@@ -9,12 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crm_core.cli_options import AppDbOption
 from crm_core.db import org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.store.engine import store_session
 from crm_core.studies import export, loading, responses
 from crm_core.studies.definition import read_study_file
-from crm_core.users.commands import AppDbOption
 
 studies_app = typer.Typer(no_args_is_help=True, help="Load, list, close and follow studies.")
 export_app = typer.Typer(no_args_is_help=True, help="Export study responses.")

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core.store.models import StudyItem
+from crm_core.store.models import AgentEpisode, AgentRun, AppUser, StudyItem, WorkbenchSession
 from crm_core.studies.definition import StudyDefinition
 from crm_core.studies.loading import StudyError
 
@@ -39,8 +39,6 @@ def agent_options(
 
     `created_by` keeps only runs created by then (to recompute what an expert was shown).
     """
-    from crm_core.store.runs import AgentEpisode, AgentRun
-
     query = (
         select(AgentRun.run_id, AgentRun.model, AgentRun.framework, AgentEpisode.trial, AgentEpisode.reward)
         .add_columns(AgentRun.created_at)
@@ -96,9 +94,6 @@ def rated_trajectory(
     wanted = study_runs(definition)
     options = [o for o in agent_options(session, instance_idx, created_by=at) if not wanted or o.run_id in wanted]
     option = study_agent(options, username, instance_idx) if options else None
-    from crm_core.store.models import AppUser
-    from crm_core.studio.workbench import WorkbenchSession
-
     own = session.scalar(
         select(WorkbenchSession)
         .join(AppUser, AppUser.id == WorkbenchSession.user_id)

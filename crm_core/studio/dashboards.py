@@ -42,7 +42,7 @@ HUMAN = system_name(HUMAN_MODEL, HUMAN_FRAMEWORK)
 
 def _light_episodes(session: Session, run_id: str) -> list[EpisodeRecord]:
     """The episodes of a run with the fields scoring reads (no messages), straight from columns."""
-    from crm_core.store.runs import AgentEpisode
+    from crm_core.store.models import AgentEpisode
 
     e = AgentEpisode
     query = select(
@@ -80,7 +80,7 @@ def _light_episodes(session: Session, run_id: str) -> list[EpisodeRecord]:
 
 def run_reports(store: sessionmaker[Session]) -> list[ScoreReport]:
     """:func:`score_run` of every run in the store (newest first), as ``crm_core score`` computes it."""
-    from crm_core.store.runs import list_runs
+    from crm_core.agents.run_store import list_runs
 
     reports = []
     summaries = list_runs(store)
@@ -129,7 +129,7 @@ def kept_runs(rows: list[RunRow], *, practice: bool = False, single: bool = Fals
 
 def agent_outcomes(store: sessionmaker[Session], run_ids: list[str]) -> list[Outcome]:
     """The trials of these runs as outcomes of their ``model · framework`` system (columns only)."""
-    from crm_core.store.runs import AgentEpisode, AgentRun
+    from crm_core.store.models import AgentEpisode, AgentRun
 
     e = AgentEpisode
     query = (

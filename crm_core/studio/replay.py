@@ -196,7 +196,7 @@ class EpisodeKey(BaseModel):
 
 def run_episode_keys(store: sessionmaker[Session], run_id: str) -> list[EpisodeKey]:
     """The episodes of a run by instance and trial, read from columns only (fast on big runs)."""
-    from crm_core.store.runs import AgentEpisode
+    from crm_core.store.models import AgentEpisode
 
     query = (
         select(AgentEpisode.instance_idx, AgentEpisode.trial, AgentEpisode.task, AgentEpisode.reward)

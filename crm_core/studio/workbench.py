@@ -21,16 +21,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.progress import RunProgress
 from crm_core.agents.records import ActionRecord
 from crm_core.errors import UserFacingError
 from crm_core.policy import Action, can, require
 from crm_core.store.engine import write_transaction
-from crm_core.store.models import AppBase, AppUser, Study, utc_now
+from crm_core.store.models import AppUser, Study, WorkbenchSession, utc_now
 from crm_core.studies.definition import StudyDefinition
 from crm_core.studies.rated_runs import AgentOption
 from crm_core.tasks.records import TaskInstance
@@ -44,33 +44,6 @@ Side = Literal["left", "right"]
 
 class WorkbenchError(UserFacingError):
     """A workbench action that cannot be done (unknown user, already submitted, bad form value)."""
-
-
-class WorkbenchSession(AppBase):
-    """One expert's work on one task instance (unique per user and instance)."""
-
-    __tablename__ = "workbench_sessions"
-    __table_args__ = (UniqueConstraint("user_id", "instance_idx"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_users.id"), nullable=False)
-    instance_idx: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
-    task: Mapped[str] = mapped_column(String(40), nullable=False)
-    persona: Mapped[str] = mapped_column(String(20), nullable=False)
-    study_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    agent_side: Mapped[str] = mapped_column(String(5), nullable=False)
-    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
-    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
-    reward: Mapped[float | None] = mapped_column(Float, nullable=True)
-    reward_normalized: Mapped[float | None] = mapped_column(Float, nullable=True)
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
-    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-    submission_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
-
-    @property
-    def submitted(self) -> bool:
-        return self.submitted_at is not None
 
 
 class WorkbenchStep(BaseModel):

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from crm_core.agents.commands import AppDbOption
+from crm_core.cli_options import AppDbOption
 from crm_core.errors import UserFacingError
 
 if TYPE_CHECKING:

@@ -37,10 +37,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from crm_core.agents.records import EpisodeRecord, RunRecord
+from crm_core.agents.run_store import episode_row
 from crm_core.errors import UserFacingError
 from crm_core.store.engine import begin_write
-from crm_core.store.models import AppBase, utc_now
-from crm_core.store.runs import AgentEpisode, AgentRun, episode_row
+from crm_core.store.models import AgentEpisode, AgentRun, AppBase, utc_now
 from crm_core.sweeps.definition import SweepDefinition
 
 EpisodeState = Literal["queued", "running", "done", "failed", "cancelled", "skipped"]

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crm_core.agents.run_store import load_run
 from crm_core.agents.service import RunConfig, prepare
 from crm_core.db import DatabaseURLError, display_url, make_readonly_engine
 from crm_core.errors import UserFacingError
-from crm_core.store.runs import load_run
 from crm_core.sweeps.definition import GenerateSpec, SweepDefinition
 from crm_core.sweeps.store import EpisodeKey, PlannedRun, create_sweep, new_sweep_id
 from crm_core.tasks.records import load_tasks

@@ -1,4 +1,5 @@
-"""CLI of the benchmark tasks: ``tasks build|export|import|show``."""
+"""CLI of the org and its benchmark tasks: ``generate`` (the org, then its task set) and
+``tasks build|export|import|show``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crm_core.db import DatabaseURLError, org_db_url
+from crm_core.cli_options import OrgDbOption
+from crm_core.db import DatabaseURLError, display_url, org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.tasks.build import DEFAULT_PER_TASK
 from crm_core.tasks.records import TaskInstance
@@ -20,13 +22,10 @@ from crm_core.tasks.registry import task_specs
 
 tasks_app = typer.Typer(no_args_is_help=True, help="The benchmark's task set: build, export, import, show.")
 
-OrgDbOption = Annotated[
-    str | None, typer.Option("--org-db", help="Org database URL (default: $CRM_ORG_DB or sqlite:///data/org.db).")
-]
-
 
 def register(app: typer.Typer) -> None:
-    """Attach the `tasks` commands to the main CLI application."""
+    """Attach ``generate`` and the `tasks` commands to the main CLI application."""
+    app.command("generate")(generate)
     app.add_typer(tasks_app, name="tasks")
 
 
@@ -140,3 +139,36 @@ def show(
     console.print(f"[bold]Required:[/] {instance.metadata.required}")
     console.print(f"[bold]Optional:[/] {instance.metadata.optional}")
     console.print(f"[bold]Params:[/] {json.dumps(instance.params)}")
+
+
+def generate(
+    scale: Annotated[str, typer.Option(help="Org size: tiny, default, large or xl.")] = "default",
+    cases: Annotated[int | None, typer.Option(help="Number of cases (overrides --scale).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed and flags, same org.")] = 0,
+    no_latent: Annotated[bool, typer.Option("--no-latent", help="Flatten every latent effect.")] = False,
+    org_db: OrgDbOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing org.")] = False,
+) -> None:
+    """Generate the simulated org, then its benchmark task set."""
+    from crm_core.org.generator import generate_org
+
+    url = _url(org_db)
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not tasks:
+            bar.start()  # started on the first report, so an early error prints one line only
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    try:
+        generate_org(url, scale=scale, cases=cases, seed=seed, latent=not no_latent, force=force, progress=progress)
+    finally:
+        bar.stop()
+    build_with_progress(url)
+    console.print(f"Generated the org at {display_url(url)}.")

@@ -15,11 +15,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm_core.api.models import ApiLoginFailure, ApiToken
 from crm_core.errors import UserFacingError
 from crm_core.policy import Role
 from crm_core.store.engine import write_transaction
-from crm_core.store.models import AppUser, utc_now
+from crm_core.store.models import ApiLoginFailure, ApiToken, AppUser, utc_now
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 72

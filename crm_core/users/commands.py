@@ -9,13 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crm_core.cli_options import AppDbOption
 from crm_core.store.engine import store_session
 from crm_core.users import accounts
 
 users_app = typer.Typer(no_args_is_help=True, help="Manage studio users (stored in the app database).")
-AppDbOption = Annotated[
-    str | None, typer.Option("--app-db", help="App database URL (default: $CRM_APP_DB or sqlite:///data/app.db).")
-]
 
 
 def _password_from_stdin() -> str | None:

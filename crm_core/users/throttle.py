@@ -14,8 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core.api.models import ApiLoginFailure
-from crm_core.store.models import utc_now
+from crm_core.store.models import ApiLoginFailure, utc_now
 
 NO_ADDRESS = ""
 """The client address recorded when the caller does not know it (the studio's form)."""

@@ -11,10 +11,10 @@ from crm_core.agents.models import (
     is_transient,
     load_prices,
     make_chat_model,
-    resolve_model,
     retry_after_s,
 )
 from crm_core.agents.offline import BaselineSource, OracleSource
+from crm_core.agents.service import resolve_model
 from crm_core.errors import UserFacingError
 
 

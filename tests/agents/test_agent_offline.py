@@ -10,10 +10,10 @@ import pytest
 
 from crm_core.agents.environment import OrgEnvironment
 from crm_core.agents.frameworks import make_framework
-from crm_core.agents.models import resolve_model
 from crm_core.agents.records import RunRecord
+from crm_core.agents.run_store import load_episodes, save_run
 from crm_core.agents.runner import execute_run
-from crm_core.store.runs import load_episodes, save_run
+from crm_core.agents.service import resolve_model
 from crm_core.tasks.build import generate_tasks
 from crm_core.tasks.registry import task_names
 

@@ -12,8 +12,8 @@ from crm_core.agents.environment import OrgEnvironment
 from crm_core.agents.frameworks import make_framework
 from crm_core.agents.models import LangChainModelSource, Price, PriceTable, RetryPolicy
 from crm_core.agents.records import RunRecord
+from crm_core.agents.run_store import load_episodes, save_run
 from crm_core.agents.runner import execute_run
-from crm_core.store.runs import load_episodes, save_run
 
 FAST_RETRY = RetryPolicy(attempts=4, initial_wait_s=0.01, max_wait_s=0.05)
 PRICES = PriceTable(prices={"openai:scripted": Price(input=2.0, output=10.0)})

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from crm_core.agents.records import ActionRecord, EpisodeRecord, MessageRecord, RunRecord, ToolCallRecord
 from crm_core.agents.results import export_episodes, score_run, to_crmarena_result
-from crm_core.store.runs import list_runs, load_episodes, save_episode, save_run
+from crm_core.agents.run_store import list_runs, load_episodes, save_episode, save_run
 
 T = dt.datetime(2026, 1, 1)
 RUN = RunRecord(run_id="hand", framework="fc", model="m", tasks=["handle_time", "knowledge_qa"], trials=2, created_at=T)

@@ -21,9 +21,10 @@ from crm_core.agents.environment import OrgEnvironment
 from crm_core.agents.frameworks import make_framework
 from crm_core.agents.models import LangChainModelSource, RetryPolicy
 from crm_core.agents.records import RunRecord
+from crm_core.agents.run_store import completed_keys, list_runs, load_episodes, save_run
 from crm_core.agents.runner import execute_run
 from crm_core.store.engine import open_app_store
-from crm_core.store.runs import AgentEpisode, completed_keys, list_runs, load_episodes, save_run
+from crm_core.store.models import AgentEpisode
 
 REPO = Path(__file__).resolve().parents[2]
 

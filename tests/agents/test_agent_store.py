@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 
 from crm_core.store import AppBase, open_app_store
 from crm_core.store.engine import alembic_config
-from crm_core.store.runs import AgentEpisode, AgentRun
+from crm_core.store.models import AgentEpisode, AgentRun
 
 RUN_TABLES = {AgentRun.__tablename__, AgentEpisode.__tablename__}
 

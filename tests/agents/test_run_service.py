@@ -8,9 +8,9 @@ from openai_server import openai_server
 from scripted_policies import contact_policy
 
 from crm_core.agents.progress import RunProgress
+from crm_core.agents.run_store import list_runs, load_episodes
 from crm_core.agents.service import RunConfig, prepare, run
 from crm_core.errors import UserFacingError
-from crm_core.store.runs import list_runs, load_episodes
 
 
 class Recorder(RunProgress):

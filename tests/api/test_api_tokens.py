@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import select, text
 
 from crm_core.api import throttle, tokens
-from crm_core.api.models import ApiToken
 from crm_core.api.users import authenticate
 from crm_core.store.engine import open_app_store
-from crm_core.store.models import utc_now
+from crm_core.store.models import ApiToken, utc_now
 from crm_core.users import accounts
 from tests.conftest import create_pg_database, drop_pg_database
 

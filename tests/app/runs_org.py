@@ -16,11 +16,11 @@ from streamlit.testing.v1 import AppTest
 
 from crm_core.agents.environment import OrgEnvironment
 from crm_core.agents.frameworks import make_framework
-from crm_core.agents.models import resolve_model
 from crm_core.agents.records import RunRecord
+from crm_core.agents.run_store import save_run
 from crm_core.agents.runner import execute_run, instances_digest
+from crm_core.agents.service import resolve_model
 from crm_core.store import open_app_store, utc_now
-from crm_core.store.runs import save_run
 from crm_core.tasks.build import build_tasks
 from crm_core.tasks.records import TaskInstance
 from crm_core.tasks.registry import task_names

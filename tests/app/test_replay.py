@@ -12,8 +12,8 @@ from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, op
 from streamlit.testing.v1 import AppTest
 
 from crm_core.agents.records import ActionRecord, EpisodeRecord, MessageRecord, RunRecord, ToolCallRecord
+from crm_core.agents.run_store import load_episodes, save_episode, save_run
 from crm_core.store import open_app_store
-from crm_core.store.runs import load_episodes, save_episode, save_run
 from crm_core.studio.replay import (
     EpisodeKey,
     align_steps,

@@ -297,7 +297,7 @@ def test_dashboard_reads_episode_columns_on_postgresql(app_db_pg_url):
 
     from crm_core.agents.records import RunRecord
     from crm_core.agents.results import score_run
-    from crm_core.store.runs import list_runs, load_episodes, save_episode, save_run
+    from crm_core.agents.run_store import list_runs, load_episodes, save_episode, save_run
 
     store = open_app_store(app_db_pg_url)
     run = RunRecord(run_id="pg", framework="act", model="m", tasks=["handle_time"], trials=2, created_at=T)

@@ -17,9 +17,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from streamlit.testing.v1 import AppTest
 
+from crm_core.agents.run_store import load_episodes, load_run
 from crm_core.policy import PermissionDenied
 from crm_core.store import AppBase, open_app_store
-from crm_core.store.runs import load_episodes, load_run
 from crm_core.studio.workbench import (
     FormField,
     WorkbenchError,

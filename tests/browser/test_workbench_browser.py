@@ -16,8 +16,8 @@ import pytest
 from conftest import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
 from playwright.sync_api import Page, expect
 
+from crm_core.agents.run_store import load_episodes
 from crm_core.store import open_app_store
-from crm_core.store.runs import load_episodes
 from crm_core.studio.workbench import find_session
 from tests.app.runs_org import BASELINE_RUN, ORACLE_RUN, build_runs_studio
 

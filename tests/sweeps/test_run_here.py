@@ -108,7 +108,7 @@ def test_an_episode_stored_twice_is_stored_once(tmp_path, tiny_tasks_org):
     sweep = parse_sweep(f"name: x\norg: {{url: '{tiny_tasks_org}'}}\nmodels: [oracle]\nframeworks: [fc]\nlimit: 1\n")
     sweep_id, keys = submit(store, sweep, source="x.yaml", backend="local")
     assert run_here(store, sweep_id) == 9
-    from crm_core.store.runs import list_runs, load_episodes
+    from crm_core.agents.run_store import list_runs, load_episodes
 
     run_id = keys[0].run_id
     episode = load_episodes(store, run_id)[0]
@@ -134,7 +134,7 @@ def test_provider_errors_fail_episodes_and_retry_failed_plays_them_again(cli, tm
     # the server is fixed (same URL is not needed: the stored run keeps its URL, so serve there again)
     with openai_server(respond_none) as fixed:
         store = open_app_store(app)
-        from crm_core.store.runs import AgentRun
+        from crm_core.store.models import AgentRun
 
         with store() as session:  # point the stored run at the new port, as a moved server would be
             row = session.get(AgentRun, status["runs"][0])

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from crm_core.agents.results import score_run
+from crm_core.agents.run_store import list_runs, load_episodes
 from crm_core.agents.service import RunConfig, run
 from crm_core.store.engine import open_app_store
-from crm_core.store.runs import AgentEpisode, list_runs, load_episodes
+from crm_core.store.models import AgentEpisode
 from crm_core.sweeps.definition import parse_sweep
 from crm_core.sweeps.queue import defer_episodes
 from crm_core.sweeps.store import SweepEpisode, sweep_status

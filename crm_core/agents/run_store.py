@@ -3,71 +3,19 @@
 An episode row is written once, whole, in one transaction, when the episode ends: the row is its
 own completion marker, so a run killed at any moment holds only finished episodes and resuming
 it runs exactly the missing (instance, trial) pairs. ``UNIQUE(run_id, instance_idx, trial)``
-makes a second write of the same episode a no-op instead of a duplicate.
+makes a second write of the same episode a no-op instead of a duplicate. The tables are
+:class:`~crm_core.store.models.AgentRun` and :class:`~crm_core.store.models.AgentEpisode`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    delete,
-    func,
-    select,
-)
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.records import EpisodeRecord, RunRecord, RunSummary
 from crm_core.store.engine import begin_write
-from crm_core.store.models import AppBase
-
-
-class AgentRun(AppBase):
-    """A run: framework, model and instance selection (`config` is the whole RunRecord)."""
-
-    __tablename__ = "agent_runs"
-
-    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    framework: Mapped[str] = mapped_column(String(10), nullable=False)
-    model: Mapped[str] = mapped_column(String(200), nullable=False)
-    planned: Mapped[int] = mapped_column(Integer, nullable=False)
-    config: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
-
-
-class AgentEpisode(AppBase):
-    """One finished (instance, trial) of a run, with its whole trajectory."""
-
-    __tablename__ = "agent_episodes"
-    __table_args__ = (UniqueConstraint("run_id", "instance_idx", "trial"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("agent_runs.run_id"), nullable=False)
-    instance_idx: Mapped[int] = mapped_column(Integer, nullable=False)
-    trial: Mapped[int] = mapped_column(Integer, nullable=False)
-    task: Mapped[str] = mapped_column(String(40), nullable=False)
-    persona: Mapped[str] = mapped_column(String(20), nullable=False)
-    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
-    reward: Mapped[float | None] = mapped_column(Float, nullable=True)
-    turns: Mapped[int] = mapped_column(Integer, nullable=False)
-    input_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
-    output_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
-    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
-    latency_s: Mapped[float] = mapped_column(Float, nullable=False)
-    end_reason: Mapped[str] = mapped_column(String(12), nullable=False)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    record: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    finished_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+from crm_core.store.models import AgentEpisode, AgentRun
 
 
 def run_row(run: RunRecord, planned: int) -> AgentRun:
