@@ -1,5 +1,5 @@
 """Every table of the app store: users and settings; studies, items, drafts and responses;
-agent runs and their episodes; workbench sessions; the REST API's tokens, failed logins and
+agent runs and their episodes; sweeps; workbench sessions; the REST API's tokens, failed logins and
 query locators.
 
 All timestamps are naive UTC ``datetime`` values (see :func:`utc_now`). Responses are immutable
@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -201,6 +202,67 @@ class AgentEpisode(AppBase):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     record: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     finished_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+# --- sweeps (crm_core.sweeps): a sweep, its runs, the queue state of each episode, provider pacing
+
+
+class Sweep(AppBase):
+    """A submitted sweep: its definition, org and how it is executed (``queue`` or ``local``)."""
+
+    __tablename__ = "sweeps"
+
+    sweep_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    org_url: Mapped[str] = mapped_column(Text, nullable=False)
+    backend: Mapped[str] = mapped_column(String(10), nullable=False)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    stop_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class SweepRun(AppBase):
+    """One run of a sweep (a model × framework)."""
+
+    __tablename__ = "sweep_runs"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("agent_runs.run_id"), primary_key=True)
+    sweep_id: Mapped[str] = mapped_column(ForeignKey("sweeps.sweep_id"), nullable=False, index=True)
+    provider: Mapped[str] = mapped_column(String(60), nullable=False)
+
+
+class SweepEpisode(AppBase):
+    """The queue state of one (run, instance, trial) of a sweep."""
+
+    __tablename__ = "sweep_episodes"
+    __table_args__ = (
+        UniqueConstraint("run_id", "instance_idx", "trial"),
+        Index("ix_sweep_episodes_sweep_id_state", "sweep_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sweep_id: Mapped[str] = mapped_column(ForeignKey("sweeps.sweep_id"), nullable=False)
+    run_id: Mapped[str] = mapped_column(ForeignKey("agent_runs.run_id"), nullable=False)
+    instance_idx: Mapped[int] = mapped_column(Integer, nullable=False)
+    trial: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(10), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    worker: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ProviderPace(AppBase):
+    """The next free request slot of a provider (seconds since the epoch), shared by all workers."""
+
+    __tablename__ = "provider_pace"
+
+    provider: Mapped[str] = mapped_column(String(60), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float, nullable=False)
 
 
 # --- workbench sessions (crm_core.studio.workbench) ------------------------------------------

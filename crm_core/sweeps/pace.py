@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.store.engine import begin_write
-from crm_core.sweeps.store import ProviderPace
+from crm_core.store.models import ProviderPace
 
 
 def _now(session: Session) -> float:

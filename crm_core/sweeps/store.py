@@ -1,12 +1,14 @@
 """Sweeps in the app store: the sweep, its runs (one per model × framework) and the state of
 every episode.
 
-The episodes themselves are ordinary run episodes (``agent_episodes``), so ``runs``, ``score``
-and the studio read a sweep's runs unchanged. ``sweep_episodes`` adds what a queue needs: each
-(run, instance, trial) is ``queued``, ``running``, ``done``, ``failed`` (ended in error),
-``cancelled`` or ``skipped`` (the budget was spent). A finished episode and its state are written
-in one transaction, and ``UNIQUE(run_id, instance_idx, trial)`` on both tables means that an
-episode played twice (a worker killed after storing it, a stalled job retried) is stored once.
+The tables (``Sweep``, ``SweepRun``, ``SweepEpisode``, ``ProviderPace``) are in
+:mod:`crm_core.store.models`. The episodes themselves are ordinary run episodes
+(``agent_episodes``), so ``runs``, ``score`` and the studio read a sweep's runs unchanged.
+``sweep_episodes`` adds what a queue needs: each (run, instance, trial) is ``queued``,
+``running``, ``done``, ``failed`` (ended in error), ``cancelled`` or ``skipped`` (the budget was
+spent). A finished episode and its state are written in one transaction, and
+``UNIQUE(run_id, instance_idx, trial)`` on both tables means that an episode played twice (a
+worker killed after storing it, a stalled job retried) is stored once.
 """
 
 from __future__ import annotations
@@ -18,15 +20,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import (
-    JSON,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
     delete,
     func,
     insert,
@@ -34,75 +27,17 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.records import EpisodeRecord, RunRecord
 from crm_core.agents.run_store import episode_row
 from crm_core.errors import UserFacingError
 from crm_core.store.engine import begin_write
-from crm_core.store.models import AgentEpisode, AgentRun, AppBase, utc_now
+from crm_core.store.models import AgentEpisode, AgentRun, Sweep, SweepEpisode, SweepRun, utc_now
 from crm_core.sweeps.definition import SweepDefinition
 
 EpisodeState = Literal["queued", "running", "done", "failed", "cancelled", "skipped"]
 STATES: tuple[EpisodeState, ...] = ("queued", "running", "done", "failed", "cancelled", "skipped")
-
-
-class Sweep(AppBase):
-    """A submitted sweep: its definition, org and how it is executed (``queue`` or ``local``)."""
-
-    __tablename__ = "sweeps"
-
-    sweep_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), nullable=False)
-    definition: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    source: Mapped[str] = mapped_column(Text, nullable=False)
-    org_url: Mapped[str] = mapped_column(Text, nullable=False)
-    backend: Mapped[str] = mapped_column(String(10), nullable=False)
-    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
-    stopped_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-    stop_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
-
-
-class SweepRun(AppBase):
-    """One run of a sweep (a model × framework)."""
-
-    __tablename__ = "sweep_runs"
-
-    run_id: Mapped[str] = mapped_column(ForeignKey("agent_runs.run_id"), primary_key=True)
-    sweep_id: Mapped[str] = mapped_column(ForeignKey("sweeps.sweep_id"), nullable=False, index=True)
-    provider: Mapped[str] = mapped_column(String(60), nullable=False)
-
-
-class SweepEpisode(AppBase):
-    """The queue state of one (run, instance, trial) of a sweep."""
-
-    __tablename__ = "sweep_episodes"
-    __table_args__ = (
-        UniqueConstraint("run_id", "instance_idx", "trial"),
-        Index("ix_sweep_episodes_sweep_id_state", "sweep_id", "state"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sweep_id: Mapped[str] = mapped_column(ForeignKey("sweeps.sweep_id"), nullable=False)
-    run_id: Mapped[str] = mapped_column(ForeignKey("agent_runs.run_id"), nullable=False)
-    instance_idx: Mapped[int] = mapped_column(Integer, nullable=False)
-    trial: Mapped[int] = mapped_column(Integer, nullable=False)
-    state: Mapped[str] = mapped_column(String(10), nullable=False)
-    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    worker: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-
-
-class ProviderPace(AppBase):
-    """The next free request slot of a provider (seconds since the epoch), shared by all workers."""
-
-    __tablename__ = "provider_pace"
-
-    provider: Mapped[str] = mapped_column(String(60), primary_key=True)
-    next_at: Mapped[float] = mapped_column(Float, nullable=False)
 
 
 class EpisodeKey(BaseModel):
