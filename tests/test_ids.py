@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from crm_core.org.ids import KEY_PREFIXES, case_safe_suffix, is_valid_id, make_id, object_of, to_18
 
-SPEC_PREFIXES = {
+SALESFORCE_PREFIXES = {
     "User": "005",
     "Account": "001",
     "Contact": "003",
@@ -29,7 +29,7 @@ SPEC_PREFIXES = {
 
 
 def test_prefixes_match_the_spec() -> None:
-    assert KEY_PREFIXES == SPEC_PREFIXES
+    assert KEY_PREFIXES == SALESFORCE_PREFIXES
 
 
 @pytest.mark.parametrize(

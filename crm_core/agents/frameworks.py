@@ -1,4 +1,4 @@
-"""The four agent frameworks of SPEC §7: prompts, output parsing and what goes back to the model.
+"""The four agent frameworks (act, react, fc, fc_flex): prompts, parsing, what goes back to the model.
 
 - ``act``: one action per turn in text, ``<execute>SOQL or SOSL</execute>`` or
   ``<respond>answer</respond>`` (``<submit>`` of CRMArena's first release is accepted too).

@@ -1,6 +1,6 @@
 """What a run scored, and its episodes exported as JSON Lines or CRMArena-style results JSON.
 
-Scores follow SPEC §8: the original metric per task, per persona (mean of its tasks) and overall
+Scores: the original metric per task, per persona (mean of its tasks) and overall
 (mean over tasks), the normalized exact match beside it, and pass^k for k = 1..K over the
 instances that have all K trials. A trial succeeds when its reward is 1 (an exact match, or a
 token F1 of 1 for knowledge_qa).

@@ -1,4 +1,4 @@
-"""The hidden variables of an org (SPEC §3.2), drawn from the seed as numpy arrays.
+"""The hidden variables of an org (see docs/org.md), drawn from the seed as numpy arrays.
 
 The values are always drawn and stored; with ``latent=False`` the generator ignores them and
 uses flat draws instead (see :class:`Effects`), so the stored values then predict nothing.

@@ -1,4 +1,5 @@
-"""The app store: users, studies, drafts and responses (runs and trajectories join later).
+"""The app store: every table (users, studies, responses, runs, sweeps, workbench sessions, API
+tokens) and its engine and migrations.
 
 ``open_app_store(url)`` migrates the database to the newest revision and returns a session
 factory. Timestamps are naive UTC datetimes.

@@ -18,8 +18,8 @@ from crm_core.org.knowledge import CompanyFacts, policies
 from crm_core.org.scales import SCALES
 from crm_core.org.schema import OBJECT_MODELS
 
-# Key prefixes as SPEC §3.1 lists them (not read from the code under test).
-SPEC_PREFIXES = {
+# Salesforce's key prefixes of the 16 objects, typed by hand (not read from the code under test).
+SALESFORCE_PREFIXES = {
     "User": "005", "Account": "001", "Contact": "003", "Case": "500", "Knowledge__kav": "ka0",
     "Product2": "01t", "Pricebook2": "01s", "PricebookEntry": "01u", "Order": "801", "OrderItem": "802",
     "EmailMessage": "02s", "LiveChatTranscript": "570", "ProductCategory": "0ZG",
@@ -74,7 +74,7 @@ def test_every_id_is_18_characters_with_the_spec_prefix(conn) -> None:
         assert ids, name
         assert len(set(ids)) == len(ids), name
         for record_id in ids:
-            assert len(record_id) == 18 and record_id.startswith(SPEC_PREFIXES[name]), (name, record_id)
+            assert len(record_id) == 18 and record_id.startswith(SALESFORCE_PREFIXES[name]), (name, record_id)
             assert is_valid_id(record_id), record_id
 
 

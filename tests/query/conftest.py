@@ -30,7 +30,7 @@ BACKENDS = [
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
 
-# (object, relationship name) -> (foreign key column, parent object); written by hand from SPEC §3.1.
+# (object, relationship name) -> (foreign key column, parent object); written by hand from the schema.
 PARENTS: dict[tuple[str, str], tuple[str, str]] = {
     ("Contact", "Account"): ("AccountId", "Account"),
     ("Contact", "Owner"): ("OwnerId", "User"),

@@ -97,7 +97,7 @@ def child_subquery_qualified_lowercase(d: Any) -> Case:
 
 # --- FIELDS() ------------------------------------------------------------------------------------------
 
-# Written by hand from the schema (SPEC §3.1): standard fields, then custom ones.
+# Written by hand from the schema (docs/org.md): standard fields, then custom ones.
 ISSUE_FIELDS = {"STANDARD": ["Id", "Name", "CreatedDate"], "CUSTOM": ["Description__c"]}
 CASE_CUSTOM = ["OrderItemId__c", "IssueId__c"]
 

@@ -810,7 +810,7 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def relative_range(literal: str, n: int | None, today: dt.date) -> tuple[dt.date, dt.date]:
-    """[start, end) of a relative date literal, from REFERENCE.md §A (weeks start on Sunday)."""
+    """[start, end) of a relative date literal, as Salesforce defines it (weeks start on Sunday)."""
     day = dt.timedelta(days=1)
     week = today - dt.timedelta(days=(today.weekday() + 1) % 7)
     month = today.replace(day=1)

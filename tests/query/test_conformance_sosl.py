@@ -1,5 +1,5 @@
 """SOSL conformance: searches over the tiny org, each checked against an independent search over
-the org's rows (a small tokenizer and matcher written from REFERENCE.md §B), on both databases.
+the org's rows (a small tokenizer and matcher written from Salesforce's documented SOSL rules), on both databases.
 
 Search terms are picked from the data (a frequent word of the article titles, a customer's email)
 so that the suite holds for any seed.
@@ -19,7 +19,7 @@ from crm_core.query import run_sosl
 
 Row = dict[str, Any]
 
-# Searchable fields per object, by hand from SPEC §3.1 and the schema's field types
+# Searchable fields per object, by hand from the schema's field types
 # (text, email, phone, name and long text; not ids, references, picklists or numbers).
 SEARCHABLE: dict[str, list[str]] = {
     "User": ["Name", "FirstName", "LastName", "Email", "Phone", "Username", "Alias"],

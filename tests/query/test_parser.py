@@ -22,7 +22,7 @@ TODAY = dt.date(2024, 3, 13)
 
 
 def soql_literal(text: str) -> str:
-    """Quote `text` as a SOQL string literal (the escapes of REFERENCE §A, written independently)."""
+    """Quote `text` as a SOQL string literal (Salesforce's escapes, written independently)."""
     escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\t", "\\t")
     return f"'{escaped}'"
 

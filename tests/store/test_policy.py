@@ -7,7 +7,7 @@ import pytest
 from crm_core.policy import PAGES_BY_ROLE, PermissionDenied, can, can_open, require, require_page
 
 PAGES = ["org_explorer", "realism_study", "task_workbench", "trajectory_replay", "results", "export", "admin"]
-EXPECTED_PAGES = {  # role -> pages it may open (SPEC §9)
+EXPECTED_PAGES = {  # role -> pages it may open (docs/studio.md)
     "expert": {"org_explorer", "realism_study", "task_workbench"},
     "researcher": {"org_explorer", "trajectory_replay", "results", "sweeps", "export"},
     "admin": {"org_explorer", "trajectory_replay", "results", "sweeps", "export", "admin"},
