@@ -37,8 +37,6 @@ KNOWN_PACKAGE_EDGES_AGAINST_THE_LAYERS: set[tuple[str, str]] = set()
 KNOWN_MODULE_CYCLES: set[frozenset[str]] = {
     # run_soql dispatches FIND to run_sosl, which reuses the engine's connection helpers
     frozenset({"crm_core.query.engine", "crm_core.query.sosl"}),
-    # load_tasks reads an org's task set through tasks.store, which builds TaskInstance records
-    frozenset({"crm_core.tasks.records", "crm_core.tasks.store"}),
 }
 """Cycles between modules of one package that are still to be untied; the list may only shrink."""
 
