@@ -15,8 +15,8 @@ import pytest
 from conftest import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
 from playwright.sync_api import Page, expect
 
+from crm_core.agents.run_store import load_episodes
 from crm_core.store import open_app_store
-from crm_core.store.runs import load_episodes
 from tests.app.runs_org import empty_studio, record_run
 
 pytestmark = pytest.mark.browser
