@@ -284,6 +284,8 @@ def test_page_answers_which_system_is_best_with_intervals(page_env):
     human = at.table[3].value
     # one instance per task: resampling instances (their trials together) cannot vary the mean
     assert human.loc[OVERALL, HUMAN] == "0.750 [0.75, 0.75]"
+    ratings = at.table[4].value  # the Trajectory ratings tab: the workbench study's ratings per system
+    assert ratings.loc["baseline:random · act", "mean [95% CI]"] == "3.000 [2.00, 4.00]"
     # intervals, effort, pass^k; realism by object and dimension
     assert len(at.get("plotly_chart")) == 5
     assert not [m for m in at.markdown if "overall **" in m.value]  # no text repeating the charts

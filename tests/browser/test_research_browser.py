@@ -157,3 +157,9 @@ def test_replay_filters_failed_instances_and_aligns_two_trajectories(research_se
     expect(page).to_have_url(re.compile(rf"[?&]step2={right}(&|$)"))
     expect(page.get_by_text(f"Step {right} of {right}")).to_be_visible()
     screenshot(page, "34-replay-aligned-answers")
+    # a query's observation is a table, its size in the label
+    open_url(page, server, f"replay?run=oracle-act&idx={idx}&step=1")
+    expect(page.get_by_text(re.compile(r"Observation \(\d[\d,]* characters, \d[\d,]* records\)"))).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    page.get_by_test_id("stDataFrame").first.scroll_into_view_if_needed()
+    screenshot(page, "35-replay-observation-table")
