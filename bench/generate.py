@@ -1,12 +1,13 @@
-"""Org generation speed and memory per scale, SQLite and PostgreSQL side by side.
+"""Org and task-set generation speed and memory per scale, SQLite and PostgreSQL side by side.
 
 Usage: ``.venv/bin/python -m bench.generate [--large] [--xl] [--scales a,b] [--pg-url URL] [--no-pg]``
 
 Each run generates into a fresh database in its own subprocess (so peak RSS is that run's
 alone), then counts every record it wrote. Columns: wall seconds, CPU seconds of the generating
 process (a shared machine inflates wall time; the database server's CPU is not included),
-records, records/s (wall), peak RSS,
-and records/s as a ratio of the baseline (SQLite at `default` scale, measured in the same run).
+records, records/s (wall), the task set's build time (what `generate` does after the org) and
+its ratio over the same backend's `default` build, peak RSS of org and tasks together, and
+records/s as a ratio of the baseline (SQLite at `default` scale, measured in the same run).
 PostgreSQL uses ``--pg-url`` or ``CRM_TEST_PG_URL`` (an admin URL: a database is created and
 dropped per run). `large` and `xl` are opt-in.
 """
@@ -28,6 +29,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 TARGET_SECONDS = {"default": 20, "large": 180, "xl": 600}
+TARGET_TASK_SECONDS = {"large": 30, "xl": 120}
+TARGET_TOTAL_SECONDS = {"xl": 600}
 
 _CHILD = """
 import json, resource, sys, time
@@ -45,7 +48,13 @@ engine = create_engine(url)
 stats = org_stats(engine, with_digest=False)
 engine.dispose()
 records = sum(stats.counts.values()) + sum(stats.latent_counts.values())
-result = {"seconds": seconds, "cpu": cpu, "records": records, "peak_mb": peak_mb, "cases": stats.counts["Case"]}
+from crm_core.tasks.build import build_tasks
+start = time.perf_counter()
+build_tasks(url)
+tasks = time.perf_counter() - start
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+result = {"seconds": seconds, "cpu": cpu, "records": records, "peak_mb": peak_mb, "cases": stats.counts["Case"],
+          "tasks": tasks}
 print(json.dumps(result))
 """
 
@@ -99,7 +108,7 @@ def main() -> None:
             console.print(f"generating {scale} on {backend} ...")
             results[(scale, backend)] = _sqlite(scale) if backend == "sqlite" else _postgres(args.pg_url, scale)
     baseline = results.get(("default", "sqlite"))
-    table = Table(title="Org generation (seed 0)")
+    table = Table(title="Org and task-set generation (seed 0)")
     for column in (
         "scale",
         "backend",
@@ -109,6 +118,8 @@ def main() -> None:
         "CPU s",
         "records/s",
         "× baseline",
+        "tasks s",
+        "tasks × default",
         "peak RSS MB",
         "target",
     ):
@@ -116,15 +127,25 @@ def main() -> None:
     for (scale, backend), r in results.items():
         rate = r["records"] / r["seconds"]
         ratio = f"{rate / (baseline['records'] / baseline['seconds']):.2f}" if baseline else "-"
-        target = TARGET_SECONDS.get(scale)
-        verdict = "-" if target is None else f"≤ {target} s: {'yes' if r['seconds'] <= target else 'NO'}"
+        default_tasks = results.get(("default", backend), {}).get("tasks")
+        task_ratio = f"{r['tasks'] / default_tasks:.1f}" if default_tasks else "-"
+        verdicts = [
+            f"{label} ≤ {limit} s: {'yes' if value <= limit else 'NO'}"
+            for label, limit, value in (
+                ("org", TARGET_SECONDS.get(scale), r["seconds"]),
+                ("tasks", TARGET_TASK_SECONDS.get(scale), r["tasks"]),
+                ("both", TARGET_TOTAL_SECONDS.get(scale), r["seconds"] + r["tasks"]),
+            )
+            if limit is not None
+        ]
         table.add_row(
             scale, backend, f"{r['cases']:,}", f"{r['records']:,}", f"{r['seconds']:.1f}", f"{r['cpu']:.1f}",
-            f"{rate:,.0f}", ratio,
-            f"{r['peak_mb']:.0f}", verdict,
+            f"{rate:,.0f}", ratio, f"{r['tasks']:.1f}", task_ratio,
+            f"{r['peak_mb']:.0f}", "; ".join(verdicts) or "-",
         )  # fmt: skip
     console.print(table)
     console.print("baseline: SQLite at default scale, same run; × baseline = records/s ÷ baseline records/s")
+    console.print("tasks × default = task-set build seconds ÷ the same backend's default build (same run)")
 
 
 if __name__ == "__main__":

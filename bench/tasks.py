@@ -11,6 +11,12 @@ is given), it measures:
 
     .venv/bin/python bench/tasks.py
     .venv/bin/python bench/tasks.py --org-db sqlite:///data/org.db
+
+With ``--scale large`` (or ``xl``) it measures instead what a researcher waits for at that scale:
+the org's generation, the task set's build per task type and the peak memory of both, each in a
+fresh subprocess, beside the same at ``default`` in the same run (ratios over ``default``).
+Targets: task build ≤ 30 s at large and ≤ 2 minutes at xl; org and tasks ≤ 10 minutes and < 2 GB
+at xl.
 """
 
 from __future__ import annotations
@@ -89,12 +95,77 @@ def timed_oracle(
     return oracle_s, per_tool, calls
 
 
+_SCALE_CHILD = """
+import json, resource, sys, time
+from crm_core.org.generator import generate_org
+from crm_core.tasks.build import build_tasks
+url, scale = sys.argv[1], sys.argv[2]
+start = time.perf_counter()
+generate_org(url, scale=scale, seed=7)
+org_s = time.perf_counter() - start
+marks = {}
+start = time.perf_counter()
+build_tasks(url, progress=lambda name, done, total: marks.setdefault(name, time.perf_counter()))
+tasks_s = time.perf_counter() - start
+per_task, previous = {}, start
+for name, mark in marks.items():
+    per_task[name], previous = mark - previous, mark
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"org": org_s, "tasks": tasks_s, "per_task": per_task, "peak_mb": peak_mb}))
+"""
+TARGET_TASKS_AT = {"large": 30.0, "xl": 120.0}
+
+
+def scale_run(scale: str) -> dict:
+    """Generate an org of `scale` and build its task set in a fresh subprocess; times and peak RSS."""
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'org.db'}"
+        done = subprocess.run(
+            [sys.executable, "-c", _SCALE_CHILD, url, scale], cwd=root, capture_output=True, text=True, check=False
+        )
+    if done.returncode != 0:
+        raise SystemExit(f"{scale}: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def scale_report(scale: str, console: Console) -> None:
+    """Org time, task time per task type and peak memory at `scale`, as ratios over `default`."""
+    runs = {}
+    for name in ("default", scale):
+        console.print(f"Generating the {name} org and its task set (seed 7) ...")
+        runs[name] = scale_run(name)
+    base, big = runs["default"], runs[scale]
+    table = Table("step", "default s", f"{scale} s", "× default", title=f"Task build at {scale} (SQLite)")
+    for task, seconds in big["per_task"].items():
+        table.add_row(
+            task, f"{base['per_task'][task]:.2f}", f"{seconds:.2f}", f"{seconds / base['per_task'][task]:.1f}"
+        )
+    for label, key in (("task set", "tasks"), ("org", "org"), ("peak RSS MB", "peak_mb")):
+        table.add_row(label, f"{base[key]:.1f}", f"{big[key]:.1f}", f"{big[key] / base[key]:.1f}")
+    console.print(table)
+    console.print("The first task's time includes reading the sampling frame and every sampler's totals.")
+    target = TARGET_TASKS_AT.get(scale)
+    if target is not None:
+        met = big["tasks"] <= target
+        console.print(
+            f"Task build {big['tasks']:.1f} s at {scale}: target ≤ {target:.0f} s {'met' if met else 'NOT met'}."
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--org-db", help="an existing default-scale org (default: generate one, seed 7)")
     parser.add_argument("--per-task", type=int, default=130)
+    parser.add_argument("--scale", choices=("large", "xl"), help="measure org and task build at this scale")
     args = parser.parse_args()
     console = Console(width=max(Console().width, 110))
+    if args.scale:
+        scale_report(args.scale, console)
+        return
     with tempfile.TemporaryDirectory() as folder:
         url = args.org_db
         if url is None:
