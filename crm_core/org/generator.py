@@ -34,6 +34,7 @@ from crm_core.org.latent import SEASON_MONTHS, Latents, draw_latents, seasonal_f
 from crm_core.org.products import ProductInfo, product_description, product_details
 from crm_core.org.scales import Scale, resolve_scale
 from crm_core.org.schema import OBJECT_MODELS, Base, LatentBase
+from crm_core.query.fulltext import build_search_index
 
 GENERATOR_VERSION = "1"
 BATCH = 5000
@@ -64,7 +65,11 @@ def generate_org(
     try:
         _prepare_database(engine, force=force)
         plan = OrgPlan(size, seed=seed, latent=latent)
-        _OrgWriter(engine, plan, progress or (lambda _stage, _done, _total: None)).write()
+        report = progress or (lambda _stage, _done, _total: None)
+        _OrgWriter(engine, plan, report).write()
+        report("search index", 0, 1)
+        build_search_index(engine)  # SOSL's full-text index (FTS5 / tsvector + GIN)
+        report("search index", 1, 1)
     except SQLAlchemyError as exc:
         raise UserFacingError(f"database error while generating the org: {_first_line(exc)}") from None
     finally:

@@ -145,6 +145,12 @@ class Parser:
             self.index += 2
             scope_offset = self.current.offset
             scope = self.expect(Kind.IDENT).text
+        elif nested and self.current.is_keyword("USING") and self.peek().is_keyword("LISTVIEW"):
+            self.index += 2  # SOSL's USING ListView = name: no list views in a local org, no effect
+            if self.current.kind is not Kind.OP or self.current.value != "=":
+                raise self.unexpected()
+            self.advance()
+            self.expect(Kind.IDENT)
         where = self.condition(nested=nested) if self.keyword("WHERE") else None
         security = None
         categories: tuple[CategoryFilter, ...] = ()

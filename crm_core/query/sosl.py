@@ -8,8 +8,10 @@ by relevance: name-field matches first, then the number of matched terms, then o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -20,6 +22,7 @@ from crm_core.org.metadata import FieldDescribe, ObjectDescribe, describe_org
 from crm_core.query.binder import Binder, BoundField, BoundQuery, FieldRef, OutputColumn, category_of
 from crm_core.query.engine import connected, guarded, utc_today
 from crm_core.query.errors import MALFORMED_QUERY, MALFORMED_SEARCH, QueryError, check_statement_length
+from crm_core.query.fulltext import ContainsWords, has_search_index, indexed_columns, shadowed, term_query
 from crm_core.query.lexer import Kind, tokenize
 from crm_core.query.parser import MAX_NESTING, Parser
 from crm_core.query.planner import Plan, category_conditions, ci_like, plan_query
@@ -283,9 +286,40 @@ def searched_fields(obj: ObjectDescribe, scope: str) -> tuple[FieldDescribe, ...
 
 
 @lru_cache(maxsize=512)
-def sosl_plan(query: str, today: dt.date) -> SearchPlan:
-    """Parse, bind and plan a SOSL query (cached per text and today)."""
+def sosl_plan(query: str, today: dt.date, fulltext: str | None = None) -> SearchPlan:
+    """Parse, bind and plan a SOSL query (cached per text, today and index): `fulltext` names the
+    dialect whose full-text index narrows the candidates (None: the LIKE pre-filter)."""
     check_statement_length(query, "SOSL")
+    expression, close = _search_term(query)
+    with _as_search_error(query):
+        return _plan_rest(query, close + 1, expression, today, fulltext)
+
+
+def parse_sosl(query: str) -> None:
+    """Check only the syntax of a SOSL query (object and field names are not resolved); raise
+    QueryError (MALFORMED_SEARCH) where it is not valid SOSL."""
+    _, close = _search_term(query)
+    with _as_search_error(query):
+        parser = Parser(query, tokenize(query, close + 1))
+        _scope(parser)
+        if parser.keyword("RETURNING"):
+            while True:
+                token = parser.expect(Kind.IDENT)
+                if parser.current.kind is Kind.LPAREN:
+                    parser.advance()
+                    select = parser.select_list(allow_children=False)
+                    parser.clauses(select, token, None, token.offset, nested=True)
+                    parser.expect(Kind.RPAREN)
+                if parser.current.kind is not Kind.COMMA:
+                    break
+                parser.advance()
+        _options(parser, None, [])
+        _limit_and_update(parser)
+        parser.expect_eof()
+
+
+def _search_term(query: str) -> tuple[SearchExpression, int]:
+    """The parsed ``{...}`` of a SOSL query and the offset of its closing brace."""
     start = len(query) - len(query.lstrip())
     if query[start : start + 4].upper() != "FIND":
         raise QueryError(MALFORMED_SEARCH, "unexpected token: expected FIND", query, start)
@@ -301,9 +335,14 @@ def sosl_plan(query: str, today: dt.date) -> SearchPlan:
         close += 2 if query[close] == "\\" else 1
     if close >= len(query):
         raise QueryError(MALFORMED_SEARCH, "missing closing brace '}' after the search term", query, pos)
-    expression = _SearchParser(query, pos + 1, close).parse(pos)
+    return _SearchParser(query, pos + 1, close).parse(pos), close
+
+
+@contextlib.contextmanager
+def _as_search_error(query: str) -> Iterator[None]:
+    """SOQL syntax errors inside a search are MALFORMED_SEARCH."""
     try:
-        return _plan_rest(query, close + 1, expression, today)
+        yield
     except QueryError as exc:
         if exc.error_code != MALFORMED_QUERY:
             raise
@@ -315,46 +354,62 @@ def _offset_of(query: str, exc: QueryError) -> int:
     return sum(len(line) + 1 for line in lines[: (exc.row or 1) - 1]) + (exc.column or 1) - 1
 
 
-def _plan_rest(query: str, start: int, expression: SearchExpression, today: dt.date) -> SearchPlan:
+def _plan_rest(
+    query: str, start: int, expression: SearchExpression, today: dt.date, fulltext: str | None
+) -> SearchPlan:
     parser = Parser(query, tokenize(query, start))
     binder = Binder(query, today)
-    scope = "ALL"
-    if parser.keyword("IN"):
-        token = parser.current
-        if not token.is_keyword(*_SCOPES):
-            raise parser.unexpected()
-        scope = parser.advance().text.upper()
-        parser.expect_keyword("FIELDS")
+    scope = _scope(parser)
     targets: list[_Target | None] = []
     if parser.keyword("RETURNING"):
         while True:
-            targets.append(_returning(parser, binder, scope, expression))
+            targets.append(_returning(parser, binder, scope, expression, fulltext))
             if parser.current.kind is not Kind.COMMA:
                 break
             parser.advance()
     else:
         for obj in describe_org().values():
-            target = _target(obj, _id_only(obj), scope, expression, None)
+            target = _target(obj, _id_only(obj), scope, expression, None, fulltext)
             if target is not None:
                 targets.append(target)
     options = _options(parser, binder, targets)
+    limit = _limit_and_update(parser)
+    parser.expect_eof()
+    return SearchPlan(expression, [t for t in targets if t is not None], limit, options)
+
+
+def _scope(parser: Parser) -> str:
+    """``IN ALL | NAME | EMAIL | PHONE | SIDEBAR FIELDS`` (ALL when absent)."""
+    if not parser.keyword("IN"):
+        return "ALL"
+    if not parser.current.is_keyword(*_SCOPES):
+        raise parser.unexpected()
+    scope = parser.advance().text.upper()
+    parser.expect_keyword("FIELDS")
+    return scope
+
+
+def _limit_and_update(parser: Parser) -> int:
+    """``[LIMIT n] [UPDATE TRACKING | VIEWSTAT [, ...]]``: the overall limit (the update clauses
+    have no effect: nothing tracks searches in a local org)."""
     limit = MAX_RESULTS
     if parser.current.is_keyword("LIMIT"):
         parser.advance()
         limit = min(parser.integer(), MAX_RESULTS)
     if parser.current.is_keyword("UPDATE") and parser.peek().is_keyword("TRACKING", "VIEWSTAT"):
         parser.advance()
-        parser.advance()  # no effect: nothing tracks searches in a local org
+        parser.advance()
         if parser.current.kind is Kind.COMMA and parser.peek().is_keyword("TRACKING", "VIEWSTAT"):
             parser.advance()
             parser.advance()
-    parser.expect_eof()
-    return SearchPlan(expression, [t for t in targets if t is not None], limit, options)
+    return limit
 
 
-def _options(parser: Parser, binder: Binder, targets: list[_Target | None]) -> SearchOptions:
+def _options(parser: Parser, binder: Binder | None, targets: list[_Target | None]) -> SearchOptions:
     """``WITH HIGHLIGHT | SNIPPET[(target_length=n)] | SPELL_CORRECTION = b | METADATA = 'LABELS' |
-    DATA CATEGORY ...``, in any order."""
+    DATA CATEGORY ... | DIVISION = 'd' | NETWORK = 'id' | NETWORK IN (...) | PricebookId = 'id'``, in
+    any order (without `binder`, syntax only). Divisions, networks and price book entitlements have
+    no effect: the org has none of them."""
     options = SearchOptions()
     while parser.keyword("WITH"):
         token = parser.current
@@ -388,10 +443,23 @@ def _options(parser: Parser, binder: Binder, targets: list[_Target | None]) -> S
             parser.advance()
             parser.advance()
             filters = parser.category_filters()
+            if binder is None:
+                continue
             articles = [t for t in targets if t is not None and t.plan.object_name == "Knowledge__kav"]
             selections = binder.category_selections(filters, "Knowledge__kav", token.offset)
             for target in articles:
                 target.plan.statement = target.plan.statement.where(*category_conditions(selections, target.table))
+        elif parser.keyword("DIVISION", "PRICEBOOKID"):
+            _expect_equals(parser)
+            parser.expect(Kind.STRING)
+        elif parser.keyword("NETWORK"):
+            if parser.keyword("IN"):
+                parser.expect(Kind.LPAREN)
+                parser.comma_list(lambda: parser.expect(Kind.STRING))
+                parser.expect(Kind.RPAREN)
+            else:
+                _expect_equals(parser)
+                parser.expect(Kind.STRING)
         else:
             raise parser.unexpected()
     return options
@@ -410,11 +478,13 @@ def _id_only(obj: ObjectDescribe) -> BoundQuery:
     return BoundQuery(obj, (column,), None, (), None, (), None, None, False, False)
 
 
-def _returning(parser: Parser, binder: Binder, scope: str, expression: SearchExpression) -> _Target | None:
+def _returning(
+    parser: Parser, binder: Binder, scope: str, expression: SearchExpression, fulltext: str | None
+) -> _Target | None:
     token = parser.expect(Kind.IDENT)
     obj = binder.find_object(token.text, token.offset)
     if parser.current.kind is not Kind.LPAREN:
-        return _target(obj, _id_only(obj), scope, expression, None)
+        return _target(obj, _id_only(obj), scope, expression, None, fulltext)
     parser.advance()
     select = parser.select_list(allow_children=False)
     parsed = parser.clauses(select, token, None, token.offset, nested=True)
@@ -425,14 +495,19 @@ def _returning(parser: Parser, binder: Binder, scope: str, expression: SearchExp
     if bound.aggregate:
         raise QueryError(MALFORMED_SEARCH, "Aggregate functions are not supported in SOSL", parser.text, token.offset)
     unlimited = BoundQuery(**{**bound.__dict__, "limit": None, "offset": None})
-    target = _target(obj, unlimited, scope, expression, bound.limit)
+    target = _target(obj, unlimited, scope, expression, bound.limit, fulltext)
     if target is not None:
         target.offset = bound.offset or 0
     return target
 
 
 def _target(
-    obj: ObjectDescribe, bound: BoundQuery, scope: str, expression: SearchExpression, limit: int | None
+    obj: ObjectDescribe,
+    bound: BoundQuery,
+    scope: str,
+    expression: SearchExpression,
+    limit: int | None,
+    fulltext: str | None,
 ) -> _Target | None:
     fields = searched_fields(obj, scope)
     if not fields:
@@ -442,10 +517,9 @@ def _target(
     table = plan.statement.selected_columns[0].table
     columns = [table.c[f.name] for f in fields]
     start = len(plan.statement.selected_columns)
-    statement = plan.statement.add_columns(*columns).where(_prefilter(expression, columns, fields))
-    if not bound.order_by:
-        statement = statement.order_by(table.c.Id)
-    plan.statement = statement
+    index = (table, fulltext) if fulltext is not None and indexed_columns(obj) else None
+    statement = plan.statement.add_columns(*columns).where(_prefilter(expression, columns, fields, index))
+    plan.statement = statement  # without ORDER BY, matches are ranked (ties by Id) in Python
     flags = tuple(f.name in names for f in fields)
     return _Target(plan, start, fields, flags, limit, bool(bound.order_by), table)
 
@@ -454,24 +528,37 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _prefilter(expression: SearchExpression, columns: list[Any], fields: tuple[FieldDescribe, ...]) -> Any:
+def _prefilter(
+    expression: SearchExpression,
+    columns: list[Any],
+    fields: tuple[FieldDescribe, ...],
+    index: tuple[Any, str] | None,
+) -> Any:
+    """A necessary condition for a match, in SQL: the full-text index's (`index` is the table and
+    the dialect) or, without one, a LIKE of each term's longest literal fragment."""
     if isinstance(expression, Term):
         if not expression.fragment:
             return or_(*[c.is_not(None) for c in columns])
         fragment = expression.fragment
+        query = term_query(expression.tokens, index[1]) if index is not None else None
         tests = []
+        if query is not None:
+            assert index is not None
+            tests.append(ContainsWords(index[0], literal(query, String())))
         for column, described in zip(columns, fields, strict=True):
             if described.type == "phone" and fragment.isdigit():
-                pattern = "%" + "%".join(fragment) + "%"
-            else:
+                pattern = "%" + "%".join(fragment) + "%"  # phones also match their digits run together
+            elif query is None:
                 pattern = f"%{_like_escape(fragment)}%"
+            else:
+                continue
             tests.append(ci_like(column, literal(pattern.lower(), String())))
         return or_(*tests)
     if isinstance(expression, AllOf):
-        return and_(*[_prefilter(i, columns, fields) for i in expression.items])
+        return and_(*[_prefilter(i, columns, fields, index) for i in expression.items])
     if isinstance(expression, AnyOf):
-        return or_(*[_prefilter(i, columns, fields) for i in expression.items])
-    return _prefilter(expression.left, columns, fields)
+        return or_(*[_prefilter(i, columns, fields, index) for i in expression.items])
+    return _prefilter(expression.left, columns, fields, index)
 
 
 # --- matching ----------------------------------------------------------------------------------
@@ -504,14 +591,38 @@ def _count(term: Term, tokens: list[str]) -> int:
     )
 
 
-def _evaluate(expression: SearchExpression, fields: list[tuple[list[str], bool]], hits: dict) -> bool:
+class _Field:
+    """One searched field's value: lower-cased text, tokenized only when a term may occur in it."""
+
+    __slots__ = ("_tokens", "is_name", "phone", "raw", "text")
+
+    def __init__(self, value: Any, is_name: bool, phone: bool) -> None:
+        self.raw = str(value)
+        self.text = self.raw.lower()
+        self.is_name = is_name
+        self.phone = phone
+        self._tokens: list[list[str]] | None = None
+
+    def token_lists(self) -> list[list[str]]:
+        """Its words; a phone also as one run of its digits (``(415) 555-0101`` -> ``4155550101``)."""
+        if self._tokens is None:
+            words = _WORD.findall(self.text)
+            self._tokens = [words, ["".join(c for c in self.raw if c.isdigit())]] if self.phone else [words]
+        return self._tokens
+
+
+def _evaluate(expression: SearchExpression, fields: list[_Field], hits: dict) -> bool:
     if isinstance(expression, Term):
         if expression not in hits:
             name_hit, total = False, 0
-            for tokens, is_name in fields:
-                count = _count(expression, tokens)
-                total += count
-                name_hit = name_hit or (is_name and count > 0)
+            fragment = expression.fragment
+            for field_value in fields:
+                if fragment and not field_value.phone and fragment not in field_value.text:
+                    continue  # a term's longest literal run occurs in every text it matches
+                for tokens in field_value.token_lists():
+                    count = _count(expression, tokens)
+                    total += count
+                    name_hit = name_hit or (field_value.is_name and count > 0)
             hits[expression] = (total, name_hit)
         return hits[expression][0] > 0
     if isinstance(expression, AllOf):
@@ -521,35 +632,31 @@ def _evaluate(expression: SearchExpression, fields: list[tuple[list[str], bool]]
     return _evaluate(expression.left, fields, hits) and not _evaluate(expression.right, fields, hits)
 
 
-def _field_tokens(value: Any, described: FieldDescribe) -> list[list[str]]:
-    if value is None:
-        return []
-    words = _WORD.findall(str(value).lower())
-    if described.type == "phone":
-        return [words, ["".join(c for c in str(value) if c.isdigit())]]
-    return [words]
-
-
 def _matches(
-    target: _Target, rows: list, expression: SearchExpression, options: SearchOptions
+    target: _Target, rows: list, expression: SearchExpression, options: SearchOptions, cap: int
 ) -> list[tuple[tuple, dict]]:
+    """The ranked matches among `rows` as (score, record), at most `cap` (the search's LIMIT)."""
     layout = target.plan.layout
     assert layout is not None
+    searched = list(enumerate(zip(target.search_fields, target.name_flags, strict=True), target.search_start))
     found = []
     for row in rows:
-        fields: list[tuple[list[str], bool]] = []
-        for offset, (described, is_name) in enumerate(zip(target.search_fields, target.name_flags, strict=True)):
-            fields.extend((tokens, is_name) for tokens in _field_tokens(row[target.search_start + offset], described))
+        fields = [
+            _Field(row[index], is_name, described.type == "phone")
+            for index, (described, is_name) in searched
+            if row[index] is not None
+        ]
         hits: dict = {}
         if not _evaluate(expression, fields, hits):
             continue
         matched = [h for h in hits.values() if h[0] > 0]
         score = (any(h[1] for h in matched), len(matched), sum(h[0] for h in matched))
-        found.append((score, record(row, layout), row))
+        found.append((score, row))
     if not target.ordered:
+        found.sort(key=lambda item: item[1][layout.id_index])
         found.sort(key=lambda item: item[0], reverse=True)
     end = None if target.limit is None else target.offset + target.limit
-    kept = found[target.offset : end]
+    kept = [(score, record(row, layout), row) for score, row in found[target.offset : end][:cap]]
     if options.highlight or options.snippet_length:
         words = _marked_words(expression)
         for position, (_, item, row) in enumerate(kept):
@@ -645,12 +752,14 @@ def run_sosl(conn: Connection | Engine, query: str, *, today: dt.date | None = N
     day = today or utc_today()
 
     def action() -> dict:
-        plan = sosl_plan(query, day)
         results: list[list[tuple[tuple, dict]]] = []
         with connected(conn) as connection:
+            indexed = has_search_index(connection) and not shadowed(connection)
+            dialect = connection.dialect.name if indexed else None
+            plan = sosl_plan(query, day, dialect)
             for target in plan.targets:
                 rows = connection.execute(target.plan.statement).all()
-                results.append(_matches(target, rows, plan.expression, plan.options))
+                results.append(_matches(target, rows, plan.expression, plan.options, plan.limit))
         answer: dict = {"searchRecords": _merge(results, plan.limit)}
         if plan.options.metadata:
             answer["searchResultsMetadata"] = search_metadata(plan)

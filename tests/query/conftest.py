@@ -23,6 +23,7 @@ from sqlalchemy import Engine, insert, select, text, update
 
 from crm_core.db import make_engine, make_readonly_engine
 from crm_core.org.schema import MODEL_BY_OBJECT, Base, LatentBase
+from crm_core.query.fulltext import build_search_index
 from tests.conftest import create_pg_database, drop_pg_database
 
 BACKENDS = [
@@ -306,6 +307,7 @@ def _copy_sparse(source_url: str, target_url: str) -> None:
                 table = MODEL_BY_OBJECT[obj].__table__
                 ids = sorted(dst.execute(select(table.c.Id)).scalars())[offset::every]
                 dst.execute(update(table).where(table.c.Id.in_(ids)).values({column: value}))
+        build_search_index(target)  # SOSL runs on the full-text index, as on a generated org
     finally:
         source.dispose()
         target.dispose()
