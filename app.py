@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import streamlit as st
 import streamlit_authenticator as stauth
 from sqlalchemy.orm import Session, sessionmaker
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit_authenticator.utilities import LoginError
 
 from crm_core.db import app_db_url, display_url, org_db_url
-from crm_core.policy import PAGE_TITLES, Page, pages_for
+from crm_core.policy import PAGES, Page, PageSpec, page_spec, pages_for
 from crm_core.store import open_app_store
 from crm_core.studio.startup import (
     COOKIE_EXPIRY_DAYS,
@@ -32,30 +32,7 @@ from crm_core.studio.startup import (
 from crm_core.users import authenticator_credentials, ensure_admin
 from crm_core.users.throttle import LoginLimits, clear_failures, recent_failures, record_failure
 
-PAGES_DIR = Path(__file__).parent / "pages"
-PAGE_ICONS = {
-    Page.ORG_EXPLORER: ":material/table_view:",
-    Page.REALISM_STUDY: ":material/rate_review:",
-    Page.TASK_WORKBENCH: ":material/construction:",
-    Page.TRAJECTORY_REPLAY: ":material/replay:",
-    Page.RESULTS: ":material/monitoring:",
-    Page.SWEEPS: ":material/stacked_line_chart:",
-    Page.EXPORT: ":material/download:",
-    Page.ADMIN: ":material/admin_panel_settings:",
-}
-# URL paths differ from the file names on purpose: Streamlit's legacy ``pages/`` handling (used by
-# AppTest on every run and by the server on its first run) would otherwise resolve a URL to the
-# page file directly, skipping this script and its sign-in.
-URL_PATHS = {
-    Page.ORG_EXPLORER: "explorer",
-    Page.REALISM_STUDY: "study",
-    Page.TASK_WORKBENCH: "workbench",
-    Page.TRAJECTORY_REPLAY: "replay",
-    Page.RESULTS: "dashboard",
-    Page.SWEEPS: "sweeps",
-    Page.EXPORT: "exports",
-    Page.ADMIN: "manage",
-}
+STUDIO_DIR = Path(__file__).parent
 
 # Failed sign-ins tolerated per username within the window (shared with the REST API's logins).
 # (A comment, not a docstring: Streamlit's magic would draw a bare string on the page.)
@@ -118,34 +95,26 @@ def ensure_org(url: str) -> None:
     st.rerun()
 
 
-def page_file(page: Page) -> Path:
-    # The script of `page` in pages/.
-    return PAGES_DIR / f"{page.value}.py"
-
-
-def navigation_for(pages: tuple[Page, ...]) -> list[st.Page]:
-    """Home plus `pages` (pages not built yet are left out)."""
-    entries = [
-        st.Page(str(PAGES_DIR / "home.py"), title="Home", icon=":material/home:", url_path="overview", default=True)
+def navigation_for(pages: Iterable[PageSpec]) -> list[st.Page]:
+    """The Streamlit pages of `pages` (rows of the page table); Home is the default page."""
+    return [
+        st.Page(
+            str(STUDIO_DIR / spec.script),
+            title=spec.title,
+            icon=spec.icon,
+            url_path=spec.url_path,
+            default=spec.page is Page.HOME,
+        )
+        for spec in pages
     ]
-    for page in pages:
-        if page_file(page).exists():
-            entries.append(
-                st.Page(str(page_file(page)), title=PAGE_TITLES[page], icon=PAGE_ICONS[page], url_path=URL_PATHS[page])
-            )
-    return entries
 
 
 # Register every page (hidden) before anything else: the URL's page is then resolved in this
 # first run, before the cookie component's rerun could lose it, and a signed-out visitor who
-# opened /org_explorer lands there after signing in. Only the role's navigation below runs a page.
-legacy_run = PagesManager.uses_pages_directory  # the first run of a server process (see URL_PATHS)
-st.navigation(navigation_for(tuple(Page)), position="hidden")
-if legacy_run and st.context.url is not None:
-    # Widgets drawn in the server's legacy-wrapped first run would lose their values on the next
-    # run (a first sign-in would fail once). AppTest (no browser, so no URL) wraps every run the
-    # same way, so its widgets stay consistent and it must not rerun here.
-    st.rerun()
+# opened /explorer lands there after signing in. Only the role's navigation below runs a page.
+# (The scripts live in studio_pages/, which Streamlit does not discover on its own, so st.navigation
+# alone decides which page a URL opens.)
+st.navigation(navigation_for(PAGES), position="hidden")
 sessions = app_store(app_db_url())
 ensure_org(org_db_url())
 
@@ -213,4 +182,4 @@ with st.sidebar:
     st.markdown(f"**{credentials['usernames'][username]['name']}**  \n`{username}` · {role}")
     authenticator.logout("Sign out", "sidebar")
 
-st.navigation(navigation_for(pages_for(role))).run()
+st.navigation(navigation_for(page_spec(page) for page in pages_for(role))).run()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.db import app_db_url, make_readonly_engine, org_db_url
 from crm_core.errors import UserFacingError
-from crm_core.policy import PAGE_TITLES, Page, can_open
+from crm_core.policy import Page, can_open, page_spec
 from crm_core.store import open_app_store
 from crm_core.studio.startup import signed_in_role
 
@@ -25,7 +25,7 @@ def require_page(page: Page) -> str:
     """The signed-in user's role if it may open `page`; otherwise show an error and stop the page."""
     role = signed_in_role(st.session_state)
     if role is None or not can_open(role, page):
-        st.error(f"Your role cannot open the {PAGE_TITLES[page]} page.")
+        st.error(f"Your role cannot open the {page_spec(page).title} page.")
         st.stop()
     return role
 

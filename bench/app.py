@@ -109,7 +109,7 @@ def page_renders(url: str, case_id: str, folder: Path) -> tuple[dict[str, Callab
         for key, value in query.items():
             at.query_params[key] = value
         at.run()
-        at.switch_page("pages/org_explorer.py")
+        at.switch_page("studio_pages/org_explorer.py")
         start = time.perf_counter()
         at.run()
         timings.append((time.perf_counter() - start) * 1000)
@@ -357,8 +357,8 @@ def results_main() -> None:
                 times.append(time.perf_counter() - start)
             logic[name] = statistics.median(times)
         baseline = _page_seconds(str(empty), args.reps)
-        replay = _page_seconds(str(root / "pages/trajectory_replay.py"), args.reps, {"run": "run-0", "idx": "0"})
-        dashboard = _page_seconds(str(root / "pages/results.py"), args.reps)
+        replay = _page_seconds(str(root / "studio_pages/trajectory_replay.py"), args.reps, {"run": "run-0", "idx": "0"})
+        dashboard = _page_seconds(str(root / "studio_pages/results.py"), args.reps)
         store.kw["bind"].dispose()
     table = Table(title=f"Studio part 2 server time, s (median of {args.reps}); ratio = page over an empty page")
     for column in ("page", "crm_core", "page rerun", "ratio", "target s", "verdict"):

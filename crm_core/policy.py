@@ -7,6 +7,7 @@ management; experts only do studies and browse the org. Unknown roles may do not
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from crm_core.errors import UserFacingError
@@ -21,8 +22,9 @@ class Role(StrEnum):
 
 
 class Page(StrEnum):
-    """The studio's pages (SPEC §9); the value is the page's stable id."""
+    """The studio's pages; the value is the page's stable id and its script's name in ``studio_pages/``."""
 
+    HOME = "home"
     ORG_EXPLORER = "org_explorer"
     REALISM_STUDY = "realism_study"
     TASK_WORKBENCH = "task_workbench"
@@ -76,23 +78,106 @@ ACTIONS_BY_ROLE: dict[Role, frozenset[Action]] = {
 }
 """The permission table: every action each role may do."""
 
-PAGES_BY_ROLE: dict[Role, tuple[Page, ...]] = {
-    Role.EXPERT: (Page.ORG_EXPLORER, Page.REALISM_STUDY, Page.TASK_WORKBENCH),
-    Role.RESEARCHER: (Page.ORG_EXPLORER, Page.TRAJECTORY_REPLAY, Page.RESULTS, Page.SWEEPS, Page.EXPORT),
-    Role.ADMIN: (Page.ORG_EXPLORER, Page.TRAJECTORY_REPLAY, Page.RESULTS, Page.SWEEPS, Page.EXPORT, Page.ADMIN),
-}
-"""The pages each role sees, in navigation order."""
 
-PAGE_TITLES: dict[Page, str] = {
-    Page.ORG_EXPLORER: "Org Explorer",
-    Page.REALISM_STUDY: "Realism Study",
-    Page.TASK_WORKBENCH: "Task Workbench",
-    Page.TRAJECTORY_REPLAY: "Trajectory Replay",
-    Page.RESULTS: "Results",
-    Page.SWEEPS: "Sweeps",
-    Page.EXPORT: "Export",
-    Page.ADMIN: "Admin",
-}
+@dataclass(frozen=True)
+class PageSpec:
+    """One studio page: what navigation, the role gate and the home page show of it."""
+
+    page: Page
+    title: str
+    icon: str
+    """A Material Symbols icon, as Streamlit writes it (``:material/name:``)."""
+    url_path: str
+    """The page's URL under the studio (``/explorer``); stable, so links can be shared."""
+    purpose: str
+    """One sentence for the home page."""
+    roles: frozenset[Role]
+
+    @property
+    def script(self) -> str:
+        """The page's script, relative to ``app.py``."""
+        return f"studio_pages/{self.page.value}.py"
+
+
+_EVERYONE = frozenset(Role)
+_RESEARCH = frozenset({Role.RESEARCHER, Role.ADMIN})
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec(
+        Page.HOME, "Home", ":material/home:", "overview", "Who is signed in, your pages and the org's size.", _EVERYONE
+    ),
+    PageSpec(
+        Page.ORG_EXPLORER,
+        "Org Explorer",
+        ":material/table_view:",
+        "explorer",
+        "Browse every object of the simulated org, open records and run SOQL or SOSL.",
+        _EVERYONE,
+    ),
+    PageSpec(
+        Page.REALISM_STUDY,
+        "Realism Study",
+        ":material/rate_review:",
+        "study",
+        "Rate how realistic the org's records and objects look; drafts are saved as you go.",
+        frozenset({Role.EXPERT}),
+    ),
+    PageSpec(
+        Page.TASK_WORKBENCH,
+        "Task Workbench",
+        ":material/construction:",
+        "workbench",
+        "Solve benchmark tasks yourself, then compare with an agent and the ground truth.",
+        frozenset({Role.EXPERT}),
+    ),
+    PageSpec(
+        Page.TRAJECTORY_REPLAY,
+        "Trajectory Replay",
+        ":material/replay:",
+        "replay",
+        "Step through agent runs: prompts, tool calls and observations.",
+        _RESEARCH,
+    ),
+    PageSpec(
+        Page.RESULTS,
+        "Results",
+        ":material/monitoring:",
+        "dashboard",
+        "Dashboards of agent scores and realism ratings.",
+        _RESEARCH,
+    ),
+    PageSpec(
+        Page.SWEEPS,
+        "Sweeps",
+        ":material/stacked_line_chart:",
+        "sweeps",
+        "Start, watch and cancel sweeps of models × frameworks × trials running in the background.",
+        _RESEARCH,
+    ),
+    PageSpec(
+        Page.EXPORT,
+        "Export",
+        ":material/download:",
+        "exports",
+        "Download study responses as CSV, JSON or Parquet.",
+        _RESEARCH,
+    ),
+    PageSpec(
+        Page.ADMIN,
+        "Admin",
+        ":material/admin_panel_settings:",
+        "manage",
+        "Manage users and studies, and follow study progress.",
+        frozenset({Role.ADMIN}),
+    ),
+)
+"""The page table, in navigation order: the one place a page is declared (besides its script)."""
+
+_SPECS: dict[Page, PageSpec] = {spec.page: spec for spec in PAGES}
+
+
+def page_spec(page: str) -> PageSpec:
+    """The table row of `page` (a :class:`Page` or its id)."""
+    return _SPECS[Page(page)]
 
 
 class PermissionDenied(UserFacingError):  # noqa: N818 - the name the studio uses
@@ -107,9 +192,9 @@ def _role(role: str | None) -> Role | None:
 
 
 def pages_for(role: str | None) -> tuple[Page, ...]:
-    """The pages `role` may open, in navigation order (none for an unknown role)."""
+    """The pages `role` may open, Home first, in navigation order (none for an unknown role)."""
     known = _role(role)
-    return PAGES_BY_ROLE[known] if known else ()
+    return tuple(spec.page for spec in PAGES if known in spec.roles) if known else ()
 
 
 def can_open(role: str | None, page: str) -> bool:
@@ -132,5 +217,5 @@ def require(role: str | None, action: str) -> None:
 def require_page(role: str | None, page: str) -> None:
     """Raise :class:`PermissionDenied` unless `role` may open `page`."""
     if not can_open(role, page):
-        title = PAGE_TITLES.get(Page(page), page) if page in set(Page) else page
+        title = page_spec(page).title if page in set(Page) else page
         raise PermissionDenied(f"role {role!r} may not open the {title} page")

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from crm_core.db import org_db_url
 from crm_core.org.metadata import describe_org
-from crm_core.policy import PAGE_TITLES, Page, pages_for
+from crm_core.policy import Page, page_spec, pages_for
 from crm_core.studio.explorer import org_object_counts
 from crm_core.studio.startup import signed_in_role
 from page_gate import shown_errors
-
-PAGE_PURPOSE = {
-    Page.ORG_EXPLORER: "Browse every object of the simulated org, open records and run SOQL or SOSL.",
-    Page.REALISM_STUDY: "Rate how realistic the org's records and objects look; drafts are saved as you go.",
-    Page.TASK_WORKBENCH: "Solve benchmark tasks yourself, then compare with an agent and the ground truth.",
-    Page.TRAJECTORY_REPLAY: "Step through agent runs: prompts, tool calls and observations.",
-    Page.RESULTS: "Dashboards of agent scores and realism ratings.",
-    Page.SWEEPS: "Start, watch and cancel sweeps of models × frameworks × trials running in the background.",
-    Page.EXPORT: "Download study responses as CSV, JSON or Parquet.",
-    Page.ADMIN: "Manage users and studies, and follow study progress.",
-}
 
 role = signed_in_role(st.session_state)
 if not pages_for(role):
@@ -34,9 +21,8 @@ st.title("CRMArena Studio")
 st.write(f"Signed in as **{st.session_state.get('name') or st.session_state['username']}** ({role}).")
 
 st.subheader("Your pages")
-built = {path.stem for path in Path(__file__).parent.glob("*.py")}
-for page in (p for p in pages_for(role) if p.value in built):
-    st.markdown(f"- **{PAGE_TITLES[page]}**: {PAGE_PURPOSE[page]}")
+for spec in (page_spec(page) for page in pages_for(role) if page is not Page.HOME):
+    st.markdown(f"- **{spec.title}**: {spec.purpose}")
 
 
 @st.cache_data(ttl=600, show_spinner="Counting records ...")

@@ -55,7 +55,7 @@ def record_link(link: RecordLink, key: str) -> None:
     """A real link to a record view (its URL carries object and id, so it can be shared or opened in a new tab)."""
     with st.container(key=key):
         st.page_link(
-            "pages/org_explorer.py",
+            "studio_pages/org_explorer.py",
             label=link.title,
             query_params={"object": link.object, "id": link.id},
             help=f"{link.object} {link.id}",

@@ -171,7 +171,7 @@ def page_env(runs_studio, tmp_path, monkeypatch) -> RunsStudio:
 
 
 def as_user(username: str, query: dict[str, str] | None = None) -> AppTest:
-    return open_page("pages/trajectory_replay.py", username, USERS[username], query)
+    return open_page("studio_pages/trajectory_replay.py", username, USERS[username], query)
 
 
 def failed_baseline_instance(studio: RunsStudio) -> int:

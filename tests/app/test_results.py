@@ -131,7 +131,7 @@ def cli_score(app_url: str, run_id: str) -> dict:
 
 
 def as_user(username: str) -> AppTest:
-    return open_page("pages/results.py", username, USERS[username])
+    return open_page("studio_pages/results.py", username, USERS[username])
 
 
 def test_dashboard_scores_equal_the_cli(runs_studio):

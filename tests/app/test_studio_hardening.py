@@ -84,14 +84,14 @@ def test_locked_sqlite_org_is_a_one_line_explorer_error(locked_org):
 
 def test_explorer_page_shows_a_locked_org_as_an_error(locked_org, studio, monkeypatch):
     monkeypatch.setenv("CRM_ORG_DB", locked_org)
-    at = run_page("pages/org_explorer.py", "rita", "researcher")
+    at = run_page("studio_pages/org_explorer.py", "rita", "researcher")
     assert not at.exception, at.exception
     assert errors(at) == ["the org database could not answer: database is locked"]
 
 
 def test_home_page_shows_a_locked_org_as_an_error(locked_org, studio, monkeypatch):
     monkeypatch.setenv("CRM_ORG_DB", locked_org)
-    at = run_page("pages/home.py", "erin", "expert")
+    at = run_page("studio_pages/home.py", "erin", "expert")
     assert not at.exception, at.exception
     assert errors(at) == ["the org database could not answer: database is locked"]
     assert [t.value for t in at.title] == ["CRMArena Studio"]  # the rest of the page is still there
@@ -152,7 +152,7 @@ def test_admin_closing_a_study_removed_meanwhile_is_an_error_not_a_traceback(stu
         return real_close(session, study_id)
 
     monkeypatch.setattr(crm_core.studies, "close_study", close_after_another_admin_removed_it)
-    at = run_page("pages/admin.py", "adam", "admin")
+    at = run_page("studio_pages/admin.py", "adam", "admin")
     at.selectbox(key="close_id").select("mini")
     next(b for b in at.button if b.label == "Close study").click().run()
     assert not at.exception, at.exception
@@ -343,7 +343,7 @@ def view_options(at: AppTest) -> list[str]:
 
 @pytest.mark.parametrize(("username", "role"), [("rita", "researcher"), ("adam", "admin")])
 def test_researchers_and_admins_see_the_latent_variables(latent_org, username, role):
-    at = run_page("pages/org_explorer.py", username, role, query={"view": "latent"})
+    at = run_page("studio_pages/org_explorer.py", username, role, query={"view": "latent"})
     assert not at.exception, at.exception
     assert "Latent variables" in view_options(at)
     at.selectbox(key="latent_table").select("latent_region").run()
@@ -355,7 +355,7 @@ def test_researchers_and_admins_see_the_latent_variables(latent_org, username, r
 
 
 def test_experts_never_see_the_latent_variables(latent_org):
-    at = run_page("pages/org_explorer.py", "erin", "expert", query={"view": "latent"})
+    at = run_page("studio_pages/org_explorer.py", "erin", "expert", query={"view": "latent"})
     assert not at.exception, at.exception
     assert "Latent variables" not in view_options(at)
     assert not [s for s in at.selectbox if s.key == "latent_table"]

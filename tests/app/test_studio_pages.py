@@ -93,7 +93,7 @@ def test_role_comes_from_the_database_not_the_session(studio):
     at.session_state["roles"] = ["admin"]  # forged
     at.run()
     assert at.session_state["roles"] == ["expert"]
-    assert_not_in_navigation(at, "pages/admin.py")
+    assert_not_in_navigation(at, "studio_pages/admin.py")
 
 
 def test_deleted_user_is_signed_out(studio):
@@ -122,20 +122,20 @@ def test_pages_open_only_for_their_roles(studio, username, allowed, refused):
         "sweeps": "Sweeps",
     }
     for page in allowed:
-        at = signed_in(username, page=f"pages/{page}.py")
+        at = signed_in(username, page=f"studio_pages/{page}.py")
         assert page_titles[page] in titles(at), (username, page)
     for page in refused:
         # through the app: the page is not registered in the navigation at all
-        assert_not_in_navigation(signed_in(username), f"pages/{page}.py")
+        assert_not_in_navigation(signed_in(username), f"studio_pages/{page}.py")
         # the page itself, run directly: it checks the role again and stops
-        alone = page_alone(f"pages/{page}.py", username)
+        alone = page_alone(f"studio_pages/{page}.py", username)
         assert page_titles[page] not in titles(alone)
         assert any("Your role cannot open" in e for e in errors(alone))
 
 
 def test_pages_refuse_a_signed_out_session(studio):
     for page in ["org_explorer", "realism_study", "export", "admin"]:
-        at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=TIMEOUT)
+        at = AppTest.from_file(str(ROOT / "studio_pages" / f"{page}.py"), default_timeout=TIMEOUT)
         at.session_state["roles"] = ["admin"]  # roles alone do not sign anyone in
         at.run()
         assert any("Your role cannot open" in e for e in errors(at))
@@ -145,7 +145,7 @@ def test_pages_refuse_a_signed_out_session(studio):
 
 
 def test_explorer_table_filters_and_opens_records(studio):
-    at = signed_in("erin", page="pages/org_explorer.py")
+    at = signed_in("erin", page="studio_pages/org_explorer.py")
     assert any(c.value.startswith("5 Case records") for c in at.caption)
     frame = at.dataframe[0].value
     assert len(frame) == 5 and set(frame["Id"]) == set(CASES)
@@ -179,7 +179,7 @@ def test_explorer_table_filters_and_opens_records(studio):
 
 
 def test_explorer_record_url_survives_a_reload(studio):
-    at = signed_in("rita", page="pages/org_explorer.py")
+    at = signed_in("rita", page="studio_pages/org_explorer.py")
     at.query_params["object"] = "Case"
     at.query_params["id"] = CASES[3]
     at.run()
@@ -187,7 +187,7 @@ def test_explorer_record_url_survives_a_reload(studio):
 
 
 def test_explorer_reports_bad_ids(studio):
-    at = signed_in("rita", page="pages/org_explorer.py")
+    at = signed_in("rita", page="studio_pages/org_explorer.py")
     at.query_params["id"] = "not-an-id"
     at.run()
     assert errors(at) == ["'not-an-id' is not a record id (15 or 18 letters and digits)"]
@@ -207,7 +207,7 @@ def draft_of(studio, username: str) -> Draft | None:
 
 
 def test_realism_autosaves_and_resumes_in_a_new_session(studio):
-    at = signed_in("erin", page="pages/realism_study.py")
+    at = signed_in("erin", page="studio_pages/realism_study.py")
     assert "Realism Study" in titles(at)
     assert [r.options for r in radios(at)][0] == [
         "1 · Very unrealistic",
@@ -221,13 +221,13 @@ def test_realism_autosaves_and_resumes_in_a_new_session(studio):
     draft = draft_of(studio, "erin")
     assert draft is not None and draft.values == {"data_realism": 4}
 
-    again = signed_in("erin", page="pages/realism_study.py")  # a refresh: a brand-new session
+    again = signed_in("erin", page="studio_pages/realism_study.py")  # a refresh: a brand-new session
     assert [r.value for r in radios(again)] == [4, None]
     assert radios(again)[0].key == first.key  # same item
 
 
 def test_low_score_needs_a_comment_then_submits_once(studio):
-    at = signed_in("erin", page="pages/realism_study.py")
+    at = signed_in("erin", page="studio_pages/realism_study.py")
     item_key = radios(at)[0].key.split("-")[1]
     radios(at)[0].set_value(2).run()
     radios(at)[1].set_value(5).run()
@@ -259,7 +259,7 @@ def test_realism_says_when_no_study_is_open(studio):
         from crm_core.studies import close_study
 
         close_study(session, "mini")
-    at = signed_in("erin", page="pages/realism_study.py")
+    at = signed_in("erin", page="studio_pages/realism_study.py")
     assert any("No study is open" in i.value for i in at.info)
 
 
@@ -279,7 +279,7 @@ def submit_answers(studio, username: str, count: int, value: int = 4) -> None:
 def test_export_is_pseudonymized_unless_names_are_asked_for(studio):
     submit_answers(studio, "erin", 2)
     submit_answers(studio, "ethan", 1)
-    at = signed_in("rita", page="pages/export.py")
+    at = signed_in("rita", page="studio_pages/export.py")
     frame = at.dataframe[0].value
     assert len(frame) == 3 * 2  # three responses, two dimensions each
     assert not set(frame["rater"]) & {"erin", "ethan"}
@@ -292,7 +292,7 @@ def test_export_is_pseudonymized_unless_names_are_asked_for(studio):
 
 def test_export_downloads_hold_the_stored_responses(studio):
     submit_answers(studio, "erin", 1, value=3)
-    at = signed_in("adam", page="pages/export.py")
+    at = signed_in("adam", page="studio_pages/export.py")
     buttons = at.get("download_button")
     assert len(buttons) == 3
     # The page hands the library's bytes to st.download_button; read one back like a file.
@@ -308,7 +308,7 @@ def test_export_downloads_hold_the_stored_responses(studio):
 
 
 def test_admin_adds_a_user_with_a_generated_password(studio):
-    at = signed_in("adam", page="pages/admin.py")
+    at = signed_in("adam", page="studio_pages/admin.py")
     at.text_input(key="new_username").input("Nora")
     at.selectbox(key="new_role").select("researcher")
     next(b for b in at.button if b.label == "Add user").click().run()
@@ -321,7 +321,7 @@ def test_admin_adds_a_user_with_a_generated_password(studio):
 
 
 def test_admin_sets_roles_and_resets_passwords(studio):
-    at = signed_in("adam", page="pages/admin.py")
+    at = signed_in("adam", page="studio_pages/admin.py")
     at.selectbox(key="role_user").select("erin")
     at.selectbox(key="role_value").select("researcher")
     next(b for b in at.button if b.label == "Set role").click().run()
@@ -335,7 +335,7 @@ def test_admin_sets_roles_and_resets_passwords(studio):
 
 
 def test_admin_cannot_demote_the_last_admin(studio):
-    at = signed_in("adam", page="pages/admin.py")
+    at = signed_in("adam", page="studio_pages/admin.py")
     at.selectbox(key="role_user").select("adam")
     at.selectbox(key="role_value").select("expert")
     next(b for b in at.button if b.label == "Set role").click().run()
@@ -346,7 +346,7 @@ def test_admin_cannot_demote_the_last_admin(studio):
 
 def test_admin_closes_and_reopens_studies_and_sees_progress(studio):
     submit_answers(studio, "erin", 1)
-    at = signed_in("adam", page="pages/admin.py")
+    at = signed_in("adam", page="studio_pages/admin.py")
     table = at.dataframe[1].value
     row = table[table["Study"] == "mini"].iloc[0]
     assert (row["Status"], row["Items"], row["Ratings done"]) == ("open", 4, "1 / 8")
@@ -361,7 +361,7 @@ def test_admin_closes_and_reopens_studies_and_sees_progress(studio):
 
 def test_admin_load_reports_a_study_that_cannot_be_sampled(studio):
     # realism.yaml samples every object; the hand-made org has no Order records
-    at = signed_in("adam", page="pages/admin.py")
+    at = signed_in("adam", page="studio_pages/admin.py")
     at.selectbox(key="study_file").select("realism.yaml")
     next(b for b in at.button if b.label == "Load study").click().run()
     assert any("has no" in e and "records to sample" in e for e in errors(at))
@@ -374,15 +374,15 @@ def test_rating_and_export_with_the_app_store_on_postgresql(tmp_path, handmade_o
     studio = make_studio(tmp_path, handmade_org_url, app_url=app_db_pg_url)
     for key, value in studio.env().items():
         monkeypatch.setenv(key, value)
-    at = signed_in("erin", page="pages/realism_study.py")
+    at = signed_in("erin", page="studio_pages/realism_study.py")
     item = radios(at)[0].key.split("-")[1]
     for radio in radios(at):
         radio.set_value(5).run()
-    again = signed_in("erin", page="pages/realism_study.py")  # the draft is in PostgreSQL
+    again = signed_in("erin", page="studio_pages/realism_study.py")  # the draft is in PostgreSQL
     assert [r.value for r in radios(again)] == [5, 5]
     next(b for b in again.button if b.label == "Submit").click().run()
     assert not errors(again)
-    export = signed_in("rita", page="pages/export.py")
+    export = signed_in("rita", page="studio_pages/export.py")
     frame = export.dataframe[0].value
     assert sorted(zip(frame["item_id"].astype(str), frame["dimension"], frame["value"], strict=True)) == [
         (item, "data_realism", 5),

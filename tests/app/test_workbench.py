@@ -219,7 +219,9 @@ def page_env(runs_studio, tmp_path, monkeypatch) -> RunsStudio:
     return runs_studio
 
 
-def as_user(username: str, script: str = "pages/task_workbench.py", query: dict[str, str] | None = None) -> AppTest:
+def as_user(
+    username: str, script: str = "studio_pages/task_workbench.py", query: dict[str, str] | None = None
+) -> AppTest:
     return open_page(script, username, USERS[username], query)
 
 
@@ -232,11 +234,11 @@ def test_only_experts_open_the_workbench_and_it_is_in_their_navigation(page_env)
     assert [e.value for e in refused.error] == ["Your role cannot open the Task Workbench page."]
     app = as_user("erin", "app.py")
     assert not app.exception
-    app.switch_page("pages/task_workbench.py").run()
+    app.switch_page("studio_pages/task_workbench.py").run()
     assert [t.value for t in app.title] == ["Task Workbench"]
     researcher = as_user("rita", "app.py")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        researcher.switch_page("pages/task_workbench.py")
+        researcher.switch_page("studio_pages/task_workbench.py")
 
 
 def test_expert_sees_the_agent_and_ground_truth_only_after_submitting(page_env):

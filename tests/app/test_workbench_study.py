@@ -87,7 +87,7 @@ def test_expert_solves_then_rates_the_agent_blind(runs_studio, tmp_path, monkeyp
         first_idx = int(study.items[0].key.split(":")[1])
         assert [s.id for s in workbench_studies(session)] == ["tasks-mini"]
 
-    at = open_page("pages/task_workbench.py", "erin", "expert")
+    at = open_page("studio_pages/task_workbench.py", "erin", "expert")
     assert not at.exception
     assert "Study item: " + study.items[0].label in [c.value for c in at.caption]
     at.text_input(key="wb_answer").input("None")
@@ -114,7 +114,7 @@ def test_expert_solves_then_rates_the_agent_blind(runs_studio, tmp_path, monkeyp
         assert find_session(session, "erin", first_idx).study_id == "tasks-mini"
     store.kw["bind"].dispose()
 
-    realism = open_page("pages/realism_study.py", "erin", "expert")
+    realism = open_page("studio_pages/realism_study.py", "erin", "expert")
     assert [i.value for i in realism.info] == ["No study is open right now. An admin loads studies on the Admin page."]
 
 

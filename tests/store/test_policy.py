@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from crm_core.policy import PAGES_BY_ROLE, PermissionDenied, can, can_open, require, require_page
+from crm_core.policy import PAGES as PAGE_TABLE
+from crm_core.policy import Page, PermissionDenied, can, can_open, pages_for, require, require_page
 
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["org_explorer", "realism_study", "task_workbench", "trajectory_replay", "results", "export", "admin"]
 EXPECTED_PAGES = {  # role -> pages it may open (docs/studio.md)
     "expert": {"org_explorer", "realism_study", "task_workbench"},
@@ -71,6 +75,18 @@ def test_unknown_roles_get_nothing(role):
         require(role, "browse_org")
 
 
-def test_navigation_order_starts_with_the_org_explorer():
-    for role, pages in PAGES_BY_ROLE.items():
-        assert pages[0] == "org_explorer" and set(pages) == EXPECTED_PAGES[role]
+def test_navigation_starts_with_home_then_the_org_explorer():
+    for role, expected in EXPECTED_PAGES.items():
+        pages = pages_for(role)
+        assert pages[:2] == ("home", "org_explorer") and set(pages) == expected | {"home"}
+
+
+def test_every_page_has_one_row_a_unique_url_and_a_gated_script():
+    assert sorted(spec.page for spec in PAGE_TABLE) == sorted(Page)
+    urls = [spec.url_path for spec in PAGE_TABLE]
+    assert len(set(urls)) == len(urls) and all(url and "/" not in url for url in urls)
+    for spec in PAGE_TABLE:
+        script = ROOT / spec.script
+        assert script.is_file(), spec.script
+        if spec.page is not Page.HOME:  # home is open to every signed-in role and checks that itself
+            assert f"require_page(Page.{spec.page.name})" in script.read_text(), spec.script
