@@ -24,12 +24,12 @@ from crm_core.studies.rated_runs import agent_options, item_instance, study_agen
 from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
 from crm_core.studio.replay import episode_trajectory, workbench_trajectory
 from crm_core.studio.workbench import (
+    LiveRun,
     WorkbenchError,
     WorkbenchSession,
     WorkbenchStep,
     agent_label,
     find_session,
-    follow_run,
     form_fields,
     model_base_url,
     open_session,
@@ -53,6 +53,8 @@ from study_form import pick_study, rating_form
 role = require_page(Page.TASK_WORKBENCH)
 
 FRAMEWORKS = ["act", "react", "fc", "fc_flex"]
+LIVE_RUN = "wb_live_run"
+POLL_SECONDS = 1.0
 username: str = st.session_state["username"]
 sessions = page_app_store()
 org_url = org_db_url()
@@ -219,18 +221,33 @@ def launch_agent(instance: TaskInstance) -> None:
         except UserFacingError as exc:
             st.error(str(exc))
             return
-        status = st.status(f"Running {model} ({framework}) ...", expanded=True)  # no `with`: leaving one completes it
-        progress = follow_run(events, lambda event: status.write(event.text))
-        if progress.state == "running":
-            status.update(label=f"Run {run_id} is still running", state="running")
-            st.warning(f"Run {run_id} is still running: reload the page later to see it.")
-            return
-        if progress.state == "failed":
-            status.update(label=f"The run failed: {progress.failure}", state="error")
-            return
-        status.update(label=f"Run {run_id} finished", state="complete")
-        st.session_state["wb_new_run"] = run_id
-        st.rerun()
+        st.session_state[LIVE_RUN] = LiveRun(
+            run_id=run_id, instance_idx=instance.idx, label=f"{model} ({framework})", events=events
+        )
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def follow_live_run(instance: TaskInstance) -> None:
+    """The run started from this page: its actions so far, redrawn every second (never waits)."""
+    live: LiveRun | None = st.session_state.get(LIVE_RUN)
+    if live is None:
+        return
+    state = live.poll()
+    labels = {
+        "running": f"Running {live.label} ...",
+        "done": f"Run {live.run_id} finished",
+        "failed": f"The run failed: {live.failure}",
+    }
+    status = st.status(labels[state], state={"running": "running", "done": "complete", "failed": "error"}[state])
+    for line in live.lines:
+        status.write(line)
+    if state == "running":
+        return
+    del st.session_state[LIVE_RUN]
+    if state == "done" and live.instance_idx == instance.idx:
+        st.session_state["wb_new_run"] = live.run_id  # the new run joins the agent's side
+    if state == "done":
+        st.rerun()  # the whole page, which stops polling
 
 
 st.title("Task Workbench")
@@ -360,3 +377,5 @@ if in_study and study and definition and assigned:
         rate_agent(study, definition, assigned)
 if not blind:  # in a blind study, starting a run would reveal the model
     launch_agent(instance)
+    if LIVE_RUN in st.session_state:  # poll only while a run goes on
+        follow_live_run(instance)

@@ -9,15 +9,15 @@ schema (:func:`form_fields`, :func:`parse_form`). Submitted sessions are the hum
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import os
 import queue
 import threading
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -277,9 +277,6 @@ def is_workbench_run(run_id: str) -> bool:
 WORKBENCH_OFFLINE_MODELS = ("oracle", "baseline:majority", "baseline:random")
 """The offline models the workbench always offers (no provider, no cost)."""
 
-RUN_WAIT_SECONDS = 600.0
-"""How long the page follows a run it started before telling the user to reload."""
-
 
 def is_offline_model(model: str) -> bool:
     """Whether `model` runs without a provider (oracle, ``baseline:*``, ``replay:*``)."""
@@ -379,42 +376,35 @@ def start_agent_run(
     return thread, events
 
 
-def drain(events: queue.Queue[LiveEvent], on_event: Callable[[LiveEvent], None], timeout: float = 0.2) -> bool:
-    """Pass waiting events to `on_event`; True once the run has ended."""
-    try:
-        event = events.get(timeout=timeout)
-    except queue.Empty:
-        return False
-    on_event(event)
-    return event.kind in {"done", "failed"}
-
-
 RunState = Literal["running", "done", "failed"]
 
 
-class RunStatus(BaseModel):
-    """Where a followed run stands: still running (the wait ran out), done, or failed (with why)."""
+@dataclasses.dataclass
+class LiveRun:
+    """A run started from the page, followed without blocking: the page calls :meth:`poll` on
+    each redraw (every second) and shows `lines`; the expert meanwhile goes on working."""
 
-    state: RunState
+    run_id: str
+    instance_idx: int
+    label: str
+    events: queue.Queue[LiveEvent]
+    lines: list[str] = dataclasses.field(default_factory=list)
+    state: RunState = "running"
     failure: str | None = None
 
-
-def follow_run(
-    events: queue.Queue[LiveEvent], on_event: Callable[[LiveEvent], None], wait_s: float | None = None
-) -> RunStatus:
-    """Pass the run's events to `on_event` until it ends or `wait_s` (default :data:`RUN_WAIT_SECONDS`) pass."""
-    deadline = time.monotonic() + (RUN_WAIT_SECONDS if wait_s is None else wait_s)
-    failure: list[str] = []
-
-    def seen(event: LiveEvent) -> None:
-        if event.kind == "failed":
-            failure.append(event.text)
-        on_event(event)
-
-    while time.monotonic() < deadline:
-        if drain(events, seen):
-            return RunStatus(state="failed", failure=failure[0]) if failure else RunStatus(state="done")
-    return RunStatus(state="running")
+    def poll(self) -> RunState:
+        """Take the events reported since the last call (never waits); the run's state after them."""
+        while self.state == "running":
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+            self.lines.append(event.text)
+            if event.kind == "done":
+                self.state = "done"
+            elif event.kind == "failed":
+                self.state, self.failure = "failed", event.text
+        return self.state
 
 
 # --- studies done in the workbench ----------------------------------------------------------------

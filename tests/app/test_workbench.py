@@ -315,11 +315,17 @@ def submitted_page(username: str, instance: TaskInstance) -> AppTest:
     return at
 
 
-def launch(at: AppTest, model: str) -> AppTest:
+def launch(at: AppTest, model: str, *, wait: bool = True) -> AppTest:
+    """Start a run from the page; with `wait`, redraw the page (as its poll does) until the run ended."""
     at.selectbox(key="wb_model").select(model)
     at.selectbox(key="wb_framework").select("act")
     next(b for b in at.button if b.label == "Start the run").click().run()
     assert not at.exception, at.exception
+    deadline = time.monotonic() + TIMEOUT
+    while wait and "wb_live_run" in at.session_state and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+        assert not at.exception, at.exception
     return at
 
 
@@ -425,23 +431,28 @@ def test_researcher_runs_a_configured_model_through_langchain_against_an_openai_
     assert episode.reward == (1.0 if instance.answer is None else 0.0)
 
 
-def test_a_run_outlasting_the_wait_is_shown_as_still_running(page_env, monkeypatch):
-    import crm_core.studio.workbench as workbench
-
+def test_the_page_returns_at_once_and_follows_the_run_as_it_polls(page_env, monkeypatch):
+    """A slow model: starting the run returns the page while the run goes on; each redraw (the
+    page polls every second) shows its progress, and the finished run then joins the agent's side."""
     instance = next(i for i in page_env.instances if i.task == "named_entity_disambiguation")
-    monkeypatch.setattr(workbench, "RUN_WAIT_SECONDS", 0.0)  # the wait is over before the first event
-    at = launch(submitted_page("erin", instance), "oracle")
-    statuses = at.get("status")
-    assert [(s.label.startswith("Run workbench-erin-"), s.state) for s in statuses] == [(True, "running")]
-    assert "still running" in statuses[0].label and "finished" not in statuses[0].label
-    assert [w.value.endswith("is still running: reload the page later to see it.") for w in at.warning] == [True]
-    run_id = statuses[0].label.split()[1]
-    store = open_app_store(page_env.app_url)
-    try:  # the run goes on in the background and lands in the store (what a reload shows)
+    with openai_server(lambda body: Reply(content="<respond>None</respond>", delay_s=3.0)) as server:
+        monkeypatch.setenv("CRM_STUDIO_MODELS", "openai:slow-model")
+        monkeypatch.setenv("CRM_STUDIO_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        at = launch(submitted_page("erin", instance), "openai:slow-model", wait=False)  # the model takes 3 s
+        statuses = at.get("status")
+        assert [(s.label, s.state) for s in statuses] == [("Running openai:slow-model (act) ...", "running")]
+        assert "wb_live_run" in at.session_state
         deadline = time.monotonic() + TIMEOUT
-        while not load_episodes(store, run_id) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert [(e.instance_idx, e.reward) for e in load_episodes(store, run_id)] == [(instance.idx, 1.0)]
+        while "wb_live_run" in at.session_state and time.monotonic() < deadline:
+            time.sleep(0.3)
+            at.run()
+    assert not at.exception, at.exception
+    chosen = at.selectbox(key="wb_agent_run").value
+    assert chosen.startswith(f"workbench-erin-{instance.idx}-")
+    store = open_app_store(page_env.app_url)
+    try:
+        assert [(e.instance_idx, e.answer) for e in load_episodes(store, chosen)] == [(instance.idx, "None")]
     finally:
         store.kw["bind"].dispose()
 

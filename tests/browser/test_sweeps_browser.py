@@ -28,8 +28,22 @@ def slow_answer(body):
     return Reply(content="<respond>None</respond>", delay_s=0.4)
 
 
+SLOW_MODEL_S = 6.0
+
+
+def slow_workbench_model(body):
+    """The studio's configured provider model: answers after SLOW_MODEL_S seconds."""
+    return Reply(content="<respond>None</respond>", delay_s=SLOW_MODEL_S)
+
+
 @pytest.fixture(scope="module")
-def sweeps_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
+def workbench_model() -> Iterator:
+    with openai_server(slow_workbench_model) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def sweeps_server(tmp_path_factory, tiny_org_url, workbench_model) -> Iterator[StudioServer]:
     folder = tmp_path_factory.mktemp("sweeps_server")
     org_path = folder / "org.db"
     shutil.copy(tiny_org_url.removeprefix("sqlite:///"), org_path)
@@ -40,8 +54,12 @@ def sweeps_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
         for username, role in USERS.items():
             add_user(session, username, role, PASSWORD)
     store.kw["bind"].dispose()
-    with serve_studio(folder, f"sqlite:///{org_path}", app_url) as server:
-        yield server
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CRM_STUDIO_MODELS", "openai:slow")
+        env.setenv("CRM_STUDIO_BASE_URL", workbench_model.base_url)
+        env.setenv("OPENAI_API_KEY", "sk-test")
+        with serve_studio(folder, f"sqlite:///{org_path}", app_url) as server:
+            yield server
 
 
 def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps_server, context):
@@ -92,3 +110,49 @@ def test_experts_cannot_open_sweeps(sweeps_server, context):
     settle(page)
     expect(page.get_by_role("button", name="Start sweep")).to_have_count(0)
     expect(page.get_by_role("link", name="Sweeps")).to_have_count(0)
+
+
+def test_an_expert_s_agent_run_does_not_block_the_next_click(sweeps_server, workbench_model, context):
+    """A run of a model that takes 6 s: the expert opens another page at once and it answers while
+    the run goes on; back on the workbench, the run has finished and is on the agent's side."""
+    server = sweeps_server
+    store = open_app_store(server.app_url)
+    from crm_core.tasks.records import load_tasks
+    from crm_core.tasks.registry import task_names
+
+    instances = sorted(load_tasks(server.org_url), key=lambda i: i.idx)
+    first_task = next(t for t in task_names() if any(i.task == t for i in instances))
+    instance = next(i for i in instances if i.task == first_task)  # what /workbench opens by default
+    page = context.new_page()
+    sign_in(page, server, "erin")
+    page.goto(f"{server.base_url}/workbench?idx={instance.idx}")
+    settle(page)
+    page.locator(".st-key-wb_answer input").fill("None")
+    page.get_by_role("button", name="Submit answer").click()
+    expect(page.get_by_text("The agent's run")).to_be_visible()
+    settle(page)
+    page.get_by_text("Run an agent on this instance").click()
+    page.locator(".st-key-wb_model").scroll_into_view_if_needed()
+    page.locator(".st-key-wb_model").click()
+    page.keyboard.type("openai:slow")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Start the run").click()
+    expect(page.get_by_text("Running openai:slow (act) ...")).to_be_visible()
+
+    page.get_by_role("link", name="Org Explorer").click()  # the next click, while the model thinks
+    expect(page.get_by_role("heading", name="Org Explorer").first).to_be_visible()
+    settle(page)
+    from crm_core.store.runs import list_runs
+
+    running = [r for r in list_runs(store) if r.run.run_id.startswith(f"workbench-erin-{instance.idx}-")]
+    assert running and running[0].completed == 0  # the page answered before the run ended
+    assert workbench_model.load["now"] == 1  # the model is still thinking about the only request
+
+    page.get_by_role("link", name="Task Workbench").click()  # back to the (default) instance
+    settle(page)
+    expect(page.get_by_text("Running openai:slow (act) ...")).to_have_count(0, timeout=30_000)
+    selected = page.get_by_role("combobox", name="Run")
+    expect(selected).to_have_value(re.compile(r"^openai:slow · act \(workbench-erin-"), timeout=30_000)
+    done = [r for r in list_runs(store) if r.run.run_id == running[0].run.run_id]
+    assert done[0].completed == 1
+    store.kw["bind"].dispose()
