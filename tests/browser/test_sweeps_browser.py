@@ -142,7 +142,7 @@ def test_an_expert_s_agent_run_does_not_block_the_next_click(sweeps_server, work
     page.get_by_role("link", name="Org Explorer").click()  # the next click, while the model thinks
     expect(page.get_by_role("heading", name="Org Explorer").first).to_be_visible()
     settle(page)
-    from crm_core.store.runs import list_runs
+    from crm_core.agents.run_store import list_runs
 
     running = [r for r in list_runs(store) if r.run.run_id.startswith(f"workbench-erin-{instance.idx}-")]
     assert running and running[0].completed == 0  # the page answered before the run ended
