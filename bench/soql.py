@@ -42,10 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crm_core.db import make_readonly_engine, sqlite_path  # noqa: E402
 from crm_core.org.metadata import describe_org  # noqa: E402
+from crm_core.org.search_index import indexed_columns  # noqa: E402
 from crm_core.query import run_soql, run_sosl  # noqa: E402
 from crm_core.query.binder import Binder  # noqa: E402
 from crm_core.query.engine import soql_plan  # noqa: E402
-from crm_core.query.fulltext import has_search_index, indexed_columns  # noqa: E402
+from crm_core.query.fulltext import has_search_index  # noqa: E402
 from crm_core.query.parser import parse_soql  # noqa: E402
 from crm_core.query.planner import plan_query  # noqa: E402
 from crm_core.query.sosl import sosl_plan  # noqa: E402

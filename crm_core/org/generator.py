@@ -34,7 +34,7 @@ from crm_core.org.latent import SEASON_MONTHS, Latents, draw_latents, seasonal_f
 from crm_core.org.products import ProductInfo, product_description, product_details
 from crm_core.org.scales import Scale, resolve_scale
 from crm_core.org.schema import OBJECT_MODELS, Base, LatentBase
-from crm_core.query.fulltext import build_search_index
+from crm_core.org.search_index import build_search_index
 
 GENERATOR_VERSION = "1"
 BATCH = 5000

@@ -1,11 +1,9 @@
-# ruff: noqa: S608 - the DDL and the MATCH clause name tables and columns of the schema only; search words
-# reach the database as bound parameters.
-"""The full-text index of SOSL: SQLite FTS5 and PostgreSQL ``tsvector`` with a GIN index.
+# ruff: noqa: S608 - the MATCH clause names tables and columns of the schema only; search words reach
+# the database as bound parameters.
+"""SOSL on the full-text index (:mod:`crm_core.org.search_index`: SQLite FTS5, PostgreSQL
+``tsvector`` with a GIN index, built by ``generate`` and kept in step with the rows).
 
-Each object with searchable fields gets an index over its ``IN ALL FIELDS`` columns, built by
-``generate`` (:func:`build_search_index`) and kept in step with the rows: SQLite's FTS5 table is an
-external-content table updated by triggers; PostgreSQL's GIN index is an expression index, which
-the database maintains itself. The index answers a necessary condition per search term (every
+The index answers a necessary condition per search term (every
 literal word of the term occurs as a word, wildcard words as a prefix); the exact SOSL semantics
 (phrases, ``?``, scopes, ranking) still run on the candidates, so results equal those of the
 plain ``LIKE`` pre-filter used when an org has no index.
@@ -16,76 +14,31 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Engine, inspect
+from sqlalchemy import Boolean, Connection, inspect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from crm_core.org.metadata import ObjectDescribe, describe_org
+from crm_core.org.metadata import describe_org
+from crm_core.org.search_index import PG_CONFIG, index_name, indexed_columns, pg_document
 
-_PG_CONFIG = "'simple'::regconfig"
 _ASCII_WORD = re.compile(r"^[A-Za-z0-9]+$")
-_known: dict[str, bool] = {}  # engine URL -> whether the org has the index
-
-
-def index_name(object_name: str) -> str:
-    return f"search_{object_name}"
-
-
-def indexed_columns(obj: ObjectDescribe) -> list[str]:
-    """The columns an object's index covers: those ``IN ALL FIELDS`` searches."""
-    return [f.name for f in obj.fields if f.searchable or f.name_field]
-
-
-def _pg_document(table: str, columns: list[str]) -> str:
-    """The indexed expression on PostgreSQL: every column's words (runs of letters and digits)."""
-    joined = " || ' ' || ".join(f'coalesce("{table}"."{c}", \'\')' for c in columns)
-    return f"to_tsvector({_PG_CONFIG}, regexp_replace({joined}, '[^[:alnum:]]+', ' ', 'g'))"
-
-
-def build_search_index(engine: Engine) -> None:
-    """Create (or recreate) the index of every object; names come from the schema only."""
-    with engine.begin() as conn:
-        for obj in describe_org().values():
-            columns = indexed_columns(obj)
-            if columns:
-                _build(conn, obj.name, columns)
-    _known.pop(str(engine.url), None)
-
-
-def _build(conn: Connection, table: str, columns: list[str]) -> None:
-    name = index_name(table)
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    if conn.dialect.name == "sqlite":
-        new = ", ".join(f'new."{c}"' for c in columns)
-        old = ", ".join(f'old."{c}"' for c in columns)
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-        conn.exec_driver_sql(
-            f'CREATE VIRTUAL TABLE "{name}" USING fts5({quoted}, content="{table}", content_rowid="rowid", '
-            "tokenize='unicode61')"
-        )
-        conn.exec_driver_sql(f'INSERT INTO "{name}"("{name}") VALUES (\'rebuild\')')
-        remove = f'INSERT INTO "{name}"("{name}", rowid, {quoted}) VALUES (\'delete\', old.rowid, {old});'
-        add = f'INSERT INTO "{name}"(rowid, {quoted}) VALUES (new.rowid, {new});'
-        for event, body in (("INSERT", add), ("DELETE", remove), ("UPDATE", remove + " " + add)):
-            trigger = f"{name}_{event.lower()}"
-            conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS "{trigger}"')
-            conn.exec_driver_sql(f'CREATE TRIGGER "{trigger}" AFTER {event} ON "{table}" BEGIN {body} END')
-    else:
-        conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
-        conn.exec_driver_sql(f'CREATE INDEX "{name}" ON "{table}" USING GIN ({_pg_document(table, columns)})')
+_indexed: set[str] = set()  # engine URLs whose org has the index
 
 
 def has_search_index(conn: Connection) -> bool:
-    """Whether the org behind `conn` has the index (checked once per database URL)."""
+    """Whether the org behind `conn` has the index (remembered per database URL once found)."""
     key = str(conn.engine.url)
-    if key not in _known:
+    if key not in _indexed:  # only a found index is remembered: generate may build it later
         inspector = inspect(conn)
         if conn.dialect.name == "sqlite":
-            _known[key] = index_name("Case") in set(inspector.get_table_names())
+            found = index_name("Case") in set(inspector.get_table_names())
         else:
-            _known[key] = any(i["name"] == index_name("Case") for i in inspector.get_indexes("Case"))
-    return _known[key]
+            found = any(i["name"] == index_name("Case") for i in inspector.get_indexes("Case"))
+        if not found:
+            return False
+        _indexed.add(key)
+    return True
 
 
 def shadowed(conn: Connection) -> bool:
@@ -146,4 +99,4 @@ def _pg_contains(element: ContainsWords, compiler: Any, **kw: Any) -> str:
     table = element.table_name
     columns = indexed_columns(describe_org()[table])
     query = compiler.process(next(iter(element.clauses)), **kw)
-    return f"({_pg_document(table, columns)} @@ to_tsquery({_PG_CONFIG}, {query}))"
+    return f"({pg_document(table, columns)} @@ to_tsquery({PG_CONFIG}, {query}))"

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, insert, select, text, update
 
 from crm_core.db import make_engine, make_readonly_engine
 from crm_core.org.schema import MODEL_BY_OBJECT, Base, LatentBase
-from crm_core.query.fulltext import build_search_index
+from crm_core.org.search_index import build_search_index
 from tests.conftest import create_pg_database, drop_pg_database
 
 BACKENDS = [

@@ -1,0 +1,64 @@
+# ruff: noqa: S608 - the DDL names tables and columns of the schema only.
+"""The full-text index SOSL searches (built by ``generate``): SQLite FTS5, PostgreSQL GIN.
+
+Each object with searchable fields gets an index over its ``IN ALL FIELDS`` columns, kept in step
+with the rows: SQLite's FTS5 table is an external-content table updated by triggers on insert,
+update and delete; PostgreSQL's index is a GIN expression index over ``to_tsvector('simple', ...)``
+of the text with everything but letters and digits replaced by spaces, which the database
+maintains itself. :mod:`crm_core.query.fulltext` queries it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine
+
+from crm_core.org.metadata import ObjectDescribe, describe_org
+
+PG_CONFIG = "'simple'::regconfig"
+
+
+def index_name(object_name: str) -> str:
+    return f"search_{object_name}"
+
+
+def indexed_columns(obj: ObjectDescribe) -> list[str]:
+    """The columns an object's index covers: those ``IN ALL FIELDS`` searches."""
+    return [f.name for f in obj.fields if f.searchable or f.name_field]
+
+
+def pg_document(table: str, columns: list[str]) -> str:
+    """The indexed expression on PostgreSQL: every column's words (runs of letters and digits)."""
+    joined = " || ' ' || ".join(f'coalesce("{table}"."{c}", \'\')' for c in columns)
+    return f"to_tsvector({PG_CONFIG}, regexp_replace({joined}, '[^[:alnum:]]+', ' ', 'g'))"
+
+
+def build_search_index(engine: Engine) -> None:
+    """Create (or recreate) the index of every object; names come from the schema only."""
+    with engine.begin() as conn:
+        for obj in describe_org().values():
+            columns = indexed_columns(obj)
+            if columns:
+                _build(conn, obj.name, columns)
+
+
+def _build(conn: Connection, table: str, columns: list[str]) -> None:
+    name = index_name(table)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    if conn.dialect.name == "sqlite":
+        new = ", ".join(f'new."{c}"' for c in columns)
+        old = ", ".join(f'old."{c}"' for c in columns)
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+        conn.exec_driver_sql(
+            f'CREATE VIRTUAL TABLE "{name}" USING fts5({quoted}, content="{table}", content_rowid="rowid", '
+            "tokenize='unicode61')"
+        )
+        conn.exec_driver_sql(f'INSERT INTO "{name}"("{name}") VALUES (\'rebuild\')')
+        remove = f'INSERT INTO "{name}"("{name}", rowid, {quoted}) VALUES (\'delete\', old.rowid, {old});'
+        add = f'INSERT INTO "{name}"(rowid, {quoted}) VALUES (new.rowid, {new});'
+        for event, body in (("INSERT", add), ("DELETE", remove), ("UPDATE", remove + " " + add)):
+            trigger = f"{name}_{event.lower()}"
+            conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS "{trigger}"')
+            conn.exec_driver_sql(f'CREATE TRIGGER "{trigger}" AFTER {event} ON "{table}" BEGIN {body} END')
+    else:
+        conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE INDEX "{name}" ON "{table}" USING GIN ({pg_document(table, columns)})')
