@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from crm_core.agents.frameworks import RAW_QUERY_TOOLS
 from crm_core.agents.records import ActionRecord
+from crm_core.query.kind import is_sosl
 from crm_core.sandbox import Sandbox
 
 
@@ -28,8 +29,8 @@ class ToolLike(Protocol):
 
 
 def raw_query_tool(query: str) -> str:
-    """The raw tool for a query: SOSL when it starts with FIND, SOQL otherwise (CRMArena's rule)."""
-    return RAW_QUERY_TOOLS[1] if query.lstrip()[:4].upper() == "FIND" else RAW_QUERY_TOOLS[0]
+    """The raw tool for a query: ``issue_sosl_query`` for SOSL (:func:`is_sosl`), else ``issue_soql_query``."""
+    return RAW_QUERY_TOOLS[1] if is_sosl(query) else RAW_QUERY_TOOLS[0]
 
 
 def _first_parameter(schema: dict[str, Any]) -> str:

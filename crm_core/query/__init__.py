@@ -6,6 +6,7 @@ database and return the REST API's result shapes; bad queries raise :class:`Quer
 
 from crm_core.query.engine import run_query, run_soql
 from crm_core.query.errors import QueryError
+from crm_core.query.kind import is_sosl
 from crm_core.query.sosl import run_sosl
 
-__all__ = ["QueryError", "run_query", "run_soql", "run_sosl"]
+__all__ = ["QueryError", "is_sosl", "run_query", "run_soql", "run_sosl"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import TypeVar
@@ -15,11 +14,11 @@ from sqlalchemy.exc import DBAPIError
 
 from crm_core.query.binder import Binder
 from crm_core.query.errors import UNKNOWN_EXCEPTION, QueryError, check_statement_length
+from crm_core.query.kind import is_sosl
 from crm_core.query.parser import parse_soql
 from crm_core.query.planner import ChildPlan, Plan, plan_query
 from crm_core.query.serializer import query_result, record
 
-_SOSL = re.compile(r"\s*FIND\b", re.IGNORECASE)
 CHILD_BATCH = 900  # parent ids per child SELECT (well under SQLite's parameter limit)
 T = TypeVar("T")
 
@@ -117,7 +116,7 @@ def run_soql(conn: Connection | Engine, query: str, *, today: dt.date | None = N
 
 def run_query(conn: Connection | Engine, text: str, *, today: dt.date | None = None) -> dict:
     """Run SOSL when `text` starts with FIND (case-insensitive), else SOQL."""
-    if _SOSL.match(text):
+    if is_sosl(text):
         from crm_core.query.sosl import run_sosl
 
         return run_sosl(conn, text, today=today)

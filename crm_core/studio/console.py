@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from crm_core.query.kind import is_sosl
 from crm_core.studio.query_tables import ResultTable, query_table
 
 
@@ -34,7 +35,7 @@ class ConsoleResult(BaseModel):
 
 def query_language(text: str) -> str:
     """``SOSL`` for text starting with FIND (as CRMArena's harness decides), else ``SOQL``."""
-    return "SOSL" if text.lstrip()[:4].upper() == "FIND" else "SOQL"
+    return "SOSL" if is_sosl(text) else "SOQL"
 
 
 def shape_result(language: str, result: dict[str, Any] | list[dict[str, Any]]) -> ConsoleResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm_core.query.kind import is_sosl
 from crm_core.tools.base import ToolArgumentError, ToolContext, run_engine, strip_attributes, tool
 
 OBSERVATION_PREFIX = "Salesforce instance output: "
@@ -40,7 +41,7 @@ def query_observation_records(ctx: ToolContext, text: str) -> Any:
     required=("query",),
 )
 def issue_soql_query(ctx: ToolContext, query: str) -> Any:
-    if query.strip().upper().startswith("FIND"):
+    if is_sosl(query):
         raise ToolArgumentError("this is a SOSL search: use issue_sosl_query for FIND {...} queries")
     return query_observation_records(ctx, query)
 
@@ -53,7 +54,7 @@ def issue_soql_query(ctx: ToolContext, query: str) -> Any:
     required=("query",),
 )
 def issue_sosl_query(ctx: ToolContext, query: str) -> Any:
-    if not query.strip().upper().startswith("FIND"):
+    if not is_sosl(query):
         raise ToolArgumentError("a SOSL search starts with FIND {...}; use issue_soql_query for SELECT queries")
     return query_observation_records(ctx, query)
 
