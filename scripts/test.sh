@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs on a Debian machine and run it.
+# Install everything the test suite needs on a Debian machine, check the code with ruff and run
+# the tests on every core (pytest-xdist).
 # Debian packages (PostgreSQL server, Chromium) are installed when missing and the script runs
 # as root; a local PostgreSQL cluster is started and a test role and database are created.
+#
+#   bash scripts/test.sh                 ruff, then the whole suite
+#   bash scripts/test.sh --fast          ruff, then the quick loop: no slow, browser or PostgreSQL tests
+#   bash scripts/test.sh [--fast] ARGS   extra pytest arguments (a path, -k, -x, -n 1 ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+fast=0
+if [ "${1:-}" = "--fast" ]; then
+  fast=1
+  shift
+fi
 
 need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
@@ -38,4 +49,10 @@ if [ -z "${CRM_TEST_PG_URL:-}" ]; then
   export CRM_TEST_PG_URL="postgresql+psycopg://crm:crm@localhost:5432/postgres"
 fi
 
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+if [ "$fast" = 1 ]; then
+  exec .venv/bin/python -m pytest -n auto -m "not slow and not browser and not postgres" "$@"
+fi
+exec .venv/bin/python -m pytest -n auto "$@"
