@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from crm_core.agents.frameworks import RAW_QUERY_TOOLS
 from crm_core.agents.records import ActionRecord
+from crm_core.errors import error_line
 from crm_core.query.kind import is_sosl
 from crm_core.sandbox import Sandbox
 
@@ -96,8 +97,7 @@ class OrgEnvironment:
             with self.engine.connect() as conn:
                 return str(tool.run(ToolContext(conn=conn, today=today), arguments))
         except Exception as exc:  # tools should not raise; if one does, the agent reads why
-            detail = (str(exc).strip().splitlines() or [""])[0]
-            return f"Error: the tool '{name}' failed: {type(exc).__name__}: {detail}".rstrip(": ")
+            return f"Error: the tool '{name}' failed: {error_line(exc)}"
 
     def perform(self, action: ActionRecord, *, today: dt.date | None = None) -> str:
         """The observation of an ``execute`` or ``tool`` action."""

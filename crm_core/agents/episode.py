@@ -16,13 +16,9 @@ from crm_core.agents.environment import instance_today
 from crm_core.agents.models import BeforeCall, EpisodeContext, ModelSource, RetryPolicy, invoke_with_retry
 from crm_core.agents.records import ActionRecord, EndReason, EpisodeRecord, MessageRecord
 from crm_core.agents.transcript import to_message_record
+from crm_core.errors import error_line
 from crm_core.scoring import reward as score_answer
 from crm_core.store.models import utc_now
-
-
-def _error_text(exc: BaseException) -> str:
-    first_line = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
 
 
 async def run_episode(
@@ -55,14 +51,14 @@ async def run_episode(
     try:
         runnable = framework.prepare(source.chat_model(episode))
     except Exception as exc:  # a model that cannot even be made: the episode is an error
-        runnable, end_reason, error = None, "error", _error_text(exc)
+        runnable, end_reason, error = None, "error", error_line(exc)
     while runnable is not None and turns < max_turns:
         turns += 1
         call_start = time.perf_counter()
         try:
             reply = await invoke_with_retry(runnable, messages, retry, before_call)
         except Exception as exc:
-            end_reason, error = "error", _error_text(exc)
+            end_reason, error = "error", error_line(exc)
             break
         usage = reply.usage_metadata or {}
         used_in, used_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))

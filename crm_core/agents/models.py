@@ -25,7 +25,7 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from crm_core.errors import UserFacingError
+from crm_core.errors import UserFacingError, first_line
 
 if TYPE_CHECKING:
     from crm_core.agents.environment import OrgEnvironment
@@ -276,11 +276,11 @@ def make_chat_model(
     try:
         return init_chat_model(spec, **options)
     except ImportError as exc:
-        raise UserFacingError(f"model {spec!r}: {str(exc).splitlines()[0]}") from None
+        raise UserFacingError(f"model {spec!r}: {first_line(exc)}") from None
     except ValueError as exc:
-        raise UserFacingError(f"model {spec!r}: {str(exc).splitlines()[0]}") from None
+        raise UserFacingError(f"model {spec!r}: {first_line(exc)}") from None
     except Exception as exc:  # provider clients fail on missing keys with their own error types
-        raise UserFacingError(f"model {spec!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+        raise UserFacingError(f"model {spec!r}: {type(exc).__name__}: {first_line(exc)}") from None
 
 
 OFFLINE_MODELS = ("oracle", "baseline:majority", "baseline:random", "replay:RUN_ID")

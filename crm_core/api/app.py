@@ -20,7 +20,7 @@ from crm_core.api.errors import RESOURCE_MISSING, ApiError
 from crm_core.api.responses import LimitInfoHeader, RequestSizeLimit
 from crm_core.api.sandboxes import TokenSandboxes
 from crm_core.db import display_url, make_readonly_engine
-from crm_core.errors import UserFacingError
+from crm_core.errors import UserFacingError, first_line
 from crm_core.store import open_app_store
 
 log = logging.getLogger("crm_core.api")
@@ -76,7 +76,7 @@ def _open_org(url: str) -> Engine:
             has_org = inspect(conn).has_table("Case")
     except SQLAlchemyError as exc:
         engine.dispose()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = first_line(exc)
         raise UserFacingError(f"cannot open the org database {shown}: {reason}") from None
     if not has_org:
         engine.dispose()

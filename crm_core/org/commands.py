@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crm_core.cli_options import OrgDbOption
 from crm_core.db import DatabaseURLError, make_readonly_engine, org_db_url
-from crm_core.errors import UserFacingError
+from crm_core.errors import UserFacingError, first_line
 
 T = TypeVar("T")
 org_app = typer.Typer(no_args_is_help=True, help="Inspect the generated org.")
@@ -116,6 +116,6 @@ def _read_org(explicit: str | None, read: Callable[[Engine], T]) -> T:
     try:
         return read(engine)
     except SQLAlchemyError as exc:
-        raise UserFacingError(f"cannot read the org: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+        raise UserFacingError(f"cannot read the org: {first_line(exc)}") from None
     finally:
         engine.dispose()

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.schema import AddConstraint, CreateTable
 
 from crm_core.db import DatabaseURLError, is_sqlite, make_engine
-from crm_core.errors import UserFacingError
+from crm_core.errors import UserFacingError, first_line
 from crm_core.org import catalog, knowledge
 from crm_core.org import text as texts
 from crm_core.org.catalog import DAYS, END, ISSUES, START, STATES
@@ -71,13 +71,9 @@ def generate_org(
         build_search_index(engine)  # SOSL's full-text index (FTS5 / tsvector + GIN)
         report("search index", 1, 1)
     except SQLAlchemyError as exc:
-        raise UserFacingError(f"database error while generating the org: {_first_line(exc)}") from None
+        raise UserFacingError(f"database error while generating the org: {first_line(exc)}") from None
     finally:
         engine.dispose()
-
-
-def _first_line(exc: Exception) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def org_tables() -> list[Table]:
@@ -90,7 +86,7 @@ def _prepare_database(engine: Engine, *, force: bool) -> None:
         with engine.connect() as conn:
             existing = set(inspect(conn).get_table_names())
     except SQLAlchemyError as exc:
-        raise UserFacingError(f"cannot open the org database {engine.url!r}: {_first_line(exc)}") from None
+        raise UserFacingError(f"cannot open the org database {engine.url!r}: {first_line(exc)}") from None
     ours = [t for t in org_tables() if t.name in existing]
     if ours and not force:
         raise UserFacingError(f"an org already exists at {engine.url!r}; use --force to replace it")
@@ -435,7 +431,7 @@ def _copy_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
             for row in rows:
                 copy.write_row([row[c] for c in columns])
     except psycopg.Error as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc) or type(exc).__name__
         raise UserFacingError(f"database error while loading {table.name}: {message}") from None
 
 

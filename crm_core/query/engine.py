@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from crm_core.errors import first_line
 from crm_core.query.binder import Binder
 from crm_core.query.errors import UNKNOWN_EXCEPTION, QueryError, check_statement_length
 from crm_core.query.kind import is_sosl
@@ -59,7 +60,7 @@ def guarded(action: Callable[[], T]) -> T:
             raise
         # The driver's first line says what failed ("no such table: Case", "connection refused");
         # later lines (and SQLAlchemy's wrapper) would show SQL, which users never see.
-        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        reason = first_line(exc) or type(exc.orig).__name__
         raise QueryError(UNKNOWN_EXCEPTION, f"The org database could not run the query: {reason}") from exc
     except Exception as exc:
         if os.environ.get("CRM_QUERY_STRICT") == "1":

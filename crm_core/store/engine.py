@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.db import DatabaseURLError, app_db_url, is_sqlite, make_engine, sqlite_path
-from crm_core.errors import UserFacingError
+from crm_core.errors import UserFacingError, first_line
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _IMMEDIATE = "sqlite_immediate"
@@ -184,7 +184,7 @@ def open_app_store(url: str | None = None) -> sessionmaker[Session]:
         upgrade(engine)
     except OperationalError as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+        reason = first_line(exc) or exc.__class__.__name__
         raise StoreError(f"cannot open the app database {engine.url!r}: {reason}") from None
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.records import EpisodeRecord
+from crm_core.errors import error_line
 from crm_core.sweeps.player import SweepPlayer
 from crm_core.sweeps.store import EpisodeKey, queued_keys, release_episode, reset_running
 
@@ -20,12 +21,6 @@ ATTEMPTS = 3
 """Attempts of an episode whose play failed outside the model (org unreachable, ...)."""
 
 OnEpisode = Callable[[EpisodeKey, EpisodeRecord | None], None]
-
-
-def error_text(exc: BaseException) -> str:
-    """``Type: first line`` of an exception."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def run_here(
@@ -55,7 +50,7 @@ def run_here(
                     break
                 except Exception as exc:
                     final = attempt == ATTEMPTS
-                    await asyncio.to_thread(release_episode, store, key, error_text(exc), final=final)
+                    await asyncio.to_thread(release_episode, store, key, error_line(exc), final=final)
                     if not final:
                         await asyncio.sleep(backoff_s * 2 ** (attempt - 1))
         played += record is not None

@@ -20,7 +20,7 @@ import procrastinate
 from procrastinate import JobContext, RetryStrategy
 from sqlalchemy.engine import make_url
 
-from crm_core.sweeps.local import error_text
+from crm_core.errors import error_line
 from crm_core.sweeps.player import SweepPlayer
 from crm_core.sweeps.store import EpisodeKey, release_episode
 
@@ -49,7 +49,7 @@ def queue_app(app_db_url: str, player: SweepPlayer | None = None) -> procrastina
             await player.play(key)
         except Exception as exc:
             final = JOB_RETRY.get_retry_decision(exception=exc, job=context.job) is None
-            await asyncio.to_thread(release_episode, player.store, key, error_text(exc), final=final)
+            await asyncio.to_thread(release_episode, player.store, key, error_line(exc), final=final)
             raise
 
     return app

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm_core.db import DatabaseURLError, make_readonly_engine
-from crm_core.errors import UserFacingError
+from crm_core.errors import UserFacingError, error_line
 from crm_core.org.schema import OrgInfo
 from crm_core.tasks.records import TaskInstance, write_tasks_to_org
 from crm_core.tasks.registry import task_specs
@@ -78,7 +78,7 @@ def generate_tasks(
                 if progress:
                     progress(spec.name, number + 1, len(specs))
     except SQLAlchemyError as exc:
-        raise UserFacingError(f"cannot read the org: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+        raise UserFacingError(f"cannot read the org: {error_line(exc)}") from None
     finally:
         engine.dispose()
     return instances

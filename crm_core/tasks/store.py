@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm_core.db import make_engine, make_readonly_engine
-from crm_core.errors import UserFacingError
+from crm_core.errors import UserFacingError, first_line
 
 TABLE = "task_instance"
 
@@ -49,7 +49,7 @@ def replace_rows(url: str, rows: Iterable[tuple[int, str, str, str]]) -> int:
                 conn.execute(StoredTask.__table__.insert(), values)
         return len(values)
     except SQLAlchemyError as exc:
-        raise UserFacingError(f"cannot store the task set: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+        raise UserFacingError(f"cannot store the task set: {first_line(exc)}") from None
     finally:
         engine.dispose()
 
