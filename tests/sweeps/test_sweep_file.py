@@ -54,6 +54,10 @@ def test_shipped_sweep_files_are_valid():
     assert any(f.name == "offline_smoke.yaml" for f in files)
     for path in files:
         read_sweep_file(path)
+    tools = read_sweep_file(SWEEPS / "tools_vs_soql.yaml")  # same models, tools (fc) against raw queries (react)
+    plan = tools.plan()
+    assert {f for f, _, _ in plan} == {"fc", "react"}
+    assert {m for f, m, _ in plan if f == "fc"} == {m for f, m, _ in plan if f == "react"}
     smoke = read_sweep_file(SWEEPS / "offline_smoke.yaml")
     assert {m.name for m in smoke.models} == {"oracle", "baseline:random"}
     assert len(smoke.frameworks) == 2 and smoke.trials == 2
