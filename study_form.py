@@ -9,6 +9,7 @@ another browser therefore always shows what is stored, and a click never overwri
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 import uuid
 
 import streamlit as st
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_core.errors import UserFacingError
 from crm_core.store import Study, StudyItem
 from crm_core.studies import StudyDefinition, answer_problems, get_draft, save_draft, submit
+from crm_core.studies.definition import NOT_APPLICABLE, NOT_APPLICABLE_LABEL
 
 
 def pick_study(studies: list[Study], key: str) -> Study | None:
@@ -42,6 +44,10 @@ def _error_key(item_id: int) -> str:
     return f"draft-error-{item_id}"
 
 
+def _problems_key(item_id: int) -> str:
+    return f"answer-problems-{item_id}"
+
+
 def _save_field(
     sessions: sessionmaker[Session], study_id: str, item_id: int, username: str, dimension: str, comment: bool
 ) -> None:
@@ -56,12 +62,14 @@ def _save_field(
                 save_draft(session, study_id, item_id, username, values={dimension: value})
     except UserFacingError as exc:
         st.session_state[_error_key(item_id)] = str(exc)
+        return
+    st.session_state.get(_problems_key(item_id), {}).pop(dimension, None)  # answered: re-checked on submit
 
 
 def _restore(
     sessions: sessionmaker[Session], study_id: str, item: StudyItem, username: str, definition: StudyDefinition
-) -> tuple[dict[str, int], dict[str, str], dt.datetime]:
-    """Open the item (its draft, created on first view) and put the stored answer into the widgets."""
+) -> dt.datetime:
+    """Open the item (its draft, created on first view), put the stored answer into the widgets; when it was saved."""
     with sessions() as session:
         draft = get_draft(session, item.id, username) or save_draft(session, study_id, item.id, username)
         values, comments, saved_at = dict(draft.values), dict(draft.comments), draft.updated_at
@@ -69,7 +77,38 @@ def _restore(
         value = values.get(dim.id)
         st.session_state[value_key(item.id, dim.id)] = int(value) if value is not None else None
         st.session_state[comment_key(item.id, dim.id)] = comments.get(dim.id, "")
-    return values, comments, saved_at
+    return saved_at
+
+
+def _submitted_key(item_id: int) -> str:
+    return f"answer-submitted-{item_id}"
+
+
+def _submit(
+    sessions: sessionmaker[Session], username: str, study_id: str, definition: StudyDefinition, item: StudyItem
+) -> None:
+    """Button callback: submit the stored draft, or keep its problems to show next to their questions."""
+    submission = st.session_state.setdefault(f"submission-{item.id}", uuid.uuid4().hex)
+    try:
+        with sessions() as session:
+            draft = get_draft(session, item.id, username)
+            values, comments = (dict(draft.values), dict(draft.comments)) if draft else ({}, {})
+            problems = answer_problems(definition, item, values, comments)
+            if not problems:
+                submit(session, study_id, item.id, username, values, comments, submission_id=submission)
+    except UserFacingError as exc:
+        st.session_state[_error_key(item.id)] = str(exc)
+        return
+    if problems:
+        st.session_state[_problems_key(item.id)] = {p.dimension: p.message for p in problems}
+        return
+    st.session_state.pop(f"submission-{item.id}", None)
+    st.session_state.pop(_problems_key(item.id), None)
+    st.session_state[_submitted_key(item.id)] = True
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + "."
 
 
 def rating_form(
@@ -81,14 +120,18 @@ def rating_form(
     *,
     submit_label: str = "Submit",
 ) -> bool:
-    """Draw the scales and comments of `item`, autosaved; True in the run where the answer was submitted."""
-    values, comments, saved_at = _restore(sessions, study_id, item, username, definition)
-    labels = dict(enumerate(definition.scale, start=1))
+    """Draw the scales and comments of `item`, autosaved; True in the run after the answer was submitted."""
+    if st.session_state.pop(_submitted_key(item.id), False):
+        return True
+    saved_at = _restore(sessions, study_id, item, username, definition)
+    problems: dict[str, str] = st.session_state.get(_problems_key(item.id), {})
+    labels = dict(enumerate(definition.scale, start=1)) | {NOT_APPLICABLE: NOT_APPLICABLE_LABEL}
     for dim in definition.dimensions_for(item.kind):
+        options = list(range(1, len(definition.scale) + 1)) + ([NOT_APPLICABLE] if dim.not_applicable else [])
         st.radio(
             dim.question,
-            options=list(labels),
-            format_func=lambda v: f"{v} · {labels[v]}",
+            options=options,
+            format_func=lambda v: labels[v] if v == NOT_APPLICABLE else f"{v} · {labels[v]}",
             horizontal=True,
             index=None,
             key=value_key(item.id, dim.id),
@@ -104,22 +147,17 @@ def rating_form(
             args=(sessions, study_id, item.id, username, dim.id, True),
             height=68,
         )
+        if dim.id in problems:  # next to its question
+            st.error(_sentence(problems[dim.id]), icon=":material/arrow_upward:")
     if _error_key(item.id) in st.session_state:
         st.error(st.session_state.pop(_error_key(item.id)))
-    st.caption(f"Draft saved {saved_at:%H:%M:%S} UTC.")
-    submission = st.session_state.setdefault(f"submission-{item.id}", uuid.uuid4().hex)
-    if not st.button(submit_label, type="primary", key=f"submit-{item.id}"):
-        return False
-    problems = answer_problems(definition, item, values, comments)
-    for problem in problems:
-        st.error(problem)
     if problems:
-        return False
-    try:
-        with sessions() as session:
-            submit(session, study_id, item.id, username, values, comments, submission_id=submission)
-    except UserFacingError as exc:
-        st.error(str(exc))
-        return False
-    del st.session_state[f"submission-{item.id}"]
-    return True
+        questions = {d.id: d.question for d in definition.dimensions}
+        listed = "; ".join(f"“{textwrap.shorten(questions.get(d, d), 70)}”" for d in problems)
+        st.error(f"Not submitted yet: {len(problems)} question(s) need attention ({listed}).")
+    st.caption(f"Draft saved {saved_at:%H:%M:%S} UTC.")
+    st.button(
+        submit_label, type="primary", key=f"submit-{item.id}", on_click=_submit,
+        args=(sessions, username, study_id, definition, item),
+    )  # fmt: skip
+    return False

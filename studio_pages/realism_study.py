@@ -14,8 +14,18 @@ from crm_core.db import org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import Page
 from crm_core.store import StudyItem
-from crm_core.studies import claim_next_item, definition_of, list_studies, my_responses, rater_progress
+from crm_core.studies import (
+    claim_next_item,
+    definition_of,
+    list_studies,
+    my_responses,
+    rater_progress,
+    start_revision,
+    submitted_version,
+)
 from crm_core.studio.explorer import (
+    CHILD_LIST_SIZE,
+    ChildList,
     ExplorerError,
     explorer_url,
     list_records,
@@ -24,7 +34,7 @@ from crm_core.studio.explorer import (
     org_object_counts,
 )
 from crm_core.studio.workbench import uses_workbench
-from page_gate import page_app_store, page_org_engine, require_page
+from page_gate import page_app_store, page_org_engine, require_page, shown_errors
 from study_form import pick_study, rating_form
 
 require_page(Page.REALISM_STUDY)
@@ -32,6 +42,31 @@ require_page(Page.REALISM_STUDY)
 username: str = st.session_state["username"]
 sessions = page_app_store()
 org = page_org_engine()
+
+
+def show_related(children: list[ChildList]) -> None:
+    """The record's related lists: each related record by name, with a link that opens it in a new tab."""
+    st.markdown("**Related records**")
+    counts = " · ".join(f"{c.relationship}: {c.total:,}{'' if c.total_is_exact else '+'}" for c in children)
+    st.caption(counts or "None.")
+    rows = [
+        {
+            "Related list": f"{child.relationship} ({child.label})",
+            "Record": f"{record.title} ({record.id})",
+            "Open": explorer_url(record.object, record.id),
+        }
+        for child in children
+        for record in child.records
+    ]
+    if rows:
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            width="stretch",
+            column_config={"Open": st.column_config.LinkColumn("Open", display_text="Open ↗")},
+        )
+        if any(child.total > len(child.records) for child in children):
+            st.caption(f"The newest {CHILD_LIST_SIZE} of each list; the Org Explorer filters the rest.")
 
 
 def show_item(item: StudyItem) -> None:
@@ -43,13 +78,15 @@ def show_item(item: StudyItem) -> None:
                 view = load_record(conn, item.record_id, item.object_name)
                 st.dataframe(
                     pd.DataFrame(
-                        [{"Field": f.label, "Value": f.link.title if f.link else f.text} for f in view.fields]
+                        [
+                            {"Field": f.label, "Value": f"{f.link.title} ({f.link.id})" if f.link else f.text}
+                            for f in view.fields
+                        ]
                     ),
                     hide_index=True,
                     width="stretch",
                 )
-                related = ", ".join(f"{c.relationship}: {c.total:,}" for c in view.children) or "none"
-                st.caption(f"Related records: {related}")
+                show_related(view.children)
             elif item.kind == "object" and item.object_name:
                 page = list_records(conn, item.object_name, page_size=25)
                 st.caption(f"The newest 25 of {page.total:,}{'' if page.total_is_exact else '+'} records.")
@@ -98,6 +135,10 @@ else:
     show_item(item)
     st.divider()
     st.subheader(f"Your rating: {item.label}")  # the item's name stays in view next to the scales
+    with sessions() as session:
+        version = submitted_version(session, item.id, username)
+    if version:
+        st.info(f"You are revising your answer (version {version}); submitting stores version {version + 1}.")
     if rating_form(sessions, username, study.id, definition, item):
         st.toast(f"Submitted: {item.label}")
         st.rerun()
@@ -112,5 +153,12 @@ with st.expander("Your submitted answers"):
         ]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
+        labels = {r.item_id: r.item.label for r in answers}
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = left.selectbox("Revise an answer", list(labels), format_func=labels.__getitem__, key="revise_item")
+        if right.button("Revise", key="revise"):
+            with shown_errors(), sessions() as session:
+                start_revision(session, study.id, chosen, username)
+                st.rerun()
     else:
         st.caption("None yet.")

@@ -156,7 +156,8 @@ class Rating(AppBase):
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), nullable=False, index=True)
     dimension: Mapped[str] = mapped_column(String(64), nullable=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False)
-    value: Mapped[int] = mapped_column(Integer, nullable=False)
+    value: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The value on the scale; None for "Not applicable" (the label says so)."""
     label: Mapped[str] = mapped_column(String(100), nullable=False)
     comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
 

@@ -1,7 +1,14 @@
 """Studies: definitions from ``studies/*.yaml``, assignment, drafts, responses, agreement, export."""
 
 from crm_core.studies.agreement import latest_ratings, ordinal_alpha, share_at_or_above
-from crm_core.studies.definition import Dimension, StudyDefinition, StudyFileError, parse_study, read_study_file
+from crm_core.studies.definition import (
+    NOT_APPLICABLE,
+    Dimension,
+    StudyDefinition,
+    StudyFileError,
+    parse_study,
+    read_study_file,
+)
 from crm_core.studies.export import EXPORT_COLUMNS, EXPORT_FORMATS, export_bytes, export_responses, responses_frame
 from crm_core.studies.loading import (
     StudyError,
@@ -16,6 +23,7 @@ from crm_core.studies.loading import (
     reopen_study,
 )
 from crm_core.studies.responses import (
+    AnswerProblem,
     RaterProgress,
     ResponseError,
     StudyProgress,
@@ -27,10 +35,14 @@ from crm_core.studies.responses import (
     progress,
     rater_progress,
     save_draft,
+    start_revision,
     submit,
+    submitted_version,
 )
 
 __all__ = [
+    "NOT_APPLICABLE",
+    "AnswerProblem",
     "EXPORT_COLUMNS",
     "EXPORT_FORMATS",
     "Dimension",
@@ -65,5 +77,7 @@ __all__ = [
     "responses_frame",
     "save_draft",
     "share_at_or_above",
+    "start_revision",
     "submit",
+    "submitted_version",
 ]

@@ -11,12 +11,13 @@ from crm_core.studies.responses import is_latest, latest_versions
 
 
 def latest_ratings(session: Session, study_id: str, dimension: str | None = None) -> list[tuple[int, int, str, int]]:
-    """``(item_id, user_id, dimension, value)`` of each rater's latest answer to each item."""
+    """``(item_id, user_id, dimension, value)`` of each rater's latest answer to each item (values on the scale)."""
     latest = latest_versions(study_id)
     query = (
         select(Response.item_id, Response.user_id, Rating.dimension, Rating.value)
         .join(Rating, Rating.response_id == Response.id)
         .join(latest, is_latest(latest))
+        .where(Rating.value.is_not(None))  # "Not applicable" is no rating on the scale
         .order_by(Response.item_id, Response.user_id)
     )
     if dimension is not None:

@@ -41,6 +41,10 @@ def _known_task(name: str) -> str:
     return name
 
 
+NOT_APPLICABLE = 0
+"""The value of a "Not applicable" answer (stored as a rating without a value)."""
+NOT_APPLICABLE_LABEL = "Not applicable"
+
 ObjectName = Annotated[str, AfterValidator(_known_object)]
 ObjectList = Annotated[list[ObjectName], BeforeValidator(_all_objects), Field(min_length=1)]
 """A list of object API names, or ``all`` for the 16 objects."""
@@ -98,6 +102,8 @@ class Dimension(_Strict):
     applies_to: list[ItemKind] = Field(default_factory=lambda: list(ITEM_KINDS), min_length=1)
     comment_required_at_or_below: int = Field(default=0, ge=0)
     """A comment is required when the value is at or below this (0: never)."""
+    not_applicable: bool = False
+    """Offer "Not applicable" (value :data:`NOT_APPLICABLE`) for items the question does not fit."""
 
 
 class StudyDefinition(_Strict):
@@ -119,8 +125,8 @@ class StudyDefinition(_Strict):
         return [d for d in self.dimensions if kind in d.applies_to]
 
     def label_of(self, value: int) -> str:
-        """The scale label of `value` (1-based)."""
-        return self.scale[value - 1]
+        """The scale label of `value` (1-based; :data:`NOT_APPLICABLE` is "Not applicable")."""
+        return NOT_APPLICABLE_LABEL if value == NOT_APPLICABLE else self.scale[value - 1]
 
 
 class StudyFileError(YamlFileError):

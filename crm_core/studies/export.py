@@ -144,7 +144,12 @@ def responses_frame(session: Session, study_id: str, *, pseudonymize_raters: boo
     )
     for column in ("started_at", "submitted_at"):
         frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
-    types = {"item_id": "int64", "version": "int64", "value": "int64", "latest": "bool"}
+    types = {
+        "item_id": "int64",
+        "version": "int64",
+        "value": "Int64",
+        "latest": "bool",
+    }  # Int64: "Not applicable" is empty
     return frame.astype(types | {"expert_score": "float64", "expert_seconds": "float64"})
 
 

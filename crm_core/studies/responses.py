@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from crm_core.errors import UserFacingError
 from crm_core.store.engine import write_transaction
 from crm_core.store.models import AppUser, Draft, Rating, Response, Study, StudyItem, utc_now
-from crm_core.studies.definition import StudyDefinition
+from crm_core.studies.definition import NOT_APPLICABLE, Dimension, StudyDefinition
 from crm_core.studies.loading import StudyError, definition_of, get_study
 
 _SUBMIT_ATTEMPTS = 8
@@ -125,6 +125,7 @@ def _assignable(session: Session, study: Study, user: AppUser) -> list[StudyItem
         candidates,
         key=lambda item: (
             item.id not in drafting,
+            item.id not in answered,  # among drafts, a revision the rater asked for comes first
             counts[item.id],
             _order_key(study.id, user.username, item, definition.randomize_order),
         ),
@@ -178,12 +179,24 @@ def _merged(stored: Mapping[str, Any], change: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
+def _value_problem(definition: StudyDefinition, dim: Dimension | None, value: Any) -> str | None:
+    """Why `value` is not an answer on the scale (None when it is one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        return f"value must be 1-{len(definition.scale)}, not {value!r}"
+    if value == NOT_APPLICABLE:
+        return None if dim is not None and dim.not_applicable else "this question has no 'Not applicable'"
+    if not 1 <= value <= len(definition.scale):
+        return f"value must be 1-{len(definition.scale)}, not {value!r}"
+    return None
+
+
 def _check_values(definition: StudyDefinition, item: StudyItem, values: Mapping[str, int | None]) -> None:
-    dims = {d.id for d in definition.dimensions_for(item.kind)}
+    dims = {d.id: d for d in definition.dimensions_for(item.kind)}
     problems = [f"{name}: not a dimension of this item" for name in values if name not in dims]
     for name, value in values.items():
-        if value is not None and (isinstance(value, bool) or not 1 <= int(value) <= len(definition.scale)):
-            problems.append(f"{name}: value must be 1-{len(definition.scale)}, not {value!r}")
+        problem = None if value is None else _value_problem(definition, dims.get(name), value)
+        if problem:
+            problems.append(f"{name}: {problem}")
     if problems:
         raise ResponseError(problems)
 
@@ -230,21 +243,44 @@ def save_draft(
     raise AssertionError("unreachable")
 
 
+class AnswerProblem(BaseModel):
+    """What keeps one question of an answer from being submitted."""
+
+    dimension: str
+    question: str
+    """The question's words (empty for a dimension the item does not have)."""
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.dimension}: {self.message}"
+
+
 def answer_problems(
     definition: StudyDefinition, item: StudyItem, values: Mapping[str, int | None], comments: Mapping[str, str]
-) -> list[str]:
-    """What is missing or wrong in an answer (empty when it can be submitted)."""
-    problems: list[str] = []
+) -> list[AnswerProblem]:
+    """What is missing or wrong in an answer, per question (empty when it can be submitted)."""
+    problems: list[AnswerProblem] = []
     for dim in definition.dimensions_for(item.kind):
         value = values.get(dim.id)
         if value is None:
-            problems.append(f"{dim.id}: choose a value")
-        elif isinstance(value, bool) or not 1 <= int(value) <= len(definition.scale):
-            problems.append(f"{dim.id}: value must be 1-{len(definition.scale)}, not {value!r}")
-        elif value <= dim.comment_required_at_or_below and not (comments.get(dim.id) or "").strip():
-            problems.append(f"{dim.id}: a comment is required for '{definition.label_of(value)}'")
+            message = "choose a value" + (" (or Not applicable)" if dim.not_applicable else "")
+        elif (wrong := _value_problem(definition, dim, value)) is not None:
+            message = wrong
+        elif (
+            value != NOT_APPLICABLE
+            and value <= dim.comment_required_at_or_below
+            and not (comments.get(dim.id) or "").strip()
+        ):
+            message = f"a comment is required for '{definition.label_of(value)}'"
+        else:
+            continue
+        problems.append(AnswerProblem(dimension=dim.id, question=dim.question, message=message))
     dims = {d.id for d in definition.dimensions_for(item.kind)}
-    problems += [f"{name}: not a dimension of this item" for name in values if name not in dims]
+    problems += [
+        AnswerProblem(dimension=name, question="", message="not a dimension of this item")
+        for name in values
+        if name not in dims
+    ]
     return problems
 
 
@@ -270,7 +306,7 @@ def _store_submission(
     definition = definition_of(study)
     problems = answer_problems(definition, item, values, comments)
     if problems:
-        raise ResponseError(problems)
+        raise ResponseError([str(problem) for problem in problems])
     draft = get_draft(session, item_id, user.username)
     latest = session.scalar(
         select(func.max(Response.version)).where(Response.item_id == item_id, Response.user_id == user.id)
@@ -291,7 +327,7 @@ def _store_submission(
         Rating(
             dimension=dim.id,
             position=position,
-            value=int(values[dim.id] or 0),
+            value=None if int(values[dim.id] or 0) == NOT_APPLICABLE else int(values[dim.id] or 0),
             label=definition.label_of(int(values[dim.id] or 0)),
             comment=(comments.get(dim.id) or "").strip(),
         )
@@ -374,7 +410,11 @@ def rater_progress(session: Session, study_id: str, username: str) -> RaterProgr
             Response.study_id == study_id, Response.user_id == user.id
         )
     )
-    remaining = len(_assignable(session, study, user)) if study.status == "open" else 0
+    answered = set(
+        session.scalars(select(Response.item_id).where(Response.study_id == study_id, Response.user_id == user.id))
+    )
+    assignable = _assignable(session, study, user) if study.status == "open" else []
+    remaining = sum(1 for item in assignable if item.id not in answered)  # a revision is not a new item
     return RaterProgress(username=user.username, submitted=submitted or 0, remaining=remaining)
 
 
@@ -400,3 +440,45 @@ def progress(session: Session, study_id: str) -> StudyProgress:
         drafts_open=drafts,
         submitted_by_rater=dict(sorted(Counter(username for _, username in pairs).items())),
     )
+
+
+def start_revision(session: Session, study_id: str, item_id: int, username: str) -> Draft:
+    """Reopen `username`'s submitted answer to the item as a draft holding it (commits).
+
+    The draft is offered next (drafts come first), and submitting it stores the next version;
+    the submitted versions stay as they are. An existing draft on the item is kept as it is.
+    """
+    with write_transaction(session):
+        _open_study(session, study_id)
+        user = _user(session, username)
+        latest = session.scalar(
+            select(Response)
+            .where(Response.item_id == item_id, Response.user_id == user.id)
+            .order_by(Response.version.desc())
+            .options(selectinload(Response.ratings))
+        )
+        if latest is None or latest.study_id != study_id:
+            raise StudyError(f"you have no submitted answer to item {item_id} of study {study_id!r} to revise")
+        draft = get_draft(session, item_id, user.username)
+        if draft is None:
+            draft = Draft(
+                study_id=study_id,
+                item_id=item_id,
+                user_id=user.id,
+                values={r.dimension: NOT_APPLICABLE if r.value is None else r.value for r in latest.ratings},
+                comments={r.dimension: r.comment for r in latest.ratings if r.comment},
+                started_at=utc_now(),
+                updated_at=utc_now(),
+            )
+            session.add(draft)
+        session.commit()
+        return draft
+
+
+def submitted_version(session: Session, item_id: int, username: str) -> int:
+    """The newest version `username` submitted for the item (0 when none)."""
+    user = _user(session, username)
+    latest = session.scalar(
+        select(func.max(Response.version)).where(Response.item_id == item_id, Response.user_id == user.id)
+    )
+    return latest or 0

@@ -233,7 +233,7 @@ def test_low_score_needs_a_comment_then_submits_once(studio):
     radios(at)[1].set_value(5).run()
     submit = next(b for b in at.button if b.label == "Submit")
     submit.click().run()
-    assert "data_realism: a comment is required for 'Unrealistic'" in errors(at)
+    assert "A comment is required for 'Unrealistic'." in errors(at)
     with studio.session() as session:
         assert session.scalar(select(func.count()).select_from(Response)) == 0
 

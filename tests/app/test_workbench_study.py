@@ -100,7 +100,7 @@ def test_expert_solves_then_rates_the_agent_blind(runs_studio, tmp_path, monkeyp
     assert not [e for e in at.expander if e.label == "Run an agent on this instance"]
     at.radio(key=f"rate-{study.items[0].id}-correctness").set_value(1)
     next(b for b in at.button if b.label == "Submit rating").click().run()
-    assert "correctness: a comment is required for 'Bad'" in [e.value for e in at.error]
+    assert "A comment is required for 'Bad'." in [e.value for e in at.error]
     at.text_area(key=f"comment-{study.items[0].id}-correctness").input("Answered without looking.")
     next(b for b in at.button if b.label == "Submit rating").click().run()
     assert not at.exception

@@ -169,6 +169,14 @@ def rate(page: Page, item: str, dimension: str, value: int) -> None:
     settle(page)
 
 
+def comment_on(page: Page, item: str, dimension: str, text: str) -> None:
+    """Type a comment on the dimension and commit it (Ctrl+Enter saves it)."""
+    comment = page.locator(f".st-key-comment-{item}-{dimension} textarea")
+    comment.fill(text)
+    comment.press("Control+Enter")
+    settle(page)
+
+
 def checked_values(page: Page, item: str, dimensions: list[str]) -> dict[str, int | None]:
     """The value checked in each dimension's radio group (None when none is)."""
     values: dict[str, int | None] = {}

@@ -15,8 +15,10 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from studio_browser import (
+    PASSWORD,
     StudioServer,
     checked_values,
+    comment_on,
     current_item,
     rate,
     screenshot,
@@ -25,7 +27,8 @@ from studio_browser import (
     sign_in,
 )
 
-from crm_core.store import AppUser, Draft
+from crm_core.store import AppUser, Draft, Rating, Response, open_app_store
+from crm_core.users import add_user
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +36,10 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
     with serve_realism_studio(tmp_path_factory.mktemp("expert_studio"), tiny_org_url) as server:
+        sessions = open_app_store(server.app_url)
+        with sessions() as session:
+            add_user(session, "eva", "expert", PASSWORD)  # a second expert, with items of her own
+        sessions.kw["bind"].dispose()
         yield server
 
 
@@ -116,3 +123,66 @@ def test_admin_loading_a_study_file_again_is_told_it_is_unchanged(studio, contex
     expect(page.get_by_text("Study realism is already loaded and unchanged")).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "admin-study-reloaded")
+
+
+def submitted(server: StudioServer, username: str) -> list[tuple[int, int, str, int | None, str]]:
+    """(item, version, dimension, value, label) of every stored rating of `username`."""
+    engine = create_engine(server.app_url)
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Response.item_id, Response.version, Rating.dimension, Rating.value, Rating.label)
+            .join(Rating.response)
+            .join(AppUser, AppUser.id == Response.user_id)
+            .where(AppUser.username == username)
+            .order_by(Response.version, Rating.position)
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+def test_errors_stand_next_to_their_question_and_a_submitted_answer_can_be_revised(studio, context):
+    page = context.new_page()
+    sign_in(page, studio, "eva")
+    open_study(page)
+    item, dims = current_item(page)
+    for dim in dims[1:]:
+        rate(page, item, dim, 4)
+    page.get_by_role("button", name="Submit").click()
+    settle(page)
+    # the message sits in the first question's block (after its comment), in words, not the dimension id
+    first_comment = page.locator(f".st-key-comment-{item}-{dims[0]}")
+    expect(first_comment.locator("xpath=following::*[@data-testid='stAlert'][1]")).to_contain_text("Choose a value")
+    expect(page.get_by_text(re.compile(r"Not submitted yet: 1 question\(s\) need attention"))).to_be_visible()
+    assert dims[0] not in page.get_by_test_id("stAlert").first.inner_text()
+    screenshot(page, "expert-study-question-error")
+    if "text_realism" in dims and dims[0] != "text_realism":
+        page.locator(f".st-key-rate-{item}-text_realism").get_by_text("Not applicable", exact=True).click()
+        settle(page)
+    rate(page, item, dims[0], 5)
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("1 of 65 items answered")).to_be_visible()
+    settle(page)
+    first = submitted(studio, "eva")
+    assert {(row[0], row[1]) for row in first} == {(int(item), 1)}
+    expected = {dim: 4 for dim in dims[1:]} | {dims[0]: 5}
+    if "text_realism" in dims and dims[0] != "text_realism":
+        expected["text_realism"] = None
+    assert {dim: value for _i, _v, dim, value, _l in first} == expected
+
+    # revise: the submitted values come back in the form; the change is stored as version 2
+    page.get_by_text("Your submitted answers").click()
+    page.get_by_role("button", name="Revise").click()
+    settle(page)
+    expect(page.get_by_text("You are revising your answer (version 1)")).to_be_visible()
+    assert current_item(page)[0] == item
+    assert checked_values(page, item, dims) == {dim: v for dim, v in expected.items()}
+    rate(page, item, dims[0], 2)
+    comment_on(page, item, dims[0], "On second look the dates are off.")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("1 of 65 items answered")).to_be_visible()
+    versions = submitted(studio, "eva")
+    assert [(v, dim, value) for i, v, dim, value, _l in versions if dim == dims[0]] == [
+        (1, dims[0], 5),
+        (2, dims[0], 2),
+    ]
+    screenshot(page, "expert-study-after-revision")

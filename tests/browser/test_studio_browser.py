@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
-from studio_browser import PASSWORD, checked_values, current_item, rate, screenshot, settle, sign_in
+from studio_browser import PASSWORD, checked_values, comment_on, current_item, rate, screenshot, settle, sign_in
 
 from crm_core.store import Rating, Response, StudyItem
 
@@ -89,11 +89,8 @@ def test_expert_rates_reloads_submits_and_researcher_exports_exactly_that(studio
     for dim, value in answers.items():
         rate(page, item, dim, value)
     page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_text(f"{dims[0]}: a comment is required for 'Very unrealistic'")).to_be_visible()
-    comment = page.locator(f".st-key-comment-{item}-{dims[0]} textarea")
-    comment.fill("Every case was closed within a minute.")
-    comment.press("Control+Enter")
-    settle(page)
+    expect(page.get_by_text("A comment is required for 'Very unrealistic'.")).to_be_visible()
+    comment_on(page, item, dims[0], "Every case was closed within a minute.")
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_text("2 of 65 items answered")).to_be_visible()
     submitted[item] = answers

@@ -29,6 +29,7 @@ dimensions:
     comment_required_at_or_below: 2
   - id: overall
     question: Overall?
+    not_applicable: true
 items:
   - kind: records
     objects: [Case]

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from crm_core.store import ImmutableResponseError, Rating, Response, open_app_store
 from crm_core.studies import (
+    NOT_APPLICABLE,
     ResponseError,
+    StudyError,
+    answer_problems,
+    definition_of,
     get_draft,
+    latest_ratings,
     my_responses,
     next_item,
     progress,
+    rater_progress,
+    responses_frame,
     save_draft,
+    share_at_or_above,
+    start_revision,
     submit,
+    submitted_version,
 )
 
 
@@ -60,7 +70,7 @@ def test_answers_are_validated_per_dimension(sessions, make_study, make_users):
             submit(session, study.id, item.id, expert, {"data": 2})
         assert caught.value.problems == [
             "data: a comment is required for 'Unrealistic'",
-            "overall: choose a value",
+            "overall: choose a value (or Not applicable)",
         ]
         with pytest.raises(ResponseError, match="value must be 1-5, not 6"):
             submit(session, study.id, item.id, expert, {"data": 3, "overall": 6})
@@ -178,3 +188,54 @@ def test_a_refused_write_leaves_no_lock_behind(app_db_url, sessions, make_study,
             except OperationalError as exc:  # pragma: no cover - the failure this test guards against
                 pytest.fail(f"the store is still locked: {exc}")
     other.dispose()
+
+
+def test_not_applicable_is_stored_without_a_value_and_left_out_of_the_figures(sessions, make_study, make_users):
+    study = make_study(cases=1, ratings_per_item=2)
+    first, second = make_users(2)
+    with sessions() as session:
+        item = next_item(session, study.id, first)
+        with pytest.raises(ResponseError, match="data: this question has no 'Not applicable'"):
+            save_draft(session, study.id, item.id, first, {"data": NOT_APPLICABLE})
+        problems = answer_problems(definition_of(study), item, {"data": 3}, {})
+        assert [(p.dimension, p.question, p.message) for p in problems] == [
+            ("overall", "Overall?", "choose a value (or Not applicable)")
+        ]
+        response = submit(session, study.id, item.id, first, {"data": 3, "overall": NOT_APPLICABLE})
+        assert [(r.dimension, r.value, r.label) for r in response.ratings] == [
+            ("data", 3, "Neutral"),
+            ("overall", None, "Not applicable"),
+        ]
+        submit(session, study.id, item.id, second, {"data": 5, "overall": 4})
+        assert sorted((dim, value) for _item, _user, dim, value in latest_ratings(session, study.id)) == [
+            ("data", 3),
+            ("data", 5),
+            ("overall", 4),
+        ]
+        assert share_at_or_above(session, study.id, 4, "overall") == 1.0  # 1 of 1 rating, not 1 of 2
+        frame = responses_frame(session, study.id)
+        assert frame.loc[frame["dimension"] == "overall", "value_label"].tolist() == ["Not applicable", "Realistic"]
+        assert frame["value"].isna().sum() == 1
+
+
+def test_a_submitted_answer_is_revised_through_a_draft_into_the_next_version(sessions, make_study, make_users):
+    study = make_study(cases=2, ratings_per_item=1)
+    (expert,) = make_users(1)
+    with sessions() as session:
+        item = next_item(session, study.id, expert)
+        submit(session, study.id, item.id, expert, {"data": 2, "overall": NOT_APPLICABLE}, {"data": "odd dates"})
+        assert rater_progress(session, study.id, expert).total == 2
+        with pytest.raises(StudyError, match="no submitted answer"):
+            start_revision(session, study.id, item.id + 1000, expert)
+
+        draft = start_revision(session, study.id, item.id, expert)
+        assert (draft.values, draft.comments) == ({"data": 2, "overall": NOT_APPLICABLE}, {"data": "odd dates"})
+        assert next_item(session, study.id, expert).id == item.id  # the revision is offered first
+        assert rater_progress(session, study.id, expert).total == 2  # and is not a new item
+        save_draft(session, study.id, item.id, expert, {"data": 4})
+        revised = submit(session, study.id, item.id, expert, get_draft(session, item.id, expert).values)
+        assert revised.version == 2 and submitted_version(session, item.id, expert) == 2
+        assert [(r.version, [x.value for x in r.ratings]) for r in my_responses(session, study.id, expert)] == [
+            (2, [4, None])
+        ]
+        assert session.scalar(select(func.count()).select_from(Response)) == 2  # version 1 is kept
