@@ -26,6 +26,7 @@ from crm_core.studio.explorer import (
     list_latent,
     list_records,
     load_record,
+    named,
     org_connection,
     require_object,
     table_fields,
@@ -56,7 +57,7 @@ def record_link(link: RecordLink, key: str) -> None:
     with st.container(key=key):
         st.page_link(
             "studio_pages/org_explorer.py",
-            label=link.title,
+            label=named(link.title, link.id),
             query_params={"object": link.object, "id": link.id},
             help=f"{link.object} {link.id}",
         )
@@ -67,7 +68,9 @@ def render_record(object_name: str | None, record_id: str) -> None:
         with org_connection(engine) as conn:
             view = load_record(conn, record_id, object_name)
     except ExplorerError as exc:
-        st.error(str(exc))
+        st.error(f"Cannot open the record: {exc}.")
+        back = object_name if object_name in OBJECTS else "Case"
+        st.button(f"← {OBJECTS[back].label} table", on_click=show_table, args=(back,), key="back")
         return
     st.query_params.from_dict({"object": view.object, "id": view.id})  # the URL keeps the view
     st.button(f"← {OBJECTS[view.object].label} table", on_click=show_table, args=(view.object,), key="back")
@@ -106,9 +109,14 @@ def filter_editor(object_name: str) -> list[ColumnFilter]:
             "Field", fields, format_func=lambda f: f"{f.label} ({f.name})", key=f"filter-field-{object_name}"
         )
         op = c2.selectbox("Operator", filter_ops(field) if field else (), key=f"filter-op-{object_name}")
-        value = c3.text_input(
-            "Value", placeholder="text, number, 2023-07-02 or 2023-07-02T11:00:00Z", key=f"filter-value-{object_name}"
-        )
+        if field is not None and field.picklist_values:  # a choice of the field's values
+            value = c3.selectbox("Value", field.picklist_values, key=f"filter-choice-{object_name}-{field.name}")
+        else:
+            value = c3.text_input(
+                "Value",
+                placeholder="text, number, 2023-07-02 or 2023-07-02T11:00:00Z",
+                key=f"filter-value-{object_name}",
+            )
         if c4.button("Add", key=f"filter-add-{object_name}") and field is not None and op is not None:
             try:
                 candidate = ColumnFilter(field=field.name, op=op, value=value)
@@ -138,6 +146,10 @@ def render_table(object_name: str) -> None:
     descending = c2.toggle("Descending", value=True, key=f"desc-{object_name}")
     page_size = c3.selectbox("Rows per page", (25, 50, 100), index=1, key=f"size-{object_name}")
     page_key = f"page-{object_name}"
+    clamped = st.session_state.pop(f"clamped-{object_name}", None)
+    if clamped is not None:  # set before the widget exists (Streamlit forbids it after)
+        st.session_state[page_key] = clamped[1]
+        st.info(f"Page {clamped[0]:,} is past the end: this is the last page, {clamped[1]:,}.")
     page_number = c4.number_input("Page", min_value=1, step=1, key=page_key)
     try:
         with org_connection(engine) as conn:
@@ -152,19 +164,19 @@ def render_table(object_name: str) -> None:
     except ExplorerError as exc:
         st.error(str(exc))
         return
+    if page.page + 1 < page_number:  # past the end: the library showed the last page
+        st.session_state[f"clamped-{object_name}"] = (int(page_number), page.page + 1)
+        st.rerun()
     total = f"{page.total:,}" if page.total_is_exact else f"more than {page.total:,}"
     first = page.page * page.page_size + 1
-    if not page.rows and page.page > 0:
-        st.info(f"Page {page.page + 1:,} is past the end: the last page is {page.page_count:,}.")
+    if not page.rows and page.page > 0:  # past the end of a capped count
+        st.info(f"Page {page.page + 1:,} is past the end: there are fewer records.")
     st.caption(
         f"{total} {obj.label} records · rows {first:,}–{first + len(page.rows) - 1:,} · "
         f"page {page.page + 1:,} of {page.page_count:,}{'' if page.total_is_exact else '+'} · "
         "select a row to open it"
     )
-    frame = pd.DataFrame(page.rows, columns=page.columns)
-    for field in table_fields(obj):
-        if field.type == "reference" and field.name in frame:
-            frame[field.name] = frame[field.name].map(lambda v: page.parent_titles.get(v, v) if v else v)
+    frame = pd.DataFrame(page.named_rows(), columns=page.columns)
     table_key = f"table-{object_name}"
     event: Any = st.dataframe(
         frame,
@@ -213,12 +225,14 @@ def render_latent() -> None:
     except ExplorerError as exc:
         st.error(str(exc))
         return
+    if page.page + 1 < page_number:
+        st.info(f"Page {int(page_number):,} is past the end: showing the last page, {page.page + 1:,}.")
     first = page.page * page.page_size + 1
     st.caption(
         f"{page.total:,} rows · rows {first:,}–{first + len(page.rows) - 1:,} · "
         f"page {page.page + 1:,} of {page.page_count:,}"
     )
-    st.dataframe(pd.DataFrame(page.rows, columns=page.columns), hide_index=True, key=f"latent-{table_name}")
+    st.dataframe(pd.DataFrame(page.named_rows(), columns=page.columns), hide_index=True, key=f"latent-{table_name}")
 
 
 def run_console(text: str) -> ConsoleResult | ConsoleError:

@@ -22,9 +22,11 @@ from crm_core.store import Study, StudyItem, utc_now
 from crm_core.studies import StudyDefinition, claim_next_item, definition_of, rater_progress
 from crm_core.studies.rated_runs import agent_options, item_instance, study_agent, study_runs
 from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
+from crm_core.studio.explorer import name_ids_in_text, org_connection
 from crm_core.studio.replay import episode_trajectory, workbench_trajectory
 from crm_core.studio.workbench import (
     LiveRun,
+    ToolInfo,
     WorkbenchError,
     WorkbenchSession,
     WorkbenchStep,
@@ -39,13 +41,14 @@ from crm_core.studio.workbench import (
     session_steps,
     start_agent_run,
     submit_answer,
+    task_tools,
     workbench_models,
     workbench_run_id,
     workbench_studies,
 )
 from crm_core.tasks.records import TaskInstance, load_tasks
 from crm_core.tasks.registry import task_names
-from crm_core.tools import TASK_TOOLS, TOOLS
+from crm_core.tools import TOOLS
 from page_gate import page_app_store, page_org_engine, require_page
 from result_view import show_observation, show_table
 from study_form import pick_study, rating_form
@@ -65,6 +68,12 @@ env = OrgEnvironment(org)
 @st.cache_data(ttl=600, show_spinner="Loading the task set ...")
 def task_set(url: str) -> dict[int, TaskInstance]:
     return {instance.idx: instance for instance in load_tasks(url)}
+
+
+def readable(answer: str | None) -> str:
+    """An answer as a person reads it: each record id as "Name (id)"."""
+    with org_connection(org) as conn:
+        return name_ids_in_text(conn, str(answer))
 
 
 def add_step(row: WorkbenchSession, step: WorkbenchStep) -> None:
@@ -105,10 +114,28 @@ def console(row: WorkbenchSession, instance: TaskInstance) -> None:
         show_table(outcome.table, "wb-console")
 
 
+@st.cache_data(ttl=600, show_spinner="Finding the tools this task needs ...")
+def tools_for(url: str, idx: int) -> list[ToolInfo]:
+    return task_tools(org, task_set(url)[idx])
+
+
 def tool_form(row: WorkbenchSession, instance: TaskInstance) -> None:
-    names = [name for name in TASK_TOOLS if name != "respond"]
-    name = st.selectbox("Tool", names, key="wb_tool")
+    tools = {info.name: info for info in tools_for(org_url, instance.idx)}
+    name = st.selectbox(
+        "Tool (the ones this task needs first)",
+        list(tools),
+        format_func=lambda n: f"★ {n}" if tools[n].relevant else n,
+        key="wb_tool",
+    )
     tool = TOOLS[name]
+    with st.expander("All tools and what they do"):
+        st.dataframe(
+            pd.DataFrame(
+                [{"": "★" if t.relevant else "", "Tool": t.name, "What it does": t.description} for t in tools.values()]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     st.caption(tool.description)
     fields = form_fields(tool.parameters)
     with st.form(f"wb-tool-{name}"):
@@ -157,7 +184,7 @@ def show_steps(row: WorkbenchSession) -> None:
 
 def expert_column(row: WorkbenchSession, instance: TaskInstance) -> None:
     st.subheader("Your answer")
-    st.markdown(f"**Answer:** `{row.answer}`")
+    st.markdown(f"**Answer:** `{readable(row.answer)}`")
     st.markdown(f"**Time:** {row.seconds or 0:.0f} s · **steps:** {len(row.steps)}")
     trajectory = workbench_trajectory(session_steps(row), row.answer, row.reward, instance.answer_text)
     for step in trajectory.steps:
@@ -186,7 +213,7 @@ def agent_column(instance: TaskInstance, in_study: bool, blind: bool, runs: list
         option = next(o for o in options if o.run_id == chosen)
     episode = next(e for e in load_episodes(sessions, chosen, instance_idx=instance.idx) if e.trial == option.trial)
     trajectory = episode_trajectory(episode, labels[chosen])
-    st.markdown(f"**Answer:** `{episode.answer}` · end: {episode.end_reason} · turns: {episode.turns}")
+    st.markdown(f"**Answer:** `{readable(episode.answer)}` · end: {episode.end_reason} · turns: {episode.turns}")
     for step in trajectory.steps:
         with st.expander(f"{step.number}. {step.summary}", expanded=False):
             if step.thought:
@@ -320,12 +347,21 @@ with sessions() as session:
 blind = bool(in_study and definition and definition.blind)
 runs_allowed = study_runs(definition) if in_study and definition else []
 
-st.markdown(f"**{instance.persona.replace('_', ' ').title()}** · `{instance.task}`")
 st.info(instance.query)
-with st.expander("Context the agent gets (metadata)"):
-    st.markdown("**Required**")
-    st.text(instance.metadata.required or "—")
-    st.markdown("**Optional (domain details)**")
+today = instance_today(instance.params)
+persona_col, today_col, task_col = st.columns(3)
+persona_col.metric("You are", instance.persona.replace("_", " ").title())
+today_col.metric(
+    "Today is",
+    f"{today:%A %d %B %Y}" if today else "any day",
+    help="Relative dates (last month, this quarter) count from this day."
+    if today
+    else "The question names its own dates: no day is fixed as today.",
+)
+task_col.metric("Task", instance.task.replace("_", " "))
+st.markdown("**Policy and definitions** (what the agent is told)")
+st.text(instance.metadata.required or "—")
+with st.expander("Domain details (optional context the agent also gets)"):
     st.text(instance.metadata.optional or "—")
 
 if not row.submitted:
@@ -365,7 +401,7 @@ with columns[agent_at]:
     agent_reward = agent_column(instance, in_study, blind, runs_allowed)
 st.divider()
 st.subheader("Ground truth")
-st.markdown(f"**Correct answer:** `{instance.answer_text}` ({instance.reward_metric.replace('_', ' ')})")
+st.markdown(f"**Correct answer:** `{readable(instance.answer_text)}` ({instance.reward_metric.replace('_', ' ')})")
 score_left, score_right = st.columns(2)
 score_left.metric("Your score", f"{row.reward:.3f}")
 score_right.metric("Agent's score", "—" if agent_reward is None else f"{agent_reward:.3f}")

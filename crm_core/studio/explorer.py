@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import re
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -139,11 +139,19 @@ class RecordPage(BaseModel):
     columns: list[str]
     rows: list[dict[str, Any]]
     parent_titles: dict[str, str]
-    """Display titles of the parent records referenced on this page, by id."""
+    """Display titles of the records referenced on this page (parents, ids in text fields), by id."""
     page: int
     page_size: int
     total: int
     total_is_exact: bool
+
+    def named_rows(self) -> list[dict[str, Any]]:
+        """The rows as a person reads them: each referenced id as "Name (id)" (the record's own Id stays)."""
+        titles = self.parent_titles
+        return [
+            {k: named(titles[v], v) if k != "Id" and isinstance(v, str) and v in titles else v for k, v in row.items()}
+            for row in self.rows
+        ]
 
     @property
     def page_count(self) -> int:
@@ -341,6 +349,8 @@ def list_records(
     table = MODEL_BY_OBJECT[obj.name].__table__
     conditions = [_condition(obj, flt) for flt in filters]
     total, exact = _capped_count(conn, table, conditions, count_cap)
+    if exact:  # a page past the end shows the last page (the caller sees it in `page`)
+        page = min(page, max(0, -(-total // page_size) - 1))
     stmt = select(*[table.c[f.name] for f in fields]).where(*conditions)
     stmt = stmt.order_by(*_order_by(obj, sort)).limit(page_size).offset(page * page_size)
     rows = [dict(row._mapping) for row in conn.execute(stmt)]
@@ -349,6 +359,8 @@ def list_records(
     for field in references:
         ids = {row[field.name] for row in rows if row[field.name]}
         titles.update(record_titles(conn, require_object(field.reference_to or ""), ids))
+    texts = [f.name for f in fields if f.type in {"string", "textarea"}]  # e.g. a Case History's old owner id
+    titles.update(id_titles(conn, [row[name] for row in rows for name in texts]))
     return RecordPage(
         object=obj.name,
         columns=[f.name for f in fields],
@@ -372,6 +384,42 @@ def record_titles(conn: Connection, obj: ObjectDescribe, ids: set[str]) -> dict[
     return {row[0]: str(row[1] if row[1] is not None else row[0]) for row in conn.execute(stmt)}
 
 
+def named(title: str, record_id: str) -> str:
+    """How a person reads a record reference: "Name (id)", or the bare id when it has no name."""
+    return record_id if title == record_id else f"{title} ({record_id})"
+
+
+def _org_id(value: Any) -> str | None:
+    """`value` as an 18-character id of one of the org's objects, else None."""
+    if not isinstance(value, str) or len(value) not in (15, 18) or not is_valid_id(value):
+        return None
+    return to_18(value) if object_of(value) in MODEL_BY_OBJECT else None
+
+
+@_reads_org
+def id_titles(conn: Connection, values: Iterable[Any]) -> dict[str, str]:
+    """The titles of the records whose ids appear among `values` (any text), by id; one query per object."""
+    by_object: dict[str, set[str]] = {}
+    for value in values:
+        if (record_id := _org_id(value)) is not None:
+            by_object.setdefault(object_of(record_id) or "", set()).add(record_id)
+    titles: dict[str, str] = {}
+    for name, ids in by_object.items():
+        titles.update(record_titles(conn, require_object(name), ids))
+    return titles
+
+
+_ID_TOKEN = re.compile(r"\b[a-zA-Z0-9]{18}\b|\b[a-zA-Z0-9]{15}\b")
+
+
+def name_ids_in_text(conn: Connection, text: str) -> str:
+    """`text` with every record id of the org in it written as "Name (id)" (e.g. an answer)."""
+    titles = id_titles(conn, [to_18(t) for t in _ID_TOKEN.findall(text or "") if _org_id(t)])
+    if not titles:
+        return text
+    return _ID_TOKEN.sub(lambda m: named(titles.get(_org_id(m.group()) or "", m.group()), m.group()), text)
+
+
 def format_value(field: FieldDescribe, value: Any) -> str:
     """A field value as the record view shows it (UTC datetimes, blanks for null)."""
     if value is None:
@@ -387,6 +435,13 @@ def format_value(field: FieldDescribe, value: Any) -> str:
     return str(value)
 
 
+def with_article(word: str) -> str:
+    """`word` with "a" or "an" before it, as it is said ("an Account", "a Case", "a User")."""
+    lowered = word.lower()
+    vowel_sound = lowered[:1] in "aeio" or (lowered[:1] == "u" and not lowered.startswith(("us", "uni")))
+    return f"{'an' if vowel_sound else 'a'} {word}"
+
+
 def resolve_record_id(raw: str, object_name: str | None = None) -> tuple[ObjectDescribe, str]:
     """The object and 18-character id of a typed id (15 or 18 characters)."""
     text = raw.strip()
@@ -397,7 +452,12 @@ def resolve_record_id(raw: str, object_name: str | None = None) -> tuple[ObjectD
     if object_name is not None:
         obj = require_object(object_name)
         if prefix_object != obj.name:
-            raise ExplorerError(f"{record_id} is not a {obj.name} id (its prefix is {record_id[:3]!r})")
+            found = (
+                f"it is {with_article(prefix_object)} id"
+                if prefix_object
+                else f"no object of the org has its prefix {record_id[:3]!r}"
+            )
+            raise ExplorerError(f"{record_id} is not {with_article(obj.name)} id: {found}")
         return obj, record_id
     if prefix_object is None:
         raise ExplorerError(f"no object has the key prefix {record_id[:3]!r} of {record_id}")
@@ -422,6 +482,9 @@ def load_record(
             parent = require_object(field.reference_to)
             title = record_titles(conn, parent, {value}).get(value, value)
             link = RecordLink(object=parent.name, id=value, title=title)
+        elif field.type in {"string", "textarea"} and (other := _org_id(value)) is not None:
+            title = id_titles(conn, [other]).get(other)
+            link = RecordLink(object=object_of(other) or "", id=other, title=title) if title else None
         values.append(
             FieldValue(name=field.name, label=field.label, type=field.type, text=format_value(field, value), link=link)
         )
@@ -493,12 +556,14 @@ def list_latent(conn: Connection, table_name: str, *, page: int = 0, page_size: 
         raise ExplorerError("page must be >= 0 and page size between 1 and 1000")
     table = LatentBase.metadata.tables[table_name]
     total = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    page = min(page, max(0, -(-total // page_size) - 1))
     stmt = select(table).order_by(*table.primary_key.columns).limit(page_size).offset(page * page_size)
+    rows = [dict(row._mapping) for row in conn.execute(stmt)]
     return RecordPage(
         object=table_name,
         columns=[c.name for c in table.columns],
-        rows=[dict(row._mapping) for row in conn.execute(stmt)],
-        parent_titles={},
+        rows=rows,
+        parent_titles=id_titles(conn, [value for row in rows for value in row.values()]),
         page=page,
         page_size=page_size,
         total=total,

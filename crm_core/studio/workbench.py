@@ -21,10 +21,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crm_core.agents.environment import instance_today
 from crm_core.agents.progress import RunProgress
 from crm_core.agents.records import ActionRecord
 from crm_core.errors import UserFacingError
@@ -33,7 +34,10 @@ from crm_core.store.engine import write_transaction
 from crm_core.store.models import AppUser, Study, WorkbenchSession, utc_now
 from crm_core.studies.definition import StudyDefinition
 from crm_core.studies.rated_runs import AgentOption
+from crm_core.tasks.oracle import solve
 from crm_core.tasks.records import TaskInstance
+from crm_core.tasks.tool_oracle import OracleError
+from crm_core.tools import TASK_TOOLS, TOOLS, ToolContext
 
 OBSERVATION_LIMIT = 20_000
 """Characters of an observation kept in a recorded step."""
@@ -420,3 +424,28 @@ def workbench_studies(session: Session) -> list[Study]:
     from crm_core.studies import definition_of, list_studies
 
     return [s for s in list_studies(session, include_closed=False) if uses_workbench(definition_of(s))]
+
+
+class ToolInfo(BaseModel):
+    """A task tool as the workbench lists it: name, description, and whether this instance needs it."""
+
+    name: str
+    description: str
+    relevant: bool
+
+
+def task_tools(org: Engine, instance: TaskInstance) -> list[ToolInfo]:
+    """The task tools, those a solver of `instance` calls first (in the order it calls them), then the rest.
+
+    "Relevant" is what the tool oracle calls on this instance (see :mod:`crm_core.tasks.oracle`);
+    if it cannot solve the instance, no tool is marked and the order is the tools' own.
+    """
+    names = [name for name in TASK_TOOLS if name != "respond"]
+    try:
+        with org.connect() as conn:
+            trace = solve(instance, ToolContext(conn, instance_today(instance.params)))
+        used = list(dict.fromkeys(step.tool for step in trace.steps if step.tool in names))
+    except (OracleError, UserFacingError):
+        used = []
+    ordered = used + [name for name in names if name not in used]
+    return [ToolInfo(name=name, description=TOOLS[name].description, relevant=name in used) for name in ordered]

@@ -13,9 +13,12 @@ from crm_core.studio.explorer import (
     ColumnFilter,
     ExplorerError,
     SortOrder,
+    list_latent,
     list_records,
     load_record,
+    name_ids_in_text,
     resolve_record_id,
+    with_article,
 )
 
 
@@ -133,7 +136,7 @@ def test_account_lists_its_cases(conn):
 
 
 def test_record_id_must_match_object(conn):
-    with pytest.raises(ExplorerError, match="is not a Account id"):
+    with pytest.raises(ExplorerError, match=f"^{CASES[0]} is not an Account id: it is a Case id$"):
         load_record(conn, CASES[0], "Account")
     with pytest.raises(ExplorerError, match="no Case with id"):
         load_record(conn, CASES[0][:3] + "Hs0000000ZZZ")
@@ -162,3 +165,45 @@ def test_parents_with_many_children_list_the_same_newest_children(conn, monkeypa
     cases = next(c for c in many.children if c.relationship == "Cases")
     newest_first = [CASES[i] for i in sorted([0, 1, 4], key=lambda i: -CASE_ROWS[i][4])]
     assert [r.id for r in cases.records] == newest_first == few
+
+
+def test_a_page_past_the_end_shows_the_last_page(conn):
+    page = list_records(conn, "Case", page=40, page_size=2)
+    assert (page.page, ids(page)) == (2, ids(list_records(conn, "Case", page=2, page_size=2)))
+    assert len(page.rows) == 1  # five cases: pages of 2, 2 and 1
+    empty = list_records(conn, "Case", filters=[ColumnFilter(field="Subject", op="equals", value="nothing")], page=3)
+    assert (empty.page, empty.rows) == (0, [])
+
+
+def test_ids_in_text_read_as_name_and_id(conn):
+    text = f"Answer: {CASES[0]}, {ACCOUNTS[1][:15]} and 000000000000000000"
+    assert name_ids_in_text(conn, text) == (
+        f"Answer: 00000001 ({CASES[0]}), Alan Turing ({ACCOUNTS[1][:15]}) and 000000000000000000"
+    )
+    assert name_ids_in_text(conn, "None") == "None"
+
+
+def test_articles_follow_the_first_letter():
+    assert [with_article(w) for w in ("Account", "Case", "Order", "EmailMessage", "User")] == [
+        "an Account",
+        "a Case",
+        "an Order",
+        "an EmailMessage",
+        "a User",
+    ]
+
+
+def test_case_history_owner_ids_and_latent_ids_get_names(tiny_org_url):
+    engine = make_readonly_engine(tiny_org_url)
+    with engine.connect() as connection:
+        users = dict(connection.execute(text('SELECT "Id", "Name" FROM "User"')).all())
+        history = list_records(connection, "CaseHistory__c", page_size=200)
+        owners = {row["OldValue__c"] for row in history.rows if row["OldValue__c"] in users}
+        assert owners and {history.parent_titles[o] for o in owners} == {users[o] for o in owners}
+        view = load_record(connection, next(r["Id"] for r in history.rows if r["OldValue__c"] in users))
+        old = next(f for f in view.fields if f.name == "OldValue__c")
+        assert old.link is not None and (old.link.object, old.link.title) == ("User", users[old.link.id])
+        agents = list_latent(connection, "latent_agent", page=99)
+        assert agents.page == agents.page_count - 1  # clamped to the last page
+        assert {agents.parent_titles[r["user_id"]] for r in agents.rows} <= set(users.values())
+    engine.dispose()

@@ -149,7 +149,7 @@ def test_explorer_table_filters_and_opens_records(studio):
     assert any(c.value.startswith("5 Case records") for c in at.caption)
     frame = at.dataframe[0].value
     assert len(frame) == 5 and set(frame["Id"]) == set(CASES)
-    assert set(frame["AccountId"]) == {"Grace Hopper", "Alan Turing"}  # parents shown by name
+    assert set(frame["AccountId"]) == {f"Grace Hopper ({ACCOUNTS[0]})", f"Alan Turing ({ACCOUNTS[1]})"}
 
     field_box = next(s for s in at.selectbox if s.label == "Field")
     field_box.select(next(o for o in field_box.options if o.startswith("Subject")))
@@ -164,11 +164,12 @@ def test_explorer_table_filters_and_opens_records(studio):
     next(b for b in at.button if b.label == "Open").click().run()
     assert [h.value for h in at.header] == ["Case: 00000001"]
     links = {link.proto.label: link.proto.query_string for link in at.get("page_link")}
-    assert links["Grace Hopper"] in {f"object=Account&id={ACCOUNTS[0]}", f"object=Contact&id={CONTACTS[0]}"}
+    assert links[f"Grace Hopper ({ACCOUNTS[0]})"] == f"object=Account&id={ACCOUNTS[0]}"
+    assert links[f"Grace Hopper ({CONTACTS[0]})"] == f"object=Contact&id={CONTACTS[0]}"
     account_link = next(
         link.proto for link in at.get("page_link") if link.proto.query_string.startswith("object=Account")
     )
-    assert (account_link.label, account_link.page) == ("Grace Hopper", "explorer")
+    assert (account_link.label, account_link.page) == (f"Grace Hopper ({ACCOUNTS[0]})", "explorer")
     # following the link: the page reads object and id from the URL
     for key, value in urllib.parse.parse_qsl(account_link.query_string):
         at.query_params[key] = value
@@ -190,7 +191,30 @@ def test_explorer_reports_bad_ids(studio):
     at = signed_in("rita", page="studio_pages/org_explorer.py")
     at.query_params["id"] = "not-an-id"
     at.run()
-    assert errors(at) == ["'not-an-id' is not a record id (15 or 18 letters and digits)"]
+    assert errors(at) == ["Cannot open the record: 'not-an-id' is not a record id (15 or 18 letters and digits)."]
+    assert [b.label for b in at.button if b.key == "back"] == ["← Case table"]  # a way back
+    at.query_params["object"] = "Account"
+    at.query_params["id"] = CASES[0]
+    at.run()
+    assert errors(at) == [f"Cannot open the record: {CASES[0]} is not an Account id: it is a Case id."]
+    next(b for b in at.button if b.key == "back").click().run()
+    assert not errors(at) and any(c.value.endswith("select a row to open it") for c in at.caption)
+
+
+def test_explorer_picklist_filter_offers_the_values_and_a_page_past_the_end_clamps(studio):
+    at = signed_in("rita", page="pages/org_explorer.py")
+    field_box = next(s for s in at.selectbox if s.label == "Field")
+    field_box.select(next(o for o in field_box.options if o.startswith("Status")))
+    at.run()
+    value_box = next(s for s in at.selectbox if s.label == "Value")
+    assert {"New", "Closed", "Escalated"} <= set(value_box.options)
+    value_box.select("New")
+    at.run()
+    next(b for b in at.button if b.label == "Add").click().run()
+    assert any(c.value.startswith("2 Case records") for c in at.caption)
+    at.number_input(key="page-Case").set_value(7).run()
+    assert "Page 7 is past the end: this is the last page, 1." in [i.value for i in at.info]
+    assert at.number_input(key="page-Case").value == 1
 
 
 # --- Realism Study ----------------------------------------------------------------------------

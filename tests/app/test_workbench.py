@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from hypothesis import given
 from hypothesis import strategies as st
 from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, open_page
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from streamlit.testing.v1 import AppTest
@@ -258,7 +258,7 @@ def test_expert_sees_the_agent_and_ground_truth_only_after_submitting(page_env):
     assert not at.exception
     after = texts(at)
     assert "Ground truth" in after and f"**Correct answer:** `{instance.answer_text}`" in after
-    assert [m.value for m in at.metric][0] == "0.000"  # "ZZ" is not a state
+    assert next(m.value for m in at.metric if m.label == "Your score") == "0.000"  # "ZZ" is not a state
 
     store = open_app_store(page_env.app_url)
     with store() as session:
@@ -290,6 +290,33 @@ def test_tool_form_calls_the_tool_and_records_the_step(page_env):
         ("tool", "search_knowledge_articles", {"search_term": "return"})
     ]
     assert steps[0].observation.startswith("[")  # the tool's JSON list of articles
+
+
+def test_task_context_is_in_sight_with_the_tools_it_needs_first_and_answers_by_name(page_env):
+    instance = next(i for i in page_env.instances if i.task == "handle_time")
+    at = as_user("erin", query={"idx": str(instance.idx)})
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["You are"] == "Manager" and metrics["Task"] == "handle time"
+    today = instance.params.get("today")  # fixed only for relative periods ("last month")
+    assert metrics["Today is"] == (dt.date.fromisoformat(today[:10]).strftime("%A %d %B %Y") if today else "any day")
+    assert instance.metadata.required in [t.value for t in at.text]  # the policy, not folded away
+    options = at.selectbox(key="wb_tool").options
+    # the handle-time chain starts with the handled cases per agent, then the qualified agents
+    assert options[:2] == ["★ get_agent_handled_cases_by_period", "★ get_qualified_agent_ids_by_case_count"]
+    assert not options[-1].startswith("★")
+
+    at.text_input(key="wb_answer").input("None")
+    next(b for b in at.button if b.label == "Submit answer").click().run()
+    engine = create_engine(page_env.org_url)
+    with engine.connect() as conn:
+        names = dict(conn.execute(text('SELECT "Id", "Name" FROM "User"')).all())
+    engine.dispose()
+    shown = next(m.value for m in at.markdown if m.value.startswith("**Correct answer:**"))
+    if instance.answer_text in names:
+        assert f"`{names[instance.answer_text]} ({instance.answer_text})`" in shown
+    else:
+        assert f"`{instance.answer_text}`" in shown
 
 
 def test_missing_task_set_is_explained(tmp_path, monkeypatch, tiny_org_url):
@@ -338,7 +365,7 @@ def test_expert_starts_an_oracle_run_and_sees_it_beside_the_answer(page_env):
     episodes = load_episodes(store, chosen)
     store.kw["bind"].dispose()
     assert [(e.instance_idx, e.model, e.reward) for e in episodes] == [(instance.idx, "oracle", 1.0)]
-    assert [m.value for m in at.metric] == ["1.000", "1.000"]  # the expert's and the oracle's
+    assert [m.value for m in at.metric if m.label.endswith("score")] == ["1.000", "1.000"]  # expert, oracle
 
 
 def test_experts_are_offered_configured_models_and_unconfigured_ones_are_refused(page_env, monkeypatch):
