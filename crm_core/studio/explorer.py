@@ -27,6 +27,7 @@ from crm_core.errors import UserFacingError
 from crm_core.org.ids import is_valid_id, object_of, to_18
 from crm_core.org.metadata import FieldDescribe, ObjectDescribe, describe_org, find_object
 from crm_core.org.schema import MODEL_BY_OBJECT, LatentBase
+from crm_core.policy import Page, page_spec
 
 COUNT_CAP = 10_000
 """Counts stop at this many rows; the table then says "10,000+" (a full count of 1M rows is slow)."""
@@ -48,14 +49,11 @@ CASE_INSENSITIVE_TYPES = frozenset({"string", "email", "phone", "url", "picklist
 """Field types whose equality filters ignore case, as SOQL's do (ids and references compare exactly)."""
 
 
-EXPLORER_URL_PATH = "explorer"
-"""The Org Explorer's URL path in the studio's navigation."""
-
-
 def explorer_url(object_name: str | None = None, record_id: str | None = None) -> str:
     """The Org Explorer's address (relative to the studio) showing an object's table or one record."""
+    path = page_spec(Page.ORG_EXPLORER).url_path
     query = {key: value for key, value in (("object", object_name), ("id", record_id)) if value}
-    return f"{EXPLORER_URL_PATH}?{urllib.parse.urlencode(query)}" if query else EXPLORER_URL_PATH
+    return f"{path}?{urllib.parse.urlencode(query)}" if query else path
 
 
 class ExplorerError(UserFacingError, ValueError):

@@ -202,7 +202,7 @@ def test_explorer_reports_bad_ids(studio):
 
 
 def test_explorer_picklist_filter_offers_the_values_and_a_page_past_the_end_clamps(studio):
-    at = signed_in("rita", page="pages/org_explorer.py")
+    at = signed_in("rita", page="studio_pages/org_explorer.py")
     field_box = next(s for s in at.selectbox if s.label == "Field")
     field_box.select(next(o for o in field_box.options if o.startswith("Status")))
     at.run()
