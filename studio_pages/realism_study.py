@@ -90,7 +90,7 @@ def show_item(item: StudyItem) -> None:
             elif item.kind == "object" and item.object_name:
                 page = list_records(conn, item.object_name, page_size=25)
                 st.caption(f"The newest 25 of {page.total:,}{'' if page.total_is_exact else '+'} records.")
-                st.dataframe(pd.DataFrame(page.rows, columns=page.columns), hide_index=True)
+                st.dataframe(pd.DataFrame(page.named_rows(), columns=page.columns), hide_index=True)
             else:
                 counts = st.cache_data(ttl=600, show_spinner="Counting records ...")(org_object_counts)(org_db_url())
                 st.dataframe(
