@@ -74,3 +74,9 @@ def test_invalid_ids_rejected() -> None:
     assert not is_valid_id("500'; DROP TABLE")
     with pytest.raises(ValueError):
         to_18("nope")
+
+
+@given(st.integers(min_value=0, max_value=10_000_000))
+def test_an_account_and_its_contact_do_not_share_an_id_body(sequence: int) -> None:
+    account, contact = make_id("Account", sequence), make_id("Contact", sequence)
+    assert account[3:15] != contact[3:15]

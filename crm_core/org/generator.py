@@ -283,8 +283,11 @@ class OrgPlan:
         seconds = np.clip(np.round(hours * 3600), 2700, 45 * 86400).astype(np.int64)
         closed = self.case_created + seconds
         end = int((END - START).total_seconds())
-        recent = self.case_created > end - 60 * 86400
-        is_open = (closed > end) | (recent & (rng.random(n) < 0.3))
+        # The backlog at the end of the span: most cases of the last days are still open, fewer of
+        # each older week, and a few cases of the last year are stuck (escalated).
+        age_days = (end - self.case_created) / 86400
+        p_open = np.where(age_days < 150, 0.95 * np.exp(-age_days / 45), np.where(age_days < 365, 0.04, 0.0))
+        is_open = (closed > end) | (rng.random(n) < p_open)
         self.case_closed = np.where(is_open, -1, closed)
         self.case_origin = rng.choice(4, size=n, p=[0.35, 0.2, 0.25, 0.2])  # Email, Web, Phone, Chat
         self.case_priority_roll = rng.random(n)
@@ -783,8 +786,12 @@ class _OrgWriter:
                     status = "Closed"
                 elif transfers:
                     status = "Escalated"
+                elif end - created_s > 21 * 86400 and plan.case_open_status[k] == 1:
+                    status = "Escalated"  # open for weeks
+                elif end - created_s < 86400 or (end - created_s < 4 * 86400 and plan.case_open_status[k] == 0):
+                    status = "New"
                 else:
-                    status = ("New", "Working")[int(plan.case_open_status[k])]
+                    status = "Working"
                 roll = float(plan.case_priority_roll[k])
                 priority = issue.priority if roll < 0.7 else ("Low", "Medium", "High")[int(roll * 10) % 3]
                 order_number = f"{order + 100:08d}"

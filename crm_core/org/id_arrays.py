@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from crm_core.org.ids import _BASE62, _BODY_LEN, _INSTANCE, _OFFSET, _SCATTER, _SPACE, _SUFFIX_CHARS, KEY_PREFIXES
+from crm_core.org.ids import (
+    _BASE62,
+    _BODY_LEN,
+    _INSTANCE,
+    _SCATTER,
+    _SPACE,
+    _SUFFIX_CHARS,
+    KEY_PREFIXES,
+    OBJECT_OFFSETS,
+)
 
 _BASE62_BYTES = np.frombuffer(_BASE62.encode(), dtype=np.uint8)
 _SUFFIX_BYTES = np.frombuffer(_SUFFIX_CHARS.encode(), dtype=np.uint8)
@@ -23,7 +32,7 @@ def make_ids(object_name: str, sequences: np.ndarray | range) -> list[str]:
     head = (KEY_PREFIXES[object_name] + _INSTANCE).encode()
     chars = np.empty((n, 18), dtype=np.uint8)
     chars[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
-    number = (seq * _SCATTER + _OFFSET) % _SPACE
+    number = (seq * _SCATTER + OBJECT_OFFSETS[object_name]) % _SPACE
     for position in range(14, 14 - _BODY_LEN, -1):
         number, digit = np.divmod(number, 62)
         chars[:, position] = _BASE62_BYTES[digit]

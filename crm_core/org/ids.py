@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 KEY_PREFIXES: dict[str, str] = {
@@ -33,6 +34,12 @@ _SPACE = 62**_BODY_LEN
 # so that ids look like a real org's while staying a bijection of the sequence number.
 _SCATTER = 3_404_825_447
 _OFFSET = 8_167_322_911_137
+# Each object starts at its own place in the id space, so that records with the same sequence
+# number (an account and its contact) do not share an id body, as they never do in Salesforce.
+OBJECT_OFFSETS: dict[str, int] = {
+    name: (_OFFSET + int.from_bytes(hashlib.sha256(prefix.encode()).digest()[:8], "big")) % _SPACE
+    for name, prefix in KEY_PREFIXES.items()
+}
 _ID_RE = re.compile(r"^[0-9A-Za-z]{15}([0-9A-Z]{3})?$")
 
 
@@ -53,7 +60,7 @@ def case_safe_suffix(id15: str) -> str:
 def make_id(object_name: str, sequence: int) -> str:
     """Return the 18-character id of the `sequence`-th record (0-based) of an object."""
     prefix = KEY_PREFIXES[object_name]
-    number = (sequence * _SCATTER + _OFFSET) % _SPACE
+    number = (sequence * _SCATTER + OBJECT_OFFSETS[object_name]) % _SPACE
     body = []
     for _ in range(_BODY_LEN):
         number, digit = divmod(number, 62)
