@@ -1,6 +1,6 @@
 """Org and task-set generation speed and memory per scale, SQLite and PostgreSQL side by side.
 
-Usage: ``.venv/bin/python -m bench.generate [--large] [--xl] [--scales a,b] [--pg-url URL] [--no-pg]``
+Usage: ``.venv/bin/python -m bench.generate [--large] [--xl] [--scales a,b] [--pg-url URL] [--no-pg] [--realism]``
 
 Each run generates into a fresh database in its own subprocess (so peak RSS is that run's
 alone), then counts every record it wrote. Columns: wall seconds, CPU seconds of the generating
@@ -57,14 +57,28 @@ tasks_cpu = usage.ru_utime + usage.ru_stime - cpu
 peak_mb = usage.ru_maxrss / 1024
 result = {"seconds": seconds, "cpu": cpu, "records": records, "peak_mb": peak_mb, "cases": stats.counts["Case"],
           "tasks": tasks, "tasks_cpu": tasks_cpu}
+if sys.argv[3] == "1":
+    from crm_core.org.realism import realism_report
+    start = time.perf_counter()
+    engine = create_engine(url)
+    report = realism_report(engine)
+    engine.dispose()
+    result["realism_seconds"] = time.perf_counter() - start
+    result["realism"] = {
+        f.field: [f.words_median, f.repeated_sentence_share, f.near_duplicate_share] for f in report.fields
+    }
 print(json.dumps(result))
 """
 
 
+REALISM = False  # set by --realism: measure the free text of each SQLite org after generating it
+
+
 def _run(url: str, scale: str) -> dict[str, float]:
     root = Path(__file__).resolve().parents[1]
+    realism = "1" if REALISM and url.startswith("sqlite") else "0"
     result = subprocess.run(
-        [sys.executable, "-c", _CHILD, url, scale], cwd=root, capture_output=True, text=True, check=False
+        [sys.executable, "-c", _CHILD, url, scale, realism], cwd=root, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         raise SystemExit(f"generation failed for {scale} at {url}:\n{result.stderr[-2000:]}")
@@ -98,7 +112,10 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("CRM_TEST_PG_URL"), help="PostgreSQL admin URL")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (no baseline ratio)")
+    parser.add_argument("--realism", action="store_true", help="also print the realism report's figures (SQLite)")
     args = parser.parse_args()
+    global REALISM
+    REALISM = args.realism
     scales = ["tiny", "default"] + (["large"] if args.large else []) + (["xl"] if args.xl else [])
     if args.scales:
         scales = [s.strip() for s in args.scales.split(",") if s.strip()]
@@ -149,6 +166,22 @@ def main() -> None:
     console.print(table)
     console.print("baseline: SQLite at default scale, same run; × baseline = records/s ÷ baseline records/s")
     console.print("tasks × default = task-set build seconds ÷ the same backend's default build (same run)")
+    _print_realism(console, results)
+
+
+def _print_realism(console: Console, results: dict[tuple[str, str], dict]) -> None:
+    """Median words, repeated-sentence share and near-duplicate share per text field and scale."""
+    measured = {scale: r for (scale, _), r in results.items() if "realism" in r}
+    if not measured:
+        return
+    table = Table(title="Realism of the free text (median words / repeated sentences / near-duplicates)")
+    table.add_column("field")
+    for scale, r in measured.items():
+        table.add_column(f"{scale} ({r['realism_seconds']:.1f} s)", justify="right")
+    for field in next(iter(measured.values()))["realism"]:
+        cells = [measured[s]["realism"][field] for s in measured]
+        table.add_row(field, *(f"{w:g} / {rep:.1%} / {dup:.1%}" for w, rep, dup in cells))
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -23,18 +23,20 @@ from crm_core.studio.dashboards import (
     interval_bars,
     interval_frame,
     kept_runs,
+    org_realism_tables,
     pass_curves,
     pass_frame,
     pass_table,
     realism_agreement,
     realism_frame,
     realism_histogram,
+    realistic_by_object,
     run_rows,
     systems_table,
     trajectory_ratings,
 )
 from crm_core.studio.workbench import uses_workbench
-from page_gate import page_app_store, require_page
+from page_gate import page_app_store, page_org_engine, require_page
 
 require_page(Page.RESULTS)
 
@@ -157,6 +159,26 @@ def ratings_tab() -> None:
     table(frame, "system")
 
 
+@st.cache_data(ttl=3600, show_spinner="Measuring the org's free text ...")
+def _org_realism() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return org_realism_tables(page_org_engine())
+
+
+def realism_by_object_section(frame: pd.DataFrame) -> None:
+    """Share of ratings at "Realistic" or better per object, and the org's own realism report."""
+    if not frame.empty:
+        st.subheader("Rated realistic, per object")
+        st.dataframe(
+            realistic_by_object(frame),
+            hide_index=True,
+            column_config={"share_realistic": st.column_config.NumberColumn("share at 4+", format="percent")},
+        )
+    with st.expander("The org's realism report (free text and consistency rules)"):
+        fields, rules = _org_realism()
+        st.dataframe(fields, hide_index=True)
+        st.dataframe(rules, hide_index=True)
+
+
 def realism_tab() -> None:
     with sessions() as session:
         studies = [s for s in list_studies(session) if not uses_workbench(definition_of(s))]
@@ -171,6 +193,7 @@ def realism_tab() -> None:
         definition = definition_of(get_study(session, study_id))
         frame = realism_frame(session, study_id)
         agreement = realism_agreement(session, study_id)
+    realism_by_object_section(frame)
     if frame.empty:
         st.info("No ratings submitted yet.")
         return

@@ -344,7 +344,7 @@ REQUESTS: tuple[tuple[str, ...], ...] = (
     (
         "[Please|Can you] [fix this|sort this out|look into this] [soon|this week|quickly] [before {event}|for the {product}|so I can use the {noun}]?",
         "I'd like [a replacement|a refund|this resolved] [quickly|before {event}|as soon as possible] [for the {product}|for the {color} {noun}|].",
-        "I expect [a replacement or a refund|a working {noun}|a fix] [for the {product}|before {event}].",
+        "I expect [a replacement or a refund|a replacement that works|a fix] [for the {product}|before {event}].",
         "[Please reply soon.|Reply soon please.|Waiting.|Thanks.|Thanks, {customer}]",
     ),
     (

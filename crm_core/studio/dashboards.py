@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.records import EpisodeRecord
@@ -444,3 +444,29 @@ def realism_agreement(session: Session, study_id: str, realistic_at: int = 4) ->
         )
     )
     return rows
+
+
+def realistic_by_object(frame: pd.DataFrame, realistic_at: int = 4) -> pd.DataFrame:
+    """Per rated object (``org`` for the org as a whole) and overall: ratings and the share at `realistic_at`+."""
+    columns = ["object", "ratings", "share_realistic"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    good = frame.assign(realistic=frame["value"] >= realistic_at)
+    rows = [
+        {"object": name, "ratings": len(group), "share_realistic": float(group["realistic"].mean())}
+        for name, group in good.groupby("object", sort=True)
+    ]
+    rows.append({"object": "all", "ratings": len(good), "share_realistic": float(good["realistic"].mean())})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def org_realism_tables(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The org's realism report as two tables: figures per text field, and the consistency rules."""
+    from crm_core.org.realism import realism_report
+
+    report = realism_report(engine)
+    fields = pd.DataFrame([f.model_dump() for f in report.fields])
+    rules = pd.DataFrame(
+        [{"rule": r.rule, "violations": r.violations, "example": (r.examples or [""])[0]} for r in report.consistency]
+    )
+    return fields, rules

@@ -30,6 +30,7 @@ from crm_core.studio.dashboards import (
     kept_runs,
     realism_agreement,
     realism_frame,
+    realistic_by_object,
     run_reports,
     run_rows,
     trajectory_ratings,
@@ -262,6 +263,18 @@ def test_realism_agreement_and_share_by_hand(runs_studio):
     assert rows["text"].share_realistic == 3 / 4
     counts = frame.groupby(["object", "label"]).size().to_dict()
     assert counts[("Case", "Very realistic")] == 3 and counts[("Account", "Unrealistic")] == 2
+
+
+def test_share_rated_realistic_per_object_by_hand(runs_studio):
+    store = open_app_store(runs_studio.app_url)
+    with store() as session:
+        frame = realism_frame(session, "tiny-realism")
+    store.kw["bind"].dispose()
+    shares = realistic_by_object(frame).set_index("object")
+    # Case: 4, 5, 5, 5 all at 4+; Account: 2, 3, 2, 4 one of four; all: 5 of 8
+    assert shares.loc["Case", "share_realistic"] == 1.0
+    assert shares.loc["Account", "share_realistic"] == 0.25
+    assert (shares.loc["all", "ratings"], shares.loc["all", "share_realistic"]) == (8, 5 / 8)
 
 
 def test_experts_cannot_open_the_results(page_env):

@@ -125,3 +125,15 @@ def test_objects_are_checked_against_the_org_schema(name):
     else:
         problems = problems_of(text)
         assert len(problems) == 1 and f"items[0].objects[1]: unknown object '{name}'" in problems[0]
+
+
+def test_the_papers_expert_study_file() -> None:
+    from crm_core.studio.workbench import uses_workbench
+
+    study = read_study_file(REALISM.parent / "expert_study.yaml")
+    # three parts: explore, work in the Task Workbench, rate against the systems the expert uses
+    for part in ("Part 1 - explore", "Part 2 - work", "Part 3 - rate"):
+        assert part in study.instructions
+    assert study.scale[3] == "Realistic"
+    assert {d.id for d in study.dimensions_for("org")} >= {"work_realism", "overall"}
+    assert not uses_workbench(study)  # its ratings belong on the Results page's realism tab
