@@ -16,7 +16,8 @@ from sqlalchemy import select
 from crm_core.agents.run_store import list_runs, load_episodes
 from crm_core.policy import Page
 from crm_core.store import AppUser
-from crm_core.studio.query_tables import name_text, record_names
+from crm_core.studio.explorer import id_titles
+from crm_core.studio.query_tables import name_text
 from crm_core.studio.replay import (
     Step,
     Trajectory,
@@ -77,7 +78,7 @@ def names_in(*trajectories: Trajectory | None) -> dict[str, str]:
         return {}
     try:
         with page_org_engine().connect() as conn:
-            return record_names(conn, ids)
+            return id_titles(conn, ids)
     except Exception:  # the org is optional here: ids stay bare
         return {}
 

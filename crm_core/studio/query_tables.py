@@ -7,21 +7,21 @@ records: the REST API's body (``{"totalSize", "done", "records"}`` or ``{"search
 Parents become dotted columns (``Account.Name``); a child subquery becomes a "3 records" cell and
 a :class:`ChildTable` of its records, which a page shows expandable under the row. Tool results
 that are not records (a map of values by id, a list of ids) become two- or one-column tables.
-Ids in the cells can be shown as "Name (id)" with :func:`name_ids` and :func:`record_names`.
+Ids in the cells can be shown as "Name (id)" with :func:`name_ids`, given the titles that
+:func:`crm_core.studio.explorer.id_titles` reads from the org.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection
 
-from crm_core.org.ids import is_valid_id, object_of
+from crm_core.org.ids import is_valid_id
+from crm_core.studio.explorer import named
 
 OBSERVATION_PREFIX = "Salesforce instance output: "
 _ID_TOKEN = re.compile(r"\b[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?\b")
@@ -132,7 +132,7 @@ def query_table(result: Any) -> ResultTable | None:
 
 
 def table_ids(table: ResultTable) -> set[str]:
-    """Every record id in the table's cells and its children's (for :func:`record_names`)."""
+    """Every record id in the table's cells and its children's (for :func:`crm_core.studio.explorer.id_titles`)."""
     found = {v for row in table.rows for v in row.values() if isinstance(v, str) and is_valid_id(v)}
     for child in table.children:
         found |= table_ids(child.table)
@@ -144,35 +144,17 @@ def text_ids(text: str | None) -> set[str]:
     return {token for token in _ID_TOKEN.findall(text or "") if is_valid_id(token)}
 
 
-def record_names(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
-    """The name (or title field) of each id's record, one query per object; unknown ids are left out."""
-    from crm_core.org.metadata import describe_org
-    from crm_core.studio.explorer import record_titles
-
-    by_object: dict[str, set[str]] = defaultdict(set)
-    for value in ids:
-        name = object_of(value) if is_valid_id(value) else None
-        if name is not None:
-            by_object[name].add(value)
-    describe = describe_org()
-    names: dict[str, str] = {}
-    for object_name, members in sorted(by_object.items()):
-        if object_name in describe:
-            names |= record_titles(conn, describe[object_name], members)
-    return {value: title for value, title in names.items() if title != value}
-
-
 def name_ids(table: ResultTable, names: Mapping[str, str]) -> ResultTable:
     """The table with ids (outside its own ``Id`` column) shown as "Name (id)"."""
 
-    def named(column: str, value: Any) -> Any:
+    def cell(column: str, value: Any) -> Any:
         if column != "Id" and isinstance(value, str) and value in names:
-            return f"{names[value]} ({value})"
+            return named(names[value], value)
         return value
 
     return table.model_copy(
         update={
-            "rows": [{c: named(c, v) for c, v in row.items()} for row in table.rows],
+            "rows": [{c: cell(c, v) for c, v in row.items()} for row in table.rows],
             "children": [child.model_copy(update={"table": name_ids(child.table, names)}) for child in table.children],
         }
     )
@@ -182,4 +164,4 @@ def name_text(text: str | None, names: Mapping[str, str]) -> str | None:
     """A text (an answer) with each known id in it shown as "Name (id)"."""
     if not text:
         return text
-    return _ID_TOKEN.sub(lambda m: f"{names[m[0]]} ({m[0]})" if m[0] in names else m[0], text)
+    return _ID_TOKEN.sub(lambda m: named(names[m[0]], m[0]) if m[0] in names else m[0], text)

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 
 from crm_core.query import run_query
-from crm_core.studio.query_tables import name_ids, name_text, query_table, record_names, table_ids
+from crm_core.studio.explorer import id_titles
+from crm_core.studio.query_tables import name_ids, name_text, query_table, table_ids
 from crm_core.tools import TOOLS
 from crm_core.tools.base import ToolContext
 
@@ -107,7 +108,7 @@ def test_real_query_and_tool_observation_agree_on_the_org(tiny_org_url):
         rest = run_query(conn, soql)
         observation = TOOLS["issue_soql_query"].run(ToolContext(conn=conn), {"query": soql})
         from_rest, from_tool = query_table(rest), query_table(observation)
-        names = record_names(conn, table_ids(from_rest))
+        names = id_titles(conn, table_ids(from_rest))
     engine.dispose()
     assert from_rest.total_size == 5 and len(from_rest.rows) == 5
     assert from_rest.children, "the tiny org's first cases have email messages"
