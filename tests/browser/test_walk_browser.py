@@ -12,13 +12,43 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
-from studio_browser import PASSWORD, ROOT, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+from studio_browser import (
+    PASSWORD,
+    ROOT,
+    USERS,
+    StudioServer,
+    checked_values,
+    current_item,
+    rate,
+    screenshot,
+    serve_studio,
+    settle,
+    sign_in,
+)
 
-from crm_core.store import open_app_store
-from crm_core.studies import load_study
-from tests.app.runs_org import build_runs_studio
+from crm_core.store import AppUser, Draft, open_app_store
+from crm_core.studies import load_definition, load_study, parse_study
+from crm_core.users import add_user
+from tests.app.runs_org import ORACLE_RUN, build_runs_studio
 
 pytestmark = pytest.mark.browser
+RATE_THE_AGENT = f"""
+id: rate-the-agent
+title: Rate the agent
+instructions: Solve each instance, then rate the agent's run on it.
+scale: [Bad, Poor, Fair, Good, Great]
+dimensions:
+  - id: correctness
+    question: How correct is the agent's trajectory?
+    applies_to: [task]
+items:
+  - kind: tasks
+    per_task: 1
+    runs: [{ORACLE_RUN}]
+ratings_per_item: 1
+"""
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +58,8 @@ def walk_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
     sessions = open_app_store(studio.app_url)
     with sessions() as session:
         load_study(session, ROOT / "studies" / "realism.yaml", studio.org_url)
+        load_definition(session, parse_study(RATE_THE_AGENT), studio.org_url)
+        add_user(session, "ella", "expert", PASSWORD)  # rates in the workbench study below
     sessions.kw["bind"].dispose()
     with serve_studio(folder, studio.org_url, studio.app_url) as server:
         yield server
@@ -74,3 +106,31 @@ def test_every_page_of_each_role_draws_without_an_error(walk_server, context, us
         settle(page)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         screenshot(page, f"walk-{role}-92-latent")
+
+
+def test_the_workbench_rating_of_the_agent_is_autosaved_and_comes_back(walk_server, context):
+    page = context.new_page()
+    sign_in(page, walk_server, "ella")
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Task Workbench").first.click()
+    settle(page)
+    page.locator(".st-key-wb_answer input").fill("None")
+    page.get_by_role("button", name="Submit answer").click()
+    expect(page.get_by_text("Rate the agent's trajectory")).to_be_visible()
+    settle(page)
+    item, dims = current_item(page)
+    rate(page, item, dims[0], 4)
+    # away and back: the rating is read back from the app store, not lost with the widgets
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Org Explorer").first.click()
+    settle(page)
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Task Workbench").first.click()
+    settle(page)
+    expect(page.get_by_text("Rate the agent's trajectory")).to_be_visible()
+    assert checked_values(page, item, dims) == {dims[0]: 4}
+    engine = create_engine(walk_server.app_url)
+    with Session(engine) as session:
+        stored = session.scalar(
+            select(Draft.values).join(AppUser).where(Draft.item_id == int(item), AppUser.username == "ella")
+        )
+    engine.dispose()
+    assert stored == {dims[0]: 4}
+    screenshot(page, "walk-expert-95-workbench-rating-restored")
