@@ -14,11 +14,11 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from crm_core.agents.frameworks import RAW_QUERY_TOOLS
+from crm_core.agents.frameworks import RAW_QUERY_TOOLS, write_action
 from crm_core.agents.records import ActionRecord
 from crm_core.errors import error_line
 from crm_core.query.kind import is_sosl
-from crm_core.sandbox import Sandbox
+from crm_core.sandbox import Sandbox, make_sandbox_engine
 
 
 class ToolLike(Protocol):
@@ -49,7 +49,12 @@ class OrgEnvironment:
     """
 
     def __init__(
-        self, engine: Engine, tools: Mapping[str, ToolLike] | None = None, *, sandbox: Sandbox | None = None
+        self,
+        engine: Engine,
+        tools: Mapping[str, ToolLike] | None = None,
+        *,
+        sandbox: Sandbox | None = None,
+        org_url: str | None = None,
     ) -> None:
         if tools is None:
             from crm_core.tools import TOOLS
@@ -60,19 +65,35 @@ class OrgEnvironment:
         self.on_action: Callable[[ActionRecord], None] | None = None
         """Called with each action just before it is performed (live progress of a run)."""
         self.sandbox = sandbox
+        self.org_url = org_url
+        self._sandbox_engine: Engine | None = None
 
     def in_sandbox(self, sandbox: Sandbox) -> OrgEnvironment:
         """The same tools acting in `sandbox` (one episode's own view of the org)."""
-        environment = OrgEnvironment(self.engine, self.tools, sandbox=sandbox)
+        environment = OrgEnvironment(self.engine, self.tools, sandbox=sandbox, org_url=self.org_url)
         environment.on_action = self.on_action
         return environment
 
+    def new_sandbox(self) -> Sandbox:
+        """A fresh sandbox of this org (one workflow episode's); close it to discard it."""
+        if self._sandbox_engine is None:
+            if self.org_url is None:
+                raise RuntimeError("this environment was not opened from an org URL: it cannot make sandboxes")
+            self._sandbox_engine = make_sandbox_engine(self.org_url)
+        return Sandbox(self._sandbox_engine)
+
+    def dispose(self) -> None:
+        """Release the org's engines (the read-only one and the sandboxes')."""
+        self.engine.dispose()
+        if self._sandbox_engine is not None:
+            self._sandbox_engine.dispose()
+
     @classmethod
     def open(cls, org_url: str) -> OrgEnvironment:
-        """The environment of the org at `org_url`, opened read-only."""
+        """The environment of the org at `org_url`, opened read-only (sandboxes for workflow episodes)."""
         from crm_core.db import make_readonly_engine
 
-        return cls(make_readonly_engine(org_url))
+        return cls(make_readonly_engine(org_url), org_url=org_url)
 
     @property
     def tool_schemas(self) -> list[dict[str, Any]]:
@@ -104,6 +125,12 @@ class OrgEnvironment:
         if self.on_action is not None:
             self.on_action(action)
         if action.kind == "execute":
+            try:
+                write = write_action(action.content or "")
+            except ValueError as exc:
+                return f"Error: {exc}"
+            if write is not None:
+                return self.call(write[0], write[1], today=today)
             name = raw_query_tool(action.content or "")
             tool = self.tools.get(name)
             if tool is None:

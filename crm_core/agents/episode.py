@@ -3,22 +3,46 @@
 Each turn is one model call. The framework parses the reply; a valid action runs (in a worker
 thread, so that concurrent episodes overlap their database work) and its observation goes back;
 an invalid reply gets the framework's corrective message. Every turn counts, valid or not.
+
+A workflow instance (``state_match``) is played in a sandbox of its own, made for the episode
+and discarded once the changes it left are compared with the instance's expected diff.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from crm_core.agents.environment import instance_today
+from crm_core.agents.frameworks import changes_the_org, write_action
 from crm_core.agents.models import BeforeCall, EpisodeContext, ModelSource, RetryPolicy, invoke_with_retry
 from crm_core.agents.records import ActionRecord, EndReason, EpisodeRecord, MessageRecord
 from crm_core.agents.transcript import to_message_record
 from crm_core.errors import error_line
+from crm_core.sandbox import Sandbox
 from crm_core.scoring import reward as score_answer
+from crm_core.scoring.state import StateDiff, diff_from_changes, score_state
 from crm_core.store.models import utc_now
+from crm_core.tools.records import WRITE_TOOLS
+
+
+def _is_write(action: ActionRecord) -> bool:
+    if action.kind == "tool":
+        return action.name in WRITE_TOOLS
+    if action.kind == "execute":
+        try:
+            return write_action(action.content or "") is not None
+        except ValueError:
+            return False
+    return False
+
+
+def sandbox_diff(box: Sandbox) -> StateDiff:
+    """The changes a sandbox holds, as the state scorer compares them."""
+    return diff_from_changes(box.diff())
 
 
 async def run_episode(
@@ -33,8 +57,29 @@ async def run_episode(
 
     Never raises for the model's or a tool's failures: a model call that still fails after the
     retries ends the episode with end reason ``error``. `before_call` is awaited before every
-    model call attempt (shared rate limits).
+    model call attempt (shared rate limits). A workflow instance plays in a fresh sandbox.
     """
+    if not changes_the_org(episode.instance):
+        return await _play(source, episode, max_turns=max_turns, retry=retry, before_call=before_call)
+    box = await asyncio.to_thread(episode.env.new_sandbox)
+    try:
+        in_box = dataclasses.replace(
+            episode, framework=episode.framework.for_instance(episode.instance), env=episode.env.in_sandbox(box)
+        )
+        return await _play(source, in_box, max_turns=max_turns, retry=retry, before_call=before_call, box=box)
+    finally:
+        await asyncio.to_thread(box.close)
+
+
+async def _play(
+    source: ModelSource,
+    episode: EpisodeContext,
+    *,
+    max_turns: int,
+    retry: RetryPolicy | None,
+    before_call: BeforeCall | None,
+    box: Sandbox | None = None,
+) -> EpisodeRecord:
     retry = retry or RetryPolicy()
     framework, instance = episode.framework, episode.instance
     started_at, start = utc_now(), time.perf_counter()
@@ -75,15 +120,26 @@ async def run_episode(
             actions.append(action)
             end_reason = "responded"
             break
+        update: dict[str, object] = {}
         if action.kind == "invalid":
             observation = framework.invalid_observation(parsed)
         else:
             observation = await asyncio.to_thread(episode.env.perform, action, today=today)
-        actions.append(action.model_copy(update={"observation": observation}))
+            if box is not None and _is_write(action):
+                update["state_diff"] = await asyncio.to_thread(sandbox_diff, box)
+        actions.append(action.model_copy(update={"observation": observation, **update}))
         feedback = framework.feedback(parsed, observation)
         messages.extend(feedback)
         records.extend(to_message_record(m) for m in feedback)
     responded = end_reason == "responded"
+    state_diff = state_score = None
+    if box is not None and instance.expected_diff is not None:
+        state_diff = await asyncio.to_thread(sandbox_diff, box)
+        state_score = score_state(instance.expected_diff, state_diff)
+    reward = state_score.reward if state_score is not None else score_answer(instance, answer) if responded else 0.0
+    normalized = (
+        reward if state_score is not None else score_answer(instance, answer, normalized=True) if responded else 0.0
+    )
     return EpisodeRecord(
         run_id=episode.run_id,
         instance_idx=instance.idx,
@@ -96,8 +152,8 @@ async def run_episode(
         actions=actions,
         answer=answer,
         gold=instance.answer_text,
-        reward=score_answer(instance, answer) if responded else 0.0,
-        reward_normalized=score_answer(instance, answer, normalized=True) if responded else 0.0,
+        reward=reward,
+        reward_normalized=normalized,
         turns=turns,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
@@ -107,4 +163,6 @@ async def run_episode(
         error=error,
         started_at=started_at,
         finished_at=utc_now(),
+        state_diff=state_diff,
+        state_score=state_score,
     )

@@ -6,6 +6,11 @@
 - ``fc``: native tool calling with the task-specific tools and ``respond``.
 - ``fc_flex``: ``fc`` plus the raw query tools ``issue_soql_query`` and ``issue_sosl_query``.
 
+On a workflow instance (``reward_metric`` ``state_match``, see :meth:`Framework.for_instance`)
+``fc`` / ``fc_flex`` also get the record tools (``get_records`` and the write tools), and
+``act`` / ``react`` may put one write in an ``<execute>`` tag: the tool's name, then its
+arguments as a JSON object (``update_record {"object": "Case", "id": ..., "fields": {...}}``).
+
 A framework never runs anything itself: :meth:`Framework.parse` turns one assistant message into
 an :class:`~crm_core.agents.records.ActionRecord` and :meth:`Framework.feedback` builds the
 messages that answer it (observation, corrective message, or "not executed" notes).
@@ -13,6 +18,7 @@ messages that answer it (observation, corrective message, or "not executed" note
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from abc import ABC, abstractmethod
@@ -28,6 +34,7 @@ from crm_core.agents.records import ActionRecord, FrameworkName
 from crm_core.agents.schema_prompt import schema_text
 from crm_core.agents.transcript import message_text
 from crm_core.tools.general import OBSERVATION_PREFIX
+from crm_core.tools.records import RECORD_TOOLS, WRITE_TOOLS
 
 RAW_QUERY_TOOLS = ("issue_soql_query", "issue_sosl_query")
 RESPOND_TOOL = "respond"
@@ -56,6 +63,14 @@ class InstanceLike(Protocol):
     @property
     def metadata(self) -> Any: ...
 
+    @property
+    def reward_metric(self) -> str: ...
+
+
+def changes_the_org(instance: InstanceLike) -> bool:
+    """True for a workflow instance: scored on the org state, played in a sandbox with writes."""
+    return getattr(instance, "reward_metric", None) == "state_match"
+
 
 @dataclass(frozen=True)
 class ParsedTurn:
@@ -78,6 +93,10 @@ class Framework(ABC):
     name: FrameworkName
     max_output_tokens: int
     tool_schemas: tuple[dict[str, Any], ...] = field(default=())
+    record_tool_schemas: tuple[dict[str, Any], ...] = field(default=())
+    """The record tools a native framework adds on workflow instances."""
+    writes: bool = False
+    """This copy plays a workflow instance (see :meth:`for_instance`)."""
 
     @property
     def native_tools(self) -> bool:
@@ -87,6 +106,12 @@ class Framework(ABC):
     @property
     def tool_names(self) -> tuple[str, ...]:
         return tuple(schema["function"]["name"] for schema in self.tool_schemas)
+
+    def for_instance(self, instance: InstanceLike) -> Framework:
+        """The framework as it plays `instance`: itself, or with writes on a workflow instance."""
+        if not changes_the_org(instance) or self.writes:
+            return self
+        return dataclasses.replace(self, tool_schemas=self.tool_schemas + self.record_tool_schemas, writes=True)
 
     def system_prompt(self, instance: InstanceLike) -> str:
         """Role, rules, org schema and the instance's metadata."""
@@ -159,6 +184,17 @@ Output:
 (if the Salesforce instance answers with a count of 100:)
 {example_thought2}<respond> 100 </respond>"""
 
+_TEXT_WRITES = """\
+
+# Changing the org
+This task asks you to change records. Besides queries, an <execute> action may hold one write: \
+the write's name, then its arguments as one JSON object:
+- create_record {"object": "EmailMessage", "fields": {"ParentId": "500...", "Subject": "..."}}
+- update_record {"object": "Case", "id": "500...", "fields": {"Status": "Working"}}
+- delete_record {"object": "Contact", "id": "003..."}
+The org sets system fields (Id, CreatedDate, CaseNumber, ...) and writes the CaseHistory__c rows \
+of owner and status changes itself. When every change is made, respond with a short confirmation."""
+
 
 def _first_action(text: str) -> tuple[str | None, str | None, int]:
     """(tag, content, number of further actions) of the first action tag of `text`."""
@@ -177,6 +213,9 @@ class TextFramework(Framework):
     with_thought: bool = False
 
     def _rules(self) -> str:
+        return self._action_rules() + (_TEXT_WRITES if self.writes else "")
+
+    def _action_rules(self) -> str:
         if self.with_thought:
             return _TEXT_RULES.format(
                 shape="Each reply is one single-line thought followed by one action, and nothing else.",
@@ -223,6 +262,12 @@ provided. You are interacting with the system and a user of the same company.
 - When you know the answer, call the 'respond' tool with ONLY the answer: no sentence, no \
 explanation. If several records match, answer with a comma-separated list; if none matches, \
 answer None."""
+_FC_WRITES = (
+    "\n- This task asks you to change records: find them with get_records, change them with "
+    "create_record, update_record or delete_record. The org sets system fields (Id, CreatedDate, "
+    "CaseNumber, ...) and writes the CaseHistory__c rows of owner and status changes itself. When "
+    "every change is made, respond with a short confirmation."
+)
 
 
 def _ordered_calls(message: AIMessage) -> list[dict[str, Any]]:
@@ -249,7 +294,7 @@ class ToolCallingFramework(Framework):
         raw = ""
         if any(name in self.tool_names for name in RAW_QUERY_TOOLS):
             raw = "\n- Besides the task tools, you can run SOQL queries and SOSL searches directly."
-        return _FC_RULES.format(raw=raw)
+        return _FC_RULES.format(raw=raw) + (_FC_WRITES if self.writes else "")
 
     def correction(self) -> str:
         return FC_CORRECTION
@@ -317,15 +362,40 @@ FRAMEWORK_NAMES: tuple[FrameworkName, ...] = ("act", "react", "fc", "fc_flex")
 def make_framework(name: str, tool_schemas: Sequence[dict[str, Any]] = ()) -> Framework:
     """The framework called `name`; fc and fc_flex need the OpenAI-format schemas of the tools.
 
-    `tool_schemas` is the whole registry; fc keeps all but the raw query tools, fc_flex all.
+    `tool_schemas` is the whole registry; fc keeps all but the raw query tools, fc_flex all; the
+    record tools are set apart for workflow instances (:meth:`Framework.for_instance`).
     """
     if name == "act":
         return TextFramework("act", 2000)
     if name == "react":
         return TextFramework("react", 2000, with_thought=True)
     if name in {"fc", "fc_flex"}:
-        schemas = tuple(s for s in tool_schemas if name == "fc_flex" or s["function"]["name"] not in RAW_QUERY_TOOLS)
+        records = tuple(s for s in tool_schemas if s["function"]["name"] in RECORD_TOOLS)
+        schemas = tuple(
+            s
+            for s in tool_schemas
+            if s["function"]["name"] not in RECORD_TOOLS
+            and (name == "fc_flex" or s["function"]["name"] not in RAW_QUERY_TOOLS)
+        )
         if not any(s["function"]["name"] == RESPOND_TOOL for s in schemas):
             raise ValueError("the tool registry has no 'respond' tool")
-        return ToolCallingFramework(name, 3500, schemas)  # type: ignore[arg-type]
+        return ToolCallingFramework(name, 3500, schemas, records)  # type: ignore[arg-type]
     raise ValueError(f"unknown framework {name!r}: choose one of {', '.join(FRAMEWORK_NAMES)}")
+
+
+_WRITE_ACTION = re.compile(r"^\s*(" + "|".join(WRITE_TOOLS) + r")\s*(\{.*\})\s*$", re.DOTALL)
+
+
+def write_action(content: str) -> tuple[str, dict[str, Any]] | None:
+    """(tool, arguments) of an ``<execute>`` that holds a write (``update_record {...}``), else None;
+    ValueError when the arguments are not one JSON object."""
+    match = _WRITE_ACTION.match(content)
+    if match is None:
+        return None
+    try:
+        arguments = json.loads(match.group(2))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the arguments of {match.group(1)} are not valid JSON: {exc.msg}") from None
+    if not isinstance(arguments, dict):
+        raise ValueError(f"the arguments of {match.group(1)} must be one JSON object")
+    return match.group(1), arguments

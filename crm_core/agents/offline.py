@@ -2,7 +2,8 @@
 
 - ``oracle``: follows the benchmark's oracle steps (:func:`crm_core.tasks.solve`) in the
   framework's own format (``<execute>`` tags for act/react, tool calls for fc/fc_flex), then
-  responds with the oracle's answer. It solves through the same tools as any agent.
+  responds with the oracle's answer. It solves through the same tools as any agent; on a
+  workflow instance it solves in a scratch sandbox first, then replays its writes in the episode's.
 - ``baseline:majority`` / ``baseline:random``: respond at once with the task's floor answer.
 - ``replay:RUN_ID``: re-plays the assistant messages recorded for the same instance and trial.
 
@@ -24,12 +25,13 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.environment import instance_today
-from crm_core.agents.frameworks import RAW_QUERY_TOOLS, RESPOND_TOOL
+from crm_core.agents.frameworks import RAW_QUERY_TOOLS, RESPOND_TOOL, changes_the_org
 from crm_core.agents.models import EpisodeContext, ModelSource
 from crm_core.agents.records import FrameworkName
 from crm_core.agents.transcript import to_ai_message
 from crm_core.errors import UserFacingError
 from crm_core.tools.general import OBSERVATION_PREFIX
+from crm_core.tools.records import WRITE_TOOLS
 
 if TYPE_CHECKING:
     from crm_core.agents.environment import OrgEnvironment
@@ -190,6 +192,8 @@ class OracleChatModel(ScriptedChatModel):
             step = steps[done]
             if self.framework in {"fc", "fc_flex"}:
                 return _tool_call_message(step.tool, step.arguments, turn)
+            if step.tool in WRITE_TOOLS:
+                return self.execute(f"{step.tool} {json.dumps(step.arguments)}", thought=f"Step {turn}: {step.tool}.")
             return self.execute(step.arguments["query"], thought=f"Step {turn}: run {step.tool}.")
         return self.respond(self.answer, turn)
 
@@ -207,15 +211,24 @@ class OracleSource(ModelSource):
 
     def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
         framework = episode.framework
-        usable = set(framework.tool_names) - {RESPOND_TOOL} if framework.native_tools else set(RAW_QUERY_TOOLS)
+        writes = changes_the_org(episode.instance)
+        if framework.native_tools:
+            usable = set(framework.tool_names) - {RESPOND_TOOL}
+        else:
+            usable = set(RAW_QUERY_TOOLS) | (set(WRITE_TOOLS) if writes else set())
 
         def solver() -> tuple[list[Any], str | None]:
             from crm_core.tasks.oracle import solve
             from crm_core.tools import ToolContext
 
-            with episode.env.engine.connect() as conn:
-                context = ToolContext(conn=conn, today=instance_today(episode.instance.params))
-                trace = solve(episode.instance, context, raw_queries=not framework.native_tools)
+            today = instance_today(episode.instance.params)
+            raw = not framework.native_tools
+            if writes:  # solve in a scratch sandbox: the episode's own sandbox sees the same writes replayed
+                with episode.env.new_sandbox() as scratch, scratch.lock:
+                    trace = solve(episode.instance, ToolContext(scratch.conn, today, scratch), raw_queries=raw)
+            else:
+                with episode.env.engine.connect() as conn:
+                    trace = solve(episode.instance, ToolContext(conn=conn, today=today), raw_queries=raw)
             return [step for step in trace.steps if step.tool in usable], trace.answer
 
         return OracleChatModel(framework=framework.name, solver=solver)

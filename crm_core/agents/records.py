@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_core.scoring.state import StateDiff, StateScore
+
 FrameworkName = Literal["act", "react", "fc", "fc_flex"]
 EndReason = Literal["responded", "max_turns", "error"]
 Role = Literal["system", "user", "assistant", "tool"]
@@ -58,6 +60,8 @@ class ActionRecord(BaseModel):
     thought: str | None = None
     observation: str | None = None
     error: str | None = None
+    state_diff: StateDiff | None = None
+    """After a write of a workflow episode: the sandbox's changes so far (all the episode's writes)."""
 
 
 class EpisodeRecord(BaseModel):
@@ -65,7 +69,9 @@ class EpisodeRecord(BaseModel):
 
     `answer` is None when the agent never responded; `gold` is the instance's answer as CRMArena
     writes it ("None" for no answer); `reward` is the original metric and `reward_normalized`
-    the lenient exact match (equal to `reward` for fuzzy-match tasks).
+    the lenient exact match (equal to `reward` for fuzzy-match tasks). A workflow episode
+    (``state_match``) is scored on `state_diff`, the changes it left in its sandbox: `reward` is
+    the exact 0/1 and `state_score` has the partial-credit F1 and what was missing or unexpected.
     """
 
     run_id: str
@@ -90,6 +96,8 @@ class EpisodeRecord(BaseModel):
     error: str | None = None
     started_at: dt.datetime
     finished_at: dt.datetime
+    state_diff: StateDiff | None = None
+    state_score: StateScore | None = None
 
 
 class RunRecord(BaseModel):

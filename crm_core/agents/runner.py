@@ -45,13 +45,17 @@ def default_run_id(framework: str, model: str, now: dt.datetime | None = None) -
 
 
 def parse_tasks(value: str | None) -> list[str]:
-    """``all`` (or nothing) for every task, else a comma-separated list of task names."""
+    """``all`` (or nothing) for CRMArena's tasks, ``workflow`` for the workflow tasks, else a
+    comma-separated list of task names."""
     if value is None or value.strip().lower() in {"", "all"}:
         return list(task_names())
+    if value.strip().lower() == "workflow":
+        return list(task_names("workflow"))
     names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = [name for name in names if name not in task_names()]
+    known = task_names(None)
+    unknown = [name for name in names if name not in known]
     if unknown:
-        raise UserFacingError(f"unknown task {unknown[0]!r}: choose 'all' or some of {', '.join(task_names())}")
+        raise UserFacingError(f"unknown task {unknown[0]!r}: choose 'all', 'workflow' or some of {', '.join(known)}")
     return list(dict.fromkeys(names))
 
 

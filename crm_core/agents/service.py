@@ -137,7 +137,7 @@ class PreparedRun:
     def close(self) -> None:
         """Release the org's engine without playing (execute does this itself)."""
         self._closed = True
-        self.env.engine.dispose()
+        self.env.dispose()
 
 
 def prepare(
@@ -181,7 +181,7 @@ def prepare(
         record = save_run(store, record, planned=len(instances) * record.trials)
         retried = delete_error_episodes(store, record.run_id) if config.retry_errors and stored is not None else 0
     except BaseException:
-        env.engine.dispose()
+        env.dispose()
         raise
     return PreparedRun(
         run=record,

@@ -7,7 +7,8 @@ import string
 from collections import Counter
 from typing import Literal, Protocol
 
-RewardMetric = Literal["exact_match", "fuzzy_match"]
+RewardMetric = Literal["exact_match", "fuzzy_match", "state_match"]
+"""``state_match`` instances are scored on the org state an episode leaves (:mod:`crm_core.scoring.state`)."""
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = frozenset(string.punctuation)

@@ -2,7 +2,8 @@
 
 A well-formed answer is a value of the task's answer type (an agent's User Id, an Issue__c Id,
 a month name, a state code, a Product2 Id, a policy article Id, a knowledge answer); "None" is
-the absence of one, so neither baseline ever answers None.
+the absence of one, so neither baseline ever answers None. On a workflow task both baselines
+respond without changing anything, so the state they leave is the org's own.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def majority_baseline(instances: Iterable[TaskInstance]) -> AnswerFunction:
 
 def answer_pools(conn: Connection) -> dict[str, list[str]]:
     """Every well-formed answer of each task in this org, sorted (each task type's answer pool)."""
-    return {spec.name: spec.answer_pool(conn) for spec in task_specs()}
+    return {spec.name: spec.answer_pool(conn) for spec in task_specs(None)}
 
 
 def random_baseline(pools: dict[str, list[str]], seed: int = 0) -> AnswerFunction:

@@ -14,8 +14,11 @@ from crm_core.org.schema import OrgInfo
 from crm_core.tasks.records import TaskInstance, write_tasks_to_org
 from crm_core.tasks.registry import task_specs
 from crm_core.tasks.sampling import collect, read_org_view
+from crm_core.tasks.spec import Suite
 
 DEFAULT_PER_TASK = 130
+SUITE_FIRST_IDX: dict[Suite, int] = {"crmarena": 0, "workflow": 10_000}
+"""Where each suite's instance numbers start, so suites share the org's task table without clashing."""
 ProgressCallback = Callable[[str, int, int], None]
 
 
@@ -45,8 +48,9 @@ def generate_tasks(
     per_task: int = DEFAULT_PER_TASK,
     seed: int | None = None,
     progress: ProgressCallback | None = None,
+    suite: Suite = "crmarena",
 ) -> list[TaskInstance]:
-    """The task set of the org at `url` (read-only), `per_task` instances per task, from `seed`."""
+    """The task set of `suite` for the org at `url` (read-only), `per_task` instances per task, from `seed`."""
     if per_task < 1:
         raise UserFacingError(f"--per-task must be at least 1, got {per_task}")
     seed = org_seed(url) if seed is None else seed
@@ -57,7 +61,7 @@ def generate_tasks(
             view = read_org_view(conn)
             if not view.products or not view.issues:
                 raise UserFacingError("the org has no products or issues: generate an org first")
-            specs = task_specs()
+            specs = task_specs(suite)
             samplers = [spec.sampler(conn, view) for spec in specs]
             for number, (spec, sample) in enumerate(zip(specs, samplers, strict=True)):
                 rng = random.Random(f"{seed}:{spec.name}")
@@ -65,7 +69,7 @@ def generate_tasks(
                 for draft in drafts:
                     instances.append(
                         TaskInstance(
-                            idx=len(instances),
+                            idx=SUITE_FIRST_IDX[suite] + len(instances),
                             task=spec.name,
                             persona=spec.persona,
                             query=draft.query,
@@ -73,6 +77,7 @@ def generate_tasks(
                             metadata=spec.metadata(draft.today),
                             reward_metric=spec.metric,
                             params=draft.params,
+                            expected_diff=draft.expected_diff,
                         )
                     )
                 if progress:
@@ -90,8 +95,9 @@ def build_tasks(
     per_task: int = DEFAULT_PER_TASK,
     seed: int | None = None,
     progress: ProgressCallback | None = None,
+    suite: Suite = "crmarena",
 ) -> list[TaskInstance]:
-    """Generate the task set of the org at `url` and store it in the org database."""
-    instances = generate_tasks(url, per_task=per_task, seed=seed, progress=progress)
-    write_tasks_to_org(url, instances)
+    """Generate the task set of `suite` and store it in the org database (other suites' instances kept)."""
+    instances = generate_tasks(url, per_task=per_task, seed=seed, progress=progress, suite=suite)
+    write_tasks_to_org(url, instances, suite=suite)
     return instances

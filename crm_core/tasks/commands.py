@@ -19,6 +19,7 @@ from crm_core.errors import UserFacingError
 from crm_core.tasks.build import DEFAULT_PER_TASK
 from crm_core.tasks.records import TaskInstance
 from crm_core.tasks.registry import task_specs
+from crm_core.tasks.spec import Suite
 
 tasks_app = typer.Typer(no_args_is_help=True, help="The benchmark's task set: build, export, import, show.")
 
@@ -47,8 +48,10 @@ def _summary(instances: list[TaskInstance], title: str) -> Table:
     return table
 
 
-def build_with_progress(url: str, *, per_task: int = DEFAULT_PER_TASK, seed: int | None = None) -> list[TaskInstance]:
-    """Build and store the task set with a progress bar on stderr (used by `generate` too)."""
+def build_with_progress(
+    url: str, *, per_task: int = DEFAULT_PER_TASK, seed: int | None = None, suite: Suite = "crmarena"
+) -> list[TaskInstance]:
+    """Build and store one suite of the task set with a progress bar on stderr (used by `generate` too)."""
     from crm_core.tasks.build import build_tasks
 
     console = Console(stderr=True)
@@ -59,12 +62,12 @@ def build_with_progress(url: str, *, per_task: int = DEFAULT_PER_TASK, seed: int
         TimeElapsedColumn(),
         console=console,
     ) as bar:
-        bar_id = bar.add_task("", total=len(task_specs()))
+        bar_id = bar.add_task("", total=len(task_specs(suite)))
 
         def progress(task: str, done: int, total: int) -> None:
             bar.update(bar_id, completed=done, total=total, description=task)
 
-        instances = build_tasks(url, per_task=per_task, seed=seed, progress=progress)
+        instances = build_tasks(url, per_task=per_task, seed=seed, progress=progress, suite=suite)
     short = {t: c for t, c in Counter(i.task for i in instances).items() if c < per_task}
     for task, count in short.items():
         console.print(f"[yellow]Warning:[/] only {count} of {per_task} {task} instances: the org is too small")
@@ -76,9 +79,13 @@ def build(
     per_task: Annotated[int, typer.Option("--per-task", help="Instances per task.")] = DEFAULT_PER_TASK,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the org's seed).")] = None,
     org_db: OrgDbOption = None,
+    suite: Annotated[
+        Suite,
+        typer.Option(help="crmarena (the nine read-only tasks) or workflow (tasks that change the org)."),
+    ] = "crmarena",
 ) -> None:
-    """Generate the task set from the org and store it in the org database."""
-    instances = build_with_progress(_url(org_db), per_task=per_task, seed=seed)
+    """Generate one suite of the task set from the org and store it in the org database."""
+    instances = build_with_progress(_url(org_db), per_task=per_task, seed=seed, suite=suite)
     Console().print(_summary(instances, "Task set"))
 
 
@@ -130,7 +137,7 @@ def show(
         raise UserFacingError(f"no task instance with idx {idx}")
     instance = found[0]
     if as_json:
-        typer.echo(json.dumps(instance.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(instance.to_record(), ensure_ascii=False, indent=2))
         return
     console = Console()
     console.print(f"[bold]#{instance.idx}[/] {instance.task} ({instance.persona}, {instance.reward_metric})")

@@ -3,7 +3,9 @@
 An instance is CRMArena's record (idx, task, persona, query, answer, metadata, reward_metric)
 plus ``params``: the structured parameters the answer is computed from (never shown to agents).
 ``answer`` is None when the correct answer is "None"; files in CRMArena's format carry the string.
-``task`` names a task type of :mod:`crm_core.tasks.registry`.
+``task`` names a task type of :mod:`crm_core.tasks.registry`. Workflow instances (``reward_metric``
+``state_match``) carry ``expected_diff``, the changes a correct episode leaves in its sandbox; the
+field is absent from the files of read-only instances, so their bytes stay CRMArena's.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crm_core.errors import UserFacingError
 from crm_core.scoring.metrics import RewardMetric
+from crm_core.scoring.state import StateDiff
 from crm_core.tasks.registry import spec_of, task_names
-from crm_core.tasks.spec import Persona
+from crm_core.tasks.spec import Persona, Suite
 from crm_core.tasks.store import read_rows, replace_rows
 
 ExportFormat = Literal["jsonl", "json", "crmarena", "crmarena-v1"]
@@ -50,13 +53,25 @@ class TaskInstance(BaseModel):
     metadata: TaskMetadata = TaskMetadata()
     reward_metric: RewardMetric
     params: dict[str, Any] = Field(default_factory=dict)
+    expected_diff: StateDiff | None = None
+    """``state_match`` instances: the records a correct episode creates, updates and deletes."""
 
     @field_validator("task")
     @classmethod
     def _known_task(cls, task: str) -> str:
-        if task not in task_names():
-            raise ValueError(f"unknown task {task!r}; tasks are {', '.join(task_names())}")
+        if task not in task_names(None):
+            raise ValueError(f"unknown task {task!r}; tasks are {', '.join(task_names(None))}")
         return task
+
+    @model_validator(mode="after")
+    def _state_has_expected_diff(self) -> TaskInstance:
+        if self.reward_metric == "state_match" and self.expected_diff is None:
+            raise ValueError("a state_match instance needs an expected_diff")
+        return self
+
+    def to_record(self) -> dict[str, Any]:
+        """The instance as a JSON-ready dict (``expected_diff`` only when there is one)."""
+        return self.model_dump(mode="json", exclude=None if self.expected_diff is not None else {"expected_diff"})
 
     @property
     def answer_text(self) -> str:
@@ -86,7 +101,7 @@ def _from_original(record: dict[str, Any]) -> dict[str, Any]:
         record["metadata"] = {}
     if record.get("persona") == "service agent":
         record["persona"] = "service_agent"
-    if "persona" not in record and record.get("task") in task_names():
+    if "persona" not in record and record.get("task") in task_names(None):
         record["persona"] = spec_of(record["task"]).persona
     return record
 
@@ -176,7 +191,7 @@ def dumps_instances(instances: Iterable[TaskInstance], fmt: ExportFormat = "json
     if fmt in ("crmarena", "crmarena-v1"):
         shape = to_crmarena if fmt == "crmarena" else to_crmarena_v1
         return json.dumps([shape(i) for i in instances], ensure_ascii=False, indent=2) + "\n"
-    dumped = [i.model_dump(mode="json") for i in instances]
+    dumped = [i.to_record() for i in instances]
     if fmt == "json":
         return json.dumps(dumped, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
     return "".join(json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n" for record in dumped)
@@ -197,11 +212,15 @@ def load_tasks(source: str | Path) -> list[TaskInstance]:
     return read_task_file(Path(source))
 
 
-def write_tasks_to_org(url: str, instances: Iterable[TaskInstance]) -> int:
-    """Replace the org's task set with `instances` (see :mod:`crm_core.tasks.store`); returns how many."""
+def write_tasks_to_org(url: str, instances: Iterable[TaskInstance], *, suite: Suite | None = None) -> int:
+    """Replace the org's task set with `instances` (see :mod:`crm_core.tasks.store`); returns how many.
+
+    With a `suite`, only that suite's instances are replaced and the other suites' are kept.
+    """
     return replace_rows(
         url,
-        [(i.idx, i.task, i.persona, json.dumps(i.model_dump(mode="json"), ensure_ascii=False)) for i in instances],
+        [(i.idx, i.task, i.persona, json.dumps(i.to_record(), ensure_ascii=False)) for i in instances],
+        tasks=None if suite is None else task_names(suite),
     )
 
 

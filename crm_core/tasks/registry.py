@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from crm_core.tasks.spec import TaskSpec
+from crm_core.tasks.spec import Suite, TaskSpec
 
 TYPES_PACKAGE = "crm_core.tasks.types"
 
@@ -21,7 +21,7 @@ class UnknownTaskError(KeyError):
     """A task name no task type has."""
 
     def __str__(self) -> str:
-        return f"unknown task {self.args[0]!r}; tasks are {', '.join(task_names())}"
+        return f"unknown task {self.args[0]!r}; tasks are {', '.join(task_names(None))}"
 
 
 def _discover() -> None:
@@ -43,16 +43,16 @@ def _discover() -> None:
     _ordered = tuple(sorted(found.values(), key=lambda spec: (spec.order, spec.name)))
 
 
-def task_specs() -> tuple[TaskSpec, ...]:
-    """Every task type, in the task set's order."""
+def task_specs(suite: Suite | None = "crmarena") -> tuple[TaskSpec, ...]:
+    """The task types of `suite` (CRMArena's by default; None: every suite), in the task set's order."""
     if not _ordered:
         _discover()
-    return _ordered
+    return tuple(spec for spec in _ordered if suite is None or spec.suite == suite)
 
 
-def task_names() -> tuple[str, ...]:
-    """The names of every task type, in the task set's order."""
-    return tuple(spec.name for spec in task_specs())
+def task_names(suite: Suite | None = "crmarena") -> tuple[str, ...]:
+    """The names of the task types of `suite` (CRMArena's by default; None: every suite), in order."""
+    return tuple(spec.name for spec in task_specs(suite))
 
 
 def spec_of(name: str) -> TaskSpec:

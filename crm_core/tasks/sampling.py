@@ -48,6 +48,8 @@ class Draft:
     answer: str | None
     params: dict[str, Any]
     today: str | None = None
+    expected_diff: Any = None
+    """Workflow drafts: the :class:`~crm_core.scoring.state.StateDiff` a correct episode leaves."""
 
 
 @dataclass(frozen=True)

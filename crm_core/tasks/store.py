@@ -33,8 +33,10 @@ class StoredTask(TaskBase):
     record: Mapped[str] = mapped_column(Text, nullable=False)
 
 
-def replace_rows(url: str, rows: Iterable[tuple[int, str, str, str]]) -> int:
-    """Replace the org's task set with `rows` (idx, task, persona, JSON record); returns how many."""
+def replace_rows(url: str, rows: Iterable[tuple[int, str, str, str]], *, tasks: Iterable[str] | None = None) -> int:
+    """Replace the org's task set with `rows` (idx, task, persona, JSON record); returns how many.
+
+    With `tasks`, only the rows of those tasks are replaced (one suite of the task set)."""
     try:
         engine = make_engine(url)
     except (ValueError, OSError) as exc:
@@ -44,7 +46,9 @@ def replace_rows(url: str, rows: Iterable[tuple[int, str, str, str]]) -> int:
         columns = ("idx", "task", "persona", "record")
         values = [dict(zip(columns, row, strict=True)) for row in rows]
         with engine.begin() as conn:
-            conn.execute(delete(StoredTask))
+            conn.execute(
+                delete(StoredTask) if tasks is None else delete(StoredTask).where(StoredTask.task.in_(list(tasks)))
+            )
             if values:
                 conn.execute(StoredTask.__table__.insert(), values)
         return len(values)

@@ -226,6 +226,9 @@ BAD_ARGUMENTS: list[tuple[str, dict, str]] = [
     ("create_record", {"object": "Opportunity", "fields": {}}, "argument 'object' must be one of User"),
     ("update_record", {"object": "Case", "id": "x", "fields": []}, "argument 'fields' must be of type object"),
     ("delete_record", {"object": "Case"}, "missing required argument 'id'"),
+    ("get_records", {"object": "Contact", "where": {"Nope": "x"}}, "Contact has no field 'Nope'"),
+    ("get_records", {"object": "Contact", "where": {}}, "argument 'where' needs at least one field"),
+    ("get_records", {"object": "Contact", "where": {"Email": ["a"]}}, "a value to match must be text"),
 ]  # fmt: skip
 
 

@@ -118,7 +118,7 @@ def reference(conn: Connection, p: dict[str, Any]) -> str | None:
 # --- sampler -----------------------------------------------------------------------------------
 
 
-def _case_text(rng: random.Random, product: str, issue_name: str, order_number: str) -> tuple[str, str]:
+def new_case_text(rng: random.Random, product: str, issue_name: str, order_number: str) -> tuple[str, str]:
     """Subject and description of a new case, from the org generator's templates when available."""
     try:
         from crm_core.org.catalog import ISSUES
@@ -149,7 +149,7 @@ def sampler(conn: Connection, view: OrgView) -> Sampler:
         answer = solved[issue, product]
         if answer is None:
             return None
-        subject_line, text = _case_text(rng, view.products[product], view.issues[issue], order_number)
+        subject_line, text = new_case_text(rng, view.products[product], view.issues[issue], order_number)
         query = fill(rng.choice(PHRASINGS), subject=subject_line, description=text)
         return Draft(query, answer, {"issue_id": issue, "product_id": product})
 
