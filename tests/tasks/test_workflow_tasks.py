@@ -121,3 +121,20 @@ def test_a_state_match_record_without_its_diff_is_refused(tmp_path, workflow_ins
     bad.write_text(json.dumps(record) + "\n")
     with pytest.raises(TaskFileError, match=r"field 'expected_diff.updated.0.id'"):
         read_task_file(bad)
+
+
+def test_building_one_suite_keeps_the_other(tiny_org_url: str, tmp_path) -> None:
+    import shutil
+
+    from crm_core.db import sqlite_path
+    from crm_core.tasks.build import build_tasks
+    from crm_core.tasks.records import load_tasks
+
+    copy = tmp_path / "org.db"
+    shutil.copy(sqlite_path(tiny_org_url), copy)
+    url = f"sqlite:///{copy}"
+    read_only = build_tasks(url, per_task=1)
+    workflow = build_tasks(url, per_task=1, suite="workflow")
+    assert load_tasks(url) == read_only + workflow
+    again = build_tasks(url, per_task=1)  # rebuilding CRMArena's suite leaves the workflow rows alone
+    assert load_tasks(url) == again + workflow
