@@ -6,6 +6,11 @@ with the rows: SQLite's FTS5 table is an external-content table updated by trigg
 update and delete; PostgreSQL's index is a GIN expression index over ``to_tsvector('simple', ...)``
 of the text with everything but letters and digits replaced by spaces, which the database
 maintains itself. :mod:`crm_core.query.fulltext` queries it.
+
+On SQLite two companions let SOSL rank from the index instead of re-reading the text: an
+``fts5vocab`` table listing every indexed word's (row, column, position), and a partial index of
+the rows whose indexed text is not plain ASCII (the only rows where FTS5's word splitting and case
+folding may differ from SOSL's, so the only ones SOSL still reads and splits itself).
 """
 
 from __future__ import annotations
@@ -19,6 +24,20 @@ PG_CONFIG = "'simple'::regconfig"
 
 def index_name(object_name: str) -> str:
     return f"search_{object_name}"
+
+
+def vocab_name(object_name: str) -> str:
+    return f"search_{object_name}_words"
+
+
+def non_ascii_name(object_name: str) -> str:
+    return f"search_{object_name}_non_ascii"
+
+
+def non_ascii_condition(table: str, columns: list[str]) -> str:
+    """SQLite: whether a row's indexed text has a character outside ASCII (its length in characters
+    differs from its length in bytes). The partial index and its query spell it identically."""
+    return " OR ".join(f'length("{table}"."{c}") != length(CAST("{table}"."{c}" AS BLOB))' for c in columns)
 
 
 def indexed_columns(obj: ObjectDescribe) -> list[str]:
@@ -59,6 +78,13 @@ def _build(conn: Connection, table: str, columns: list[str]) -> None:
             trigger = f"{name}_{event.lower()}"
             conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS "{trigger}"')
             conn.exec_driver_sql(f'CREATE TRIGGER "{trigger}" AFTER {event} ON "{table}" BEGIN {body} END')
+        vocab, non_ascii = vocab_name(table), non_ascii_name(table)
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{vocab}"')
+        conn.exec_driver_sql(f'CREATE VIRTUAL TABLE "{vocab}" USING fts5vocab("{name}", instance)')
+        conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{non_ascii}"')
+        conn.exec_driver_sql(
+            f'CREATE INDEX "{non_ascii}" ON "{table}"("Id") WHERE {non_ascii_condition(table, columns)}'
+        )
     else:
         conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
         conn.exec_driver_sql(f'CREATE INDEX "{name}" ON "{table}" USING GIN ({pg_document(table, columns)})')

@@ -11,19 +11,30 @@ plain ``LIKE`` pre-filter used when an org has no index.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, inspect
+from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import NullType
 
 from crm_core.org.metadata import describe_org
-from crm_core.org.search_index import PG_CONFIG, index_name, indexed_columns, pg_document
+from crm_core.org.search_index import (
+    PG_CONFIG,
+    index_name,
+    indexed_columns,
+    non_ascii_condition,
+    pg_document,
+    vocab_name,
+)
 
 _ASCII_WORD = re.compile(r"^[A-Za-z0-9]+$")
 _indexed: set[str] = set()  # engine URLs whose org has the index
+_positioned: set[str] = set()  # SQLite URLs whose index also lists word positions
 
 
 def has_search_index(conn: Connection) -> bool:
@@ -39,6 +50,62 @@ def has_search_index(conn: Connection) -> bool:
             return False
         _indexed.add(key)
     return True
+
+
+def has_word_positions(conn: Connection) -> bool:
+    """Whether the SQLite index also lists every word's positions and the rows with non-ASCII text
+    (the ``fts5vocab`` and partial index that ``generate`` builds beside it)."""
+    if conn.dialect.name != "sqlite":
+        return False
+    key = str(conn.engine.url)
+    if key not in _positioned:
+        if vocab_name("Case") not in set(inspect(conn).get_table_names()):
+            return False
+        _positioned.add(key)
+    return True
+
+
+def index_word(token: str | re.Pattern) -> tuple[str, bool] | None:
+    """A SOSL term token as the index spells it, (word, is prefix), where the index finds exactly
+    the words SOSL matches: ASCII letters and digits, with at most a trailing ``*``."""
+    if isinstance(token, str):
+        return (token, False) if _ASCII_WORD.fullmatch(token) else None
+    stem = token.pattern.removesuffix(".*")
+    return (stem, True) if stem != token.pattern and _ASCII_WORD.fullmatch(stem) else None
+
+
+def word_positions(
+    conn: Connection, object_name: str, word: str, prefix: bool, columns: list[str]
+) -> list[tuple[int, str, int]]:
+    """(rowid, column, position) of every occurrence of `word` (or of every word it starts, with
+    `prefix`) in `columns` of `object_name`'s index; positions count words from 0 in each column."""
+    vocab = vocab_name(object_name)
+    matched = "term >= ? AND term < ?" if prefix else "term = ?"
+    words = (word, word + "\U0010ffff") if prefix else (word,)
+    listed = ", ".join("?" for _ in columns)
+    sql = f'SELECT doc, col, "offset" FROM "{vocab}" WHERE {matched} AND col IN ({listed})'
+    cursor = conn.connection.cursor()  # thousands of plain tuples: the DB-API cursor, no Row objects
+    try:
+        return cursor.execute(sql, (*words, *columns)).fetchall()
+    finally:
+        cursor.close()
+
+
+def record_ids(conn: Connection, object_name: str, rowids: Iterable[int]) -> list[tuple[int, str]]:
+    """(rowid, Id) of the rows `rowids` of `object_name` (bound as one JSON array)."""
+    sql = f'SELECT rowid, "Id" FROM "{object_name}" WHERE rowid IN (SELECT value FROM json_each(?))'
+    cursor = conn.connection.cursor()
+    try:
+        return cursor.execute(sql, (json.dumps(list(rowids)),)).fetchall()
+    finally:
+        cursor.close()
+
+
+def non_ascii_rows(conn: Connection, object_name: str) -> set[int]:
+    """The rowids of `object_name` whose indexed text has a non-ASCII character (read from the
+    partial index, so without reading any text)."""
+    condition = non_ascii_condition(object_name, indexed_columns(describe_org()[object_name]))
+    return {r[0] for r in conn.exec_driver_sql(f'SELECT rowid FROM "{object_name}" WHERE {condition}')}
 
 
 def shadowed(conn: Connection) -> bool:
@@ -74,7 +141,9 @@ def term_query(tokens: tuple[str | re.Pattern, ...], dialect: str) -> str | None
 class ContainsWords(FunctionElement):
     """``table``'s row matches the index query (a bound parameter) of one term."""
 
-    type = Boolean()
+    # Not Boolean: SQLite would get ``(...) = 1``, which hides the rowid IN from its planner (a
+    # scan of the whole table instead of a look-up of the matching rows).
+    type = NullType()
     inherit_cache = True
     name = "contains_words"
     _traverse_internals = [

@@ -10,19 +10,31 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, and_, literal, or_
+from sqlalchemy import Connection, Engine, String, and_, func, literal, literal_column, or_, select
 
 from crm_core.org.metadata import FieldDescribe, ObjectDescribe, describe_org
 from crm_core.query.binder import Binder, BoundField, BoundQuery, FieldRef, OutputColumn, category_of
 from crm_core.query.engine import connected, guarded, utc_today
 from crm_core.query.errors import MALFORMED_QUERY, MALFORMED_SEARCH, QueryError, check_statement_length
-from crm_core.query.fulltext import ContainsWords, has_search_index, indexed_columns, shadowed, term_query
+from crm_core.query.fulltext import (
+    ContainsWords,
+    has_search_index,
+    has_word_positions,
+    index_word,
+    indexed_columns,
+    non_ascii_rows,
+    record_ids,
+    shadowed,
+    term_query,
+    word_positions,
+)
 from crm_core.query.lexer import Kind, tokenize
 from crm_core.query.parser import MAX_NESTING, Parser
 from crm_core.query.planner import Plan, category_conditions, ci_like, plan_query
@@ -250,6 +262,8 @@ class _Target:
     ordered: bool
     table: Any
     offset: int = 0
+    positional: bool = False  # the index's word positions decide matches and ranking (SQLite)
+    filtered: bool = False  # a WHERE or WITH DATA CATEGORY of its own
 
 
 @dataclass
@@ -449,6 +463,7 @@ def _options(parser: Parser, binder: Binder | None, targets: list[_Target | None
             selections = binder.category_selections(filters, "Knowledge__kav", token.offset)
             for target in articles:
                 target.plan.statement = target.plan.statement.where(*category_conditions(selections, target.table))
+                target.filtered = True
         elif parser.keyword("DIVISION", "PRICEBOOKID"):
             _expect_equals(parser)
             parser.expect(Kind.STRING)
@@ -498,6 +513,7 @@ def _returning(
     target = _target(obj, unlimited, scope, expression, bound.limit, fulltext)
     if target is not None:
         target.offset = bound.offset or 0
+        target.filtered = bound.where is not None
     return target
 
 
@@ -521,7 +537,32 @@ def _target(
     statement = plan.statement.add_columns(*columns).where(_prefilter(expression, columns, fields, index))
     plan.statement = statement  # without ORDER BY, matches are ranked (ties by Id) in Python
     flags = tuple(f.name in names for f in fields)
-    return _Target(plan, start, fields, flags, limit, bool(bound.order_by), table)
+    positional = fulltext == "sqlite" and _index_decides(expression, fields, indexed_columns(obj))
+    return _Target(plan, start, fields, flags, limit, bool(bound.order_by), table, positional=positional)
+
+
+def _terms(expression: SearchExpression) -> Iterator[Term]:
+    if isinstance(expression, Term):
+        yield expression
+    elif isinstance(expression, Without):
+        yield from _terms(expression.left)
+        yield from _terms(expression.right)
+    else:
+        for item in expression.items:
+            yield from _terms(item)
+
+
+def _index_decides(expression: SearchExpression, fields: tuple[FieldDescribe, ...], indexed: list[str]) -> bool:
+    """Whether the index's word positions give exactly SOSL's matches and counts: every searched
+    field is indexed, every term word is ASCII letters and digits (a trailing ``*`` at most), and no
+    term with a digit meets a phone field (whose digits SOSL also matches run together)."""
+    terms = list(_terms(expression))
+    phones = any(f.type == "phone" for f in fields)
+    return (
+        all(f.name in indexed for f in fields)
+        and all(index_word(token) is not None for term in terms for token in term.tokens)
+        and not (phones and any(any(c.isdigit() for c in term.text) for term in terms))
+    )
 
 
 def _like_escape(text: str) -> str:
@@ -611,62 +652,202 @@ class _Field:
         return self._tokens
 
 
-def _evaluate(expression: SearchExpression, fields: list[_Field], hits: dict) -> bool:
+Hits = tuple[int, bool]  # a term's occurrences in a record and whether one is in a name field
+
+
+def _field_hits(term: Term, fields: list[_Field]) -> Hits:
+    """A term's hits in a record's field values, by SOSL's own word splitting."""
+    name_hit, total = False, 0
+    fragment = term.fragment
+    for field_value in fields:
+        if fragment and not field_value.phone and fragment not in field_value.text:
+            continue  # a term's longest literal run occurs in every text it matches
+        for tokens in field_value.token_lists():
+            count = _count(term, tokens)
+            total += count
+            name_hit = name_hit or (field_value.is_name and count > 0)
+    return total, name_hit
+
+
+def _evaluate(expression: SearchExpression, hits_of: Callable[[Term], Hits], hits: dict[Term, Hits]) -> bool:
+    """Whether a record matches; `hits` collects the hits of every term evaluated (the score)."""
     if isinstance(expression, Term):
         if expression not in hits:
-            name_hit, total = False, 0
-            fragment = expression.fragment
-            for field_value in fields:
-                if fragment and not field_value.phone and fragment not in field_value.text:
-                    continue  # a term's longest literal run occurs in every text it matches
-                for tokens in field_value.token_lists():
-                    count = _count(expression, tokens)
-                    total += count
-                    name_hit = name_hit or (field_value.is_name and count > 0)
-            hits[expression] = (total, name_hit)
+            hits[expression] = hits_of(expression)
         return hits[expression][0] > 0
     if isinstance(expression, AllOf):
-        return all(_evaluate(i, fields, hits) for i in expression.items)
+        return all(_evaluate(i, hits_of, hits) for i in expression.items)
     if isinstance(expression, AnyOf):
-        return any([_evaluate(i, fields, hits) for i in expression.items])  # all: score every term
-    return _evaluate(expression.left, fields, hits) and not _evaluate(expression.right, fields, hits)
+        return any([_evaluate(i, hits_of, hits) for i in expression.items])  # all: score every term
+    return _evaluate(expression.left, hits_of, hits) and not _evaluate(expression.right, hits_of, hits)
+
+
+def _score(expression: SearchExpression, hits_of: Callable[[Term], Hits]) -> tuple | None:
+    """A record's relevance (name-field match, terms matched, occurrences), None when it does not match."""
+    hits: dict[Term, Hits] = {}
+    if not _evaluate(expression, hits_of, hits):
+        return None
+    matched = [h for h in hits.values() if h[0] > 0]
+    return (any(h[1] for h in matched), len(matched), sum(h[0] for h in matched))
+
+
+def _row_fields(target: _Target, row: Any, start: int) -> list[_Field]:
+    return [
+        _Field(row[index], is_name, described.type == "phone")
+        for index, (described, is_name) in enumerate(zip(target.search_fields, target.name_flags, strict=True), start)
+        if row[index] is not None
+    ]
+
+
+def _ranked_rows(target: _Target, rows: list, expression: SearchExpression) -> list[tuple[tuple, Any]]:
+    """(score, row) of the matching `rows`, each record's text read and split in Python."""
+    found = []
+    for row in rows:
+        fields = _row_fields(target, row, target.search_start)
+        score = _score(expression, lambda term, fields=fields: _field_hits(term, fields))
+        if score is not None:
+            found.append((score, row))
+    return found
+
+
+def _rank(target: _Target, found: list[tuple[tuple, Any]], id_of: Callable[[Any], str], cap: int) -> list:
+    """The page of `found` (score, item) the target returns: by relevance, ties by Id, unless the
+    target has its own ORDER BY (then `found` is already in that order)."""
+    if not target.ordered:
+        found.sort(key=lambda item: id_of(item[1]))
+        found.sort(key=lambda item: item[0], reverse=True)
+    end = None if target.limit is None else target.offset + target.limit
+    return found[target.offset : end][:cap]
 
 
 def _matches(
-    target: _Target, rows: list, expression: SearchExpression, options: SearchOptions, cap: int
+    connection: Connection, target: _Target, expression: SearchExpression, options: SearchOptions, cap: int
 ) -> list[tuple[tuple, dict]]:
-    """The ranked matches among `rows` as (score, record), at most `cap` (the search's LIMIT)."""
+    """The ranked matches of one target as (score, record), at most `cap` (the search's LIMIT)."""
     layout = target.plan.layout
     assert layout is not None
-    searched = list(enumerate(zip(target.search_fields, target.name_flags, strict=True), target.search_start))
-    found = []
-    for row in rows:
-        fields = [
-            _Field(row[index], is_name, described.type == "phone")
-            for index, (described, is_name) in searched
-            if row[index] is not None
-        ]
-        hits: dict = {}
-        if not _evaluate(expression, fields, hits):
-            continue
-        matched = [h for h in hits.values() if h[0] > 0]
-        score = (any(h[1] for h in matched), len(matched), sum(h[0] for h in matched))
-        found.append((score, row))
-    if not target.ordered:
-        found.sort(key=lambda item: item[1][layout.id_index])
-        found.sort(key=lambda item: item[0], reverse=True)
-    end = None if target.limit is None else target.offset + target.limit
-    kept = [(score, record(row, layout), row) for score, row in found[target.offset : end][:cap]]
+    if target.positional and has_word_positions(connection):
+        page = _rank(target, _ranked_from_index(connection, target, expression), lambda c: c[1], cap)
+        rows = _rows_by_rowid(connection, target, [rowid for _, (rowid, _) in page])
+        kept = [(score, rows[rowid]) for score, (rowid, _) in page]
+    else:
+        rows = connection.execute(target.plan.statement).all()
+        kept = _rank(target, _ranked_rows(target, rows, expression), lambda row: row[layout.id_index], cap)
+    shaped = [(score, record(row, layout), row) for score, row in kept]
     if options.highlight or options.snippet_length:
         words = _marked_words(expression)
-        for position, (_, item, row) in enumerate(kept):
+        for position, (_, item, row) in enumerate(shaped):
             if options.snippet_length and target.plan.object_name in _SNIPPET_OBJECTS:
                 snippet = _snippet(target, row, words, options.snippet_length)
                 if snippet is not None:
                     item["snippet.text"] = snippet
             if position < MAX_HIGHLIGHTED:
                 _highlight(target.plan.object_name, item, words)
-    return [(score, item) for score, item, _ in kept]
+    return [(score, item) for score, item, _ in shaped]
+
+
+# --- ranking from the index's word positions (SQLite) -------------------------------------------
+
+
+def _rowid(target: _Target) -> Any:
+    return literal_column(f'"{target.table.name}".rowid')
+
+
+def _among(target: _Target, rowids: Iterable[int]) -> Any:
+    """The target's row is one of `rowids` (one bound JSON array, however many)."""
+    listed = select(literal_column("value")).select_from(func.json_each(json.dumps(list(rowids))))
+    return _rowid(target).in_(listed.scalar_subquery())
+
+
+def _ranked_from_index(
+    connection: Connection, target: _Target, expression: SearchExpression
+) -> list[tuple[tuple, tuple[int, str]]]:
+    """(score, (rowid, Id)) of the matches, in the target's ORDER BY when it has one.
+
+    Each term's occurrences come from the index's word positions, which split ASCII text exactly as
+    SOSL does, so no text is read for those rows; rows with non-ASCII text (the partial index lists
+    them) are read and split in Python as without the index. Only the matches' Ids are read."""
+    object_name = target.plan.object_name
+    columns = {f.name: is_name for f, is_name in zip(target.search_fields, target.name_flags, strict=True)}
+    foreign = non_ascii_rows(connection, object_name)
+    by_term = {term: _term_hits(connection, object_name, term, columns, foreign) for term in set(_terms(expression))}
+    scores = _index_scores(expression, by_term)
+    if foreign:  # the target's own statement (WHERE and index pre-filter) on the non-ASCII rows
+        statement = target.plan.statement.add_columns(_rowid(target)).where(_among(target, foreign))
+        for row in connection.execute(statement.order_by(None)).all():
+            fields = _row_fields(target, row, target.search_start)
+            score = _score(expression, lambda term, fields=fields: _field_hits(term, fields))
+            if score is not None:
+                scores[row[-1]] = score
+    if not scores:
+        return []
+    if target.filtered or target.ordered:  # the target's WHERE and ORDER BY on the matches
+        statement = target.plan.statement.with_only_columns(
+            _rowid(target), target.table.c.Id, maintain_column_froms=False
+        ).where(_among(target, scores))
+        ids = connection.execute(statement).all()
+    else:
+        ids = record_ids(connection, object_name, scores)
+    return [(scores[rowid], (rowid, record_id)) for rowid, record_id in ids]
+
+
+def _index_scores(expression: SearchExpression, by_term: dict[Term, dict[int, Hits]]) -> dict[int, tuple]:
+    """rowid -> score of every row the index's hits make match (those of no term never do)."""
+    flat = isinstance(expression, Term) or (
+        isinstance(expression, AllOf | AnyOf) and all(isinstance(i, Term) for i in expression.items)
+    )
+    if not flat:  # AND NOT or nesting: evaluate each row as the Python matching does
+        scores = {}
+        for doc in set().union(*by_term.values()):
+            score = _score(expression, lambda term, doc=doc: by_term[term].get(doc, (0, False)))
+            if score is not None:
+                scores[doc] = score
+        return scores
+    # One term, or AND / OR of terms: every term is evaluated for a matching row (the same
+    # score as _score), so the rows come straight from the terms' hits.
+    tables = list(by_term.values())
+    docs = set(tables[0]).intersection(*tables[1:]) if isinstance(expression, AllOf) else set().union(*tables)
+    if len(tables) == 1:
+        return {doc: (name_hit, 1, total) for doc, (total, name_hit) in tables[0].items()}
+    scores = {}
+    for doc in docs:
+        found = [table[doc] for table in tables if doc in table]
+        scores[doc] = (any(h[1] for h in found), len(found), sum(h[0] for h in found))
+    return scores
+
+
+def _term_hits(
+    connection: Connection, object_name: str, term: Term, columns: dict[str, bool], skipped: set[int]
+) -> dict[int, Hits]:
+    """rowid -> hits of `term` in the searched `columns` (name: is a name field), by the index,
+    leaving out the rows `skipped`."""
+    words = [index_word(token) for token in term.tokens]
+    if not words:
+        return {}
+    listed = list(columns)
+    occurrences = [word_positions(connection, object_name, w, p, listed) for w, p in words]  # type: ignore[misc]
+    starts = occurrences[0]
+    if len(words) > 1:  # a phrase: its words at consecutive positions of one column
+        later = [set(o) for o in occurrences[1:]]
+        starts = [
+            (doc, col, at)
+            for doc, col, at in starts
+            if all((doc, col, at + i) in positions for i, positions in enumerate(later, 1))
+        ]
+    hits: dict[int, Hits] = {}
+    for doc, col, _ in starts:
+        if doc not in skipped:
+            total, name_hit = hits.get(doc, (0, False))
+            hits[doc] = (total + 1, name_hit or columns[col])
+    return hits
+
+
+def _rows_by_rowid(connection: Connection, target: _Target, rowids: list[int]) -> dict[int, Any]:
+    """The target's rows (its selected fields, then the searched ones) of `rowids`."""
+    if not rowids:
+        return {}
+    statement = target.plan.statement.add_columns(_rowid(target)).where(_among(target, rowids)).order_by(None)
+    return {row[-1]: row for row in connection.execute(statement).all()}
 
 
 # --- WITH HIGHLIGHT, WITH SNIPPET, WITH METADATA ---------------------------------------------------
@@ -758,8 +939,7 @@ def run_sosl(conn: Connection | Engine, query: str, *, today: dt.date | None = N
             dialect = connection.dialect.name if indexed else None
             plan = sosl_plan(query, day, dialect)
             for target in plan.targets:
-                rows = connection.execute(target.plan.statement).all()
-                results.append(_matches(target, rows, plan.expression, plan.options, plan.limit))
+                results.append(_matches(connection, target, plan.expression, plan.options, plan.limit))
         answer: dict = {"searchRecords": _merge(results, plan.limit)}
         if plan.options.metadata:
             answer["searchResultsMetadata"] = search_metadata(plan)

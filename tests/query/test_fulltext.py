@@ -90,3 +90,51 @@ def test_the_index_follows_inserts_updates_and_deletes(query_org_url: str) -> No
             transaction.rollback()
     finally:
         engine.dispose()
+
+
+def test_sqlite_ranks_from_the_word_positions(query_engine: Engine) -> None:
+    with query_engine.connect() as conn:
+        dialect = conn.dialect.name
+        decided = [
+            target.positional
+            for query in ("FIND {warranty OR sho*} RETURNING Knowledge__kav(Id)", 'FIND {"return policy"}')
+            for target in sosl.sosl_plan(query, sosl.utc_today(), dialect).targets
+        ]
+        python_only = sosl.sosl_plan("FIND {s?oe} RETURNING Knowledge__kav(Id)", sosl.utc_today(), dialect)
+        assert sosl.has_word_positions(conn) == (dialect == "sqlite")
+    assert all(decided) if dialect == "sqlite" else not any(decided)
+    assert not python_only.targets[0].positional, "a ? inside a word is matched in Python only"
+
+
+def test_non_ascii_text_ranks_as_without_the_index(query_org_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FTS5 folds ``ö`` to ``o``; SOSL's word matching does not: a row with non-ASCII text is
+    read and matched in Python, so its rank and membership equal those without the index."""
+    engine = make_engine(query_org_url)
+    word = "qzxword"
+    texts = {
+        "one and a folded one": f"{word} qzxwörd",  # SOSL: 1 occurrence (the index alone: 2)
+        "two": f"{word} {word}",  # 2 occurrences
+        "only folded": "qzxwörd",  # no occurrence (the index alone would find one)
+    }
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            ids = conn.execute(text('SELECT "Id" FROM "Case" ORDER BY "Id" LIMIT 3')).scalars().all()
+            for case_id, subject in zip(ids, texts.values(), strict=True):
+                conn.execute(text('UPDATE "Case" SET "Subject" = :s WHERE "Id" = :i'), {"s": subject, "i": case_id})
+            searches = [
+                f"FIND {{{word}}} RETURNING Case(Id)",
+                f"FIND {{{word[:4]}*}} RETURNING Case(Id)",
+                f'FIND {{"{word} {word}"}} RETURNING Case(Id)',
+                f"FIND {{{word} OR zzzunfound}} IN NAME FIELDS RETURNING Case(Id, Subject)",
+            ]
+            with_index = [[r["Id"] for r in run_sosl(conn, s)["searchRecords"]] for s in searches]
+            with monkeypatch.context() as patch:
+                patch.setattr(sosl, "has_search_index", lambda _conn: False)
+                without = [[r["Id"] for r in run_sosl(conn, s)["searchRecords"]] for s in searches]
+            transaction.rollback()
+    finally:
+        engine.dispose()
+    assert with_index == without
+    assert with_index[0] == [ids[1], ids[0]], "two occurrences rank above one; the folded word is no match"
+    assert with_index[2] == [ids[1]]
