@@ -91,9 +91,16 @@ def word_positions(
         cursor.close()
 
 
-def record_ids(conn: Connection, object_name: str, rowids: Iterable[int]) -> list[tuple[int, str]]:
-    """(rowid, Id) of the rows `rowids` of `object_name` (bound as one JSON array)."""
-    sql = f'SELECT rowid, "Id" FROM "{object_name}" WHERE rowid IN (SELECT value FROM json_each(?))'
+def record_ids(
+    conn: Connection, object_name: str, rowids: Iterable[int], first: int | None = None
+) -> list[tuple[int, str]]:
+    """(rowid, Id) of the rows `rowids` of `object_name` (bound as one JSON array), or of only the
+    `first` of them by Id (read walking the Id index, not looking every row up)."""
+    listed = "(SELECT value FROM json_each(?))"
+    if first is None:
+        sql = f'SELECT rowid, "Id" FROM "{object_name}" WHERE rowid IN {listed}'
+    else:  # `+rowid`: the planner walks the Id index in order and stops after `first` rows
+        sql = f'SELECT rowid, "Id" FROM "{object_name}" WHERE +rowid IN {listed} ORDER BY "Id" LIMIT {int(first)}'
     cursor = conn.connection.cursor()
     try:
         return cursor.execute(sql, (json.dumps(list(rowids)),)).fetchall()

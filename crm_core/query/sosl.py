@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -49,6 +50,7 @@ DEFAULT_SNIPPET_LENGTH = 120
 _SNIPPET_OBJECTS = frozenset({"Knowledge__kav", "Case"})  # article and case searches have snippets
 _MARKED_TYPES = frozenset({"string", "textarea", "email"})
 _EXTRA_NAME_FIELDS = {"Case": ("Subject",)}
+_DIRECT_IDS = 2000  # up to this many rows' Ids are looked up row by row, more by walking the Id index
 
 
 # --- search expression -------------------------------------------------------------------------
@@ -264,6 +266,8 @@ class _Target:
     offset: int = 0
     positional: bool = False  # the index's word positions decide matches and ranking (SQLite)
     filtered: bool = False  # a WHERE or WITH DATA CATEGORY of its own
+    records: Any = None  # the statement without the search condition (WHERE and categories kept)
+    like_prefiltered: Any = None  # the statement with the LIKE pre-filter instead of the index's
 
 
 @dataclass
@@ -462,7 +466,10 @@ def _options(parser: Parser, binder: Binder | None, targets: list[_Target | None
             articles = [t for t in targets if t is not None and t.plan.object_name == "Knowledge__kav"]
             selections = binder.category_selections(filters, "Knowledge__kav", token.offset)
             for target in articles:
-                target.plan.statement = target.plan.statement.where(*category_conditions(selections, target.table))
+                conditions = category_conditions(selections, target.table)
+                target.plan.statement = target.plan.statement.where(*conditions)
+                target.records = target.records.where(*conditions)
+                target.like_prefiltered = target.like_prefiltered.where(*conditions)
                 target.filtered = True
         elif parser.keyword("DIVISION", "PRICEBOOKID"):
             _expect_equals(parser)
@@ -534,11 +541,17 @@ def _target(
     columns = [table.c[f.name] for f in fields]
     start = len(plan.statement.selected_columns)
     index = (table, fulltext) if fulltext is not None and indexed_columns(obj) else None
-    statement = plan.statement.add_columns(*columns).where(_prefilter(expression, columns, fields, index))
-    plan.statement = statement  # without ORDER BY, matches are ranked (ties by Id) in Python
+    unfiltered = plan.statement.add_columns(*columns)
+    plan.statement = unfiltered.where(_prefilter(expression, columns, fields, index))
+    # without ORDER BY, matches are ranked (ties by Id) in Python
     flags = tuple(f.name in names for f in fields)
     positional = fulltext == "sqlite" and _index_decides(expression, fields, indexed_columns(obj))
-    return _Target(plan, start, fields, flags, limit, bool(bound.order_by), table, positional=positional)
+    target = _Target(plan, start, fields, flags, limit, bool(bound.order_by), table, positional=positional)
+    target.records = unfiltered
+    # rows with non-ASCII text are matched in Python among those of the LIKE pre-filter, exactly
+    # as without the index (FTS5 splits and folds such text its own way)
+    target.like_prefiltered = unfiltered.where(_prefilter(expression, columns, fields, None))
+    return target
 
 
 def _terms(expression: SearchExpression) -> Iterator[Term]:
@@ -727,8 +740,10 @@ def _matches(
     layout = target.plan.layout
     assert layout is not None
     if target.positional and has_word_positions(connection):
-        page = _rank(target, _ranked_from_index(connection, target, expression), lambda c: c[1], cap)
-        rows = _rows_by_rowid(connection, target, [rowid for _, (rowid, _) in page])
+        need = target.offset + min(cap, MAX_RESULTS if target.limit is None else target.limit)
+        page = _rank(target, _ranked_from_index(connection, target, expression, need), lambda c: c[1], cap)
+        marked = options.highlight or options.snippet_length is not None
+        rows = _rows_by_rowid(connection, target, [rowid for _, (rowid, _) in page], marked)
         kept = [(score, rows[rowid]) for score, (rowid, _) in page]
     else:
         rows = connection.execute(target.plan.statement).all()
@@ -760,9 +775,10 @@ def _among(target: _Target, rowids: Iterable[int]) -> Any:
 
 
 def _ranked_from_index(
-    connection: Connection, target: _Target, expression: SearchExpression
+    connection: Connection, target: _Target, expression: SearchExpression, need: int
 ) -> list[tuple[tuple, tuple[int, str]]]:
-    """(score, (rowid, Id)) of the matches, in the target's ORDER BY when it has one.
+    """(score, (rowid, Id)) of the matches, in the target's ORDER BY when it has one; without
+    one, only of the `need` best (and those tied with the last of them).
 
     Each term's occurrences come from the index's word positions, which split ASCII text exactly as
     SOSL does, so no text is read for those rows; rows with non-ASCII text (the partial index lists
@@ -772,8 +788,8 @@ def _ranked_from_index(
     foreign = non_ascii_rows(connection, object_name)
     by_term = {term: _term_hits(connection, object_name, term, columns, foreign) for term in set(_terms(expression))}
     scores = _index_scores(expression, by_term)
-    if foreign:  # the target's own statement (WHERE and index pre-filter) on the non-ASCII rows
-        statement = target.plan.statement.add_columns(_rowid(target)).where(_among(target, foreign))
+    if foreign:  # the non-ASCII rows: read and matched as without the index
+        statement = target.like_prefiltered.add_columns(_rowid(target)).where(_among(target, foreign))
         for row in connection.execute(statement.order_by(None)).all():
             fields = _row_fields(target, row, target.search_start)
             score = _score(expression, lambda term, fields=fields: _field_hits(term, fields))
@@ -782,13 +798,31 @@ def _ranked_from_index(
     if not scores:
         return []
     if target.filtered or target.ordered:  # the target's WHERE and ORDER BY on the matches
-        statement = target.plan.statement.with_only_columns(
+        statement = target.records.with_only_columns(
             _rowid(target), target.table.c.Id, maintain_column_froms=False
         ).where(_among(target, scores))
         ids = connection.execute(statement).all()
     else:
-        ids = record_ids(connection, object_name, scores)
+        ids = _first_ids(connection, object_name, scores, need)
     return [(scores[rowid], (rowid, record_id)) for rowid, record_id in ids]
+
+
+def _first_ids(connection: Connection, object_name: str, scores: dict[int, tuple], need: int) -> list[tuple[int, str]]:
+    """(rowid, Id) of the `need` best matches by (score, Id) and of any tied with them, without
+    reading the Ids of every match: the rows of each score, best first, until `need` are read; of
+    the last score only its first rows by Id."""
+    by_score: dict[tuple, list[int]] = {}
+    for rowid, score in scores.items():
+        by_score.setdefault(score, []).append(rowid)
+    ids: list[tuple[int, str]] = []
+    for score in sorted(by_score, reverse=True):
+        if len(ids) >= need:
+            break
+        rowids = by_score[score]
+        wanted = need - len(ids)
+        first = wanted if len(rowids) > max(wanted, _DIRECT_IDS) else None
+        ids.extend(record_ids(connection, object_name, rowids, first))
+    return ids
 
 
 def _index_scores(expression: SearchExpression, by_term: dict[Term, dict[int, Hits]]) -> dict[int, tuple]:
@@ -834,19 +868,22 @@ def _term_hits(
             for doc, col, at in starts
             if all((doc, col, at + i) in positions for i, positions in enumerate(later, 1))
         ]
-    hits: dict[int, Hits] = {}
-    for doc, col, _ in starts:
-        if doc not in skipped:
-            total, name_hit = hits.get(doc, (0, False))
-            hits[doc] = (total + 1, name_hit or columns[col])
-    return hits
+    totals = Counter(doc for doc, _, _ in starts)
+    names = {doc for doc, col, _ in starts if columns[col]}
+    return {doc: (total, doc in names) for doc, total in totals.items() if doc not in skipped}
 
 
-def _rows_by_rowid(connection: Connection, target: _Target, rowids: list[int]) -> dict[int, Any]:
-    """The target's rows (its selected fields, then the searched ones) of `rowids`."""
+def _rows_by_rowid(connection: Connection, target: _Target, rowids: list[int], searched: bool) -> dict[int, Any]:
+    """The target's rows of `rowids` (known matches): its selected fields, then the searched ones
+    when `searched` (for highlights and snippets), then the rowid."""
     if not rowids:
         return {}
-    statement = target.plan.statement.add_columns(_rowid(target)).where(_among(target, rowids)).order_by(None)
+    statement = target.records
+    if not searched:
+        statement = statement.with_only_columns(
+            *statement.selected_columns[: target.search_start], maintain_column_froms=False
+        )
+    statement = statement.add_columns(_rowid(target)).where(_among(target, rowids)).order_by(None)
     return {row[-1]: row for row in connection.execute(statement).all()}
 
 

@@ -127,14 +127,19 @@ def test_non_ascii_text_ranks_as_without_the_index(query_org_url: str, monkeypat
                 f"FIND {{{word[:4]}*}} RETURNING Case(Id)",
                 f'FIND {{"{word} {word}"}} RETURNING Case(Id)',
                 f"FIND {{{word} OR zzzunfound}} IN NAME FIELDS RETURNING Case(Id, Subject)",
+                f"FIND {{{word}}} RETURNING Case(Id, Subject WHERE Subject != null ORDER BY Subject DESC LIMIT 5)",
+                f"FIND {{{word}}} RETURNING Case(Id, Subject) WITH HIGHLIGHT",
             ]
-            with_index = [[r["Id"] for r in run_sosl(conn, s)["searchRecords"]] for s in searches]
+            with_index = [run_sosl(conn, s)["searchRecords"] for s in searches]
             with monkeypatch.context() as patch:
                 patch.setattr(sosl, "has_search_index", lambda _conn: False)
-                without = [[r["Id"] for r in run_sosl(conn, s)["searchRecords"]] for s in searches]
+                without = [run_sosl(conn, s)["searchRecords"] for s in searches]
             transaction.rollback()
     finally:
         engine.dispose()
     assert with_index == without
-    assert with_index[0] == [ids[1], ids[0]], "two occurrences rank above one; the folded word is no match"
-    assert with_index[2] == [ids[1]]
+    found = [[r["Id"] for r in records] for records in with_index]
+    assert found[0] == [ids[1], ids[0]], "two occurrences rank above one; the folded word is no match"
+    assert found[2] == [ids[1]]
+    assert found[4] == [ids[0], ids[1]], "ORDER BY Subject DESC: 'qzxword qzxwörd' before 'qzxword qzxword'"
+    assert with_index[5][0]["highlight.Subject"] == f"<mark>{word}</mark> <mark>{word}</mark>"
