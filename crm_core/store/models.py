@@ -226,13 +226,17 @@ class Sweep(AppBase):
 
 
 class SweepRun(AppBase):
-    """One run of a sweep (a model × framework)."""
+    """One run of a sweep (an org variant × model × framework) and the org it plays on."""
 
     __tablename__ = "sweep_runs"
 
     run_id: Mapped[str] = mapped_column(ForeignKey("agent_runs.run_id"), primary_key=True)
     sweep_id: Mapped[str] = mapped_column(ForeignKey("sweeps.sweep_id"), nullable=False, index=True)
     provider: Mapped[str] = mapped_column(String(60), nullable=False)
+    org_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The run's org (None in sweeps stored before org variants: the sweep's org)."""
+    variant: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    """The label of the run's org variant (``orgs:`` in the sweep file), None with one org."""
 
 
 class SweepEpisode(AppBase):

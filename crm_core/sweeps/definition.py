@@ -1,8 +1,9 @@
-"""Sweep files (``sweeps/*.yaml``): models × frameworks × trials over one org, validated with
-errors naming the file, the line and the field.
+"""Sweep files (``sweeps/*.yaml``): models × frameworks × trials over one org (or over labelled
+variants of it), validated with errors naming the file, the line and the field.
 
 A sweep names the org (a database URL, or how to generate it: seed, scale, latent variables on or
-off), the models and frameworks to cross, the trials, which tasks (task names or personas) and
+off) or, under ``orgs``, several labelled variants (``latent`` and ``flat``) that each get the
+whole models × frameworks plan, the models and frameworks to cross, the trials, which tasks (task names or personas) and
 how many instances of each, the providers' limits (episodes at once per worker, requests per
 minute across all workers) and a cost budget after which no new episode starts.
 """
@@ -60,6 +61,12 @@ class OrgSpec(Strict):
         return f"sqlite:///data/orgs/{self.generate.scale}-seed{self.generate.seed}{flat}.db"
 
 
+class OrgVariant(OrgSpec):
+    """One org of an ablation (``orgs:``): a label naming its runs, and the org as under ``org:``."""
+
+    label: Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 def _model_entry(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
@@ -105,7 +112,8 @@ class SweepDefinition(Strict):
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: str = ""
-    org: OrgSpec
+    org: OrgSpec | None
+    orgs: list[OrgVariant] | None = Field(default=None, min_length=1)
     models: Annotated[
         list[ModelSpec],
         BeforeValidator(lambda v: [_model_entry(x) for x in v] if isinstance(v, list) else v),
@@ -119,6 +127,20 @@ class SweepDefinition(Strict):
     providers: dict[str, ProviderLimits] = Field(default_factory=dict)
     budget_usd: float | None = Field(default=None, gt=0)
     retry: RetryPolicy = Field(default_factory=lambda: RetryPolicy(attempts=10))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _org_or_orgs(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "orgs" in data and "org" not in data:
+            return {**data, "org": None}  # variants replace the one org
+        return data
+
+    def variants(self) -> list[tuple[str | None, OrgSpec]]:
+        """(label, org) of each org of the sweep; the label is None for a file's one ``org``."""
+        if self.orgs is not None:
+            return [(v.label, v) for v in self.orgs]
+        assert self.org is not None
+        return [(None, self.org)]
 
     def task_names(self) -> list[str]:
         """The selected task names, in the benchmark's order (personas expand to their tasks)."""
@@ -134,14 +156,31 @@ class SweepDefinition(Strict):
         return self.providers.get(provider, ProviderLimits())
 
     def plan(self) -> list[tuple[str, str, ModelSpec]]:
-        """(framework, model string, model spec) of every run of the sweep, models first."""
+        """(framework, model string, model spec) of the runs on each org, models first."""
         return [(f, m.for_framework(f), m) for m in self.models for f in self.frameworks]
+
+    def variant_plan(self) -> list[tuple[str | None, OrgSpec, str, str, ModelSpec]]:
+        """(variant label, org, framework, model string, model spec) of every run, variants first."""
+        return [(label, org, *run) for label, org in self.variants() for run in self.plan()]
 
 
 def _semantic_problems(sweep: SweepDefinition) -> list[tuple[tuple[Any, ...], str]]:
     from crm_core.tasks.registry import task_specs
 
     problems: list[tuple[tuple[Any, ...], str]] = []
+    if sweep.org is not None and sweep.orgs is not None:
+        problems.append((("orgs",), "give org (one org) or orgs (labelled variants), not both"))
+    if sweep.org is None and sweep.orgs is None:
+        problems.append((("org",), "give the org's url, or generate (seed, scale, latent), or orgs (variants)"))
+    labels: set[str] = set()
+    urls: set[str] = set()
+    for i, variant in enumerate(sweep.orgs or []):
+        if variant.label in labels:
+            problems.append((("orgs", i, "label"), f"label {variant.label!r} is used twice"))
+        if variant.resolved_url() in urls:
+            problems.append((("orgs", i), f"the same org as another variant ({variant.resolved_url()})"))
+        labels.add(variant.label)
+        urls.add(variant.resolved_url())
     personas = sorted({spec.persona for spec in task_specs()})
     known = {"all", *(spec.name for spec in task_specs()), *personas}
     personas_text = ", ".join(personas)

@@ -97,20 +97,21 @@ class SweepPlayer:
     def _prepare(self, key: EpisodeKey) -> SweepRunHere:
         """Resume the stored run through the run service (same checks as ``run --run-id``)."""
         sweep = load_sweep(self.store, key.sweep_id)
-        providers = {run.run_id: provider for run, provider in sweep_runs(self.store, key.sweep_id)}
-        if key.run_id not in providers:
+        swept = {entry.run.run_id: entry for entry in sweep_runs(self.store, key.sweep_id)}
+        if key.run_id not in swept:
             raise UserFacingError(f"run {key.run_id!r} is not part of sweep {key.sweep_id!r}")
-        if sweep.org_url not in self._task_sets:
-            self._task_sets[sweep.org_url] = load_tasks(sweep.org_url)
+        org_url = swept[key.run_id].org_url
+        if org_url not in self._task_sets:
+            self._task_sets[org_url] = load_tasks(org_url)
         prepared = prepare(
-            RunConfig(run_id=key.run_id, org_db=sweep.org_url),
+            RunConfig(run_id=key.run_id, org_db=org_url),
             store=self.store,
-            task_set=self._task_sets[sweep.org_url],
+            task_set=self._task_sets[org_url],
         )
         prepared.source.prepare(prepared.instances, prepared.env)
         return SweepRunHere(
             prepared=prepared,
-            provider=providers[key.run_id],
+            provider=swept[key.run_id].provider,
             definition=SweepDefinition.model_validate(sweep.definition),
             instances={i.idx: i for i in prepared.instances},
         )

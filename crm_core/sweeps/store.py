@@ -91,11 +91,14 @@ def format_duration(seconds: float | None) -> str:
 
 
 class PlannedRun(BaseModel):
-    """A run of a sweep to create: its record, provider and the (instance idx, trial) pairs."""
+    """A run of a sweep to create: its record, provider, the (instance idx, trial) pairs, its org
+    and the label of its org variant (None when the sweep has one org)."""
 
     run: RunRecord
     provider: str
     keys: list[tuple[int, int]]
+    org_url: str
+    variant: str | None = None
 
 
 def new_sweep_id(now: dt.datetime | None = None) -> str:
@@ -134,7 +137,15 @@ def create_sweep(
         )
         session.flush()
         for planned in runs:
-            session.add(SweepRun(run_id=planned.run.run_id, sweep_id=sweep_id, provider=planned.provider))
+            session.add(
+                SweepRun(
+                    run_id=planned.run.run_id,
+                    sweep_id=sweep_id,
+                    provider=planned.provider,
+                    org_url=planned.org_url,
+                    variant=planned.variant,
+                )
+            )
         session.flush()
         rows = []
         for planned in runs:
@@ -162,16 +173,29 @@ def list_sweeps(factory: sessionmaker[Session]) -> list[Sweep]:
         return list(session.scalars(select(Sweep).order_by(Sweep.created_at.desc(), Sweep.sweep_id)).all())
 
 
-def sweep_runs(factory: sessionmaker[Session], sweep_id: str) -> list[tuple[RunRecord, str]]:
-    """(run, provider) of each run of the sweep, in the order they were planned."""
+class SweptRun(BaseModel):
+    """A run of a sweep: its record, provider, org and org variant label (None with one org)."""
+
+    run: RunRecord
+    provider: str
+    org_url: str
+    variant: str | None
+
+
+def sweep_runs(factory: sessionmaker[Session], sweep_id: str) -> list[SweptRun]:
+    """Each run of the sweep, in the order they were planned."""
     query = (
-        select(AgentRun.config, SweepRun.provider)
+        select(AgentRun.config, SweepRun.provider, func.coalesce(SweepRun.org_url, Sweep.org_url), SweepRun.variant)
         .join(SweepRun, SweepRun.run_id == AgentRun.run_id)
+        .join(Sweep, Sweep.sweep_id == SweepRun.sweep_id)
         .where(SweepRun.sweep_id == sweep_id)
         .order_by(AgentRun.created_at, AgentRun.run_id)
     )
     with factory() as session:
-        return [(RunRecord.model_validate(config), provider) for config, provider in session.execute(query).all()]
+        return [
+            SweptRun(run=RunRecord.model_validate(config), provider=provider, org_url=org_url, variant=variant)
+            for config, provider, org_url, variant in session.execute(query).all()
+        ]
 
 
 def _spent(session: Session, sweep_id: str) -> tuple[float, int]:

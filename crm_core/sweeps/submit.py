@@ -1,5 +1,5 @@
-"""Submitting a sweep: make sure the org exists (generating it if the file says how), plan one
-run per model × framework over the selected instances, and queue every episode.
+"""Submitting a sweep: make sure each org exists (generating it if the file says how), plan one
+run per org variant × model × framework over the selected instances, and queue every episode.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from crm_core.agents.run_store import load_run
 from crm_core.agents.service import RunConfig, prepare
 from crm_core.db import DatabaseURLError, display_url, make_readonly_engine
 from crm_core.errors import UserFacingError
-from crm_core.sweeps.definition import GenerateSpec, SweepDefinition
+from crm_core.sweeps.definition import GenerateSpec, OrgSpec, SweepDefinition
 from crm_core.sweeps.store import EpisodeKey, PlannedRun, create_sweep, new_sweep_id
 from crm_core.tasks.records import load_tasks
 
@@ -39,11 +39,11 @@ def _org_info(url: str) -> dict[str, str] | None:
         engine.dispose()
 
 
-def ensure_org(definition: SweepDefinition, progress: Progress | None = None) -> str:
+def ensure_org(org: OrgSpec, progress: Progress | None = None) -> str:
     """The org's URL; a missing org that the file says how to generate is generated (with tasks)."""
-    url = definition.org.resolved_url()
+    url = org.resolved_url()
     info = _org_info(url)
-    spec = definition.org.generate
+    spec = org.generate
     if info is None:
         if spec is None:
             raise UserFacingError(f"no generated org at {display_url(url)}: generate it, or give org.generate")
@@ -68,23 +68,26 @@ def _generate(url: str, spec: GenerateSpec, progress: Progress | None) -> None:
     build_tasks(url, progress=(lambda task, done, total: progress("tasks", done, total)) if progress else None)
 
 
-def run_id_of(sweep_id: str, number: int, framework: str, model: str) -> str:
-    """The id of a sweep's run: sweep id, its number, framework and model (64 characters at most)."""
+def run_id_of(sweep_id: str, number: int, framework: str, model: str, variant: str | None = None) -> str:
+    """The id of a sweep's run: sweep id, its number, org variant (if any), framework and model
+    (64 characters at most)."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-")
-    return f"{sweep_id}-{number:02d}-{framework}-{slug}"[:64]
+    label = f"-{variant}" if variant else ""
+    return f"{sweep_id}-{number:02d}{label}-{framework}-{slug}"[:64]
 
 
 def plan_runs(
     definition: SweepDefinition,
-    org_url: str,
+    org_urls: dict[str | None, str],
     sweep_id: str,
     store: sessionmaker[Session],
 ) -> list[PlannedRun]:
-    """Prepare (check and store) one run per model × framework through the run service."""
+    """Prepare (check and store) one run per org variant × model × framework through the run
+    service; `org_urls` maps each variant label to its org."""
     tasks = definition.task_names()
-    task_set = load_tasks(org_url)
+    task_sets = {label: load_tasks(url) for label, url in org_urls.items()}
     planned: list[PlannedRun] = []
-    for number, (framework, model, spec) in enumerate(definition.plan(), start=1):
+    for number, (variant, _, framework, model, spec) in enumerate(definition.variant_plan(), start=1):
         if model.startswith("replay:"):
             replayed = load_run(store, model.split(":", 1)[1])
             if replayed is None:
@@ -95,7 +98,7 @@ def plan_runs(
                     "write replay:...{framework}... to replay one run per framework"
                 )
         config = RunConfig(
-            run_id=run_id_of(sweep_id, number, framework, model),
+            run_id=run_id_of(sweep_id, number, framework, model, variant),
             framework=framework,
             model=model,
             base_url=spec.base_url,
@@ -103,12 +106,14 @@ def plan_runs(
             limit=definition.limit,
             trials=definition.trials,
             max_turns=definition.max_turns,
-            org_db=org_url,
+            org_db=org_urls[variant],
         )
-        prepared = prepare(config, store=store, task_set=task_set)
+        prepared = prepare(config, store=store, task_set=task_sets[variant])
         prepared.close()
         keys = [(i.idx, t) for i in prepared.instances for t in range(prepared.run.trials)]
-        planned.append(PlannedRun(run=prepared.run, provider=spec.provider, keys=keys))
+        planned.append(
+            PlannedRun(run=prepared.run, provider=spec.provider, keys=keys, org_url=org_urls[variant], variant=variant)
+        )
     return planned
 
 
@@ -122,15 +127,15 @@ def submit(
     progress: Progress | None = None,
 ) -> tuple[str, list[EpisodeKey]]:
     """Check the org and models, store the sweep and every episode as queued; (sweep id, keys)."""
-    org_url = ensure_org(definition, progress)
+    org_urls = {label: ensure_org(org, progress) for label, org in definition.variants()}
     sweep_id = new_sweep_id()
-    runs = plan_runs(definition, org_url, sweep_id, store)
+    runs = plan_runs(definition, org_urls, sweep_id, store)
     keys = create_sweep(
         store,
         sweep_id,
         definition,
         source=source,
-        org_url=org_url,
+        org_url=next(iter(org_urls.values())),
         backend=backend,
         runs=runs,
         created_by=created_by,

@@ -178,3 +178,47 @@ def test_flaky_provider_every_episode_ends(tmp_path, tiny_tasks_org):
     assert errors > 0  # the stub really failed some calls
     key = EpisodeKey(sweep_id=sweep_id, run_id=keys[0].run_id, instance_idx=keys[0].instance_idx, trial=0)
     assert claim_episode(store, key, "w") is False
+
+
+ABLATION = """\
+name: tiny ablation
+orgs:
+  - {label: latent, generate: {seed: 11, scale: tiny, latent: true}}
+  - {label: flat, generate: {seed: 11, scale: tiny, latent: false}}
+models: [oracle, baseline:random]
+frameworks: [fc]
+tasks: [handle_time, knowledge_qa]
+limit: 2
+"""
+
+
+def test_an_org_ablation_plays_each_variant_s_runs_on_its_own_org(cli, tmp_path, monkeypatch):
+    """Two generated orgs (latent on and off), each with the whole plan, run ids labelled."""
+    from crm_core.sweeps.store import sweep_runs
+
+    monkeypatch.chdir(tmp_path)
+    path = write_sweep(tmp_path, ABLATION)
+    app = f"sqlite:///{tmp_path / 'app.db'}"
+    code, out, err = cli("sweep", "submit", str(path), "--run-here", "--app-db", app)
+    assert code == 0, err
+    sweep_id = out.split()[0]
+    status = json.loads(cli("sweep", "status", sweep_id, "--json", "--app-db", app)[1])
+    assert status["status"] == "finished" and status["planned"] == 16 and status["counts"]["done"] == 16
+    assert (tmp_path / "data" / "orgs" / "tiny-seed11.db").exists()
+    assert (tmp_path / "data" / "orgs" / "tiny-seed11-flat.db").exists()
+
+    runs = sweep_runs(open_app_store(app), sweep_id)
+    assert [(r.variant, r.run.model) for r in runs] == [
+        ("latent", "oracle"), ("latent", "baseline:random"), ("flat", "oracle"), ("flat", "baseline:random"),
+    ]  # fmt: skip
+    for r in runs:
+        assert f"-{r.variant}-fc-" in r.run.run_id
+        assert r.org_url.endswith("tiny-seed11-flat.db" if r.variant == "flat" else "tiny-seed11.db")
+    # the variants' instances come from different orgs (a run played on the other org is refused)
+    digests = {r.variant: r.run.instances_digest for r in runs}
+    assert digests["latent"] != digests["flat"]
+    for r in runs:
+        score = json.loads(cli("score", r.run.run_id, "--json", "--app-db", app)[1])
+        assert score["completed"] == 4 and score["end_reasons"] == {"responded": 4}
+        if r.run.model == "oracle":
+            assert score["overall"] == 1.0

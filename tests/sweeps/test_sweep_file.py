@@ -125,3 +125,49 @@ def test_the_studio_refuses_experts_and_names_the_line_of_a_bad_file(tmp_path):
     with pytest.raises(SweepFileError, match=r"^edited\.yaml:8: trials: "):
         start_sweep(store, app, "researcher", "rita", GOOD.replace("trials: 3", "trials: -1"), "edited.yaml")
     store.kw["bind"].dispose()
+
+
+VARIANTS = """\
+name: ablation
+orgs:
+  - {label: latent, generate: {seed: 3, scale: tiny}}
+  - label: flat
+    generate: {seed: 3, scale: tiny, latent: false}
+models: [oracle, baseline:random]
+frameworks: [fc]
+"""
+
+
+def test_org_variants_each_get_the_whole_plan_labelled():
+    sweep = parse_sweep(VARIANTS, "s.yaml")
+    assert sweep.org is None
+    assert [(label, org.resolved_url(), m) for label, org, _, m, _ in sweep.variant_plan()] == [
+        ("latent", "sqlite:///data/orgs/tiny-seed3.db", "oracle"),
+        ("latent", "sqlite:///data/orgs/tiny-seed3.db", "baseline:random"),
+        ("flat", "sqlite:///data/orgs/tiny-seed3-flat.db", "oracle"),
+        ("flat", "sqlite:///data/orgs/tiny-seed3-flat.db", "baseline:random"),
+    ]
+    one = parse_sweep(GOOD, "s.yaml")  # a file's one org: no label
+    assert [label for label, *_ in one.variant_plan()] == [None] * 4
+    ablation = read_sweep_file(SWEEPS / "latent_ablation.yaml")  # same seed and scale, latent on and off
+    gens = {label: org.generate for label, org in ablation.variants()}
+    assert {label: g.latent for label, g in gens.items()} == {"latent": True, "flat": False}
+    assert gens["latent"].model_dump(exclude={"latent"}) == gens["flat"].model_dump(exclude={"latent"})
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("frameworks: [fc]", "org: {url: o.db}\nframeworks: [fc]", "s.yaml:3: orgs: give org (one org) or orgs"),
+        ("label: flat", "label: latent", "s.yaml:4: orgs[1].label: label 'latent' is used twice"),
+        ("label: flat", "label: no latent", "s.yaml:4: orgs[1].label: String should match pattern"),
+        ("latent: false}", "latent: nope}", "s.yaml:5: orgs[1].generate.latent: Input should be a valid boolean"),
+        ("latent: false}", "latent: true}", "s.yaml:4: orgs[1]: the same org as another variant"),
+        ("  - label: flat\n", "  - label: flat\n    colour: red\n", "s.yaml:5: orgs[1].colour: Extra inputs"),
+        ("{label: latent, ", "{", "s.yaml:3: orgs[0].label: Field required"),
+    ],
+)  # fmt: skip
+def test_variant_errors_name_the_line_and_the_field(old, new, expected):
+    assert old in VARIANTS
+    found = problems(VARIANTS.replace(old, new))
+    assert any(p.startswith(expected) for p in found), found
