@@ -1,7 +1,7 @@
 """Sweep org variants: each sweep run keeps its org and the label of its org variant.
 
-Revision ID: 0007_sweep_org_variants
-Revises: 0006_sweeps
+Revision ID: 0008_sweep_org_variants
+Revises: 0007_not_applicable
 Create Date: 2026-12-04
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_sweep_org_variants"
-down_revision = "0006_sweeps"
+revision = "0008_sweep_org_variants"
+down_revision = "0007_not_applicable"
 branch_labels = None
 depends_on = None
 
