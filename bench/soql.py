@@ -46,7 +46,7 @@ from crm_core.org.search_index import indexed_columns  # noqa: E402
 from crm_core.query import run_soql, run_sosl  # noqa: E402
 from crm_core.query.binder import Binder  # noqa: E402
 from crm_core.query.engine import soql_plan  # noqa: E402
-from crm_core.query.fulltext import has_search_index  # noqa: E402
+from crm_core.query.fulltext import has_search_index, has_word_positions  # noqa: E402
 from crm_core.query.parser import parse_soql  # noqa: E402
 from crm_core.query.planner import plan_query  # noqa: E402
 from crm_core.query.sosl import sosl_plan  # noqa: E402
@@ -592,6 +592,8 @@ def run_scale(url: str, label: str, reps: int, console: Console) -> list[Measure
         items = benches(picks) + sosl_benches(picks) + shaping_benches()
         if not has_search_index(conn):
             console.print("[yellow]this org has no full-text index: SOSL uses the LIKE pre-filter[/]")
+        elif conn.dialect.name == "sqlite" and not has_word_positions(conn):
+            console.print("[yellow]this org's index has no word positions (made before them): regenerate it[/]")
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
