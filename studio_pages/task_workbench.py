@@ -21,7 +21,7 @@ from crm_core.policy import Page, require
 from crm_core.store import Study, StudyItem, utc_now
 from crm_core.studies import StudyDefinition, claim_next_item, definition_of, rater_progress
 from crm_core.studies.rated_runs import agent_options, item_instance, study_agent, study_runs
-from crm_core.studio.console import ConsoleError, ConsoleResult, query_language, shape_error, shape_result
+from crm_core.studio.console import console_summary, query_tool
 from crm_core.studio.explorer import name_ids_in_text, org_connection
 from crm_core.studio.replay import episode_trajectory, workbench_trajectory
 from crm_core.studio.workbench import (
@@ -50,7 +50,7 @@ from crm_core.tasks.records import TaskInstance, load_tasks
 from crm_core.tasks.registry import task_names
 from crm_core.tools import TOOLS
 from page_gate import page_app_store, page_org_engine, require_page
-from result_view import show_observation, show_table
+from result_view import show_observation
 from study_form import pick_study, rating_form
 
 role = require_page(Page.TASK_WORKBENCH)
@@ -85,33 +85,25 @@ def add_step(row: WorkbenchSession, step: WorkbenchStep) -> None:
 
 
 def console(row: WorkbenchSession, instance: TaskInstance) -> None:
-    from crm_core.query import QueryError, run_query
-
+    """Queries go through the agents' own query tools, so the step and its observation are an agent's."""
     with st.form("wb-console"):
         text = st.text_area("SOQL or SOSL", key="wb_query", height=110)
         submitted = st.form_submit_button("Run query", type="primary")
     if submitted and text.strip():
-        language = query_language(text)
-        outcome: ConsoleResult | ConsoleError
-        try:
-            with org.connect() as conn:
-                result = run_query(conn, text, today=instance_today(instance.params))
-            outcome = shape_result(language, result)
-            observed = json.dumps(result, ensure_ascii=False, default=str)
-        except QueryError as exc:
-            outcome = shape_error(exc.to_rest())
-            observed = f"{outcome.error_code}: {outcome.message}"
-        name = "issue_sosl_query" if language == "SOSL" else "issue_soql_query"
+        name = query_tool(text)
+        observed = env.call(name, {"query": text}, today=instance_today(instance.params))
         add_step(
             row, WorkbenchStep(kind="execute", name=name, arguments={"query": text}, observation=observed, at=utc_now())
         )
-        st.session_state["wb_console_outcome"] = outcome
+        st.session_state["wb_console_outcome"] = (text, observed)
     outcome = st.session_state.get("wb_console_outcome")
-    if isinstance(outcome, ConsoleError):
-        st.error(f"**{outcome.error_code}**: {outcome.message}")
-    elif isinstance(outcome, ConsoleResult):
-        st.success(f"{outcome.language}: {outcome.total_size:,} records")
-        show_table(outcome.table, "wb-console")
+    if outcome:
+        ok, headline = console_summary(*outcome)
+        if ok:
+            st.success(headline)
+            show_observation(outcome[1], "wb-console")
+        else:
+            st.error(headline)
 
 
 @st.cache_data(ttl=600, show_spinner="Finding the tools this task needs ...")

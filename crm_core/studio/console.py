@@ -38,6 +38,19 @@ def query_language(text: str) -> str:
     return "SOSL" if is_sosl(text) else "SOQL"
 
 
+def query_tool(text: str) -> str:
+    """The agents' tool that runs `text`: ``issue_sosl_query`` for FIND, else ``issue_soql_query``."""
+    return "issue_sosl_query" if is_sosl(text) else "issue_soql_query"
+
+
+def console_summary(query: str, observation: str) -> tuple[bool, str]:
+    """``(ok, headline)`` of a console query's tool observation: ``SOQL: 5 records``, or the error."""
+    table = query_table(observation)
+    if table is None:
+        return False, observation
+    return True, f"{query_language(query)}: {table.total_size:,} records"
+
+
 def shape_result(language: str, result: dict[str, Any] | list[dict[str, Any]]) -> ConsoleResult:
     """A REST query result (SOQL) or search result (SOSL) as a :class:`ConsoleResult`."""
     table = query_table(result if language == "SOQL" or isinstance(result, dict) else {"searchRecords": result})

@@ -17,7 +17,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from streamlit.testing.v1 import AppTest
 
+from crm_core.agents.environment import OrgEnvironment, instance_today
 from crm_core.agents.run_store import load_episodes, load_run
+from crm_core.db import make_readonly_engine
 from crm_core.policy import PermissionDenied
 from crm_core.store import AppBase, open_app_store
 from crm_core.studio.workbench import (
@@ -290,6 +292,33 @@ def test_tool_form_calls_the_tool_and_records_the_step(page_env):
         ("tool", "search_knowledge_articles", {"search_term": "return"})
     ]
     assert steps[0].observation.startswith("[")  # the tool's JSON list of articles
+
+
+@pytest.mark.parametrize(
+    ("query", "tool"),
+    [
+        ("SELECT Id, ShippingState FROM Account ORDER BY Id LIMIT 3", "issue_soql_query"),
+        ("FIND {return} RETURNING Knowledge__kav(Id, Title)", "issue_sosl_query"),
+        ("SELECT Nope FROM Account", "issue_soql_query"),
+    ],
+    ids=["soql", "sosl", "error"],
+)
+def test_a_console_query_is_the_agents_tool_step(page_env, query, tool):
+    """The expert's console step has the agent's tool name and the very observation an agent reads."""
+    instance = next(i for i in page_env.instances if i.task == "knowledge_qa")
+    at = as_user("ethan", query={"idx": str(instance.idx)})
+    at.text_area(key="wb_query").input(query)
+    at.button[0].click().run()  # Run query
+    assert not at.exception
+    store = open_app_store(page_env.app_url)
+    with store() as session:
+        steps = session_steps(find_session(session, "ethan", instance.idx))
+    store.kw["bind"].dispose()
+    engine = make_readonly_engine(page_env.org_url)
+    agent_sees = OrgEnvironment(engine).call(tool, {"query": query}, today=instance_today(instance.params))
+    engine.dispose()
+    last = steps[-1]  # the page's store is shared by the cases: this one's query is the last step
+    assert (last.kind, last.name, last.arguments, last.observation) == ("execute", tool, {"query": query}, agent_sees)
 
 
 def test_task_context_is_in_sight_with_the_tools_it_needs_first_and_answers_by_name(page_env):
