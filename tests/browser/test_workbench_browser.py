@@ -71,7 +71,8 @@ def test_expert_submits_and_only_then_sees_the_agent(runs_server, context):
     page.get_by_role("button", name="Submit answer").click()
     expect(page.get_by_text("The agent's run")).to_be_visible()
     expect(page.get_by_text("Ground truth")).to_be_visible()
-    expect(page.get_by_text(f"Correct answer: {instance.answer_text}")).to_be_visible()
+    # Shown as "Name (id)" when the answer is a record id, so look for the id inside the line.
+    expect(page.get_by_text(re.compile(rf"Correct answer: .*{re.escape(instance.answer_text)}"))).to_be_visible()
     settle(page)
     screenshot(page, "21-workbench-after-submit")
 
