@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from streamlit_authenticator.utilities import LoginError
 
 from crm_core.db import app_db_url, display_url, org_db_url
-from crm_core.policy import PAGES, Page, PageSpec, page_spec, pages_for
+from crm_core.policy import PAGES, Page, PageSpec, page_spec, pages_for, refusal_notice
 from crm_core.store import open_app_store
 from crm_core.studio.startup import (
     COOKIE_EXPIRY_DAYS,
@@ -114,7 +114,7 @@ def navigation_for(pages: Iterable[PageSpec]) -> list[st.Page]:
 # opened /explorer lands there after signing in. Only the role's navigation below runs a page.
 # (The scripts live in studio_pages/, which Streamlit does not discover on its own, so st.navigation
 # alone decides which page a URL opens.)
-st.navigation(navigation_for(PAGES), position="hidden")
+requested = st.navigation(navigation_for(PAGES), position="hidden")
 sessions = app_store(app_db_url())
 ensure_org(org_db_url())
 
@@ -182,4 +182,7 @@ with st.sidebar:
     st.markdown(f"**{credentials['usernames'][username]['name']}**  \n`{username}` · {role}")
     authenticator.logout("Sign out", "sidebar")
 
+notice = refusal_notice(role, requested.url_path)
+if notice:  # the URL names a page of another role: Home opens instead, and says why
+    st.session_state["refused_page_notice"] = notice
 st.navigation(navigation_for(page_spec(page) for page in pages_for(role))).run()

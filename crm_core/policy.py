@@ -202,6 +202,15 @@ def can_open(role: str | None, page: str) -> bool:
     return page in {p.value for p in pages_for(role)}
 
 
+def refusal_notice(role: str | None, url_path: str | None) -> str | None:
+    """Why `role` is shown Home instead of the page at `url_path`, or None when it may open it."""
+    spec = next((spec for spec in PAGES if spec.url_path == (url_path or "").strip("/")), None)
+    if spec is None or can_open(role, spec.page):
+        return None
+    allowed = " and ".join(sorted(f"{r.value}s" for r in spec.roles))
+    return f"The {spec.title} page is for {allowed}; you are signed in as {role}, so you are on Home instead."
+
+
 def can(role: str | None, action: str) -> bool:
     """Whether `role` may do `action` (an :class:`Action` or its id)."""
     known = _role(role)

@@ -18,6 +18,9 @@ if not pages_for(role):
     st.stop()
 
 st.title("CRMArena Studio")
+notice = st.session_state.pop("refused_page_notice", None)
+if notice:
+    st.warning(notice)
 st.write(f"Signed in as **{st.session_state.get('name') or st.session_state['username']}** ({role}).")
 
 st.subheader("Your pages")

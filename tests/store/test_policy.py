@@ -7,7 +7,17 @@ from pathlib import Path
 import pytest
 
 from crm_core.policy import PAGES as PAGE_TABLE
-from crm_core.policy import Page, PermissionDenied, can, can_open, pages_for, require, require_page
+from crm_core.policy import (
+    Page,
+    PermissionDenied,
+    Role,
+    can,
+    can_open,
+    pages_for,
+    refusal_notice,
+    require,
+    require_page,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["org_explorer", "realism_study", "task_workbench", "trajectory_replay", "results", "export", "admin"]
@@ -90,3 +100,15 @@ def test_every_page_has_one_row_a_unique_url_and_a_gated_script():
         assert script.is_file(), spec.script
         if spec.page is not Page.HOME:  # home is open to every signed-in role and checks that itself
             assert f"require_page(Page.{spec.page.name})" in script.read_text(), spec.script
+
+
+@pytest.mark.parametrize("role", ["expert", "researcher", "admin"])
+def test_a_url_of_another_roles_page_says_why_home_opens(role):
+    for spec in PAGE_TABLE:
+        notice = refusal_notice(role, spec.url_path)
+        if Role(role) in spec.roles:
+            assert notice is None
+        else:
+            assert notice is not None and spec.title in notice and role in notice
+            assert all(f"{allowed.value}s" in notice for allowed in spec.roles)
+    assert refusal_notice(role, "no-such-page") is None and refusal_notice(role, None) is None
