@@ -8,13 +8,13 @@ open from a select box (that works inside expanders, which Streamlit does not ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
 
-from crm_core.studio.query_tables import ResultTable, name_ids, query_table
-from crm_core.studio.replay import FOLD_CHARS
+from crm_core.studio.query_tables import ResultTable, name_ids, name_text, query_table
+from crm_core.studio.replay import CHANGE_COLUMNS, FOLD_CHARS, ChangeRow, change_table
 
 
 def show_table(table: ResultTable, key: str) -> None:
@@ -54,3 +54,30 @@ def show_observation(text: str | None, key: str, names: Mapping[str, str] | None
             show_table(table, key)
         else:
             st.code(text[:20_000], language=None, wrap_lines=True)
+
+
+def show_changes(rows: list[ChangeRow], names: Mapping[str, str], key: str) -> None:
+    """A workflow episode's (or expert's) changes as a table, ids shown by name."""
+    frame = pd.DataFrame(change_table(rows, dict(names)), columns=CHANGE_COLUMNS)
+    st.dataframe(frame, hide_index=True, key=key)
+
+
+def show_state(
+    final: list[ChangeRow],
+    expected: list[ChangeRow],
+    names: Mapping[str, str],
+    key: str,
+    missing: Sequence[str] = (),
+    unexpected: Sequence[str] = (),
+) -> None:
+    """The final changes beside the expected ones, then the facts missing and unexpected."""
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Final changes**")
+        show_changes(final, names, f"{key}-final")
+    with right:
+        st.markdown("**Expected changes**")
+        show_changes(expected, names, f"{key}-expected")
+    for title, facts in (("Missing", missing), ("Unexpected", unexpected)):
+        if facts:
+            st.markdown(f"**{title}:** " + "; ".join(name_text(fact, names) or "" for fact in facts))

@@ -23,7 +23,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -269,6 +270,15 @@ class Sandbox:
             self.release()
         return dict(row) if row is not None else None
 
+    @contextlib.contextmanager
+    def using(self) -> Iterator[Connection]:
+        """The sandbox's connection for one call (callers take turns; its reads end afterwards)."""
+        with self.lock:
+            try:
+                yield self.conn
+            finally:
+                self.release()
+
     def release(self) -> None:
         """End the implicit transaction of reads (so no lock or snapshot outlives a tool call)."""
         if not self._depth and self.conn.in_transaction():
@@ -413,6 +423,47 @@ class SharedOrg(Sandbox):
         with self.lock:
             if self.conn.in_transaction():
                 self.conn.rollback()
+
+
+class SandboxPool:
+    """Sandboxes of one org kept by key (an API token, a workbench session), at most `limit` at
+    once: the least recently used is discarded first. Thread-safe."""
+
+    def __init__(self, org_url: str, limit: int) -> None:
+        self.engine = make_sandbox_engine(org_url)
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._sandboxes: OrderedDict[Hashable, Sandbox] = OrderedDict()
+
+    def get(self, key: Hashable) -> Sandbox:
+        """The sandbox of `key`, made on first use."""
+        with self._lock:
+            box = self._sandboxes.get(key)
+            if box is None:
+                box = self._sandboxes[key] = Sandbox(self.engine)
+                while len(self._sandboxes) > self.limit:
+                    _, oldest = self._sandboxes.popitem(last=False)
+                    oldest.close()
+            self._sandboxes.move_to_end(key)
+            return box
+
+    def __len__(self) -> int:
+        return len(self._sandboxes)
+
+    def discard(self, key: Hashable) -> None:
+        """Drop the sandbox of `key` (its changes are gone)."""
+        with self._lock:
+            box = self._sandboxes.pop(key, None)
+        if box is not None:
+            box.close()
+
+    def close(self) -> None:
+        """Discard every sandbox and close the engine."""
+        with self._lock:
+            boxes, self._sandboxes = list(self._sandboxes.values()), OrderedDict()
+        for box in boxes:
+            box.close()
+        self.engine.dispose()
 
 
 def open_shared(org_url: str) -> SharedOrg:

@@ -18,12 +18,13 @@ from crm_core.agents.run_store import load_episodes
 from crm_core.db import org_db_url
 from crm_core.errors import UserFacingError
 from crm_core.policy import Page, require
+from crm_core.sandbox import Sandbox
 from crm_core.store import Study, StudyItem, utc_now
 from crm_core.studies import StudyDefinition, claim_next_item, definition_of, rater_progress
 from crm_core.studies.rated_runs import agent_options, item_instance, study_agent, study_runs
 from crm_core.studio.console import console_summary, query_tool
-from crm_core.studio.explorer import name_ids_in_text, org_connection
-from crm_core.studio.replay import episode_trajectory, workbench_trajectory
+from crm_core.studio.explorer import id_titles, name_ids_in_text, org_connection
+from crm_core.studio.replay import ChangeRow, change_ids, change_rows, episode_trajectory, workbench_trajectory
 from crm_core.studio.workbench import (
     LiveRun,
     ToolInfo,
@@ -37,20 +38,24 @@ from crm_core.studio.workbench import (
     open_session,
     parse_form,
     record_step,
+    reset_sandbox,
     run_action,
+    sandbox_state,
+    session_state,
     session_steps,
     start_agent_run,
     submit_answer,
     task_tools,
     workbench_models,
     workbench_run_id,
+    workbench_sandboxes,
     workbench_studies,
 )
 from crm_core.tasks.records import TaskInstance, load_tasks
 from crm_core.tasks.registry import task_names
 from crm_core.tools import TOOLS
 from page_gate import page_app_store, page_org_engine, require_page
-from result_view import show_observation
+from result_view import show_changes, show_observation, show_state
 from study_form import pick_study, rating_form
 
 role = require_page(Page.TASK_WORKBENCH)
@@ -63,6 +68,8 @@ sessions = page_app_store()
 org_url = org_db_url()
 org = page_org_engine()
 env = OrgEnvironment(org)
+expert_sandboxes = st.cache_resource(workbench_sandboxes)(org_url)
+"""One sandbox per workbench session on workflow tasks, kept by this process across reruns."""
 
 
 @st.cache_data(ttl=600, show_spinner="Loading the task set ...")
@@ -84,14 +91,15 @@ def add_step(row: WorkbenchSession, step: WorkbenchStep) -> None:
         st.error(str(exc))
 
 
-def console(row: WorkbenchSession, instance: TaskInstance) -> None:
-    """Queries go through the agents' own query tools, so the step and its observation are an agent's."""
+def console(row: WorkbenchSession, instance: TaskInstance, box: Sandbox | None) -> None:
+    """Queries go through the agents' own query tools (in the expert's sandbox on a workflow task)."""
     with st.form("wb-console"):
         text = st.text_area("SOQL or SOSL", key="wb_query", height=110)
         submitted = st.form_submit_button("Run query", type="primary")
     if submitted and text.strip():
         name = query_tool(text)
-        observed = env.call(name, {"query": text}, today=instance_today(instance.params))
+        acting = env.in_sandbox(box) if box is not None else env
+        observed = acting.call(name, {"query": text}, today=instance_today(instance.params))
         add_step(
             row, WorkbenchStep(kind="execute", name=name, arguments={"query": text}, observation=observed, at=utc_now())
         )
@@ -111,7 +119,7 @@ def tools_for(url: str, idx: int) -> list[ToolInfo]:
     return task_tools(org, task_set(url)[idx])
 
 
-def tool_form(row: WorkbenchSession, instance: TaskInstance) -> None:
+def tool_form(row: WorkbenchSession, instance: TaskInstance, box: Sandbox | None) -> None:
     tools = {info.name: info for info in tools_for(org_url, instance.idx)}
     name = st.selectbox(
         "Tool (the ones this task needs first)",
@@ -149,13 +157,30 @@ def tool_form(row: WorkbenchSession, instance: TaskInstance) -> None:
         except WorkbenchError as exc:
             st.error(str(exc))
             return
-        observed = env.call(name, arguments, today=instance_today(instance.params))
+        acting = env.in_sandbox(box) if box is not None else env
+        observed = acting.call(name, arguments, today=instance_today(instance.params))
         add_step(row, WorkbenchStep(kind="tool", name=name, arguments=arguments, observation=observed, at=utc_now()))
         st.session_state["wb_tool_outcome"] = (name, observed)
     outcome = st.session_state.get("wb_tool_outcome")
     if outcome:
         st.caption(f"`{outcome[0]}` returned:")
         show_observation(outcome[1], "wb-tool")
+
+
+def names_of(rows: list[ChangeRow]) -> dict[str, str]:
+    with org_connection(org) as conn:
+        return id_titles(conn, change_ids(rows))
+
+
+def sandbox_panel(row: WorkbenchSession, box: Sandbox) -> None:
+    """This task changes the org: the expert's changes so far (in their own sandbox) and a reset."""
+    rows = change_rows(sandbox_state(box))
+    st.markdown(f"**Your changes so far** ({len(rows)} changed fields, in a sandbox of your own that nobody else sees)")
+    show_changes(rows, names_of(rows), "wb-changes")
+    if st.button("Reset my sandbox", key="wb_reset", help="Undo every change you made on this task"):
+        with sessions() as session:
+            reset_sandbox(session, row, box)
+        st.rerun()
 
 
 def show_steps(row: WorkbenchSession) -> None:
@@ -178,6 +203,11 @@ def expert_column(row: WorkbenchSession, instance: TaskInstance) -> None:
     st.subheader("Your answer")
     st.markdown(f"**Answer:** `{readable(row.answer)}`")
     st.markdown(f"**Time:** {row.seconds or 0:.0f} s · **steps:** {len(row.steps)}")
+    state = session_state(row)
+    if state is not None:
+        final, expected = change_rows(state), change_rows(instance.expected_diff)
+        st.markdown(f"**State match:** F1 {row.reward_normalized or 0:.3f}")
+        show_state(final, expected, names_of(final + expected), "wb-state")
     trajectory = workbench_trajectory(session_steps(row), row.answer, row.reward, instance.answer_text)
     for step in trajectory.steps:
         with st.expander(f"{step.number}. {step.summary}", expanded=False):
@@ -279,11 +309,11 @@ except UserFacingError as exc:
 
 def choose_instance() -> TaskInstance:
     """The instance picked by the expert (task, then instance); the URL keeps it."""
-    by_task = {task: [i for i in instances.values() if i.task == task] for task in task_names()}
+    by_task = {task: [i for i in instances.values() if i.task == task] for task in task_names(None)}
     requested = st.query_params.get("idx")
     current = instances.get(int(requested)) if requested and requested.isdigit() else None
     left, right = st.columns([2, 3])
-    present = [t for t in task_names() if by_task[t]]
+    present = [t for t in task_names(None) if by_task[t]]
     task = left.selectbox("Task", present, index=present.index(current.task) if current else 0, key="wb_task")
     choices = [i.idx for i in by_task[task]]
     idx = right.selectbox(
@@ -357,12 +387,15 @@ with st.expander("Domain details (optional context the agent also gets)"):
     st.text(instance.metadata.optional or "—")
 
 if not row.submitted:
+    box = expert_sandboxes.get(row.id) if instance.expected_diff is not None else None
     clock = st.empty()
     query_tab, tools_tab, steps_tab = st.tabs(["SOQL / SOSL console", "Tools", "Your steps"])
     with query_tab:
-        console(row, instance)
+        console(row, instance, box)
     with tools_tab:
-        tool_form(row, instance)
+        tool_form(row, instance, box)
+    if box is not None:
+        sandbox_panel(row, box)
     with sessions() as session:
         row = find_session(session, username, instance.idx) or row  # with the steps just made
     with steps_tab:
@@ -377,7 +410,10 @@ if not row.submitted:
             submission = st.session_state.setdefault(f"wb-submission-{row.id}", uuid.uuid4().hex)
             try:
                 with sessions() as session:
-                    submit_answer(session, row.id, answer, instance, submission_id=submission)
+                    state = sandbox_state(box) if box is not None else None
+                    submit_answer(session, row.id, answer, instance, submission_id=submission, state=state)
+                if box is not None:
+                    expert_sandboxes.discard(row.id)
             except UserFacingError as exc:
                 st.error(str(exc))
             else:

@@ -35,7 +35,7 @@ from crm_core.studio.replay import (
 )
 from crm_core.studio.workbench import WorkbenchSession, session_steps, submitted_sessions
 from page_gate import page_app_store, page_org_engine, require_page
-from result_view import show_observation
+from result_view import show_changes, show_observation, show_state
 
 require_page(Page.TRAJECTORY_REPLAY)
 
@@ -123,6 +123,23 @@ def render_step(trajectory: Trajectory, step: Step, side: str, names: dict[str, 
     if step.error:
         st.error(step.error)
     show_observation(step.observation, f"obs-{side}-{step.number}", names)
+    if step.changes:
+        st.markdown("**Changes this step made**")
+        show_changes(step.changes, names, f"changes-{side}-{step.number}")
+
+
+def render_state(trajectory: Trajectory, side: str, names: dict[str, str]) -> None:
+    """A workflow episode's final changes beside the expected ones, and what differs."""
+    exact = "exact" if trajectory.reward == 1.0 else "not exact"
+    st.markdown(f"**State match:** {exact} · F1 {trajectory.state_f1 or 0:.3f}")
+    show_state(
+        trajectory.changes or [],
+        trajectory.expected_changes,
+        names,
+        f"state-{side}",
+        trajectory.missing,
+        trajectory.unexpected,
+    )
 
 
 def render_trajectory(trajectory: Trajectory, side: str, param: str, search: str, names: dict[str, str]) -> None:
@@ -135,6 +152,8 @@ def render_trajectory(trajectory: Trajectory, side: str, param: str, search: str
     )
     if trajectory.error:
         st.error(trajectory.error)
+    if trajectory.changes is not None:
+        render_state(trajectory, side, names)
     if not trajectory.steps:
         st.caption("No steps.")
         return

@@ -109,12 +109,8 @@ class OrgEnvironment:
             return f"Error: unknown tool '{name}'."
         try:
             if self.sandbox is not None:
-                with self.sandbox.lock:
-                    try:
-                        context = ToolContext(conn=self.sandbox.conn, today=today, sandbox=self.sandbox)
-                        return str(tool.run(context, arguments))
-                    finally:
-                        self.sandbox.release()
+                with self.sandbox.using() as conn:
+                    return str(tool.run(ToolContext(conn=conn, today=today, sandbox=self.sandbox), arguments))
             with self.engine.connect() as conn:
                 return str(tool.run(ToolContext(conn=conn, today=today), arguments))
         except Exception as exc:  # tools should not raise; if one does, the agent reads why

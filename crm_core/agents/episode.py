@@ -164,5 +164,6 @@ async def _play(
         started_at=started_at,
         finished_at=utc_now(),
         state_diff=state_diff,
+        expected_diff=instance.expected_diff,
         state_score=state_score,
     )

@@ -97,6 +97,7 @@ class EpisodeRecord(BaseModel):
     started_at: dt.datetime
     finished_at: dt.datetime
     state_diff: StateDiff | None = None
+    expected_diff: StateDiff | None = None
     state_score: StateScore | None = None
 
 

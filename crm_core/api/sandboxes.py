@@ -10,14 +10,12 @@ the org itself (for loading data, e.g. ``org push``). Sandboxes live in the serv
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from enum import StrEnum
 
 from sqlalchemy import Connection, Engine
 
-from crm_core.sandbox import Sandbox, SharedOrg, make_sandbox_engine, open_shared
+from crm_core.sandbox import Sandbox, SandboxPool, SharedOrg, open_shared
 
 MAX_SANDBOXES = 256
 
@@ -36,9 +34,7 @@ class TokenSandboxes:
     def __init__(self, org_url: str, mode: WriteMode, read_engine: Engine) -> None:
         self.mode = mode
         self.read_engine = read_engine
-        self._lock = threading.Lock()
-        self._sandboxes: OrderedDict[str, Sandbox] = OrderedDict()
-        self._engine = make_sandbox_engine(org_url) if mode == WriteMode.SANDBOX else None
+        self._pool = SandboxPool(org_url, MAX_SANDBOXES) if mode == WriteMode.SANDBOX else None
         self._shared: SharedOrg | None = open_shared(org_url) if mode == WriteMode.SHARED else None
 
     @property
@@ -49,16 +45,8 @@ class TokenSandboxes:
         """The sandbox (or shared org) that takes this token's writes."""
         if self._shared is not None:
             return self._shared
-        assert self._engine is not None, "the API is read-only"
-        with self._lock:
-            box = self._sandboxes.get(token_hash)
-            if box is None:
-                box = self._sandboxes[token_hash] = Sandbox(self._engine)
-                while len(self._sandboxes) > MAX_SANDBOXES:
-                    _, oldest = self._sandboxes.popitem(last=False)
-                    oldest.close()
-            self._sandboxes.move_to_end(token_hash)
-            return box
+        assert self._pool is not None, "the API is read-only"
+        return self._pool.get(token_hash)
 
     @contextlib.contextmanager
     def reading(self, token_hash: str) -> Iterator[Connection]:
@@ -67,28 +55,18 @@ class TokenSandboxes:
             with self.read_engine.connect() as conn:
                 yield conn
             return
-        box = self.store(token_hash)
-        with box.lock:
-            try:
-                yield box.conn
-            finally:
-                box.release()
+        with self.store(token_hash).using() as conn:
+            yield conn
 
     def discard(self, token_hash: str) -> None:
         """Drop a token's sandbox (its changes are gone)."""
-        with self._lock:
-            box = self._sandboxes.pop(token_hash, None)
-        if box is not None:
-            box.close()
+        if self._pool is not None:
+            self._pool.discard(token_hash)
 
     def close(self) -> None:
         """Discard every sandbox and close the engines."""
-        with self._lock:
-            boxes, self._sandboxes = list(self._sandboxes.values()), OrderedDict()
-        for box in boxes:
-            box.close()
+        if self._pool is not None:
+            self._pool.close()
         if self._shared is not None:
             self._shared.close()
             self._shared.engine.dispose()
-        if self._engine is not None:
-            self._engine.dispose()

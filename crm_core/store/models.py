@@ -294,6 +294,8 @@ class WorkbenchSession(AppBase):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     submission_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    state_diff: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """Workflow tasks: the changes the expert's sandbox held at submission (a StateDiff)."""
 
     @property
     def submitted(self) -> bool:

@@ -20,8 +20,57 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.records import EpisodeRecord, MessageRecord
+from crm_core.scoring.state import StateDiff, normalize_value
 
 _ERROR_OBSERVATION = re.compile(r"^(Error\b|[A-Z][A-Z_]{3,}: )")
+
+
+class ChangeRow(BaseModel):
+    """One changed field (or a deleted record) of a workflow episode, as a table row."""
+
+    change: str
+    """created, updated or deleted."""
+    object: str
+    record: str
+    """The record's id; ``new`` for a record the episode created."""
+    field: str = ""
+    value: str = ""
+
+
+CHANGE_COLUMNS = ["change", "object", "record", "field", "value"]
+
+
+def change_rows(diff: StateDiff | None) -> list[ChangeRow]:
+    """A diff as rows: one per field of a created or updated record, one per deleted record."""
+    if diff is None:
+        return []
+    rows: list[ChangeRow] = []
+    for made in diff.created:
+        rows += [
+            ChangeRow(change="created", object=made.object, record="new", field=name, value=_text(value))
+            for name, value in sorted(made.fields.items())
+        ]
+    for changed in diff.updated:
+        rows += [
+            ChangeRow(change="updated", object=changed.object, record=changed.id, field=name, value=_text(value))
+            for name, value in sorted(changed.fields.items())
+        ]
+    rows += [ChangeRow(change="deleted", object=gone.object, record=gone.id) for gone in diff.deleted]
+    return rows
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def new_rows(before: list[ChangeRow], after: list[ChangeRow]) -> list[ChangeRow]:
+    """The rows of `after` that `before` lacks (what one step changed), compared as the scorer does."""
+
+    def key(row: ChangeRow) -> tuple[Any, ...]:
+        return (row.change, row.object, row.record, row.field, normalize_value(row.value))
+
+    seen = {key(row) for row in before}
+    return [row for row in after if key(row) not in seen]
 
 
 class Step(BaseModel):
@@ -41,6 +90,8 @@ class Step(BaseModel):
     prompt_end: int = 0
     """The step was prompted with ``messages[:prompt_end]`` of its episode."""
     failed: bool = False
+    changes: list[ChangeRow] = []
+    """What this step changed in the episode's sandbox (workflow tasks)."""
 
     @property
     def summary(self) -> str:
@@ -51,6 +102,8 @@ class Step(BaseModel):
             what = f"{self.name}(…)"
         elif self.kind == "respond":
             what = f"respond: {(self.arguments or {}).get('content', '')}"
+        elif self.kind == "reset":
+            what = "reset the sandbox (every change undone)"
         else:
             what = f"invalid: {self.error or ''}"
         return " ".join(str(what).split())[:90]
@@ -68,6 +121,14 @@ class Trajectory(BaseModel):
     turns: int
     messages: list[MessageRecord] = []
     steps: list[Step]
+    changes: list[ChangeRow] | None = None
+    """Workflow tasks: every change the episode left (None for read-only tasks)."""
+    expected_changes: list[ChangeRow] = []
+    state_f1: float | None = None
+    missing: list[str] = []
+    """Expected changes the episode did not make."""
+    unexpected: list[str] = []
+    """Changes the episode made that were not expected."""
 
 
 def observation_failed(observation: str | None) -> bool:
@@ -89,6 +150,7 @@ def episode_trajectory(episode: EpisodeRecord, label: str | None = None) -> Traj
     """An agent's episode as steps (one per assistant message, matched to the action of its turn)."""
     actions = {action.turn: action for action in episode.actions}
     steps: list[Step] = []
+    so_far: list[ChangeRow] = []
     for position, message in enumerate(episode.messages):
         if message.role != "assistant":
             continue
@@ -113,6 +175,10 @@ def episode_trajectory(episode: EpisodeRecord, label: str | None = None) -> Traj
                 prompt_end=position,
             )
         )
+        if action is not None and action.state_diff is not None:
+            now = change_rows(action.state_diff)
+            steps[-1].changes, so_far = new_rows(so_far, now), now
+    score = episode.state_score
     return Trajectory(
         label=label or f"{episode.model} · {episode.framework}",
         answer=episode.answer,
@@ -123,6 +189,11 @@ def episode_trajectory(episode: EpisodeRecord, label: str | None = None) -> Traj
         turns=episode.turns,
         messages=episode.messages,
         steps=_mark_failures(steps, episode.reward if episode.end_reason == "responded" else None),
+        changes=change_rows(episode.state_diff) if episode.state_diff is not None else None,
+        expected_changes=change_rows(episode.expected_diff),
+        state_f1=score.f1 if score is not None else None,
+        missing=score.missing if score is not None else [],
+        unexpected=score.unexpected if score is not None else [],
     )
 
 
@@ -274,4 +345,27 @@ def trajectory_ids(trajectory: Trajectory) -> set[str]:
         table = query_table(step.observation) if step.observation else None
         if table is not None:
             found |= table_ids(table)
-    return found
+    return found | change_ids([*(trajectory.changes or []), *trajectory.expected_changes])
+
+
+def change_ids(rows: Sequence[ChangeRow]) -> set[str]:
+    """The record ids in change rows (records changed, and ids written into fields)."""
+    from crm_core.studio.query_tables import text_ids
+
+    return {found for row in rows for found in text_ids(row.record) | text_ids(row.value)}
+
+
+def change_table(rows: Sequence[ChangeRow], names: dict[str, str]) -> list[dict[str, str]]:
+    """Change rows for display: ids shown as the names of their records."""
+    from crm_core.studio.query_tables import name_text
+
+    return [
+        {
+            "change": row.change,
+            "object": row.object,
+            "record": name_text(row.record, names),
+            "field": row.field,
+            "value": name_text(row.value, names),
+        }
+        for row in rows
+    ]

@@ -30,6 +30,8 @@ from crm_core.agents.progress import RunProgress
 from crm_core.agents.records import ActionRecord
 from crm_core.errors import UserFacingError
 from crm_core.policy import Action, can, require
+from crm_core.sandbox import Sandbox, SandboxPool
+from crm_core.scoring.state import StateDiff, diff_from_changes, score_state
 from crm_core.store.engine import write_transaction
 from crm_core.store.models import AppUser, Study, WorkbenchSession, utc_now
 from crm_core.studies.definition import StudyDefinition
@@ -37,12 +39,12 @@ from crm_core.studies.rated_runs import AgentOption
 from crm_core.tasks.oracle import solve
 from crm_core.tasks.records import TaskInstance
 from crm_core.tasks.tool_oracle import OracleError
-from crm_core.tools import TASK_TOOLS, TOOLS, ToolContext
+from crm_core.tools import RECORD_TOOLS, TASK_TOOLS, TOOLS, ToolContext
 
 OBSERVATION_LIMIT = 20_000
 """Characters of an observation kept in a recorded step."""
 
-StepKind = Literal["execute", "tool"]
+StepKind = Literal["execute", "tool", "reset"]
 Side = Literal["left", "right"]
 
 
@@ -131,11 +133,19 @@ def record_step(session: Session, session_id: int, step: WorkbenchStep) -> Workb
 
 
 def submit_answer(
-    session: Session, session_id: int, answer: str, instance: TaskInstance, *, submission_id: str
+    session: Session,
+    session_id: int,
+    answer: str,
+    instance: TaskInstance,
+    *,
+    submission_id: str,
+    state: StateDiff | None = None,
 ) -> WorkbenchSession:
     """Submit the expert's answer once (commits): timed, scored with the task's metric.
 
-    Idempotent: a repeated submission (double click) returns the stored session unchanged.
+    A workflow instance is scored on `state`, the changes of the expert's sandbox, as an
+    agent's episode is: reward the exact match, ``reward_normalized`` the F1. Idempotent: a
+    repeated submission (double click) returns the stored session unchanged.
     """
     from crm_core.scoring import reward
 
@@ -153,13 +163,48 @@ def submit_answer(
             raise WorkbenchError("the answer is empty: write the answer (or None when nothing qualifies)")
         now = utc_now()
         row.answer = text
-        row.reward = reward(instance, text)
-        row.reward_normalized = reward(instance, text, normalized=True)
+        if instance.expected_diff is not None:
+            scored = score_state(instance.expected_diff, state or StateDiff())
+            row.reward, row.reward_normalized = scored.reward, scored.f1
+            row.state_diff = (state or StateDiff()).model_dump(mode="json")
+        else:
+            row.reward = reward(instance, text)
+            row.reward_normalized = reward(instance, text, normalized=True)
         row.submitted_at = now
         row.seconds = max(0.0, (now - row.started_at).total_seconds())
         row.submission_id = submission_id
         session.commit()
     return row
+
+
+def session_state(row: WorkbenchSession) -> StateDiff | None:
+    """The changes a submitted workflow session left (None for read-only tasks)."""
+    return StateDiff.model_validate(row.state_diff) if row.state_diff is not None else None
+
+
+# --- the expert's sandbox (workflow tasks) ----------------------------------------------------
+
+WORKBENCH_SANDBOXES = 64
+"""Experts' sandboxes kept by the studio process at once (the least recently used goes first)."""
+
+
+def workbench_sandboxes(org_url: str) -> SandboxPool:
+    """The pool of experts' sandboxes, one per workbench session (the page keeps one per process)."""
+    return SandboxPool(org_url, WORKBENCH_SANDBOXES)
+
+
+def reset_sandbox(session: Session, row: WorkbenchSession, box: Sandbox) -> WorkbenchSession:
+    """Forget every change of the expert's sandbox, and record that they did."""
+    box.reset()
+    step = WorkbenchStep(
+        kind="reset", name="reset", arguments={}, observation="The sandbox reads as the org again.", at=utc_now()
+    )
+    return record_step(session, row.id, step)
+
+
+def sandbox_state(box: Sandbox) -> StateDiff:
+    """The changes the expert's sandbox holds, as the state scorer compares them."""
+    return diff_from_changes(box.diff())
 
 
 def session_steps(row: WorkbenchSession) -> list[WorkbenchStep]:
@@ -441,6 +486,8 @@ def task_tools(org: Engine, instance: TaskInstance) -> list[ToolInfo]:
     if it cannot solve the instance, no tool is marked and the order is the tools' own.
     """
     names = [name for name in TASK_TOOLS if name != "respond"]
+    if instance.expected_diff is not None:  # a workflow task: the record lookup and the writes too
+        names += RECORD_TOOLS
     try:
         with org.connect() as conn:
             trace = solve(instance, ToolContext(conn, instance_today(instance.params)))

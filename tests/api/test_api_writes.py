@@ -181,10 +181,10 @@ def test_a_revoked_token_loses_its_sandbox(writable: TestClient) -> None:
     token = auth["Authorization"].removeprefix("Bearer ")
     writable.post(f"{V}/sobjects/Issue__c", json={"Name": "Toe cap dented"}, headers=auth)
     writes = writable.app.state.api.writes
-    assert len(writes._sandboxes) >= 1
-    before = len(writes._sandboxes)
+    assert len(writes._pool) >= 1
+    before = len(writes._pool)
     assert writable.post("/services/oauth2/revoke", data={"token": token}).status_code == 200
-    assert len(writes._sandboxes) == before - 1
+    assert len(writes._pool) == before - 1
 
 
 def test_shared_mode_writes_into_the_org(tiny_org_url: str, tmp_path) -> None:
