@@ -1,7 +1,7 @@
 """Task Workbench on workflow tasks: the changes an expert's sandbox held when they submitted.
 
-Revision ID: 0008_workbench_state
-Revises: 0007_not_applicable
+Revision ID: 0009_workbench_state
+Revises: 0008_sweep_org_variants
 Create Date: 2026-12-04
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_workbench_state"
-down_revision = "0007_not_applicable"
+revision = "0009_workbench_state"
+down_revision = "0008_sweep_org_variants"
 branch_labels = None
 depends_on = None
 
