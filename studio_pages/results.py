@@ -35,6 +35,7 @@ from crm_core.studio.dashboards import (
     systems_table,
     trajectory_ratings,
 )
+from crm_core.studio.sweep_results import paired_frame, paired_sweeps, sweep_comparison
 from crm_core.studio.workbench import uses_workbench
 from page_gate import page_app_store, page_org_engine, require_page
 
@@ -143,6 +144,29 @@ def scores_tab() -> None:
     runs_section(runs, kept)
 
 
+def sweeps_tab() -> None:
+    sweeps = paired_sweeps(sessions)
+    if not sweeps:
+        st.info("No sweep with two arms (two org variants, or one org and two frameworks) yet.")
+        return
+    sweep_id = st.selectbox("Sweep", list(sweeps), format_func=sweeps.__getitem__, key="results_sweep")
+    comparison = sweep_comparison(sessions, sweep_id)
+    if comparison is None:
+        st.info("Neither arm of this sweep has a shared instance stored yet.")
+        return
+    first, second = comparison.arms
+    held = "model · framework" if comparison.by == "org variant" else "model"
+    st.subheader(f"{first} against {second}")
+    st.caption(
+        f"Overall score of each arm on the instances both share, per {held}; "
+        f"{first} − {second} with a 95% paired bootstrap interval over instances."
+    )
+    table(paired_frame(comparison), "compared")
+    st.subheader("pass^k per framework")
+    table(pass_table(comparison.passes), "task")
+    st.plotly_chart(pass_curves(pass_frame(comparison.passes)), key="chart-sweep-pass")
+
+
 def ratings_tab() -> None:
     with sessions() as session:
         studies = [s for s in list_studies(session) if uses_workbench(definition_of(s))]
@@ -216,9 +240,11 @@ def realism_tab() -> None:
 
 
 st.title("Results")
-scores, ratings, realism = st.tabs(["Agents and experts", "Trajectory ratings", "Realism"])
+scores, paired, ratings, realism = st.tabs(["Agents and experts", "Sweeps", "Trajectory ratings", "Realism"])
 with scores:
     scores_tab()
+with paired:
+    sweeps_tab()
 with ratings:
     ratings_tab()
 with realism:

@@ -6,9 +6,11 @@ from crm_core.scoring.compare import (
     Comparison,
     Interval,
     Outcome,
+    PairedDifference,
     TaskScore,
     bootstrap_interval,
     compare,
+    paired_difference,
     shared_instances,
 )
 from crm_core.scoring.metrics import (
@@ -26,9 +28,11 @@ __all__ = [
     "Comparison",
     "Interval",
     "Outcome",
+    "PairedDifference",
     "TaskScore",
     "bootstrap_interval",
     "compare",
+    "paired_difference",
     "shared_instances",
     "RewardMetric",
     "ScoredAnswer",

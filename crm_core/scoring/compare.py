@@ -244,3 +244,47 @@ def compare(
     return Comparison(
         systems=names, instances=sorted(shared), tasks=tasks, personas=sorted(persona_tasks), scores=scores
     )
+
+
+class PairedDifference(BaseModel):
+    """Two arms' overall scores on their shared instances and the difference first − second."""
+
+    first: float
+    second: float
+    difference: Interval
+    """Its mean is ``first - second``; ``n`` counts the shared instances."""
+
+
+def paired_difference(
+    first: Iterable[Outcome],
+    second: Iterable[Outcome],
+    *,
+    level: float = LEVEL,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> PairedDifference:
+    """Score of `first` minus score of `second` on the instances both have, with a paired bootstrap.
+
+    Instances are matched by (task, idx), so the arms may come from different orgs whose task sets
+    share indexes. Each instance contributes the difference of the arms' mean trial rewards; the
+    interval resamples those differences within each task (as :func:`bootstrap_interval`), so
+    the mean is the difference of the overall scores (means of task means) on the shared
+    instances. No shared instance is a ValueError.
+    """
+    sides: list[dict[tuple[str, int], list[float]]] = [defaultdict(list), defaultdict(list)]
+    for side, outcomes in zip(sides, (first, second), strict=True):
+        for outcome in outcomes:
+            side[(outcome.task, outcome.idx)].append(outcome.reward)
+    means: list[dict[str, list[float]]] = [defaultdict(list), defaultdict(list)]
+    for key in sorted(sides[0].keys() & sides[1].keys()):
+        for side, mean in zip(sides, means, strict=True):
+            mean[key[0]].append(sum(side[key]) / len(side[key]))
+    if not means[0]:
+        raise ValueError("the two arms share no instance")
+    differences = {task: [a - b for a, b in zip(means[0][task], means[1][task], strict=True)] for task in means[0]}
+    scores = [sum(sum(v) / len(v) for v in m.values()) / len(m) for m in means]
+    return PairedDifference(
+        first=scores[0],
+        second=scores[1],
+        difference=bootstrap_interval(differences, level=level, resamples=resamples, seed=seed),
+    )

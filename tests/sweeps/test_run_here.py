@@ -222,3 +222,30 @@ def test_an_org_ablation_plays_each_variant_s_runs_on_its_own_org(cli, tmp_path,
         assert score["completed"] == 4 and score["end_reasons"] == {"responded": 4}
         if r.run.model == "oracle":
             assert score["overall"] == 1.0
+
+
+def test_a_two_framework_sweep_compares_the_frameworks_model_by_model(tmp_path, tiny_tasks_org):
+    """tools_vs_soql's shape: one org, fc against react; pairs are models, instances are shared."""
+    from crm_core.studio.sweep_results import paired_sweeps, sweep_comparison
+
+    store = open_app_store(f"sqlite:///{tmp_path / 'app.db'}")
+    text = (
+        f"name: tools\norg: {{url: '{tiny_tasks_org}'}}\nmodels: [oracle, baseline:random]\n"
+        "frameworks: [fc, react]\ntasks: [handle_time, knowledge_qa]\nlimit: 3\ntrials: 2\n"
+    )
+    sweep_id, keys = submit(store, parse_sweep(text), source="t.yaml", backend="local")
+    one = parse_sweep(text.replace("[fc, react]", "[fc]"))
+    single_id, _ = submit(store, one, source="one.yaml", backend="local")
+    assert run_here(store, sweep_id) == len(keys) == 48
+    assert list(paired_sweeps(store)) == [sweep_id]  # one framework, one org: nothing to pair
+    assert sweep_comparison(store, single_id) is None
+    comparison = sweep_comparison(store, sweep_id)
+    assert comparison is not None and comparison.by == "framework" and comparison.arms == ("fc", "react")
+    rows = {row.pair: row.paired for row in comparison.rows}
+    assert set(rows) == {"oracle", "baseline:random"}
+    assert (rows["oracle"].first, rows["oracle"].second, rows["oracle"].difference.mean) == (1.0, 1.0, 0.0)
+    assert rows["oracle"].difference.n == 6
+    assert comparison.passes.systems == [
+        "oracle · fc", "baseline:random · fc", "oracle · react", "baseline:random · react",
+    ]  # fmt: skip
+    assert comparison.passes.score("oracle · react").pass_hat_k == {1: 1.0, 2: 1.0}
