@@ -56,6 +56,6 @@ def test_the_mean_is_the_difference_of_the_scores_and_lies_in_its_interval(a, b)
     d = paired.difference
     assert d.mean == pytest.approx(paired.first - paired.second)
     assert d.low - 1e-9 <= d.mean <= d.high + 1e-9
-    assert -1.0 - 1e-9 <= d.low and d.high <= 1.0 + 1e-9
+    assert d.low >= -1.0 - 1e-9 and d.high <= 1.0 + 1e-9
     swapped = paired_difference(second, first)
     assert swapped.difference.mean == pytest.approx(-d.mean) and swapped.difference.n == d.n
