@@ -68,8 +68,9 @@ sessions = page_app_store()
 org_url = org_db_url()
 org = page_org_engine()
 env = OrgEnvironment(org)
+# One sandbox per workbench session on workflow tasks, kept by this process across reruns.
+# (A comment, not a string: Streamlit's magic would draw a bare string on the page.)
 expert_sandboxes = st.cache_resource(workbench_sandboxes)(org_url)
-"""One sandbox per workbench session on workflow tasks, kept by this process across reruns."""
 
 
 @st.cache_data(ttl=600, show_spinner="Loading the task set ...")
