@@ -10,11 +10,13 @@ threads, so slow models overlap.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +29,8 @@ from crm_core.agents.run_store import completed_keys, save_episode
 from crm_core.errors import UserFacingError
 from crm_core.tasks.records import TaskInstance
 from crm_core.tasks.registry import task_names
+
+T = TypeVar("T")
 
 EpisodeCallback = Callable[[EpisodeRecord, bool], None]
 FAIL_FAST_AFTER = 5
@@ -150,7 +154,7 @@ def execute_run(
     pending = pending_episodes(instances, run.trials, done)
     if on_start is not None:
         on_start(len(instances) * run.trials, len(pending))
-    return asyncio.run(
+    return run_to_end(
         run_pending(
             run,
             pending,
@@ -163,3 +167,17 @@ def execute_run(
             on_episode=on_episode,
         )
     )
+
+
+def run_to_end(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to its end from synchronous code, even where an event loop already runs.
+
+    A notebook, or a test process that drives Chromium through Playwright's sync API, has a loop
+    running in this thread, where ``asyncio.run`` refuses; the run then gets a thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
