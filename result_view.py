@@ -35,15 +35,19 @@ def show_table(table: ResultTable, key: str) -> None:
         st.dataframe(pd.DataFrame(child.rows, columns=child.columns), hide_index=True, key=f"{key}-child-rows")
 
 
-def show_observation(text: str | None, key: str, names: Mapping[str, str] | None = None) -> None:
-    """An observation: a table when it is a query result or records, else the text; folded when long."""
+def show_observation(text: str | None, key: str, names: Mapping[str, str] | None = None, fold: bool = True) -> None:
+    """An observation: a table when it is a query result or records, else the text.
+
+    Folded in an expander when long, unless `fold` is off (inside an expander already: Streamlit
+    does not nest them).
+    """
     if text is None:
         return
     table = query_table(text)
     if table is not None and names:
         table = name_ids(table, names)
     size = f"{len(text):,} characters" + (f", {table.total_size:,} records" if table is not None else "")
-    folded = len(text) > FOLD_CHARS
+    folded = fold and len(text) > FOLD_CHARS
     if folded:
         box = st.expander(f"Observation ({size}): open")
     else:

@@ -24,7 +24,15 @@ from crm_core.studies import StudyDefinition, claim_next_item, definition_of, ra
 from crm_core.studies.rated_runs import agent_options, item_instance, study_agent, study_runs
 from crm_core.studio.console import console_summary, query_tool
 from crm_core.studio.explorer import id_titles, name_ids_in_text, org_connection
-from crm_core.studio.replay import ChangeRow, change_ids, change_rows, episode_trajectory, workbench_trajectory
+from crm_core.studio.replay import (
+    ChangeRow,
+    Trajectory,
+    change_ids,
+    change_rows,
+    episode_trajectory,
+    trajectory_ids,
+    workbench_trajectory,
+)
 from crm_core.studio.workbench import (
     LiveRun,
     ToolInfo,
@@ -210,11 +218,7 @@ def expert_column(row: WorkbenchSession, instance: TaskInstance) -> None:
         st.markdown(f"**State match:** F1 {row.reward_normalized or 0:.3f}")
         show_state(final, expected, names_of(final + expected), "wb-state")
     trajectory = workbench_trajectory(session_steps(row), row.answer, row.reward, instance.answer_text)
-    for step in trajectory.steps:
-        with st.expander(f"{step.number}. {step.summary}", expanded=False):
-            st.json(step.arguments or {})
-            if step.observation:
-                st.code(step.observation[:3000], language=None, wrap_lines=True)
+    show_trajectory_steps(trajectory, "wb-mine")
 
 
 def agent_column(instance: TaskInstance, in_study: bool, blind: bool, runs: list[str]) -> float | None:
@@ -237,14 +241,20 @@ def agent_column(instance: TaskInstance, in_study: bool, blind: bool, runs: list
     episode = next(e for e in load_episodes(sessions, chosen, instance_idx=instance.idx) if e.trial == option.trial)
     trajectory = episode_trajectory(episode, labels[chosen])
     st.markdown(f"**Answer:** `{readable(episode.answer)}` · end: {episode.end_reason} · turns: {episode.turns}")
+    show_trajectory_steps(trajectory, "wb-agent")
+    return episode.reward
+
+
+def show_trajectory_steps(trajectory: Trajectory, key: str) -> None:
+    """Each step folded: its thought, arguments and observation (a table for records, ids named)."""
+    with org_connection(org) as conn:
+        names = id_titles(conn, trajectory_ids(trajectory))
     for step in trajectory.steps:
         with st.expander(f"{step.number}. {step.summary}", expanded=False):
             if step.thought:
                 st.caption(step.thought)
             st.json(step.arguments or {})
-            if step.observation:
-                st.code(step.observation[:3000], language=None, wrap_lines=True)
-    return episode.reward
+            show_observation(step.observation, f"{key}-{step.number}", names, fold=False)
 
 
 def launch_agent(instance: TaskInstance) -> None:

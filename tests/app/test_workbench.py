@@ -277,6 +277,30 @@ def test_expert_sees_the_agent_and_ground_truth_only_after_submitting(page_env):
     assert any(BASELINE_RUN in label for label in labels) and any(ORACLE_RUN in label for label in labels)
 
 
+def test_after_submitting_each_step_shows_its_records_as_a_table_with_names(page_env):
+    """The expert's own steps, folded after submitting, show a query's records as a table, not JSON."""
+    instance = next(i for i in page_env.instances if i.task == "best_region_identification")
+    at = as_user("ethan", query={"idx": str(instance.idx)})
+    query = "SELECT Id, Subject, OwnerId FROM Case ORDER BY Id LIMIT 3"
+    at.text_area(key="wb_query").input(query)
+    at.button[0].click().run()  # Run query
+    at.text_input(key="wb_answer").input("ZZ")
+    next(b for b in at.button if b.label == "Submit answer").click().run()
+    assert not at.exception
+    with create_engine(page_env.org_url).connect() as conn:
+        expected = conn.execute(
+            text('SELECT c.Subject, u.Name, u.Id FROM "Case" c JOIN User u ON u.Id = c.OwnerId ORDER BY c.Id LIMIT 3')
+        ).all()
+    step = next(e for e in at.expander if e.label.startswith("1.") and query[:20] in e.label)
+    tables = [d.value for d in step.dataframe]
+    assert tables, "the step shows no table"
+    shown = tables[0]
+    assert [tuple(r) for r in shown[["Subject", "OwnerId"]].itertuples(index=False)] == [
+        (subject, f"{owner} ({owner_id})") for subject, owner, owner_id in expected
+    ]
+    assert not [c for c in step.code if '"records"' in c.value]  # no raw REST JSON
+
+
 def test_tool_form_calls_the_tool_and_records_the_step(page_env):
     instance = next(i for i in page_env.instances if i.task == "knowledge_qa")
     at = as_user("ethan", query={"idx": str(instance.idx)})
