@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from filelock import FileLock
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -97,29 +99,47 @@ def app_db_pg_url() -> Iterator[str]:
     drop_pg_database(url)
 
 
-# --- generated orgs (owned by the org generator; session-scoped: generated once per session) ---
+# --- generated orgs (owned by the org generator; built once per test run, shared by xdist workers) ---
 
 ORG_TEST_SEED = 7
+
+
+def shared_sqlite_org(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[str], object]) -> str:
+    """The URL of a SQLite org that `build(url)` makes once per test run (treat it as read-only).
+
+    Every xdist worker of the run asks for it by `name`; the first builds it under a file lock into
+    a folder the workers share, the others wait and open the same file.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-orgs"
+    shared.mkdir(exist_ok=True)
+    path = shared / f"{name}.db"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not path.exists():
+            building = shared / f"{name}.building.db"
+            building.unlink(missing_ok=True)
+            build(f"sqlite:///{building}")
+            building.rename(path)
+    return f"sqlite:///{path}"
+
+
+def generated(scale: str, seed: int = ORG_TEST_SEED, **options: Any) -> Callable[[str], object]:
+    """A builder for :func:`shared_sqlite_org`: the generator's org at `scale`."""
+    from crm_core.org.generator import generate_org
+
+    return lambda url: generate_org(url, scale=scale, seed=seed, **options)
 
 
 @pytest.fixture(scope="session")
 def tiny_org_url(tmp_path_factory) -> str:
     """A SQLite org at scale `tiny`, seed 7 (treat it as read-only)."""
-    from crm_core.org.generator import generate_org
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('tiny_org') / 'org.db'}"
-    generate_org(url, scale="tiny", seed=ORG_TEST_SEED)
-    return url
+    return shared_sqlite_org(tmp_path_factory, "tiny", generated("tiny"))
 
 
 @pytest.fixture(scope="session")
 def default_org_url(tmp_path_factory) -> str:
     """A SQLite org at scale `default`, seed 7 (treat it as read-only)."""
-    from crm_core.org.generator import generate_org
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('default_org') / 'org.db'}"
-    generate_org(url, scale="default", seed=ORG_TEST_SEED)
-    return url
+    return shared_sqlite_org(tmp_path_factory, "default", generated("default"))
 
 
 @pytest.fixture(scope="session")

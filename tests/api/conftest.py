@@ -19,6 +19,7 @@ from crm_core.api.context import ApiSettings
 from crm_core.api.launcher import ServerProcess, start_server_process
 from crm_core.store.engine import open_app_store
 from crm_core.users import accounts
+from tests.conftest import shared_sqlite_org
 
 API_TODAY = "2025-06-01"
 CASES = 2500
@@ -62,9 +63,7 @@ class ApiServer:
 def api_org_url(tmp_path_factory) -> str:
     from crm_core.org.generator import generate_org
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('api_org') / 'org.db'}"
-    generate_org(url, cases=CASES, seed=11)
-    return url
+    return shared_sqlite_org(tmp_path_factory, "api", lambda url: generate_org(url, cases=CASES, seed=11))
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from org_signals import (
 from sqlalchemy import Connection
 
 from crm_core.db import make_readonly_engine
-from crm_core.org.generator import generate_org
+from tests.conftest import generated, shared_sqlite_org
 
 pytestmark = pytest.mark.slow
 
@@ -41,9 +41,7 @@ def latent(default_org_url: str) -> Iterator[Connection]:
 
 @pytest.fixture(scope="module")
 def flat(tmp_path_factory) -> Iterator[Connection]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('flat_org') / 'org.db'}"
-    generate_org(url, scale="default", seed=7, latent=False)
-    yield from _connect(url)
+    yield from _connect(shared_sqlite_org(tmp_path_factory, "default-flat", generated("default", latent=False)))
 
 
 def test_skill_drives_handle_time(latent, flat) -> None:
