@@ -24,7 +24,7 @@ from sqlalchemy import Engine, insert, select, text, update
 from crm_core.db import make_engine, make_readonly_engine
 from crm_core.org.schema import MODEL_BY_OBJECT, Base, LatentBase
 from crm_core.org.search_index import build_search_index
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import create_pg_database, drop_pg_database, shared_sqlite_org
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -317,9 +317,8 @@ def _copy_sparse(source_url: str, target_url: str) -> None:
 def query_org_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The tiny org (seed 7) with a few nulls and special characters, on SQLite, then PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('query_org') / 'org.db'}"
-        _copy_sparse(request.getfixturevalue("tiny_org_url"), url)
-        yield url
+        tiny = request.getfixturevalue("tiny_org_url")
+        yield shared_sqlite_org(tmp_path_factory, "query", lambda url: _copy_sparse(tiny, url))
         return
     source = request.getfixturevalue("tiny_org_pg_url")
     url = create_pg_database("crm_query_org")
