@@ -4,8 +4,8 @@ variants of it), validated with errors naming the file, the line and the field.
 A sweep names the org (a database URL, or how to generate it: seed, scale, latent variables on or
 off) or, under ``orgs``, several labelled variants (``latent`` and ``flat``) that each get the
 whole models × frameworks plan, the models and frameworks to cross, the trials, which tasks (task names or personas) and
-how many instances of each, the providers' limits (episodes at once per worker, requests per
-minute across all workers) and a cost budget after which no new episode starts.
+how many instances of each, the providers' limits (episodes at once and requests per minute,
+both across all workers) and a cost budget after which no new episode starts.
 """
 
 from __future__ import annotations
@@ -95,10 +95,15 @@ class ModelSpec(Strict):
 
 
 class ProviderLimits(Strict):
-    """Limits of one provider: episodes at once in each worker, model calls per minute in all."""
+    """Limits of one provider across all workers: episodes at once, model calls per minute.
+
+    `rate_window_s` is the provider's counting window when it is not a minute (1 for a limit
+    per second): `requests_per_minute` is then the most calls in any such window.
+    """
 
     concurrency: int = Field(default=8, ge=1)
     requests_per_minute: float | None = Field(default=None, gt=0)
+    rate_window_s: float = Field(default=60.0, gt=0, le=3600)
 
 
 def _as_list(value: Any) -> Any:

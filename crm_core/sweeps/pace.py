@@ -1,23 +1,39 @@
-"""A provider's requests per minute, shared by every worker through the app store.
+"""A provider's limits, shared by every worker through the app store: requests per window
+(per minute by default) and episodes at once.
 
-Each model call reserves the provider's next free slot in one short transaction (the row is
-locked, so workers on any machine take turns) and sleeps until it: slots are at least
-60 / rpm seconds apart, so no minute ever holds more than `rpm` calls. Retries of rate-limited
-or failed calls reserve slots too: they count against the provider's limit. Time is the
-database's clock on PostgreSQL, so machines with skewed clocks agree.
+**Requests.** Each model call reserves the provider's next free slot in one short transaction
+(the ``provider_pace`` row is locked, so workers on any machine take turns) and sleeps until
+it. Slots are ``(window + guard) / limit`` seconds apart: the `guard` (a second, a tenth of a
+shorter window) absorbs the delay between a slot and the request's arrival at the provider
+(a cold client, a busy machine, the network), so no window the provider counts holds more
+than the limit. Retries of
+rate-limited or failed calls reserve slots too: they count against the provider's limit. Time
+is the database's clock on PostgreSQL, so machines with skewed clocks agree.
+
+**Episodes at once.** On PostgreSQL a provider's `concurrency` is a set of that many session
+advisory locks: an episode holds one for as long as it plays, on a connection of its own, so
+the cap holds across all workers, and a killed worker's locks go with its connections. On
+SQLite (one process: ``--run-here``, ``sweep resume``) it is a semaphore of the process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, Engine, create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from crm_core.store.engine import begin_write
 from crm_core.store.models import ProviderPace
+
+MINUTE_S = 60.0
 
 
 def _now(session: Session) -> float:
@@ -26,9 +42,15 @@ def _now(session: Session) -> float:
     return time.time()
 
 
-def reserve_slot(factory: sessionmaker[Session], provider: str, requests_per_minute: float) -> float:
+def slot_interval(limit: float, window_s: float = MINUTE_S) -> float:
+    """Seconds between two slots of a provider allowing `limit` requests per `window_s`."""
+    guard = min(1.0, window_s / 10)
+    return (window_s + guard) / limit
+
+
+def reserve_slot(factory: sessionmaker[Session], provider: str, limit: float, window_s: float = MINUTE_S) -> float:
     """Reserve the provider's next request slot; returns the seconds to wait until it."""
-    interval = 60.0 / requests_per_minute
+    interval = slot_interval(limit, window_s)
     for _ in range(5):
         with factory() as session:
             begin_write(session)
@@ -51,8 +73,75 @@ def reserve_slot(factory: sessionmaker[Session], provider: str, requests_per_min
     raise RuntimeError(f"could not reserve a request slot of provider {provider!r}")
 
 
-async def wait_for_slot(factory: sessionmaker[Session], provider: str, requests_per_minute: float) -> None:
+async def wait_for_slot(
+    factory: sessionmaker[Session], provider: str, limit: float, window_s: float = MINUTE_S
+) -> None:
     """Wait until this process may send one request to `provider`."""
-    wait = await asyncio.to_thread(reserve_slot, factory, provider, requests_per_minute)
+    wait = await asyncio.to_thread(reserve_slot, factory, provider, limit, window_s)
     if wait > 0:
         await asyncio.sleep(wait)
+
+
+def _provider_key(provider: str) -> int:
+    """The first key of the provider's advisory locks (a signed 32-bit hash of its name)."""
+    return zlib.crc32(f"crm-provider:{provider}".encode()) - 2**31
+
+
+class ProviderGates:
+    """Episodes at once per provider for one process; see the module docstring.
+
+    Waiters of this process queue on a local semaphore first, so at most `concurrency` of them
+    per provider poll the database for a free lock (every 50 ms to 0.5 s, jittered).
+    """
+
+    def __init__(self, store: sessionmaker[Session]) -> None:
+        bind = store.kw["bind"]
+        self._shared = bind.dialect.name == "postgresql"
+        self._store_engine: Engine = bind
+        self._lock_engine: Engine | None = None
+        self._local: dict[str, asyncio.Semaphore] = {}
+
+    @asynccontextmanager
+    async def hold(self, provider: str, concurrency: int, *, shared: bool = True) -> AsyncIterator[None]:
+        """One of the provider's `concurrency` places for the block (across workers if `shared`)."""
+        local = self._local.setdefault(f"{provider}/{concurrency}", asyncio.Semaphore(concurrency))
+        async with local:
+            if not (shared and self._shared):
+                yield
+                return
+            connection = await self._acquire(provider, concurrency)
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(connection.close)  # ends the session: its lock is released
+
+    async def _acquire(self, provider: str, concurrency: int) -> Connection:
+        if self._lock_engine is None:  # connections held for whole episodes stay out of the store's pool
+            self._lock_engine = create_engine(self._store_engine.url, poolclass=NullPool)
+        connection = await asyncio.to_thread(self._lock_engine.connect)
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        key = _provider_key(provider)
+        wait = 0.05
+        try:
+            while True:
+                if await asyncio.to_thread(_try_lock, connection, key, concurrency):
+                    return connection
+                await asyncio.sleep(wait * random.uniform(0.5, 1.0))
+                wait = min(0.5, wait * 2)
+        except BaseException:
+            await asyncio.to_thread(connection.close)
+            raise
+
+    def close(self) -> None:
+        """Drop the lock engine (connections still held close with it)."""
+        if self._lock_engine is not None:
+            self._lock_engine.dispose()
+            self._lock_engine = None
+
+
+def _try_lock(connection: Connection, key: int, places: int) -> bool:
+    """Take one of the `places` advisory locks ``(key, 0..places-1)`` on `connection`, if one is free."""
+    for place in random.sample(range(places), places):
+        if connection.execute(select(func.pg_try_advisory_lock(key, place))).scalar_one():
+            return True
+    return False

@@ -3,9 +3,10 @@
 :class:`SweepPlayer` takes an episode key, claims it in the app store, plays it with the run's
 model and framework and stores it with its state in one transaction. Each process resumes a
 run once through the run service (:func:`crm_core.agents.service.prepare`: the stored run's
-instances, model source, framework and read-only org) and keeps it; each provider gets
-a semaphore of its ``concurrency`` in this process, and, when the sweep sets
-``requests_per_minute``, every model call first waits for a slot shared by all workers.
+instances, model source, framework and read-only org) and keeps it. An episode plays holding
+one of its provider's ``concurrency`` places, and, when the sweep sets ``requests_per_minute``,
+every model call first waits for a slot; both limits are shared by all workers
+(:mod:`crm_core.sweeps.pace`). Offline models have no provider limits: only this process's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from crm_core.agents.records import EpisodeRecord
 from crm_core.agents.service import PreparedRun, RunConfig, prepare
 from crm_core.errors import UserFacingError
 from crm_core.sweeps.definition import OFFLINE_PROVIDER, SweepDefinition
-from crm_core.sweeps.pace import wait_for_slot
+from crm_core.sweeps.pace import ProviderGates, wait_for_slot
 from crm_core.sweeps.store import EpisodeKey, claim_episode, load_sweep, store_episode, sweep_runs
 from crm_core.tasks.records import TaskInstance, load_tasks
 
@@ -51,8 +52,11 @@ class SweepPlayer:
     worker: str = field(default_factory=worker_name)
     _runs: dict[str, SweepRunHere] = field(default_factory=dict)
     _task_sets: dict[str, list[TaskInstance]] = field(default_factory=dict)
-    _gates: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _gates: ProviderGates = field(init=False)
     _prepare_lock: asyncio.Lock | None = None
+
+    def __post_init__(self) -> None:
+        self._gates = ProviderGates(self.store)
 
     async def play(self, key: EpisodeKey) -> EpisodeRecord | None:
         """Claim, play and store one episode; None when there was nothing to play."""
@@ -64,15 +68,15 @@ class SweepPlayer:
         if instance is None:
             raise UserFacingError(f"instance {key.instance_idx} is not in the task set of run {key.run_id}")
         limits = here.definition.limits_of(here.provider)
-        gate = self._gates.setdefault(here.provider, asyncio.Semaphore(limits.concurrency))
+        online = here.provider != OFFLINE_PROVIDER
         before_call: BeforeCall | None = None
-        if limits.requests_per_minute is not None and here.provider != OFFLINE_PROVIDER:
+        if limits.requests_per_minute is not None and online:
             rpm = limits.requests_per_minute
 
             async def before_call() -> None:
-                await wait_for_slot(self.store, here.provider, rpm)
+                await wait_for_slot(self.store, here.provider, rpm, limits.rate_window_s)
 
-        async with gate:
+        async with self._gates.hold(here.provider, limits.concurrency, shared=online):
             context = EpisodeContext(key.run_id, instance, key.trial, prepared.framework, prepared.env)
             record = await run_episode(
                 prepared.source,
@@ -121,3 +125,4 @@ class SweepPlayer:
         for here in self._runs.values():
             here.prepared.close()
         self._runs.clear()
+        self._gates.close()

@@ -58,6 +58,11 @@ class ServerHandle:
     def max_in_flight(self) -> int:
         return self.load["max"]
 
+    def busiest(self, window_s: float) -> int:
+        """The most requests that arrived within any `window_s` seconds (a rolling window)."""
+        times = sorted(self.times)
+        return max((sum(1 for t in times[i:] if t < start + window_s) for i, start in enumerate(times)), default=0)
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

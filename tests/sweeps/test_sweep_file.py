@@ -46,6 +46,7 @@ def test_a_valid_file_selects_runs_tasks_and_limits():
     assert [m.provider for m in sweep.models] == ["offline", "openai"]
     assert sweep.limits_of("openai").requests_per_minute == 90
     assert sweep.limits_of("anthropic").requests_per_minute is None
+    assert sweep.limits_of("openai").rate_window_s == 60  # a minute unless the file says otherwise
     assert sweep.budget_usd == 5 and sweep.trials == 3 and sweep.limit == 4
 
 
@@ -72,6 +73,7 @@ def test_shipped_sweep_files_are_valid():
         ("tasks: [analyst, knowledge_qa]", "tasks: [analyst, knowlege_qa]", "s.yaml:9: tasks[1]: unknown task"),
         ("  openai: {concurrency: 2,", "  openai: {concurrency: -2,", "s.yaml:12: providers.openai.concurrency:"),
         ("budget_usd: 5", "budget_usd: lots", "s.yaml:13: budget_usd: Input should be a valid number"),
+        ("per_minute: 90}", "per_minute: 90, rate_window_s: 0}", "s.yaml:12: providers.openai.rate_window_s:"),
         ("  url: sqlite:///data/org.db", "  path: x", "s.yaml:3: org.path: Extra inputs are not permitted"),
         ("  - oracle\n", "  - oracle\n  - oracle\n", "s.yaml:6: models[1]: model 'oracle' is listed twice"),
     ],

@@ -1,9 +1,10 @@
 """Workers on a real PostgreSQL app store, as separate processes: one SIGKILLed mid-sweep and
 restarted, one stopped; every episode stored exactly once, scores equal to serial runs'. And a
-flaky provider behind a requests-per-minute limit shared by two workers."""
+provider's limits (requests per window, a flaky provider; episodes at once) over three workers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -24,7 +25,7 @@ from crm_core.sweeps.definition import parse_sweep
 from crm_core.sweeps.queue import defer_episodes
 from crm_core.sweeps.store import SweepEpisode, sweep_status
 from crm_core.sweeps.submit import submit
-from tests.agents.openai_server import Reply, flaky, openai_server
+from tests.agents.openai_server import Reply, answer_at_once, flaky, openai_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ROOT = Path(__file__).parents[2]
@@ -66,8 +67,6 @@ def test_three_workers_one_killed_one_stopped_every_episode_once(tiny_tasks_org,
     )
     sweep_id, keys = submit(store, parse_sweep(text), source="test", backend="queue")
     assert len(keys) == 3 * 4 * 9 * 3  # models × frameworks × instances × trials
-    import asyncio
-
     asyncio.run(defer_episodes(app_db_pg_url, keys))
 
     log = tmp_path / "workers.log"
@@ -124,38 +123,65 @@ def respond_none(body):
     return Reply(content="<respond>None</respond>")
 
 
-def test_flaky_provider_with_a_shared_rate_limit(tiny_tasks_org, app_db_pg_url, tmp_path):
-    """429/500 on a third of the calls, 120 requests per minute over two workers: every episode
-    ends, and no 2-second window ever holds more than the limit allows."""
-    rpm = 120
-    store = open_app_store(app_db_pg_url)
-    with openai_server(flaky(respond_none, 1 / 3, seed=5)) as server:
-        text = (
-            f"name: flaky\norg: {{url: '{tiny_tasks_org}'}}\n"
-            f"models: [{{name: 'openai:stub', base_url: '{server.base_url}'}}]\n"
-            "frameworks: [fc, act]\ntasks: [handle_time]\nlimit: 4\n"
-            f"providers: {{openai: {{concurrency: 4, requests_per_minute: {rpm}}}}}\n"
-            "retry: {attempts: 12, initial_wait_s: 0.05, max_wait_s: 0.5}\n"
-        )
-        sweep_id, keys = submit(store, parse_sweep(text), source="test", backend="queue")
-        import asyncio
+def sweep_on_stub(store, org: str, base_url: str, limits: str, *, limit: int, extra: str = "") -> tuple[str, int]:
+    """Submit and queue a sweep of the stub model (fc and act on handle_time) with `limits`."""
+    text = (
+        f"name: stub\norg: {{url: '{org}'}}\n"
+        f"models: [{{name: 'openai:stub', base_url: '{base_url}'}}]\n"
+        f"frameworks: [fc, act]\ntasks: [handle_time]\nlimit: {limit}\n"
+        f"providers: {{openai: {limits}}}\n{extra}"
+    )
+    sweep_id, keys = submit(store, parse_sweep(text), source="test", backend="queue")
+    asyncio.run(defer_episodes(app_db_url_of(store), keys))
+    return sweep_id, len(keys)
 
-        asyncio.run(defer_episodes(app_db_pg_url, keys))
-        log = tmp_path / "workers.log"
-        workers = [start_worker(app_db_pg_url, log) for _ in range(2)]
-        try:
-            wait_until(lambda: sweep_status(store, sweep_id).status == "finished", 240, "the sweep to finish")
-        finally:
-            for worker in workers:
-                worker.send_signal(signal.SIGTERM)
-                worker.wait(60)
+
+def app_db_url_of(store) -> str:
+    return store.kw["bind"].url.render_as_string(hide_password=False)
+
+
+def run_workers(store, sweep_id: str, log: Path, count: int = 3) -> None:
+    """`count` worker processes until the sweep finishes."""
+    workers = [start_worker(app_db_url_of(store), log) for _ in range(count)]
+    try:
+        wait_until(lambda: sweep_status(store, sweep_id).status == "finished", 240, "the sweep to finish")
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(60)
+
+
+def test_flaky_provider_with_a_rate_limit_shared_by_three_workers(tiny_tasks_org, app_db_pg_url, tmp_path):
+    """429/500 on a third of the calls, 10 requests per 10-second window (a minute made short)
+    over three workers: every episode ends, and the stub never sees more than 10 requests in
+    any rolling 10-second window."""
+    store = open_app_store(app_db_pg_url)
+    per_window, window_s = 10, 10.0
+    log = tmp_path / "workers.log"
+    with openai_server(flaky(respond_none, 1 / 3, seed=5)) as server:
+        limits = f"{{concurrency: 4, requests_per_minute: {per_window}, rate_window_s: {window_s}}}"
+        retry = "retry: {attempts: 12, initial_wait_s: 0.05, max_wait_s: 0.5}\n"
+        sweep_id, planned = sweep_on_stub(store, tiny_tasks_org, server.base_url, limits, limit=4, extra=retry)
+        run_workers(store, sweep_id, log)
         times = sorted(server.times)
+        busiest = server.busiest(window_s)
     status = sweep_status(store, sweep_id)
-    assert status.counts["done"] == len(keys) == 8, log.read_text()[-3000:]
-    assert len(times) > len(keys)  # errors happened and were retried
-    window, allowed = 2.0, int(2.0 * rpm / 60) + 1
-    busiest = max(sum(1 for t in times if start <= t < start + window) for start in times)
-    assert busiest <= allowed, (busiest, allowed)
-    span = times[-1] - times[0]
-    assert span >= (len(times) - 1) * 60 / rpm * 0.9  # requests were spread at the limit's pace
+    assert status.counts["done"] == planned == 8, log.read_text()[-3000:]
+    assert len(times) > planned  # errors happened and were retried
+    assert busiest <= per_window, (busiest, times)
+    assert times[-1] - times[0] >= (len(times) - 1) * window_s / per_window * 0.9  # spread at the limit's pace
+    store.kw["bind"].dispose()
+
+
+def test_episodes_at_once_capped_across_three_workers(tiny_tasks_org, app_db_pg_url, tmp_path):
+    """A provider's concurrency of 2 holds over three workers of 4 jobs each: the stub, answering
+    after 0.6 s, never has more than 2 requests in hand (each worker alone would allow 2)."""
+    store = open_app_store(app_db_pg_url)
+    log = tmp_path / "workers.log"
+    with openai_server(answer_at_once(0.6)) as server:
+        sweep_id, planned = sweep_on_stub(store, tiny_tasks_org, server.base_url, "{concurrency: 2}", limit=6)
+        run_workers(store, sweep_id, log)
+    status = sweep_status(store, sweep_id)
+    assert status.counts["done"] == planned == 12, log.read_text()[-3000:]
+    assert server.max_in_flight == 2, server.max_in_flight  # the cap was reached, never passed
     store.kw["bind"].dispose()
