@@ -1,6 +1,7 @@
 """Org and task-set generation speed and memory per scale, SQLite and PostgreSQL side by side.
 
-Usage: ``.venv/bin/python -m bench.generate [--large] [--xl] [--scales a,b] [--pg-url URL] [--no-pg] [--realism]``
+Usage: ``.venv/bin/python -m bench.generate [--large] [--xl] [--scales a,b] [--pg-url URL] [--no-pg] [--realism]
+[--against REV]``
 
 Each run generates into a fresh database in its own subprocess (so peak RSS is that run's
 alone), then counts every record it wrote. Columns: wall seconds, CPU seconds of the generating
@@ -9,7 +10,9 @@ records, records/s (wall), the task set's build time (what `generate` does after
 its ratio over the same backend's `default` build, peak RSS of org and tasks together, and
 records/s as a ratio of the baseline (SQLite at `default` scale, measured in the same run).
 PostgreSQL uses ``--pg-url`` or ``CRM_TEST_PG_URL`` (an admin URL: a database is created and
-dropped per run). `large` and `xl` are opt-in.
+dropped per run). `large` and `xl` are opt-in. ``--against REV`` also generates each scale on
+SQLite with the code of git revision REV (extracted to a temporary folder) and prints this
+code's CPU seconds as a ratio of REV's: a before/after measured in the same run.
 """
 
 from __future__ import annotations
@@ -74,8 +77,10 @@ print(json.dumps(result))
 REALISM = False  # set by --realism: measure the free text of each SQLite org after generating it
 
 
-def _run(url: str, scale: str) -> dict[str, float]:
-    root = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(url: str, scale: str, root: Path = ROOT) -> dict[str, float]:
     realism = "1" if REALISM and url.startswith("sqlite") else "0"
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, url, scale, realism], cwd=root, capture_output=True, text=True, check=False
@@ -85,9 +90,20 @@ def _run(url: str, scale: str) -> dict[str, float]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _sqlite(scale: str) -> dict[str, float]:
+def _sqlite(scale: str, root: Path = ROOT) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
-        return _run(f"sqlite:///{Path(folder) / 'org.db'}", scale)
+        return _run(f"sqlite:///{Path(folder) / 'org.db'}", scale, root)
+
+
+def _checkout(revision: str, folder: Path) -> Path:
+    """The tree of `revision` of this repository, extracted into `folder`."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", revision], capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        raise SystemExit(f"cannot read revision {revision!r}: {archive.stderr.decode()[-500:]}")
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
 
 
 def _postgres(admin_url: str, scale: str) -> dict[str, float]:
@@ -113,6 +129,7 @@ def main() -> None:
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (no baseline ratio)")
     parser.add_argument("--realism", action="store_true", help="also print the realism report's figures (SQLite)")
+    parser.add_argument("--against", metavar="REV", help="also time REV's code on SQLite (before/after ratios)")
     args = parser.parse_args()
     global REALISM
     REALISM = args.realism
@@ -122,10 +139,17 @@ def main() -> None:
     backends = ([] if args.no_sqlite else ["sqlite"]) + ([] if args.no_pg or not args.pg_url else ["postgresql"])
     console = Console(width=150)
     results: dict[tuple[str, str], dict[str, float]] = {}
+    before_folder = tempfile.TemporaryDirectory() if args.against else None
+    before = _checkout(args.against, Path(before_folder.name)) if before_folder else None
     for scale in scales:
+        if before is not None:
+            console.print(f"generating {scale} on sqlite with {args.against} ...")
+            results[(scale, f"sqlite@{args.against}")] = _sqlite(scale, before)
         for backend in backends:
             console.print(f"generating {scale} on {backend} ...")
             results[(scale, backend)] = _sqlite(scale) if backend == "sqlite" else _postgres(args.pg_url, scale)
+    if before_folder:
+        before_folder.cleanup()
     baseline = results.get(("default", "sqlite"))
     table = Table(title="Org and task-set generation (seed 0)")
     for column in (
@@ -166,7 +190,25 @@ def main() -> None:
     console.print(table)
     console.print("baseline: SQLite at default scale, same run; × baseline = records/s ÷ baseline records/s")
     console.print("tasks × default = task-set build seconds ÷ the same backend's default build (same run)")
+    if args.against:
+        _print_against(console, results, args.against)
     _print_realism(console, results)
+
+
+def _print_against(console: Console, results: dict[tuple[str, str], dict], revision: str) -> None:
+    """This code's org generation against `revision`'s, per scale: CPU and wall seconds and their ratios."""
+    table = Table(title=f"Org generation on SQLite: this code vs {revision} (same run)")
+    for column in ("scale", f"{revision} CPU s", "CPU s", "CPU ratio", f"{revision} s", "s", "wall ratio"):
+        table.add_column(column, justify="left" if column == "scale" else "right")
+    for (scale, backend), before in results.items():
+        after = results.get((scale, "sqlite"))
+        if backend != f"sqlite@{revision}" or after is None:
+            continue
+        table.add_row(
+            scale, f"{before['cpu']:.1f}", f"{after['cpu']:.1f}", f"{after['cpu'] / before['cpu']:.2f}",
+            f"{before['seconds']:.1f}", f"{after['seconds']:.1f}", f"{after['seconds'] / before['seconds']:.2f}",
+        )  # fmt: skip
+    console.print(table)
 
 
 def _print_realism(console: Console, results: dict[tuple[str, str], dict]) -> None:

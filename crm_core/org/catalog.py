@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 COMPANY = "Stridewell Sports"
 EMAIL_DOMAIN = "stridewell.example.com"
@@ -607,6 +608,7 @@ def seasonal_price_books() -> list[PriceBookWindow]:
     return books
 
 
+@lru_cache(maxsize=4096)
 def kind_of(product_name: str) -> ProductKind:
     """The kind of a product from its name (the longest kind noun it ends with)."""
     kinds = [kind for kind in PRODUCT_KINDS if product_name.endswith(kind.noun)]

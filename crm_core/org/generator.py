@@ -13,6 +13,7 @@ import json
 import random
 import re
 from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -438,6 +439,30 @@ def _copy_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
         raise UserFacingError(f"database error while loading {table.name}: {message}") from None
 
 
+def _insert_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
+    """Insert rows (all with the keys of the first) with one driver-level executemany.
+
+    Values go through the bind processors SQLAlchemy would apply (datetimes and booleans are
+    stored as they would be through ``insert()``), without its per-row parameter handling.
+    """
+    dialect = conn.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+    columns = list(compiled.positiontup or ())
+    processors = [(i, table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for i, c in enumerate(columns)]
+    processors = [(i, p) for i, p in processors if p is not None]
+    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        record = values(row)
+        if processors:
+            record = list(record)
+            for i, process in processors:
+                record[i] = process(record[i])
+            record = tuple(record)
+        params.append(record)
+    conn.exec_driver_sql(compiled.string, params)
+
+
 def _chat_timing(talk: texts.Chat, owner_times: list[int], stop_s: int, window: tuple[int, int]) -> tuple[int, float]:
     """Start second and time scale of a chat inside the case's open time; a chat with a transfer
     is placed so that its transfer line falls exactly on the case history's last transfer."""
@@ -518,7 +543,7 @@ class _OrgWriter:
             if conn.dialect.name == "postgresql":
                 _copy_rows(conn, self.tables[table_name], rows)
             else:
-                conn.execute(insert(self.tables[table_name]), rows)
+                _insert_rows(conn, self.tables[table_name], rows)
 
     # catalog: issues, categories, products, price books
     def _catalog(self) -> Iterator[tuple[str, list[Row]]]:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 
 from crm_core.org.catalog import COMPANY, kind_of
-from crm_core.org.grammar import Voice, address, expand, roughen, run_on
+from crm_core.org.grammar import Voice, address, draws, expand, roughen, run_on
 from crm_core.org.knowledge import Policy
 
 CALM = Voice(tone=0, detail=1, casual=False, typos=0.0)
@@ -24,6 +25,11 @@ CALM = Voice(tone=0, detail=1, casual=False, typos=0.0)
 
 def agreement(product: str) -> dict[str, str]:
     """Words that agree in number with a product name: it/they, is/are, has/have ..."""
+    return dict(_agreement(product))
+
+
+@lru_cache(maxsize=4096)
+def _agreement(product: str) -> dict[str, str]:
     plural = kind_of(product).plural
     words = (
         ("it", "they"),
@@ -66,6 +72,15 @@ class CaseFacts:
         return kind_of(self.product).family
 
     def slots(self) -> dict[str, str]:
+        """The values of the grammar's slots (a fresh dict the caller may add to)."""
+        return dict(self._slots)
+
+    def fill(self, text: str, **extra: str) -> str:
+        """`text` with its slots filled from these facts and `extra`."""
+        return text.format(**self._slots, **extra)
+
+    @cached_property
+    def _slots(self) -> dict[str, str]:
         kind = kind_of(self.product)
         return {
             "product": self.product,
@@ -83,7 +98,7 @@ class CaseFacts:
             "noun": kind.noun.lower(),
             "company": COMPANY,
             "case_number": self.case_number,
-            **agreement(self.product),
+            **_agreement(self.product),
         }
 
 
@@ -382,17 +397,30 @@ def problem(rng: random.Random, facts: CaseFacts, voice: Voice = CALM) -> str:
     """One sentence describing the problem, in words that identify the issue."""
     pool = PROBLEMS.get(facts.issue) or PROBLEMS[_base(facts.issue)]
     # no typos here: the words that name the problem stay readable
-    return _say(rng, rng.choice(pool), facts, replace(voice, typos=0.0))
+    return _say(rng, rng.choice(pool), facts, _without_typos(voice))
+
+
+@lru_cache(maxsize=256)
+def _without_typos(voice: Voice) -> Voice:
+    return replace(voice, typos=0.0)
+
+
+_SEASONS = ("spring", "summer", "fall", "winter", "Black Friday", "holiday")
+_SINCE = ("forever", "the start", "years ago", "way back")
+_SAY_DRAWS = tuple((len(values), len(values).bit_length()) for values in (EVENTS, _SEASONS, _SINCE))
 
 
 def _say(rng: random.Random, template: str, facts: CaseFacts, voice: Voice) -> str:
-    slots = facts.slots()
-    slots["event"] = rng.choice(EVENTS)
-    slots["season"] = rng.choice(("spring", "summer", "fall", "winter", "Black Friday", "holiday"))
-    slots["season_year"] = rng.choice(("forever", "the start", "years ago", "way back"))
+    event, season, since = draws(rng, _SAY_DRAWS)
     expanded = roughen(rng, expand(rng, template), voice)
     # A sentence that starts with a slot keeps the slot's capital letter.
-    return expanded.format(**slots)
+    return facts.fill(expanded, event=EVENTS[event], season=_SEASONS[season], season_year=_SINCE[since])
+
+
+@lru_cache(maxsize=64)
+def _details_for(issue: str) -> list[str]:
+    """The detail sentences that fit an issue (a list: ``random.sample`` draws from it)."""
+    return [template for template, issues in DETAILS if issue in issues]
 
 
 def description(
@@ -411,7 +439,7 @@ def description(
         parts.append(_say(rng, rng.choice(OPENERS_ANGRY), facts, voice))
     parts.append(problem(rng, facts, voice))
     n_details = (0, 1, 2)[voice.detail] + (rng.random() < 0.5)
-    fitting = [template for template, issues in DETAILS if _base(facts.issue) in issues]
+    fitting = _details_for(_base(facts.issue))
     for template in rng.sample(fitting, min(n_details, len(fitting))):
         parts.append(_say(rng, template, facts, voice))
     if voice.detail and rng.random() < 0.6:
@@ -752,7 +780,7 @@ def chat(
     line(rng.randint(5, 20), first_agent, rng.choice(CHAT_GREETINGS), first_slots)
     talk.say(rng.randint(20, 90), customer, problem(rng, facts, voice))
     if voice.detail or rng.random() < 0.5:
-        fitting = [template for template, issues in DETAILS if _base(facts.issue) in issues]
+        fitting = _details_for(_base(facts.issue))
         talk.say(rng.randint(15, 60), customer, _say(rng, rng.choice(fitting), facts, voice))
     line(rng.randint(10, 40), first_agent, rng.choice(CHAT_VERIFY), first_slots)
     answer = "[Sure, |][it's|the email is] the one I'm [writing from|using now], and the order is {order}."

@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm_core.org.grammar import Voice, expand, roughen, run_on
+from crm_core.org.grammar import Voice, draws, expand, roughen, run_on
 from crm_core.org.text import CaseFacts, agreement, description
 
 PRODUCTS = ("Tempo Training Shorts", "Summit GTX Trail Jacket", "Halo Yoga Leggings", "Nova Hiking Boot")
@@ -62,3 +63,40 @@ def test_run_on_joins_only_at_full_stops_and_keeps_every_word() -> None:
     assert words(joined) == words(parts)
     assert len(joined) == 2  # joined at the full stops only: "...refund. Could you help?" ends a sentence
     assert any("Summit GTX Trail Jacket" in sentence for sentence in joined)  # a product name is never lower-cased
+
+
+def _rewrite(rng: random.Random, template: str) -> str:
+    """The grammar's rule, step by step: resolve every innermost ``[a|b]`` left to right, repeat."""
+    while "[" in template:
+        template = re.sub(r"\[([^\[\]]*)\]", lambda m: rng.choice(m.group(1).split("|")), template)
+    return template
+
+
+_WORDS = st.sampled_from(["a", "b ", " c", "{x}", "", "d e"])
+
+
+def _templates(depth: int = 3) -> st.SearchStrategy[str]:
+    leaf = st.lists(_WORDS, max_size=3).map("".join)
+    if depth == 0:
+        return leaf
+    choice = st.lists(_templates(depth - 1), min_size=1, max_size=4).map(lambda alts: "[" + "|".join(alts) + "]")
+    return st.lists(st.one_of(leaf, choice), max_size=4).map("".join)
+
+
+@given(template=_templates(), seed=st.integers(0, 2**32))
+def test_compiled_templates_draw_what_the_rewriting_rule_draws(template: str, seed: int) -> None:
+    stepwise, compiled = random.Random(seed), random.Random(seed)
+    assert expand(compiled, template) == _rewrite(stepwise, template)
+    assert compiled.random() == stepwise.random()  # the same number of bits consumed
+
+
+@given(sizes=st.lists(st.integers(1, 5000), max_size=8), seed=st.integers(0, 2**32))
+def test_draws_equal_random_choice(sizes: list[int], seed: int) -> None:
+    ours, reference = random.Random(seed), random.Random(seed)
+    assert draws(ours, tuple((n, n.bit_length()) for n in sizes)) == [reference.choice(range(n)) for n in sizes]
+    assert ours.random() == reference.random()
+
+
+def test_an_unclosed_choice_is_refused() -> None:
+    with pytest.raises(ValueError, match="unclosed"):
+        expand(random.Random(0), "a [b|c")
