@@ -10,7 +10,10 @@ maintains itself. :mod:`crm_core.query.fulltext` queries it.
 On SQLite two companions let SOSL rank from the index instead of re-reading the text: an
 ``fts5vocab`` table listing every indexed word's (row, column, position), and a partial index of
 the rows whose indexed text is not plain ASCII (the only rows where FTS5's word splitting and case
-folding may differ from SOSL's, so the only ones SOSL still reads and splits itself).
+folding may differ from SOSL's, so the only ones SOSL still reads and splits itself). A third,
+the table ``search_id_order``, says per object whether its rows' Ids ascend with their row ids
+(true as generated; triggers clear it when an insert or an Id change breaks it): SOSL then breaks
+ties of relevance by row id inside the database, without looking up the Ids of every match.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ def index_name(object_name: str) -> str:
 
 def vocab_name(object_name: str) -> str:
     return f"search_{object_name}_words"
+
+
+ID_ORDER = "search_id_order"
 
 
 def non_ascii_name(object_name: str) -> str:
@@ -85,6 +91,24 @@ def _build(conn: Connection, table: str, columns: list[str]) -> None:
         conn.exec_driver_sql(
             f'CREATE INDEX "{non_ascii}" ON "{table}"("Id") WHERE {non_ascii_condition(table, columns)}'
         )
+        _build_id_order(conn, table)
     else:
         conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
         conn.exec_driver_sql(f'CREATE INDEX "{name}" ON "{table}" USING GIN ({pg_document(table, columns)})')
+
+
+def _build_id_order(conn: Connection, table: str) -> None:
+    """SQLite: record whether `table`'s Ids ascend with its row ids, and the triggers that clear the
+    record when an insert or an Id change breaks that order."""
+    conn.exec_driver_sql(f'CREATE TABLE IF NOT EXISTS "{ID_ORDER}" (object TEXT PRIMARY KEY, follows INTEGER NOT NULL)')
+    follows = conn.exec_driver_sql(
+        f'SELECT NOT EXISTS (SELECT 1 FROM (SELECT rowid AS r, lag(rowid) OVER (ORDER BY "Id") AS p FROM "{table}") '
+        "WHERE r < p)"
+    ).scalar_one()
+    conn.exec_driver_sql(f'INSERT OR REPLACE INTO "{ID_ORDER}" VALUES (?, ?)', (table, int(follows)))
+    broken = f"UPDATE \"{ID_ORDER}\" SET follows = 0 WHERE object = '{table}';"
+    inserted = f'new."Id" < (SELECT max("Id") FROM "{table}") OR new.rowid < (SELECT max(rowid) FROM "{table}")'
+    for event, when in (("INSERT", f" WHEN {inserted}"), ('UPDATE OF "Id"', "")):
+        trigger = f"{ID_ORDER}_{table}_{event.split()[0].lower()}"
+        conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS "{trigger}"')
+        conn.exec_driver_sql(f'CREATE TRIGGER "{trigger}" AFTER {event} ON "{table}"{when} BEGIN {broken} END')

@@ -24,6 +24,7 @@ from sqlalchemy.types import NullType
 
 from crm_core.org.metadata import describe_org
 from crm_core.org.search_index import (
+    ID_ORDER,
     PG_CONFIG,
     index_name,
     indexed_columns,
@@ -35,6 +36,7 @@ from crm_core.org.search_index import (
 _ASCII_WORD = re.compile(r"^[A-Za-z0-9]+$")
 _indexed: set[str] = set()  # engine URLs whose org has the index
 _positioned: set[str] = set()  # SQLite URLs whose index also lists word positions
+_id_ordered: set[str] = set()  # SQLite URLs whose org records whether Ids ascend with row ids
 
 
 def has_search_index(conn: Connection) -> bool:
@@ -106,6 +108,69 @@ def record_ids(
         return cursor.execute(sql, (json.dumps(list(rowids)),)).fetchall()
     finally:
         cursor.close()
+
+
+def ids_follow_rowids(conn: Connection, object_name: str) -> bool:
+    """Whether `object_name`'s Ids ascend with its row ids (``search_id_order``, kept by triggers):
+    then the order by Id is the order by row id."""
+    if not has_word_positions(conn):
+        return False
+    key = str(conn.engine.url)
+    if key not in _id_ordered:
+        if ID_ORDER not in set(inspect(conn).get_table_names()):
+            return False
+        _id_ordered.add(key)
+    found = conn.exec_driver_sql(f'SELECT follows FROM "{ID_ORDER}" WHERE object = ?', (object_name,)).first()
+    return bool(found and found[0])
+
+
+def best_matches(
+    conn: Connection,
+    object_name: str,
+    terms: list[tuple[str, bool]],
+    every: bool,
+    columns: dict[str, bool],
+    skipped: Iterable[int],
+    need: int,
+) -> list[tuple[int, tuple[bool, int, int]]]:
+    """(rowid, score) of the `need` best rows by (score, rowid), ranked inside the database from the
+    index's word positions: the score is SOSL's relevance (a hit in a name field, terms matched,
+    occurrences) for `terms` (word, is prefix), all of them required when `every`, else any; only
+    the searched `columns` (name: is a name field) count and the rows `skipped` are left out."""
+    vocab = vocab_name(object_name)
+    names = [c for c, is_name in columns.items() if is_name]
+    name_hit = f"max(col IN ({', '.join('?' for _ in names)}))" if names else "0"
+    # reading `col` costs: tested only when some indexed column is not searched
+    every_column = set(columns) == set(indexed_columns(describe_org()[object_name]))
+    searched = [] if every_column else list(columns)
+    in_columns = f" AND col IN ({', '.join('?' for _ in searched)})" if searched else ""
+    parts, params = [], []
+    for index, (word, prefix) in enumerate(terms):
+        matched = "term >= ? AND term < ?" if prefix else "term = ?"
+        parts.append(
+            f't{index}(doc, nm, n) AS (SELECT doc, {name_hit}, count(*) FROM "{vocab}" '
+            f"WHERE {matched}{in_columns} GROUP BY doc)"
+        )
+        params += [*names, *((word, word + "\U0010ffff") if prefix else (word,)), *searched]
+    tables = [f"t{i}" for i in range(len(terms))]
+    if every:
+        joins = " ".join(f"JOIN {t} USING (doc)" for t in tables[1:])
+        nm = f"max({', '.join(t + '.nm' for t in tables)}, 0)"
+        total = " + ".join(t + ".n" for t in tables)
+        scored = f"SELECT t0.doc, {nm} AS nm, {len(tables)} AS m, {total} AS n FROM t0 {joins}"
+    else:
+        union = " UNION ALL ".join(f"SELECT doc, nm, n FROM {t}" for t in tables)
+        scored = f"SELECT doc, max(nm) AS nm, count(*) AS m, sum(n) AS n FROM ({union}) GROUP BY doc"
+    sql = (
+        f"WITH {', '.join(parts)} SELECT doc, nm, m, n FROM ({scored}) "
+        "WHERE doc NOT IN (SELECT value FROM json_each(?)) ORDER BY nm DESC, m DESC, n DESC, doc LIMIT ?"
+    )
+    cursor = conn.connection.cursor()
+    try:
+        rows = cursor.execute(sql, (*params, json.dumps(list(skipped)), need)).fetchall()
+    finally:
+        cursor.close()
+    return [(doc, (bool(nm), m, n)) for doc, nm, m, n in rows]
 
 
 def non_ascii_rows(conn: Connection, object_name: str) -> set[int]:

@@ -26,8 +26,10 @@ from crm_core.query.engine import connected, guarded, utc_today
 from crm_core.query.errors import MALFORMED_QUERY, MALFORMED_SEARCH, QueryError, check_statement_length
 from crm_core.query.fulltext import (
     ContainsWords,
+    best_matches,
     has_search_index,
     has_word_positions,
+    ids_follow_rowids,
     index_word,
     indexed_columns,
     non_ascii_rows,
@@ -776,9 +778,10 @@ def _among(target: _Target, rowids: Iterable[int]) -> Any:
 
 def _ranked_from_index(
     connection: Connection, target: _Target, expression: SearchExpression, need: int
-) -> list[tuple[tuple, tuple[int, str]]]:
-    """(score, (rowid, Id)) of the matches, in the target's ORDER BY when it has one; without
-    one, only of the `need` best (and those tied with the last of them).
+) -> list[tuple[tuple, tuple[int, Any]]]:
+    """(score, (rowid, tie key)) of the matches, in the target's ORDER BY when it has one; without
+    one, only of the `need` best (and those tied with the last of them). The tie key is the Id, or
+    the rowid where the database ranked (Ids then ascend with row ids).
 
     Each term's occurrences come from the index's word positions, which split ASCII text exactly as
     SOSL does, so no text is read for those rows; rows with non-ASCII text (the partial index lists
@@ -786,15 +789,13 @@ def _ranked_from_index(
     object_name = target.plan.object_name
     columns = {f.name: is_name for f, is_name in zip(target.search_fields, target.name_flags, strict=True)}
     foreign = non_ascii_rows(connection, object_name)
+    if not (target.filtered or target.ordered):
+        best = _best_in_database(connection, target, expression, columns, need, foreign)
+        if best is not None:
+            return best
     by_term = {term: _term_hits(connection, object_name, term, columns, foreign) for term in set(_terms(expression))}
     scores = _index_scores(expression, by_term)
-    if foreign:  # the non-ASCII rows: read and matched as without the index
-        statement = target.like_prefiltered.add_columns(_rowid(target)).where(_among(target, foreign))
-        for row in connection.execute(statement.order_by(None)).all():
-            fields = _row_fields(target, row, target.search_start)
-            score = _score(expression, lambda term, fields=fields: _field_hits(term, fields))
-            if score is not None:
-                scores[row[-1]] = score
+    scores.update(_foreign_scores(connection, target, expression, foreign))
     if not scores:
         return []
     if target.filtered or target.ordered:  # the target's WHERE and ORDER BY on the matches
@@ -805,6 +806,45 @@ def _ranked_from_index(
     else:
         ids = _first_ids(connection, object_name, scores, need)
     return [(scores[rowid], (rowid, record_id)) for rowid, record_id in ids]
+
+
+def _best_in_database(
+    connection: Connection,
+    target: _Target,
+    expression: SearchExpression,
+    columns: dict[str, bool],
+    need: int,
+    foreign: set[int],
+) -> list[tuple[tuple, tuple[int, int]]] | None:
+    """(score, (rowid, rowid)) of the `need` best matches by (score, Id), ranked by the database,
+    when it can: one term or an AND / OR of terms, each one word, on an object whose Ids ascend with
+    its row ids (so ties by Id are ties by row id). The rows with non-ASCII text (`foreign`) are
+    matched in Python and merged in. None when the database cannot rank this search."""
+    terms = list(dict.fromkeys(_terms(expression)))  # each distinct term once, as _score counts them
+    words = [index_word(term.tokens[0]) if len(term.tokens) == 1 else None for term in terms]
+    object_name = target.plan.object_name
+    if not _flat(expression) or None in words or not ids_follow_rowids(connection, object_name):
+        return None
+    every = not isinstance(expression, AnyOf)
+    best = best_matches(connection, object_name, words, every, columns, foreign, need)  # type: ignore[arg-type]
+    found = [(score, (rowid, rowid)) for rowid, score in best]
+    found += [(score, (rowid, rowid)) for rowid, score in _foreign_scores(connection, target, expression, foreign)]
+    return found
+
+
+def _foreign_scores(
+    connection: Connection, target: _Target, expression: SearchExpression, foreign: set[int]
+) -> Iterator[tuple[int, tuple]]:
+    """(rowid, score) of the matches among the rows with non-ASCII text, read and matched in Python
+    as without the index."""
+    if not foreign:
+        return
+    statement = target.like_prefiltered.add_columns(_rowid(target)).where(_among(target, foreign))
+    for row in connection.execute(statement.order_by(None)).all():
+        fields = _row_fields(target, row, target.search_start)
+        score = _score(expression, lambda term, fields=fields: _field_hits(term, fields))
+        if score is not None:
+            yield row[-1], score
 
 
 def _first_ids(connection: Connection, object_name: str, scores: dict[int, tuple], need: int) -> list[tuple[int, str]]:
@@ -825,12 +865,16 @@ def _first_ids(connection: Connection, object_name: str, scores: dict[int, tuple
     return ids
 
 
-def _index_scores(expression: SearchExpression, by_term: dict[Term, dict[int, Hits]]) -> dict[int, tuple]:
-    """rowid -> score of every row the index's hits make match (those of no term never do)."""
-    flat = isinstance(expression, Term) or (
+def _flat(expression: SearchExpression) -> bool:
+    """One term, or an AND / OR of terms (every term is then evaluated for a matching row)."""
+    return isinstance(expression, Term) or (
         isinstance(expression, AllOf | AnyOf) and all(isinstance(i, Term) for i in expression.items)
     )
-    if not flat:  # AND NOT or nesting: evaluate each row as the Python matching does
+
+
+def _index_scores(expression: SearchExpression, by_term: dict[Term, dict[int, Hits]]) -> dict[int, tuple]:
+    """rowid -> score of every row the index's hits make match (those of no term never do)."""
+    if not _flat(expression):  # AND NOT or nesting: evaluate each row as the Python matching does
         scores = {}
         for doc in set().union(*by_term.values()):
             score = _score(expression, lambda term, doc=doc: by_term[term].get(doc, (0, False)))
@@ -987,6 +1031,8 @@ def run_sosl(conn: Connection | Engine, query: str, *, today: dt.date | None = N
 
 def _merge(results: list[list[tuple[tuple, dict]]], limit: int) -> list[dict]:
     """Interleave the objects' lists by score, keeping each object's own order."""
+    if len(results) == 1:
+        return [item for _, item in results[0][:limit]]
     positions = [0] * len(results)
     merged: list[dict] = []
     while len(merged) < limit:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
 from crm_core.db import make_engine
-from crm_core.query import run_sosl, sosl
+from crm_core.query import fulltext, run_sosl, sosl
 from crm_core.query.fulltext import has_search_index, term_query
 from tests.query.test_conformance_sosl import CASES
 
@@ -143,3 +144,79 @@ def test_non_ascii_text_ranks_as_without_the_index(query_org_url: str, monkeypat
     assert found[2] == [ids[1]]
     assert found[4] == [ids[0], ids[1]], "ORDER BY Subject DESC: 'qzxword qzxwörd' before 'qzxword qzxword'"
     assert with_index[5][0]["highlight.Subject"] == f"<mark>{word}</mark> <mark>{word}</mark>"
+
+
+def _common_words(conn: Any, table: str, count: int) -> list[str]:
+    """The `count` most frequent alphabetic words of `table`'s Subject (inputs for the searches)."""
+    subjects = conn.execute(text(f'SELECT "Subject" FROM "{table}" WHERE "Subject" IS NOT NULL')).scalars()
+    words = Counter(w for s in subjects for w in re.findall(r"[a-z]{4,}", s.lower()))
+    return [w for w, _ in words.most_common(count)]
+
+
+def _ranked_searches(words: list[str]) -> list[str]:
+    first, second, third = words[:3]
+    return [
+        f"FIND {{{first}}} RETURNING Case(Id, Subject)",
+        f"FIND {{{first}}} RETURNING Case(Id LIMIT 7)",
+        f"FIND {{{second}}} RETURNING Case(Id LIMIT 5 OFFSET 3)",
+        f"FIND {{{first} {second}}} RETURNING Case(Id, Subject)",
+        f"FIND {{{first} OR {third}}} RETURNING Case(Id LIMIT 9)",
+        f"FIND {{{second[:3]}*}} RETURNING Case(Id) LIMIT 11",
+        f"FIND {{{first} OR {second}}} IN NAME FIELDS RETURNING Case(Id, Subject LIMIT 6)",
+        f"FIND {{{first}}} RETURNING Case(Id), EmailMessage(Id LIMIT 4) LIMIT 8",
+    ]
+
+
+def test_the_database_ranks_where_ids_follow_row_ids(query_org_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One-word terms and AND / OR of them are ranked inside SQLite (ties by row id, as Ids ascend
+    with row ids in a generated org); the results equal the LIKE pre-filter's Python ranking."""
+    if not query_org_url.startswith("sqlite"):
+        pytest.skip("ranking inside the database is SQLite's (FTS5 word positions)")
+    engine = make_engine(query_org_url)
+    ranked: list[str] = []
+    original = sosl.best_matches
+
+    def spy(conn: Any, object_name: str, *args: Any) -> Any:
+        ranked.append(object_name)
+        return original(conn, object_name, *args)
+
+    try:
+        with engine.connect() as conn:
+            assert fulltext.ids_follow_rowids(conn, "Case")
+            searches = _ranked_searches(_common_words(conn, "Case", 3))
+            monkeypatch.setattr(sosl, "best_matches", spy)
+            with_index = [run_sosl(conn, s)["searchRecords"] for s in searches]
+            assert ranked.count("Case") == len(searches)
+            monkeypatch.setattr(sosl, "has_search_index", lambda _conn: False)
+            without = [run_sosl(conn, s)["searchRecords"] for s in searches]
+    finally:
+        engine.dispose()
+    assert all(with_index), "every search finds records"
+    assert with_index == without
+
+
+def test_an_insert_out_of_id_order_ends_ranking_by_row_id(query_org_url: str) -> None:
+    """An inserted row whose Id sorts before existing Ids clears the record that Ids ascend with
+    row ids; SOSL then reads the matches' Ids, and still ranks ties by Id."""
+    if not query_org_url.startswith("sqlite"):
+        pytest.skip("the Id order record is SQLite's")
+    engine = make_engine(query_org_url)
+    word = "qzxorderword"
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            assert fulltext.ids_follow_rowids(conn, "Issue__c")
+            last = conn.execute(text('SELECT "Id" FROM "Issue__c" ORDER BY "Id" DESC LIMIT 1')).scalar_one()
+            insert = text(
+                'INSERT INTO "Issue__c" ("Id", "Name", "Description__c", "CreatedDate") VALUES (:i, :n, :d, :c)'
+            )
+            row = {"n": "Order test", "d": f"{word} here", "c": dt.datetime(2024, 1, 1)}
+            conn.execute(insert, {**row, "i": last[:-3] + "ZZZ"})  # after every Id: the order holds
+            assert fulltext.ids_follow_rowids(conn, "Issue__c")
+            conn.execute(insert, {**row, "i": "a1M000000000001AAA"})  # before every Id, inserted last
+            assert not fulltext.ids_follow_rowids(conn, "Issue__c")
+            found = run_sosl(conn, f"FIND {{{word}}} RETURNING Issue__c(Id)")["searchRecords"]
+            transaction.rollback()
+    finally:
+        engine.dispose()
+    assert [r["Id"] for r in found] == ["a1M000000000001AAA", last[:-3] + "ZZZ"], "tied: by Id"
