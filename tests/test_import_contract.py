@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"__main__"},
     {"cli"},
     {"api", "studio"},
-    {"sweeps"},
+    {"sweeps", "interop"},
     {"agents", "studies"},
     {"users"},
     {"store", "tasks"},

@@ -195,18 +195,30 @@ def delete_command(
 def export_command(
     run_id: Annotated[str, typer.Argument(help="The run to export.")],
     out: Annotated[Path, typer.Argument(help="Output file.")],
-    fmt: Annotated[str, typer.Option("--format", help="jsonl (full records) or crmarena (results JSON).")] = "jsonl",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="jsonl (full records), crmarena (results JSON) or inspect (an inspect_ai .eval/.json log)."
+        ),
+    ] = "jsonl",
     app_db: AppDbOption = None,
 ) -> None:
-    """Export a run's episodes as JSON Lines or as CRMArena-style results JSON."""
+    """Export a run's episodes as JSON Lines, CRMArena-style results JSON or an inspect_ai eval log."""
     from crm_core.agents.results import export_episodes
     from crm_core.agents.run_store import load_episodes
 
-    if fmt not in {"jsonl", "crmarena"}:
-        raise UserFacingError(f"unknown format {fmt!r}: choose jsonl or crmarena")
+    if fmt not in {"jsonl", "crmarena", "inspect"}:
+        raise UserFacingError(f"unknown format {fmt!r}: choose jsonl, crmarena or inspect")
     store = _open_store(app_db)
-    _require_run(store, run_id)
-    count = export_episodes(load_episodes(store, run_id), fmt, out)  # type: ignore[arg-type]  # checked above
+    summary = _require_run(store, run_id)
+    episodes = load_episodes(store, run_id)
+    if fmt == "inspect":
+        from crm_core.agents.inspect_log import write_inspect_log
+
+        write_inspect_log(summary.run, episodes, summary.planned, out)
+        count = len(episodes)
+    else:
+        count = export_episodes(episodes, fmt, out)  # type: ignore[arg-type]  # checked above
     typer.echo(f"Wrote {count} episodes of {run_id} to {out} ({fmt}).")
 
 

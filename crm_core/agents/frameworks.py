@@ -319,7 +319,7 @@ class ToolCallingFramework(Framework):
             )
             return ParsedTurn(action, call_id=first["id"], other_call_ids=others)
         if name == RESPOND_TOOL:
-            answer = _respond_argument(args)
+            answer = respond_argument(args)
             action = ActionRecord(turn=turn, kind="respond", name=name, arguments=args, content=answer, thought=thought)
             return ParsedTurn(action, call_id=first["id"], other_call_ids=others)
         action = ActionRecord(turn=turn, kind="tool", name=name, arguments=args, thought=thought)
@@ -346,7 +346,7 @@ class ToolCallingFramework(Framework):
         return messages
 
 
-def _respond_argument(args: dict[str, Any]) -> str:
+def respond_argument(args: dict[str, Any]) -> str:
     """The answer of a respond call, whatever its single parameter is named."""
     for key in ("content", "answer", "response", "text"):
         if key in args:

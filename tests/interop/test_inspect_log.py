@@ -1,0 +1,78 @@
+"""``runs export RUN OUT --format inspect``: inspect_ai's own reader reads the log back with the
+run's samples, epochs, scores, messages and results."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import mean
+
+import pytest
+from inspect_ai.log import read_eval_log
+
+from crm_core.agents.run_store import load_episodes
+from crm_core.agents.service import RunConfig, run
+from crm_core.store.engine import open_app_store
+
+SELECTION = {"tasks": ["handle_time", "knowledge_qa", "named_entity_disambiguation"], "limit": 2, "trials": 2}
+
+
+@pytest.fixture
+def app(tmp_path):
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    store = open_app_store(url)
+    yield url, store
+    store.kw["bind"].dispose()
+
+
+@pytest.mark.parametrize(
+    ("framework", "model", "suffix"), [("fc", "oracle", "eval"), ("act", "baseline:random", "json")]
+)
+def test_an_exported_run_reads_back_in_inspect(cli, app, tiny_tasks_org, tmp_path, framework, model, suffix):
+    url, store = app
+    config = RunConfig(run_id=f"r-{framework}", framework=framework, model=model, org_db=tiny_tasks_org, **SELECTION)
+    run(config, store=store)
+    episodes = {(e.instance_idx, e.trial): e for e in load_episodes(store, config.run_id)}
+    out = tmp_path / "logs" / f"{config.run_id}.{suffix}"
+    code, printed, err = cli("runs", "export", config.run_id, str(out), "--format", "inspect", "--app-db", url)
+    assert code == 0, err
+    assert f"Wrote {len(episodes)} episodes" in printed
+
+    log = read_eval_log(str(out))
+    assert log.status == "success" and log.eval.task == "crmarena" and log.eval.config.epochs == 2
+    assert {(s.id, s.epoch) for s in log.samples} == {(idx, trial + 1) for idx, trial in episodes}
+    for sample in log.samples:
+        episode = episodes[(sample.id, sample.epoch - 1)]
+        score = sample.scores["crm_reward"]
+        assert (score.value, score.answer, sample.target) == (episode.reward, episode.answer, episode.gold)
+        assert sample.metadata["task"] == episode.task
+        assert [m.role for m in sample.messages] == [m.role for m in episode.messages]
+        assert [m.text for m in sample.messages] == [m.content for m in episode.messages]
+        calls = [
+            (c.function, c.arguments) for m in sample.messages if m.role == "assistant" for c in m.tool_calls or []
+        ]
+        recorded = [(c.name, c.arguments) for m in episode.messages for c in m.tool_calls]
+        assert calls == recorded
+        assert sample.input == next(m.content for m in episode.messages if m.role == "user")
+    if framework == "fc":
+        assert any(m.role == "tool" for s in log.samples for m in s.messages)  # tool results came along
+
+    # the results are the mean per task (over instances and trials) and their mean, from the samples
+    per_task = defaultdict(list)
+    for sample in log.samples:
+        per_task[sample.metadata["task"]].append(sample.scores["crm_reward"].value)
+    metrics = log.results.scores[0].metrics
+    for task, values in per_task.items():
+        assert metrics[task].value == pytest.approx(mean(values))
+    assert metrics["overall"].value == pytest.approx(mean(mean(v) for v in per_task.values()))
+    if model == "oracle":
+        assert metrics["overall"].value == 1.0
+
+
+def test_an_inspect_log_needs_an_inspect_file_name(cli, app, tiny_tasks_org, tmp_path):
+    url, store = app
+    run(
+        RunConfig(run_id="r1", framework="fc", model="oracle", org_db=tiny_tasks_org, tasks=["handle_time"], limit=1),
+        store=store,
+    )
+    code, _, err = cli("runs", "export", "r1", str(tmp_path / "r1.txt"), "--format", "inspect", "--app-db", url)
+    assert code == 1 and "an inspect log is a .eval or a .json file" in err
