@@ -153,6 +153,15 @@ class CategoryFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class PathAlias:
+    """A relationship path named in FROM: ``c.Account a`` of ``FROM Contact c, c.Account a``."""
+
+    alias: str
+    path: Path
+    offset: int  # of the alias
+
+
+@dataclass(frozen=True, slots=True)
 class OrderItem:
     expression: Expression
     descending: bool
@@ -185,3 +194,4 @@ class Query:
     grouping_offset: int | None = None
     for_clauses: tuple[str, ...] = ()  # VIEW, REFERENCE, UPDATE (no effect)
     update: str | None = None  # UPDATE TRACKING | VIEWSTAT (no effect)
+    path_aliases: tuple[PathAlias, ...] = ()  # ``FROM Contact c, c.Account a``

@@ -239,6 +239,7 @@ class Binder:
         self.text = text
         self.today = today
         self.org = describe_org()
+        self.path_aliases: dict[str, tuple[str, ...]] = {}  # of the query being bound: alias -> path
 
     def error(self, code: str, message: str, offset: int) -> QueryError:
         return QueryError(code, message, self.text, offset)
@@ -260,6 +261,9 @@ class Binder:
                 first == obj.name.lower() and obj.parent_relationship(parts[0]) is None
             ):
                 parts, offsets = parts[1:], offsets[1:]
+        if len(parts) > 1 and parts[0].lower() in self.path_aliases:  # ``a.Name`` of ``FROM Contact c, c.Account a``
+            named = self.path_aliases[parts[0].lower()]
+            parts, offsets = [*named, *parts[1:]], [offsets[0]] * len(named) + offsets[1:]
         relationships: list[FieldDescribe] = []
         current = obj
         for part, offset in zip(parts[:-1], offsets[:-1], strict=True):
@@ -409,6 +413,44 @@ class Binder:
         return self.bind_body(query, obj, child_of=relation_field)
 
     def bind_body(self, query: ast.Query, obj: ObjectDescribe, *, child_of: str | None = None) -> BoundQuery:
+        """Bind a query's clauses on `obj` (`child_of`: the reference field of a child subquery)."""
+        outer = self.path_aliases
+        self.path_aliases = self.named_paths(obj, query)
+        try:
+            return self._bind_body(query, obj, child_of=child_of)
+        finally:
+            self.path_aliases = outer
+
+    def named_paths(self, obj: ObjectDescribe, query: ast.Query) -> dict[str, tuple[str, ...]]:
+        """The relationship paths ``FROM Contact c, c.Account a, a.Owner o`` names, each as the
+        parent relationships it follows from `obj` (``o`` -> Account, Owner)."""
+        named: dict[str, tuple[str, ...]] = {}
+        for item in query.path_aliases:
+            first, *relations = item.path.parts
+            if first.lower() in named:
+                start = named[first.lower()]
+            elif relations and first.lower() in {(query.alias or "").lower(), obj.name.lower()}:
+                start = ()
+            else:
+                raise self.error(
+                    INVALID_TYPE, BAD_RELATIONSHIP.format(name=first, where="FROM part of query call"), item.path.offset
+                )
+            current = obj
+            for name in start:
+                current = self.org[current.parent_relationship(name).reference_to]  # type: ignore[union-attr, index]
+            for name, offset in zip(relations, item.path.offsets[1:], strict=True):
+                reference = current.parent_relationship(name)
+                if reference is None or reference.reference_to is None:
+                    raise self.error(
+                        INVALID_TYPE, BAD_RELATIONSHIP.format(name=name, where="FROM part of query call"), offset
+                    )
+                current = self.org[reference.reference_to]
+            if item.alias.lower() in named or item.alias.lower() == (query.alias or "").lower():
+                raise self.error(MALFORMED_QUERY, f"duplicate alias: {item.alias}", item.offset)
+            named[item.alias.lower()] = (*start, *relations)
+        return named
+
+    def _bind_body(self, query: ast.Query, obj: ObjectDescribe, *, child_of: str | None) -> BoundQuery:
         alias = query.alias
         query = replace(query, select=self.expand_select(obj, query))
         self.check_clauses(obj, query)

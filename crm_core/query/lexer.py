@@ -57,7 +57,7 @@ RESERVED = frozenset(
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\w:])")
 _DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?![A-Za-z_])")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![A-Za-z_])")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPS = ("!=", "<>", "<=", ">=", "=", "<", ">")
 _PUNCT = {"(": Kind.LPAREN, ")": Kind.RPAREN, ",": Kind.COMMA, ".": Kind.DOT, ":": Kind.COLON}
@@ -89,7 +89,8 @@ def tokenize(query: str, start: int = 0, end: int | None = None) -> list[Token]:
                 raise QueryError(MALFORMED_QUERY, f"unexpected token: '{_word_at(query, pos, end)}'", query, pos)
             elif match := _NUMBER.match(query, pos, end):
                 text = match.group()
-                value: int | float = float(text) if "." in text else int(text)
+                # an exponent makes a double, as a decimal point does: 3e3 is 3000.0, 1.5E2 is 150.0
+                value: int | float = int(text) if text.lstrip("+-").isdigit() else float(text)
                 tokens.append(Token(Kind.NUMBER, text, value, pos))
             else:
                 raise QueryError(MALFORMED_QUERY, f"unexpected token: '{_word_at(query, pos, end)}'", query, pos)

@@ -23,6 +23,7 @@ from crm_core.query.ast import (
     Not,
     OrderItem,
     Path,
+    PathAlias,
     Query,
     SelectChild,
     SelectField,
@@ -128,8 +129,24 @@ class Parser:
             or (self.current.is_keyword("ORDER") and not self.peek().is_keyword("BY"))
         ):
             alias = self.advance().text
+        path_aliases = self.path_aliases() if not child else ()
         result = self.clauses(select, object_token, alias, select_token.offset, nested=nested)
+        if path_aliases:
+            result = replace(result, path_aliases=path_aliases)
         return replace(result, object_prefix=prefix) if prefix else result
+
+    def path_aliases(self) -> tuple[PathAlias, ...]:
+        """``, c.Account a, a.Owner o`` after ``FROM Contact c``: relationship paths named in FROM."""
+        named = []
+        while self.current.kind is Kind.COMMA:
+            self.advance()
+            path = self.path()
+            token = self.current
+            if token.kind is not Kind.IDENT or token.text.upper() in RESERVED | _CLAUSE_WORDS:
+                raise self.unexpected()
+            self.advance()
+            named.append(PathAlias(token.text, path, token.offset))
+        return tuple(named)
 
     def clauses(
         self,

@@ -91,6 +91,16 @@ SOQL_CASES: list[tuple[str, str, str, str]] = [
     ("SELECT Id FROM Case WHERE (Status = 'New' OR Status = 'Closed'", MQ, EOF_MARK, "unexpected token: <EOF>"),
     ("SELECT Id FROM Case WHERE CreatedDate > 2024-01-01T10:00:00", MQ, "2024",
      "unexpected token: '2024-01-01T10:00:00'"),
+    ("SELECT Id FROM Case LIMIT 1e1", MQ, "1e1", "unexpected token: '1e1'"),
+    # --- relationship paths named in FROM (alias notation) ---
+    ("SELECT Id FROM Account a, a.Contacts c", IT, "Contacts",
+     no_relationship("Contacts", "FROM part of query call")),
+    ("SELECT Id FROM Contact c, x.Account a", IT, "x.Account", no_relationship("x", "FROM part of query call")),
+    ("SELECT Id FROM Contact c, Account a", IT, "Account a", no_relationship("Account", "FROM part of query call")),
+    ("SELECT Id FROM Contact x, x.Account x", MQ, "x@3", "duplicate alias: x"),
+    ("SELECT Id FROM Contact c, c.Account", MQ, EOF_MARK, "unexpected token: <EOF>"),
+    ("SELECT Id FROM Contact c, c.Account WHERE Name != null", MQ, "WHERE", "unexpected token: WHERE"),
+    ("SELECT a.Nme FROM Contact c, c.Account a", IF, "Nme", no_column("Nme", "Account")),
     # --- the rest of the grammar (issue 12) misused ---
     ("SELECT FIELDS(ALL) FROM Case", MQ, "FIELDS", "The SOQL FIELDS function must have a LIMIT of at most 200"),
     ("SELECT FIELDS(CUSTOM) FROM Case LIMIT 201", MQ, "FIELDS",

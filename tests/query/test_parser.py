@@ -270,3 +270,66 @@ def test_case_insensitive_equality_skips_lower_on_most_rows():
     accented = sql("SELECT Id FROM Account WHERE Name = 'Zoë'", postgresql.dialect())
     assert "octet_length" not in accented and 'lower("Account"."Name")' in accented
     assert "COLLATE NOCASE" in sql("SELECT Id FROM Account WHERE Name = 'Ann Lee'")
+
+
+# --- acceptance gaps: exponent literals and relationship paths named in FROM -------------------------
+
+
+@given(
+    st.integers(0, 10**6),
+    st.one_of(st.none(), st.text("0123456789", min_size=0, max_size=4)),
+    st.sampled_from(["e", "E"]),
+    st.sampled_from(["", "+", "-"]),
+    st.integers(0, 12),
+)
+def test_exponent_literals_are_one_number(whole, fraction, e, sign, exponent):
+    """``<digits>[.<digits>]e[+-]<digits>`` is one NUMBER token worth mantissa × 10^exponent
+    (computed here with Decimal arithmetic), a double like any literal with a decimal point."""
+    from decimal import Decimal
+
+    mantissa = str(whole) if fraction is None else f"{whole}.{fraction}"
+    text = f"{mantissa}{e}{sign}{exponent}"
+    tokens = tokenize(f"SELECT Id FROM OrderItem WHERE UnitPrice > {text}")
+    number = tokens[-2]
+    assert (number.kind, number.text, tokens[-1].kind) == (Kind.NUMBER, text, Kind.EOF)
+    scale = Decimal(10) ** (-exponent if sign == "-" else exponent)
+    assert number.value == float(Decimal(mantissa) * scale)
+    assert isinstance(number.value, float)
+
+
+@given(st.integers(0, 999), st.integers(-3, 3))
+def test_an_exponent_binds_like_the_plain_number(value, exponent):
+    """``UnitPrice > 12e2`` compares with the same bound value as ``UnitPrice > 1200.0``."""
+    plain = value * 10.0**exponent
+    with_exponent = plan_query(bind(f"SELECT Id FROM OrderItem WHERE UnitPrice > {value}e{exponent}"))
+    written_out = plan_query(bind(f"SELECT Id FROM OrderItem WHERE UnitPrice > {plain:.6f}"))
+    compiled = [p.statement.compile(dialect=sqlite.dialect()) for p in (with_exponent, written_out)]
+    assert str(compiled[0]) == str(compiled[1])
+    assert list(compiled[0].params.values()) == pytest.approx(list(compiled[1].params.values()))
+
+
+# Words that cannot be aliases: Salesforce's list, and the clause words that may follow FROM.
+_NOT_ALIASES = {
+    *("AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "GROUP", "HAVING", "IN", "INCLUDES", "LAST", "LIKE"),
+    *("LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "USING", "WHERE", "WITH"),
+    *("ORDER", "OFFSET", "FOR", "UPDATE", "TRUE", "FALSE", "RETURNING", "TYPEOF", "WHEN", "THEN", "ELSE", "END"),
+}
+_ALIASES = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,8}", fullmatch=True).filter(lambda a: a.upper() not in _NOT_ALIASES)
+_CASE_PARENTS = {"Account": ["Name", "ShippingState"], "Owner": ["Name", "Email"], "IssueId__r": ["Name"]}
+
+
+@given(_ALIASES, _ALIASES, st.sampled_from(sorted(_CASE_PARENTS)), st.data())
+def test_a_named_path_binds_like_the_dotted_path(main, named, relationship, data):
+    """``SELECT n.F FROM Case m, m.R n WHERE n.F != null ORDER BY n.F`` plans to exactly the SQL
+    of ``SELECT R.F FROM Case WHERE R.F != null ORDER BY R.F``, whatever the alias names."""
+    if main.lower() == named.lower() or relationship.lower() in (main.lower(), named.lower()):
+        return
+    field = data.draw(st.sampled_from(_CASE_PARENTS[relationship]))
+    aliased = (
+        f"SELECT {main}.Id, {named}.{field} FROM Case {main}, {main}.{relationship} {named} "
+        f"WHERE {named}.{field} != null ORDER BY {named}.{field}"
+    )
+    path = f"{relationship}.{field}"
+    dotted = f"SELECT Id, {path} FROM Case WHERE {path} != null ORDER BY {path}"
+    assert sql(aliased) == sql(dotted)
+    assert plan_query(bind(aliased)).layout == plan_query(bind(dotted)).layout
