@@ -74,19 +74,7 @@ def make_sandbox_engine(org_url: str) -> Engine:
             connect_args={"check_same_thread": False},
         )
 
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
-            dbapi_connection.execute("PRAGMA temp_store=MEMORY")
-            dbapi_connection.execute("PRAGMA busy_timeout=30000")
-            # pysqlite begins transactions only before DML, so DDL and savepoints would escape a
-            # rollback; SQLAlchemy's documented remedy: no driver transactions, our own BEGIN.
-            dbapi_connection.isolation_level = None
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN")
-
-        return engine
+        return _own_sqlite_transactions(engine)
     return create_engine(
         url,
         pool_pre_ping=True,
@@ -94,6 +82,27 @@ def make_sandbox_engine(org_url: str) -> Engine:
         max_overflow=-1,
         connect_args={"options": "-c default_transaction_read_only=on", "prepare_threshold": None},
     )
+
+
+def _own_sqlite_transactions(engine: Engine) -> Engine:
+    """`engine` (SQLite) issuing its own ``BEGIN``, so savepoints nest inside one transaction.
+
+    pysqlite begins transactions only before DML, so DDL and savepoints would escape a rollback
+    (and releasing the first savepoint would commit); SQLAlchemy's documented remedy: no driver
+    transactions, our own BEGIN.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+        dbapi_connection.execute("PRAGMA temp_store=MEMORY")
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
 
 
 DELETED = "sbx__deleted"  # the change tables' flag column: the record was deleted
@@ -300,7 +309,7 @@ class Sandbox:
         """Add a new record (all its columns in `values`)."""
         with self.lock, self._unit():
             changes = self._overlay(object_name).changes
-            self.conn.execute(insert(changes).values({**values, DELETED: False}))
+            self.conn.execute(insert(changes), {**values, DELETED: False})  # parameters: a cached statement
 
     def update_row(self, object_name: str, record_id: str, values: Mapping[str, Any]) -> None:
         """Set fields of an existing record."""
@@ -404,7 +413,7 @@ class SharedOrg(Sandbox):
 
     def insert_row(self, object_name: str, values: Mapping[str, Any]) -> None:
         with self.lock, self._unit():
-            self.conn.execute(insert(self.tables(object_name).visible).values(dict(values)))
+            self.conn.execute(insert(self.tables(object_name).visible), dict(values))
 
     def update_row(self, object_name: str, record_id: str, values: Mapping[str, Any]) -> None:
         with self.lock, self._unit():
@@ -468,7 +477,8 @@ class SandboxPool:
 
 def open_shared(org_url: str) -> SharedOrg:
     """The org itself, writable (for loading data)."""
-    return SharedOrg(make_engine(org_url))
+    engine = make_engine(org_url)
+    return SharedOrg(_own_sqlite_transactions(engine) if engine.dialect.name == "sqlite" else engine)
 
 
 def utc_now() -> dt.datetime:

@@ -21,21 +21,17 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crm_core.org.ids import is_valid_id, make_id, object_of, to_18
-from crm_core.org.metadata import FieldDescribe, ObjectDescribe, find_object
+from crm_core.org.metadata import (
+    AUTO_NUMBERS,
+    COMPOUND_NAMES,
+    SYSTEM_FIELDS,
+    FieldDescribe,
+    ObjectDescribe,
+    find_object,
+    is_platform_field,
+)
 from crm_core.sandbox import Sandbox, utc_now
 
-AUTO_NUMBERS: dict[str, tuple[str, int]] = {
-    "Case": ("CaseNumber", 8),
-    "Order": ("OrderNumber", 8),
-    "OrderItem": ("OrderItemNumber", 10),
-    "LiveChatTranscript": ("Name", 8),
-    "Knowledge__kav": ("ArticleNumber", 9),
-}
-"""Auto-number fields: set on create (next number, zero-padded), never writable."""
-COMPOUND_NAMES = frozenset({"User", "Account", "Contact"})
-"""Objects whose ``Name`` is first name + last name, maintained by the platform."""
-SYSTEM_FIELDS = frozenset({"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "ClosedDate"})
-"""Fields no caller may set (the platform sets them)."""
 DEFAULTS: dict[str, dict[str, Any]] = {
     "Case": {"Status": "New"},
     "Order": {"Status": "Draft"},
@@ -213,7 +209,7 @@ def _checked_values(store: Sandbox, obj: ObjectDescribe, values: Mapping[str, An
         if described is None:
             raise WriteError("INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}", [name])
         named[described.name] = (described, value)
-    protected = sorted(name for name in named if _is_system(obj.name, name))
+    protected = sorted(name for name in named if is_platform_field(obj.name, name))
     if protected:
         raise WriteError(
             "INVALID_FIELD_FOR_INSERT_UPDATE",
@@ -230,14 +226,6 @@ def _checked_values(store: Sandbox, obj: ObjectDescribe, values: Mapping[str, An
     return checked
 
 
-def _is_system(object_name: str, field_name: str) -> bool:
-    if field_name in SYSTEM_FIELDS:
-        return True
-    if object_name in AUTO_NUMBERS and AUTO_NUMBERS[object_name][0] == field_name:
-        return True
-    return object_name in COMPOUND_NAMES and field_name == "Name"
-
-
 def _require(obj: ObjectDescribe, row: Mapping[str, Any]) -> None:
     missing = [f.name for f in obj.fields if not f.nillable and f.name not in SYSTEM_FIELDS and row.get(f.name) is None]
     if missing:
@@ -249,8 +237,13 @@ def _require(obj: ObjectDescribe, row: Mapping[str, Any]) -> None:
 Clock = Callable[[], dt.datetime]
 
 
-def create_record(store: Sandbox, object_name: str, values: Mapping[str, Any], *, now: Clock = utc_now) -> str:
-    """Create a record; returns its id. Raises :class:`WriteError` as Salesforce would refuse it."""
+def create_record(
+    store: Sandbox, object_name: str, values: Mapping[str, Any], *, now: Clock = utc_now, history: bool = True
+) -> str:
+    """Create a record; returns its id. Raises :class:`WriteError` as Salesforce would refuse it.
+
+    `history` off skips the ``CaseHistory__c`` rows a new case gets (a data load brings its own).
+    """
     obj = writable_object(object_name)
     with store.atomic():
         checked = _checked_values(store, obj, values)
@@ -269,7 +262,7 @@ def create_record(store: Sandbox, object_name: str, values: Mapping[str, Any], *
             row["ClosedDate"] = moment
         _require(obj, row)
         store.insert_row(obj.name, row)
-        if obj.name == "Case":
+        if obj.name == "Case" and history:
             _history(store, row["Id"], "Case Creation", None, None, moment)
             _history(store, row["Id"], "Owner Assignment", None, row["OwnerId"], moment)
             if row["Status"] == "Closed":
@@ -287,9 +280,18 @@ def _existing(store: Sandbox, obj: ObjectDescribe, record_id: Any) -> dict[str, 
 
 
 def update_record(
-    store: Sandbox, object_name: str, record_id: str, values: Mapping[str, Any], *, now: Clock = utc_now
+    store: Sandbox,
+    object_name: str,
+    record_id: str,
+    values: Mapping[str, Any],
+    *,
+    now: Clock = utc_now,
+    history: bool = True,
 ) -> None:
-    """Set fields of a record (``None`` clears a field). Raises :class:`WriteError`."""
+    """Set fields of a record (``None`` clears a field). Raises :class:`WriteError`.
+
+    `history` off skips the ``CaseHistory__c`` rows of an owner or status change.
+    """
     obj = writable_object(object_name)
     with store.atomic():
         before = _existing(store, obj, record_id)
@@ -305,7 +307,7 @@ def update_record(
         if not changed:
             return
         store.update_row(obj.name, before["Id"], changed)
-        if obj.name == "Case":
+        if obj.name == "Case" and history:
             if "OwnerId" in changed:
                 _history(store, before["Id"], "Owner Assignment", before["OwnerId"], after["OwnerId"], moment)
             if "Status" in changed and after["Status"] == "Closed":
@@ -352,6 +354,7 @@ def upsert_record(
     values: Mapping[str, Any],
     *,
     now: Clock = utc_now,
+    history: bool = True,
 ) -> tuple[str, bool]:
     """Update the record whose `external_field` equals `external_value`, or create it.
 
@@ -375,14 +378,14 @@ def upsert_record(
                 "MULTIPLE_CHOICES", f"More than one record found for {described.name}: {external_value}", [], 300
             )
         if ids:
-            update_record(store, obj.name, ids[0], values, now=now)
+            update_record(store, obj.name, ids[0], values, now=now, history=history)
             return ids[0], False
         if described.name == "Id":
             raise not_found()
         body = dict(values)
-        if not _is_system(obj.name, described.name):
+        if not is_platform_field(obj.name, described.name):
             body[described.name] = external_value
-        return create_record(store, obj.name, body, now=now), True
+        return create_record(store, obj.name, body, now=now, history=history), True
 
 
 def _display_name(obj: ObjectDescribe, row: Mapping[str, Any]) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crm_core.api import data_routes, oauth, write_routes
+from crm_core.api import data_routes, ingest_routes, oauth, write_routes
 from crm_core.api.batches import QueryBatches
 from crm_core.api.context import ApiContext, ApiSettings
 from crm_core.api.errors import RESOURCE_MISSING, ApiError
@@ -117,6 +117,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(data_routes.versions_router)
     app.include_router(data_routes.router)
     app.include_router(write_routes.router)
+    app.include_router(ingest_routes.router)
     app.include_router(oauth.router)
     return app
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,13 +23,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.api.errors import ApiError
-from crm_core.org.ids import case_safe_suffix
+from crm_core.org.ids import random_id
 from crm_core.store.models import ApiQueryLocator, utc_now
 
 MAX_BATCH = 2000
 MIN_BATCH = 200
 LOCATOR_TTL = dt.timedelta(minutes=15)
-_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _LOCATOR_RE = re.compile(r"^(01g[0-9A-Za-z]{15})-([0-9]{1,9})$")
 
 QueryRunner = Callable[[str, dt.date], dict[str, Any]]
@@ -45,11 +43,6 @@ def batch_size_from_header(value: str | None) -> int:
         if key.strip().lower() == "batchsize" and number.strip().isdigit():
             return max(MIN_BATCH, min(MAX_BATCH, int(number.strip())))
     return MAX_BATCH
-
-
-def _new_locator_id() -> str:
-    body = "01g" + "".join(secrets.choice(_BASE62) for _ in range(12))
-    return body + case_safe_suffix(body)
 
 
 def _invalid_locator() -> ApiError:
@@ -115,7 +108,7 @@ class QueryBatches:
         if len(records) <= batch_size:
             return result
         now = utc_now()
-        locator_id = _new_locator_id()
+        locator_id = random_id("01g")
         with self._sessions.begin() as session:
             session.add(
                 ApiQueryLocator(

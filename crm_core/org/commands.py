@@ -1,4 +1,4 @@
-"""CLI commands of the org: ``org stats|check|realism``.
+"""CLI commands of the org: ``org stats|check|realism|init|push``.
 
 ``generate`` builds the org and then its task set, so it lives with the task set's commands
 (:mod:`crm_core.tasks.commands`).
@@ -7,20 +7,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm_core.cli_options import OrgDbOption
-from crm_core.db import DatabaseURLError, make_readonly_engine, org_db_url
+from crm_core.db import DatabaseURLError, display_url, make_readonly_engine, org_db_url
 from crm_core.errors import UserFacingError, first_line
 
 T = TypeVar("T")
-org_app = typer.Typer(no_args_is_help=True, help="Inspect the generated org.")
+org_app = typer.Typer(no_args_is_help=True, help="Inspect the generated org, create an empty one, push one.")
 
 
 def register(app: typer.Typer) -> None:
@@ -98,6 +100,91 @@ def realism(
     console.print("bigrams: distinct share; repeated: sentences (≥ 4 words) found in another record; near-dup:")
     console.print("records with 5-word-shingle Jaccard ≥ 0.8 to another record")
     console.print(checks)
+
+
+@org_app.command("init")
+def init(org_db: OrgDbOption = None) -> None:
+    """Create an empty org (every object's table, no records), e.g. to push an org into."""
+    from crm_core.org.generator import create_empty_org
+
+    url = _url(org_db)
+    create_empty_org(url)
+    typer.echo(f"Empty org created at {display_url(url)}")
+
+
+@org_app.command("push")
+def push(
+    instance_url: Annotated[str, typer.Option(help="The target org's URL, e.g. https://MyDomain.my.salesforce.com.")],
+    org_db: OrgDbOption = None,
+    session_id: Annotated[
+        str | None, typer.Option(envvar="SF_SESSION_ID", help="A session id (access token) of the target.")
+    ] = None,
+    username: Annotated[
+        str | None, typer.Option(help="Log in with the OAuth username-password flow (password: $SF_PASSWORD).")
+    ] = None,
+    login_url: Annotated[
+        str | None, typer.Option(help="Where to log in (default: --instance-url), e.g. https://login.salesforce.com.")
+    ] = None,
+    client_id: Annotated[str, typer.Option(envvar="SF_CLIENT_ID", help="Connected app consumer key.")] = "",
+    state: Annotated[
+        Path | None, typer.Option(help="The push's state file (default: data/push/<target host>.sqlite).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Records per ingest job.", min=1, max=150_000)] = 10_000,
+    ca_bundle: Annotated[
+        Path | None, typer.Option(help="CA certificate(s) to verify the target with (e.g. a local server's).")
+    ] = None,
+) -> None:
+    """Load the org into a Salesforce org through Bulk API 2.0 ingest jobs (resumable).
+
+    Secrets come from the environment: $SF_SESSION_ID, or $SF_PASSWORD (with the security token
+    appended if the org wants one) and $SF_CLIENT_SECRET.
+    """
+    import os
+
+    import requests
+
+    from crm_core.org.push import PushState, connect, default_state_path, push_org
+
+    session = requests.Session()
+    if ca_bundle is not None:
+        if not ca_bundle.is_file():
+            raise UserFacingError(f"--ca-bundle: no such file: {ca_bundle}")
+        session.verify = str(ca_bundle)
+        session.trust_env = False  # else $REQUESTS_CA_BUNDLE would override it (requests issue 3829)
+    sf = connect(
+        instance_url,
+        session_id=session_id,
+        username=username,
+        password=os.environ.get("SF_PASSWORD"),
+        client_id=client_id,
+        client_secret=os.environ.get("SF_CLIENT_SECRET", ""),
+        login_url=login_url,
+        session=session,
+    )
+    state_file = PushState(state or default_state_path(instance_url))
+    console = Console()
+    engine = make_readonly_engine(_url(org_db))
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console) as bar:
+            tasks: dict[str, int] = {}
+
+            def report(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done)
+
+            reports = push_org(engine, sf, state_file, batch_size=batch_size, progress=report)
+    finally:
+        engine.dispose()
+        state_file.close()
+    table = Table("object", "records", "created", "failed", "jobs", "first error", title=f"Pushed to {instance_url}")
+    for row in reports:
+        table.add_row(
+            row.object, f"{row.records:,}", f"{row.created:,}", f"{row.failed:,}", str(row.jobs), row.first_error
+        )
+    console.print(table)
+    console.print(f"state (id map, failures): {state_file.path}")
 
 
 def _url(explicit: str | None) -> str:

@@ -77,6 +77,24 @@ def generate_org(
         engine.dispose()
 
 
+def create_empty_org(url: str) -> None:
+    """Create an org with every table and the search index but no records (to load data into)."""
+    try:
+        engine = make_engine(url)
+    except DatabaseURLError as exc:
+        raise UserFacingError(str(exc)) from None
+    try:
+        _prepare_database(engine, force=False)
+        with engine.begin() as conn:
+            Base.metadata.create_all(conn)
+            LatentBase.metadata.create_all(conn)
+        build_search_index(engine)
+    except SQLAlchemyError as exc:
+        raise UserFacingError(f"database error while creating the org: {first_line(exc)}") from None
+    finally:
+        engine.dispose()
+
+
 def org_tables() -> list[Table]:
     """Every table the generator writes: the 16 objects (parents first), then the latent tables."""
     return [*(model.__table__ for model in OBJECT_MODELS), *LatentBase.metadata.sorted_tables]

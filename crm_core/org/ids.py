@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 
 KEY_PREFIXES: dict[str, str] = {
     "User": "005",
@@ -86,3 +87,9 @@ def to_18(value: str) -> str:
 def object_of(value: str) -> str | None:
     """The object an id belongs to, from its key prefix, or None if the prefix is unknown."""
     return OBJECT_BY_PREFIX.get(value[:3])
+
+
+def random_id(prefix: str) -> str:
+    """A fresh random 18-character id with a 3-character key prefix (query locators, bulk jobs)."""
+    body = prefix + "".join(secrets.choice(_BASE62) for _ in range(12))
+    return body + case_safe_suffix(body)

@@ -18,6 +18,29 @@ NUMERIC_TYPES = frozenset({"double", "currency", "int", "percent"})
 DATE_TYPES = frozenset({"date", "datetime"})
 
 
+AUTO_NUMBERS: dict[str, tuple[str, int]] = {
+    "Case": ("CaseNumber", 8),
+    "Order": ("OrderNumber", 8),
+    "OrderItem": ("OrderItemNumber", 10),
+    "LiveChatTranscript": ("Name", 8),
+    "Knowledge__kav": ("ArticleNumber", 9),
+}
+"""Auto-number fields: set on create (next number, zero-padded), never writable."""
+COMPOUND_NAMES = frozenset({"User", "Account", "Contact"})
+"""Objects whose ``Name`` is first name + last name, maintained by the platform."""
+SYSTEM_FIELDS = frozenset({"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "ClosedDate"})
+"""Fields no caller may set (the platform sets them)."""
+
+
+def is_platform_field(object_name: str, field_name: str) -> bool:
+    """True for a field the platform sets and no caller may write (ids, dates, auto-numbers, names)."""
+    if field_name in SYSTEM_FIELDS:
+        return True
+    if object_name in AUTO_NUMBERS and AUTO_NUMBERS[object_name][0] == field_name:
+        return True
+    return object_name in COMPOUND_NAMES and field_name == "Name"
+
+
 @dataclass(frozen=True)
 class FieldDescribe:
     """One field of an object, as Salesforce's describe call reports it."""

@@ -1,6 +1,6 @@
 """Every table of the app store: users and settings; studies, items, drafts and responses;
-agent runs and their episodes; sweeps; workbench sessions; the REST API's tokens, failed logins and
-query locators.
+agent runs and their episodes; sweeps; workbench sessions; the REST API's tokens, failed logins,
+query locators and bulk ingest jobs.
 
 All timestamps are naive UTC ``datetime`` values (see :func:`utc_now`). Responses are immutable
 once written: a changed answer is a new :class:`Response` with the next ``version``. The code
@@ -345,6 +345,33 @@ class ApiQueryLocator(AppBase):
     today: Mapped[str] = mapped_column(String(10), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, index=True)
+
+
+class ApiIngestJob(AppBase):
+    """A Bulk API 2.0 ingest job: its settings, the uploaded CSV, its state and result files."""
+
+    __tablename__ = "api_ingest_jobs"
+
+    id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)  # whose sandbox takes the writes
+    object: Mapped[str] = mapped_column(String(80), nullable=False)
+    operation: Mapped[str] = mapped_column(String(16), nullable=False)
+    external_id_field: Mapped[str | None] = mapped_column(String(80))
+    column_delimiter: Mapped[str] = mapped_column(String(16), nullable=False)
+    line_ending: Mapped[str] = mapped_column(String(8), nullable=False)
+    api_version: Mapped[str] = mapped_column(String(8), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[str | None] = mapped_column(Text)  # the uploaded CSV
+    successful: Mapped[str | None] = mapped_column(Text)  # result files (CSV), once processed
+    failed: Mapped[str | None] = mapped_column(Text)
+    unprocessed: Mapped[str | None] = mapped_column(Text)
+    records_processed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    records_failed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    processing_ms: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    modified_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
 
 class ImmutableResponseError(RuntimeError):
