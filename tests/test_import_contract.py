@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"writes"},
     {"query", "sandbox"},
     {"org"},
-    {"cli_options", "periods", "yaml_files"},
+    {"cli_options", "llm", "periods", "yaml_files"},
     {"db", "policy"},
     {"errors"},
 ]

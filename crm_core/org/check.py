@@ -382,6 +382,12 @@ _DISAGREEMENT = re.compile(
 )
 
 
+def agreement_error(text: str) -> str | None:
+    """The first words of `text` where a verb disagrees with a product noun ("Shorts is"), or None."""
+    match = _DISAGREEMENT.search(text)
+    return match.group(0) if match else None
+
+
 def _facts_of(text: str, labels: dict[str, re.Pattern[str]]) -> dict[str, str]:
     found = {}
     for key, pattern in labels.items():
@@ -474,8 +480,8 @@ def _rule_grammar(conn: Connection) -> Iterator[Violation]:
     for model, name in fields:
         table = model.__table__
         for record_id, text in _rows(conn, select(table.c.Id, table.c[name])):
-            if text and (match := _DISAGREEMENT.search(text)):
-                yield _v("grammar", table.name, record_id, f"{name}: {match.group(0)!r} does not agree")
+            if text and (error := agreement_error(text)):
+                yield _v("grammar", table.name, record_id, f"{name}: {error!r} does not agree")
 
 
 def _rule_email_quotes(conn: Connection) -> Iterator[Violation]:

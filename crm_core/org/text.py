@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
@@ -681,8 +682,30 @@ def email_thread(
 
 def quoted(body: str, sender: str, address: str, when: dt.datetime) -> str:
     """An earlier message as a reply quotes it, under an "On ..., ... wrote:" line."""
-    lines = "\n".join(f"> {line}" if line else ">" for line in body.splitlines())
-    return f"On {when:%a, %b} {when.day}, {when:%Y} at {when:%H:%M}, {sender} <{address}> wrote:\n{lines}"
+    head = f"On {when:%a, %b} {when.day}, {when:%Y} at {when:%H:%M}, {sender} <{address}> wrote:"
+    return f"{head}\n{quote_lines(body)}"
+
+
+def quote_lines(body: str) -> str:
+    """`body` as quoted lines ("> ...")."""
+    return "\n".join(f"> {line}" if line else ">" for line in body.splitlines())
+
+
+_QUOTE_HEAD = re.compile(r"\n\n(On [^\n]+ at \d\d:\d\d, [^\n]+ <[^\n>]+> wrote:)\n")
+
+
+def split_quote(body: str) -> tuple[str, str | None, str]:
+    """An email body as (its own text, the "On ... wrote:" line of the message it quotes or None,
+    the quoted message's text without the "> " marks)."""
+    head = _QUOTE_HEAD.search(body)
+    if head is None:
+        return body, None, ""
+    lines = body[head.end() :].splitlines()
+    return (
+        body[: head.start()],
+        head.group(1),
+        "\n".join(line[2:] if line.startswith("> ") else line[1:] for line in lines),
+    )
 
 
 # --- chats -----------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from rich.table import Table
 from crm_core.cli_options import OrgDbOption
 from crm_core.db import DatabaseURLError, display_url, org_db_url
 from crm_core.errors import UserFacingError
+from crm_core.org.text_pass import DEFAULT_CACHE as DEFAULT_TEXT_CACHE
+from crm_core.org.text_pass import FIELDS as TEXT_FIELDS
 from crm_core.tasks.build import DEFAULT_PER_TASK
 from crm_core.tasks.records import TaskInstance
 from crm_core.tasks.registry import task_specs
@@ -155,8 +157,21 @@ def generate(
     no_latent: Annotated[bool, typer.Option("--no-latent", help="Flatten every latent effect.")] = False,
     org_db: OrgDbOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing org.")] = False,
+    text_model: Annotated[
+        str | None,
+        typer.Option(help="Rewrite the free text through this chat model (provider:model), keeping its facts."),
+    ] = None,
+    text_base_url: Annotated[
+        str | None, typer.Option(help="Base URL of an OpenAI-compatible server for --text-model.")
+    ] = None,
+    text_fields: Annotated[
+        str, typer.Option(help="Comma-separated Object.Field list the text model rewrites.")
+    ] = ",".join(TEXT_FIELDS),
+    text_limit: Annotated[int | None, typer.Option(help="Rewrite at most this many records per field.")] = None,
+    text_cache: Annotated[Path, typer.Option(help="The text model's answer cache (JSON lines).")] = DEFAULT_TEXT_CACHE,
+    text_concurrency: Annotated[int, typer.Option(help="Text model requests at the same time.")] = 8,
 ) -> None:
-    """Generate the simulated org, then its benchmark task set."""
+    """Generate the simulated org (optionally rewriting its free text through a model), then its task set."""
     from crm_core.org.generator import generate_org
 
     url = _url(org_db)
@@ -177,5 +192,56 @@ def generate(
         generate_org(url, scale=scale, cases=cases, seed=seed, latent=not no_latent, force=force, progress=progress)
     finally:
         bar.stop()
+    if text_model:
+        fields = [f.strip() for f in text_fields.split(",") if f.strip()]
+        _rewrite_with_progress(url, text_model, text_base_url, fields, text_limit, text_cache, text_concurrency)
     build_with_progress(url)
     console.print(f"Generated the org at {display_url(url)}.")
+
+
+def _rewrite_with_progress(
+    url: str, model: str, base_url: str | None, fields: list[str], limit: int | None, cache: Path, concurrency: int
+) -> None:
+    """The text pass with a bar per field (tokens and cost so far), then its report as a table."""
+    from crm_core.db import make_engine
+    from crm_core.org.text_pass import FieldReport, rewrite_org_text
+
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn("rewrite {task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[usage]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    rows: dict[str, TaskID] = {}
+
+    def progress(report: FieldReport, done: int) -> None:
+        if report.field not in rows:
+            rows[report.field] = bar.add_task(report.field, total=report.records, usage="")
+        cost = "" if report.cost_usd is None else f", ${report.cost_usd:.4f}"
+        usage = f"{report.requests:,} requests, {report.input_tokens + report.output_tokens:,} tokens{cost}"
+        bar.update(rows[report.field], completed=done, usage=usage)
+
+    engine = make_engine(url)
+    try:
+        with bar:
+            reports = rewrite_org_text(
+                engine, model, base_url=base_url, fields=fields, limit=limit, cache_path=cache,
+                concurrency=concurrency, progress=progress,
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    table = Table(
+        "field", "records", "rewritten", "kept template", "from cache", "requests", "tokens in/out", "cost",
+        "why kept", title=f"Text pass through {model}",
+    )  # fmt: skip
+    for r in reports:
+        why = ", ".join(f"{reason} {n}" for reason, n in r.reasons.most_common())
+        table.add_row(
+            r.field, f"{r.records:,}", f"{r.rewritten:,}", f"{r.fallbacks:,}", f"{r.cached:,}", f"{r.requests:,}",
+            f"{r.input_tokens:,} / {r.output_tokens:,}", "unknown" if r.cost_usd is None else f"${r.cost_usd:.4f}",
+            why or "-",
+        )  # fmt: skip
+    console.print(table)
