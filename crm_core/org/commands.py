@@ -130,6 +130,10 @@ def push(
         Path | None, typer.Option(help="The push's state file (default: data/push/<target host>.sqlite).")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Records per ingest job.", min=1, max=150_000)] = 10_000,
+    users_as: Annotated[
+        str | None,
+        typer.Option(help="Push no users: every reference to one of the org's users points at this target user id."),
+    ] = None,
     ca_bundle: Annotated[
         Path | None, typer.Option(help="CA certificate(s) to verify the target with (e.g. a local server's).")
     ] = None,
@@ -174,7 +178,7 @@ def push(
                     tasks[name] = bar.add_task(name, total=total)
                 bar.update(tasks[name], completed=done)
 
-            reports = push_org(engine, sf, state_file, batch_size=batch_size, progress=report)
+            reports = push_org(engine, sf, state_file, batch_size=batch_size, users_as=users_as, progress=report)
     finally:
         engine.dispose()
         state_file.close()

@@ -197,6 +197,19 @@ def test_job_states_are_enforced(client) -> None:
     _error(client.get(f"{JOBS}/{job_id}", headers=auth), 404, "NOT_FOUND")
 
 
+def test_a_job_writes_into_the_tokens_sandbox(org_path, tmp_path) -> None:
+    with _app(org_path, tmp_path, WriteMode.SANDBOX) as sandboxed:
+        mine, theirs = _auth(sandboxed), _auth(sandboxed)
+        before = _sql(org_path, "SELECT count(*) FROM Issue__c")
+        info = _run(sandboxed, mine, {"object": "Issue__c", "operation": "insert"}, "Name\nLace frayed\n")
+        assert (info["state"], info["numberRecordsFailed"]) == ("JobComplete", 0)
+        soql = {"q": "SELECT Name FROM Issue__c WHERE Name = 'Lace frayed'"}
+        assert sandboxed.get(f"{V}/query", params=soql, headers=mine).json()["totalSize"] == 1
+        assert sandboxed.get(f"{V}/query", params=soql, headers=theirs).json()["totalSize"] == 0
+        assert _sql(org_path, "SELECT count(*) FROM Issue__c") == before
+        sandboxed.app.state.api.writes.close()
+
+
 def test_a_read_only_server_refuses_jobs(org_path, tmp_path) -> None:
     with _app(org_path, tmp_path, WriteMode.READ_ONLY) as read_only:
         answer = read_only.post(JOBS, json={"object": "Account", "operation": "insert"}, headers=_auth(read_only))

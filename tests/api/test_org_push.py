@@ -6,6 +6,8 @@ by field (references through the push's id map, which must pair every record).
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import sqlite3
 import subprocess
@@ -165,3 +167,37 @@ def test_cli_push_with_the_password_flow(tiny_org_url: str, target: Target, tmp_
     again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False)
     assert again.returncode == 0, again.stderr
     assert len(_rows(target.org_path, "Case")) == cases  # a rerun of a finished push adds nothing
+
+
+def test_users_as_points_every_owner_at_one_target_user(tiny_org_url: str, target: Target, tmp_path: Path) -> None:
+    sf = target.client()
+    owner = sf.User.create(
+        {"LastName": "Admin", "Email": "admin@example.com", "Username": "admin@example.com", "IsActive": True}
+    )["id"]
+    state = PushState(tmp_path / "state.sqlite")
+    reports = push_org(make_readonly_engine(tiny_org_url), sf, state, batch_size=1000, users_as=owner)
+    assert "User" not in {r.object for r in reports} and all(r.failed == 0 for r in reports)
+    assert [row["Id"] for row in _rows(target.org_path, "User")] == [owner]
+    for table in ("Contact", "Case", "LiveChatTranscript"):
+        source_rows = _rows(_path(tiny_org_url), table)
+        assert {row["OwnerId"] for row in _rows(target.org_path, table)} == {owner}
+        assert len(_rows(target.org_path, table)) == len(source_rows)
+    state.close()
+
+
+def test_simple_salesforce_bulk2_calls(target: Target) -> None:
+    """The client's own high-level Bulk API 2.0 calls: insert, upsert, failed records, delete."""
+    bulk = target.client().bulk2.Issue__c
+    inserted = bulk.insert(records=[{"Name": "Strap torn"}, {"Name": "Zip stuck"}, {"Description__c": "no name"}])
+    assert [(r["numberRecordsProcessed"], r["numberRecordsFailed"]) for r in inserted] == [(3, 1)]
+    failed = list(csv.DictReader(io.StringIO(bulk.get_failed_records(inserted[0]["job_id"]))))
+    assert [(row["sf__Error"].split(":")[0], row["Description__c"]) for row in failed] == [
+        ("REQUIRED_FIELD_MISSING", "no name")
+    ]
+    upserted = bulk.upsert(records=[{"Name": "Zip stuck", "Description__c": "teeth"}], external_id_field="Name")
+    assert upserted[0]["numberRecordsFailed"] == 0
+    rows = {row["Name"]: row for row in _rows(target.org_path, "Issue__c")}
+    assert set(rows) == {"Strap torn", "Zip stuck"} and rows["Zip stuck"]["Description__c"] == "teeth"
+    deleted = bulk.delete(records=[{"Id": rows["Strap torn"]["Id"]}])
+    assert deleted[0]["numberRecordsFailed"] == 0
+    assert [row["Name"] for row in _rows(target.org_path, "Issue__c")] == ["Zip stuck"]
