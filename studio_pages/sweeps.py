@@ -13,6 +13,7 @@ from crm_core.studio.sweeps import (
     counts_frame,
     finished_share,
     models_frame,
+    runs_frame,
     start_sweep,
     sweep_files,
     sweeps_frame,
@@ -78,6 +79,8 @@ def watch() -> None:
     st.table(counts_frame(status))
     st.subheader("Per model")
     st.table(models_frame(status).set_index("model"))
+    st.subheader("Per model × framework")
+    st.table(runs_frame(status).set_index("run"))
     if status.recent_errors:
         st.subheader("Recent errors")
         for error in status.recent_errors:

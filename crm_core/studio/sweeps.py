@@ -125,6 +125,21 @@ def models_frame(status: SweepStatus) -> pd.DataFrame:
     )
 
 
+def runs_frame(status: SweepStatus) -> pd.DataFrame:
+    """Per run (model · framework, after the org variant): episodes per state, cost, throughput."""
+    return pd.DataFrame(
+        [
+            {
+                "run": run.label,
+                **{state: run.counts[state] for state in ("queued", "running", "done", "failed")},
+                "cost $": run.cost_text,
+                "episodes / min": "—" if run.episodes_per_minute is None else f"{run.episodes_per_minute:.1f}",
+            }
+            for run in status.per_run
+        ]
+    )
+
+
 def finished_share(status: SweepStatus) -> float:
     """The share of planned episodes that ended one way or another (for a progress bar)."""
     ended = status.planned - status.counts["queued"] - status.counts["running"]

@@ -141,7 +141,7 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     app_db: AppDbOption = None,
 ) -> None:
-    """Episodes queued, running, done and failed, cost so far, time left, per-model throughput."""
+    """Episodes queued, running, done and failed, cost so far, time left; per model and per model × framework."""
     from crm_core.sweeps.store import format_duration
 
     status = _status(_open(app_db)[1], sweep_id)
@@ -161,6 +161,16 @@ def status_command(
         rate = "-" if model.episodes_per_minute is None else f"{model.episodes_per_minute:.1f}"
         table.add_row(model.model, str(model.done), str(model.failed), str(model.planned), rate)
     console.print(table)
+    variants = any(run.variant for run in status.per_run)
+    runs = Table(*(["org"] if variants else []), "model", "framework", "queued", "running", "done", "failed")
+    for column in ("cost $", "episodes/min"):
+        runs.add_column(column)
+    for run in status.per_run:
+        rate = "-" if run.episodes_per_minute is None else f"{run.episodes_per_minute:.1f}"
+        counts = [str(run.counts[state]) for state in ("queued", "running", "done", "failed")]
+        runs.add_row(*([run.variant or ""] if variants else []), run.model, run.framework, *counts, run.cost_text, rate)
+    console.print("per model × framework:")
+    console.print(runs)
     for error in status.recent_errors:
         console.print(f"[red]error[/red] {error}", markup=True, highlight=False)
 

@@ -59,6 +59,30 @@ class ModelProgress(BaseModel):
     episodes_per_minute: float | None
 
 
+class RunProgress(BaseModel):
+    """Progress of one run of a sweep: a model × framework (on one org variant)."""
+
+    run_id: str
+    variant: str | None
+    model: str
+    framework: str
+    counts: dict[str, int]
+    planned: int
+    cost_usd: float
+    unpriced_episodes: int
+    episodes_per_minute: float | None
+
+    @property
+    def cost_text(self) -> str:
+        """US dollars so far, and how many episodes had no known cost."""
+        return f"{self.cost_usd:.4f}" + (f" (+{self.unpriced_episodes} unknown)" if self.unpriced_episodes else "")
+
+    @property
+    def label(self) -> str:
+        """``model · framework``, after the variant's label when the sweep has variants."""
+        return " · ".join(filter(None, [self.variant, self.model, self.framework]))
+
+
 class SweepStatus(BaseModel):
     """What ``sweep status`` prints: counts per state, cost, time left, per-model throughput."""
 
@@ -76,6 +100,7 @@ class SweepStatus(BaseModel):
     eta_s: float | None
     runs: list[str]
     models: list[ModelProgress]
+    per_run: list[RunProgress]
     recent_errors: list[str]
     created_at: dt.datetime
     created_by: str | None
@@ -397,11 +422,25 @@ def sweep_status(factory: sessionmaker[Session], sweep_id: str, now: dt.datetime
             .where(SweepEpisode.sweep_id == sweep_id)
             .group_by(SweepEpisode.run_id, SweepEpisode.state)
         ).all()
-        models = dict(
-            session.execute(
-                select(SweepRun.run_id, AgentRun.model).join(AgentRun).where(SweepRun.sweep_id == sweep_id)
+        run_rows = session.execute(
+            select(SweepRun.run_id, SweepRun.variant, AgentRun.model, AgentRun.framework)
+            .join(AgentRun)
+            .where(SweepRun.sweep_id == sweep_id)
+            .order_by(AgentRun.created_at, AgentRun.run_id)
+        ).all()
+        models = {run_id: model for run_id, _, model, _ in run_rows}
+        run_costs = {
+            run_id: (float(cost or 0.0), int(unknown or 0))
+            for run_id, cost, unknown in session.execute(
+                select(
+                    AgentEpisode.run_id,
+                    func.sum(AgentEpisode.cost_usd),
+                    func.count().filter(AgentEpisode.cost_usd.is_(None)),
+                )
+                .where(AgentEpisode.run_id.in_(select(SweepRun.run_id).where(SweepRun.sweep_id == sweep_id)))
+                .group_by(AgentEpisode.run_id)
             ).all()
-        )
+        }
         cost, unpriced = _spent(session, sweep_id)
         errors = session.execute(
             select(SweepEpisode.run_id, SweepEpisode.instance_idx, SweepEpisode.trial, SweepEpisode.error)
@@ -411,9 +450,13 @@ def sweep_status(factory: sessionmaker[Session], sweep_id: str, now: dt.datetime
         ).all()
     counts = dict.fromkeys(STATES, 0)
     by_model: dict[str, dict[str, Any]] = {}
+    by_run: dict[str, dict[str, Any]] = {r: {"counts": dict.fromkeys(STATES, 0), "spans": []} for r in models}
     first_start: dt.datetime | None = None
     for run_id, state, count, started, finished in per_run:
         counts[state] += count
+        if run_id in by_run:
+            by_run[run_id]["counts"][state] += count
+            by_run[run_id]["spans"].append((state, count, started, finished))
         model = by_model.setdefault(
             models.get(run_id, run_id), {"done": 0, "failed": 0, "planned": 0, "start": None, "end": None}
         )
@@ -441,11 +484,29 @@ def sweep_status(factory: sessionmaker[Session], sweep_id: str, now: dt.datetime
         status = "running" if first_start else "queued"
     progress = []
     for name, m in by_model.items():
-        span = (m["end"] - m["start"]).total_seconds() if m["start"] and m["end"] else None
-        rate = (m["done"] + m["failed"]) / span * 60 if span else None
+        rate = _per_minute(m["done"] + m["failed"], m["start"], m["end"])
         progress.append(
             ModelProgress(
                 model=name, done=m["done"], failed=m["failed"], planned=m["planned"], episodes_per_minute=rate
+            )
+        )
+    runs_progress = []
+    for run_id, variant, model, framework in run_rows:
+        run_counts, spans = by_run[run_id]["counts"], by_run[run_id]["spans"]
+        start = min((started for _, _, started, _ in spans if started is not None), default=None)
+        end = max((f for state, _, _, f in spans if state in {"done", "failed"} and f is not None), default=None)
+        run_cost, run_unpriced = run_costs.get(run_id, (0.0, 0))
+        runs_progress.append(
+            RunProgress(
+                run_id=run_id,
+                variant=variant,
+                model=model,
+                framework=framework,
+                counts=run_counts,
+                planned=sum(run_counts.values()),
+                cost_usd=run_cost,
+                unpriced_episodes=run_unpriced,
+                episodes_per_minute=_per_minute(run_counts["done"] + run_counts["failed"], start, end),
             )
         )
     return SweepStatus(
@@ -463,7 +524,14 @@ def sweep_status(factory: sessionmaker[Session], sweep_id: str, now: dt.datetime
         eta_s=eta,
         runs=list(models),
         models=progress,
+        per_run=runs_progress,
         recent_errors=[f"{r} instance {i} trial {t}: {e}" for r, i, t, e in errors],
         created_at=sweep.created_at,
         created_by=sweep.created_by,
     )
+
+
+def _per_minute(ended: int, start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    """Episodes per minute between the first start and the last finish (None before one ends)."""
+    span = (end - start).total_seconds() if start and end else None
+    return ended / span * 60 if span else None

@@ -93,7 +93,9 @@ def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps
         settle(page)
         expect(page.get_by_text("finished: 32 / 32 episodes")).to_be_visible(timeout=90_000)
         screenshot(page, "sweeps-finished")
-        expect(page.get_by_role("rowheader", name="openai:stub")).to_be_visible()
+        expect(page.get_by_role("rowheader", name="openai:stub", exact=True)).to_be_visible()
+        stub_react = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="openai:stub · react"))
+        expect(stub_react.get_by_role("cell").nth(2)).to_have_text("8")  # per model × framework: 8 done
         assert len(model.requests) == 16  # the stub model's 16 episodes, one call each
 
     store = open_app_store(server.app_url)

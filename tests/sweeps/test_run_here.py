@@ -163,6 +163,13 @@ def test_budget_stops_new_episodes(cli, tmp_path, tiny_tasks_org, monkeypatch):
     assert status["status"] == "budget spent"
     assert status["counts"]["done"] == 1 and status["counts"]["skipped"] == 5
     assert status["cost_usd"] == 11.0
+    [row] = status["per_run"]  # one model × one framework: the run carries the whole cost
+    assert (row["model"], row["cost_usd"], row["counts"]["done"], row["counts"]["skipped"]) == (
+        "openai:stub",
+        11.0,
+        1,
+        5,
+    )
 
 
 def test_flaky_provider_every_episode_ends(tmp_path, tiny_tasks_org):
@@ -206,6 +213,14 @@ def test_an_org_ablation_plays_each_variant_s_runs_on_its_own_org(cli, tmp_path,
     assert status["status"] == "finished" and status["planned"] == 16 and status["counts"]["done"] == 16
     assert (tmp_path / "data" / "orgs" / "tiny-seed11.db").exists()
     assert (tmp_path / "data" / "orgs" / "tiny-seed11-flat.db").exists()
+
+    rows = {(r["variant"], r["model"], r["framework"]): r for r in status["per_run"]}
+    assert set(rows) == {(v, m, "fc") for v in ("latent", "flat") for m in ("oracle", "baseline:random")}
+    for row in rows.values():  # each model × framework of each variant: its own four episodes, all done
+        assert row["planned"] == row["counts"]["done"] == 4 and row["episodes_per_minute"] > 0
+    code, out, _ = cli("sweep", "status", sweep_id, "--app-db", app)
+    table = out.split("per model × framework:")[1]
+    assert table.count("│ flat ") == 2 and table.count("│ latent ") == 2, out  # a row per variant × model
 
     runs = sweep_runs(open_app_store(app), sweep_id)
     assert [(r.variant, r.run.model) for r in runs] == [
