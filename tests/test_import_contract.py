@@ -7,8 +7,10 @@ docs/architecture.md describes the layers.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 
 import grimp
 import pytest
@@ -185,3 +187,34 @@ def test_the_checks_catch_a_cycle_and_an_upward_import():
         "crm_core.store.models -> crm_core.agents.records",
         "crm_core.studio.replay -> crm_core.api.app",
     ]
+
+
+LAZY_IMPORTS_ALLOWED = {
+    # run_soql hands FIND statements to run_sosl, which imports the engine (the known cycle above)
+    "crm_core/query/engine.py",
+}
+
+
+def imports_inside_functions(path: Path) -> list[str]:
+    """`line: module` of each import of a crm_core module made inside a function of `path`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and (inner.module or "").startswith("crm_core"):
+                    found.append(f"{inner.lineno}: {inner.module}")
+                elif isinstance(inner, ast.Import) and any(a.name.startswith("crm_core") for a in inner.names):
+                    found.append(f"{inner.lineno}: {', '.join(a.name for a in inner.names)}")
+    return found
+
+
+def test_crm_core_imports_its_own_modules_at_the_top():
+    """Only a command module (lazy on purpose: a fast --help) imports crm_core inside a function."""
+    root = Path(__file__).resolve().parents[1]
+    wrong = []
+    for path in sorted((root / "crm_core").rglob("*.py")):
+        name = path.relative_to(root).as_posix()
+        if path.name == "commands.py" or name in {"crm_core/cli.py", *LAZY_IMPORTS_ALLOWED}:
+            continue
+        wrong += [f"{name}:{found}" for found in imports_inside_functions(path)]
+    assert not wrong, "imports inside functions (move them to the top):\n" + "\n".join(wrong)

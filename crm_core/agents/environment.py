@@ -16,9 +16,11 @@ from sqlalchemy import Engine
 
 from crm_core.agents.frameworks import RAW_QUERY_TOOLS, write_action
 from crm_core.agents.records import ActionRecord
+from crm_core.db import make_readonly_engine
 from crm_core.errors import error_line
 from crm_core.query.kind import is_sosl
 from crm_core.sandbox import Sandbox, make_sandbox_engine
+from crm_core.tools import TOOLS, ToolContext
 
 
 class ToolLike(Protocol):
@@ -57,8 +59,6 @@ class OrgEnvironment:
         org_url: str | None = None,
     ) -> None:
         if tools is None:
-            from crm_core.tools import TOOLS
-
             tools = TOOLS
         self.engine = engine
         self.tools = dict(tools)
@@ -91,8 +91,6 @@ class OrgEnvironment:
     @classmethod
     def open(cls, org_url: str) -> OrgEnvironment:
         """The environment of the org at `org_url`, opened read-only (sandboxes for workflow episodes)."""
-        from crm_core.db import make_readonly_engine
-
         return cls(make_readonly_engine(org_url), org_url=org_url)
 
     @property
@@ -102,8 +100,6 @@ class OrgEnvironment:
 
     def call(self, name: str, arguments: dict[str, Any], *, today: dt.date | None = None) -> str:
         """Run one tool; an unknown tool or an exception inside it becomes an ``Error:`` text."""
-        from crm_core.tools import ToolContext
-
         tool = self.tools.get(name)
         if tool is None:
             return f"Error: unknown tool '{name}'."

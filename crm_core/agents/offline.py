@@ -28,8 +28,12 @@ from crm_core.agents.environment import instance_today
 from crm_core.agents.frameworks import RAW_QUERY_TOOLS, RESPOND_TOOL, changes_the_org
 from crm_core.agents.models import EpisodeContext, ModelSource
 from crm_core.agents.records import FrameworkName
+from crm_core.agents.run_store import load_episodes, load_run
 from crm_core.agents.transcript import to_ai_message
 from crm_core.errors import UserFacingError
+from crm_core.tasks.baselines import answer_pools, majority_baseline, random_baseline
+from crm_core.tasks.oracle import solve
+from crm_core.tools import ToolContext
 from crm_core.tools.general import OBSERVATION_PREFIX
 from crm_core.tools.records import WRITE_TOOLS
 
@@ -129,7 +133,6 @@ class ReplaySource(ModelSource):
     """``replay:RUN_ID``: the assistant messages of another run, episode by episode."""
 
     def __init__(self, run_id: str, store: sessionmaker[Session]) -> None:
-        from crm_core.agents.run_store import load_run
 
         self.spec = f"replay:{run_id}"
         self.run_id = run_id
@@ -138,7 +141,6 @@ class ReplaySource(ModelSource):
             raise UserFacingError(f"replay: no run {run_id!r} in the app store (see `runs list`)")
 
     def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
-        from crm_core.agents.run_store import load_episodes
 
         episodes = load_episodes(self.store, self.run_id, instance_idx=episode.instance.idx)
         recorded = [e for e in episodes if e.trial == episode.trial]
@@ -218,8 +220,6 @@ class OracleSource(ModelSource):
             usable = set(RAW_QUERY_TOOLS) | (set(WRITE_TOOLS) if writes else set())
 
         def solver() -> tuple[list[Any], str | None]:
-            from crm_core.tasks.oracle import solve
-            from crm_core.tools import ToolContext
 
             today = instance_today(episode.instance.params)
             raw = not framework.native_tools
@@ -246,7 +246,6 @@ class BaselineSource(ModelSource):
         self._pools: dict[str, list[str]] | None = None
 
     def prepare(self, instances: Sequence[TaskInstance], env: OrgEnvironment) -> None:
-        from crm_core.tasks.baselines import answer_pools, majority_baseline
 
         if self.kind == "majority":
             self._majority = majority_baseline(instances)
@@ -255,7 +254,6 @@ class BaselineSource(ModelSource):
                 self._pools = answer_pools(conn)
 
     def chat_model(self, episode: EpisodeContext) -> BaseChatModel:
-        from crm_core.tasks.baselines import random_baseline
 
         if self.kind == "majority":
             if self._majority is None:

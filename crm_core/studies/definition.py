@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from crm_core.org.schema import MODEL_BY_OBJECT
+from crm_core.tasks.registry import task_names
 from crm_core.yaml_files import YamlFileError, parse_yaml_model, read_text_file
 
 ItemKind = Literal["record", "object", "org", "task"]
@@ -34,7 +35,6 @@ def _all_objects(value: Any) -> Any:
 
 
 def _known_task(name: str) -> str:
-    from crm_core.tasks.registry import task_names
 
     if name not in task_names():
         raise ValueError(f"unknown task {name!r}; tasks are {', '.join(task_names())}")

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from crm_core.errors import UserFacingError
 from crm_core.store.engine import write_transaction
 from crm_core.store.models import AppSetting, AppUser, Rating, Response, StudyItem
-from crm_core.studies.loading import get_study
+from crm_core.studies.loading import definition_of, get_study
+from crm_core.studies.rated_runs import item_instance, rated_trajectory
 from crm_core.studies.responses import latest_versions
 
 if TYPE_CHECKING:
@@ -88,9 +89,6 @@ def pseudonymize(key: bytes, username: str) -> str:
 
 def response_rows(session: Session, study_id: str, *, pseudonymize_raters: bool = True) -> list[dict[str, Any]]:
     """The export rows of a study, in submission order (timestamps as naive UTC datetimes)."""
-    from crm_core.studies.loading import definition_of
-    from crm_core.studies.rated_runs import item_instance, rated_trajectory
-
     definition = definition_of(get_study(session, study_id))
     key = pseudonym_key(session) if pseudonymize_raters else b""
     latest = latest_versions(study_id)

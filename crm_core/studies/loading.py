@@ -28,6 +28,8 @@ from crm_core.studies.definition import (
     TaskItems,
     read_study_file,
 )
+from crm_core.tasks.records import load_tasks
+from crm_core.tasks.registry import task_names
 
 
 class StudyError(UserFacingError):
@@ -103,9 +105,6 @@ def sample_records(org_url: str, object_name: str, count: int, seed: str) -> lis
 
 def _task_items(study_id: str, spec: TaskItems, org_url: str | None) -> list[StudyItem]:
     """`per_task` instances of each task of the org's task set, drawn deterministically."""
-    from crm_core.tasks.records import load_tasks
-    from crm_core.tasks.registry import task_names
-
     if org_url is None:
         raise StudyError(f"study {study_id!r} samples task instances: give the org database (--org-db)")
     instances = load_tasks(org_url)

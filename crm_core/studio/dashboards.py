@@ -24,8 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.records import EpisodeRecord
 from crm_core.agents.results import ScoreReport, score_run
+from crm_core.agents.run_store import list_runs
+from crm_core.org.realism import realism_report
 from crm_core.scoring import OVERALL, Comparison, Outcome, bootstrap_interval, compare
-from crm_core.store.models import StudyItem
+from crm_core.store.models import AgentEpisode, AgentRun, StudyItem
+from crm_core.studies import definition_of, get_study, latest_ratings, ordinal_alpha, share_at_or_above
+from crm_core.studies.export import response_rows
+from crm_core.studio.workbench import is_workbench_run, submitted_sessions
 
 HUMAN_MODEL = "human"
 HUMAN_FRAMEWORK = "workbench"
@@ -42,8 +47,6 @@ HUMAN = system_name(HUMAN_MODEL, HUMAN_FRAMEWORK)
 
 def _light_episodes(session: Session, run_id: str) -> list[EpisodeRecord]:
     """The episodes of a run with the fields scoring reads (no messages), straight from columns."""
-    from crm_core.store.models import AgentEpisode
-
     e = AgentEpisode
     query = select(
         e.instance_idx,
@@ -80,8 +83,6 @@ def _light_episodes(session: Session, run_id: str) -> list[EpisodeRecord]:
 
 def run_reports(store: sessionmaker[Session]) -> list[ScoreReport]:
     """:func:`score_run` of every run in the store (newest first), as ``crm_core score`` computes it."""
-    from crm_core.agents.run_store import list_runs
-
     reports = []
     summaries = list_runs(store)
     with store() as session:
@@ -106,8 +107,6 @@ class RunRow(BaseModel):
 
 def run_rows(store: sessionmaker[Session]) -> list[RunRow]:
     """Every run with at least one episode, newest first."""
-    from crm_core.studio.workbench import is_workbench_run
-
     return [
         RunRow(
             run_id=r.run_id,
@@ -129,8 +128,6 @@ def kept_runs(rows: list[RunRow], *, practice: bool = False, single: bool = Fals
 
 def agent_outcomes(store: sessionmaker[Session], run_ids: list[str]) -> list[Outcome]:
     """The trials of these runs as outcomes of their ``model · framework`` system (columns only)."""
-    from crm_core.store.models import AgentEpisode, AgentRun
-
     e = AgentEpisode
     query = (
         select(AgentRun.model, AgentRun.framework, e.instance_idx, e.task, e.persona, e.trial, e.reward)
@@ -167,8 +164,6 @@ def human_outcomes(session: Session) -> list[Outcome]:
 
     Turns are the expert's queries and tool calls plus the answer; cost is unknown (None).
     """
-    from crm_core.studio.workbench import submitted_sessions
-
     seen: Counter[int] = Counter()
     outcomes = []
     for row in submitted_sessions(session):
@@ -350,8 +345,6 @@ def effort_scatter(frame: pd.DataFrame, x: str) -> go.Figure:
 
 def trajectory_ratings(session: Session, study_id: str) -> pd.DataFrame:
     """Per rated system and dimension: ratings, mean rating and its 95% bootstrap interval."""
-    from crm_core.studies.export import response_rows
-
     rows = [r for r in response_rows(session, study_id) if r["latest"] and r.get("model")]
     by: dict[tuple[str, str], list[float]] = defaultdict(list)
     for row in rows:
@@ -384,8 +377,6 @@ class AgreementRow(BaseModel):
 
 def realism_frame(session: Session, study_id: str) -> pd.DataFrame:
     """Latest ratings of a study: object (``org`` for org items), dimension, value, label."""
-    from crm_core.studies import definition_of, get_study, latest_ratings
-
     definition = definition_of(get_study(session, study_id))
     rows = latest_ratings(session, study_id)
     objects = dict(
@@ -422,8 +413,6 @@ def realism_histogram(frame: pd.DataFrame, scale: list[str], by: str) -> go.Figu
 
 def realism_agreement(session: Session, study_id: str, realistic_at: int = 4) -> list[AgreementRow]:
     """Per dimension and overall: ratings, Krippendorff's alpha (ordinal) and share at `realistic_at`+."""
-    from crm_core.studies import definition_of, get_study, latest_ratings, ordinal_alpha, share_at_or_above
-
     definition = definition_of(get_study(session, study_id))
     counts: Counter[str] = Counter(dim for *_, dim, _ in latest_ratings(session, study_id))
     rows = [
@@ -462,8 +451,6 @@ def realistic_by_object(frame: pd.DataFrame, realistic_at: int = 4) -> pd.DataFr
 
 def org_realism_tables(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The org's realism report as two tables: figures per text field, and the consistency rules."""
-    from crm_core.org.realism import realism_report
-
     report = realism_report(engine)
     fields = pd.DataFrame([f.model_dump() for f in report.fields])
     rules = pd.DataFrame(

@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.records import EpisodeRecord, MessageRecord
 from crm_core.scoring.state import StateDiff, normalize_value
+from crm_core.store.models import AgentEpisode
+from crm_core.studio.query_tables import name_text, query_table, table_ids, text_ids
+from crm_core.studio.workbench import is_workbench_run
 
 _ERROR_OBSERVATION = re.compile(r"^(Error\b|[A-Z][A-Z_]{3,}: )")
 
@@ -267,8 +270,6 @@ class EpisodeKey(BaseModel):
 
 def run_episode_keys(store: sessionmaker[Session], run_id: str) -> list[EpisodeKey]:
     """The episodes of a run by instance and trial, read from columns only (fast on big runs)."""
-    from crm_core.store.models import AgentEpisode
-
     query = (
         select(AgentEpisode.instance_idx, AgentEpisode.trial, AgentEpisode.task, AgentEpisode.reward)
         .where(AgentEpisode.run_id == run_id)
@@ -288,8 +289,6 @@ FOLD_CHARS = 1_500
 def default_run(runs: Sequence[Any]) -> str | None:
     """The run Replay opens first: the newest real agent run (not a workbench practice run, more
     than one episode), else the newest run. `runs` are ``RunSummary`` rows, newest first."""
-    from crm_core.studio.workbench import is_workbench_run
-
     ranked = sorted(runs, key=lambda r: (is_workbench_run(r.run.run_id), r.completed <= 1))  # stable: newest first
     return ranked[0].run.run_id if ranked else None
 
@@ -338,8 +337,6 @@ def align_steps(a: Trajectory, b: Trajectory) -> list[tuple[Step | None, Step | 
 
 def trajectory_ids(trajectory: Trajectory) -> set[str]:
     """The record ids a person reads in a trajectory: its answers and its observations' tables."""
-    from crm_core.studio.query_tables import query_table, table_ids, text_ids
-
     found = text_ids(trajectory.answer) | text_ids(trajectory.gold)
     for step in trajectory.steps:
         table = query_table(step.observation) if step.observation else None
@@ -350,15 +347,11 @@ def trajectory_ids(trajectory: Trajectory) -> set[str]:
 
 def change_ids(rows: Sequence[ChangeRow]) -> set[str]:
     """The record ids in change rows (records changed, and ids written into fields)."""
-    from crm_core.studio.query_tables import text_ids
-
     return {found for row in rows for found in text_ids(row.record) | text_ids(row.value)}
 
 
 def change_table(rows: Sequence[ChangeRow], names: dict[str, str]) -> list[dict[str, str]]:
     """Change rows for display: ids shown as the names of their records."""
-    from crm_core.studio.query_tables import name_text
-
     return [
         {
             "change": row.change,

@@ -18,7 +18,9 @@ from sqlalchemy import inspect
 
 from crm_core.db import make_engine, sqlite_path
 from crm_core.errors import UserFacingError
+from crm_core.org.generator import generate_org
 from crm_core.org.schema import OBJECT_MODELS
+from crm_core.tasks.build import build_tasks
 
 DEFAULT_SECRETS_FILE = Path(".streamlit/secrets.toml")
 COOKIE_NAME = "crm_studio_auth"
@@ -91,9 +93,6 @@ def org_scale() -> str:
 
 def generate_first_org(url: str, progress: ProgressCallback) -> None:
     """Generate the org of first start at :func:`org_scale` and its task set, reporting `progress`."""
-    from crm_core.org.generator import generate_org
-    from crm_core.tasks.build import build_tasks
-
     generate_org(url, scale=org_scale(), progress=progress)
     build_tasks(url, progress=progress)
 

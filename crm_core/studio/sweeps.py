@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_core.db import is_sqlite
 from crm_core.policy import Action, PermissionDenied, can
 from crm_core.sweeps.definition import parse_sweep
-from crm_core.sweeps.store import SweepStatus, list_sweeps, sweep_status
+from crm_core.sweeps.queue import defer_episodes
+from crm_core.sweeps.store import SweepStatus, cancel_sweep, list_sweeps, sweep_status
 from crm_core.sweeps.submit import Progress, submit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,8 +57,6 @@ def start_sweep(
         store, definition, source=source, backend="queue" if queued else "local", created_by=username, progress=progress
     )
     if queued:
-        from crm_core.sweeps.queue import defer_episodes
-
         asyncio.run(defer_episodes(app_url, keys))
     else:
         play_in_background(sweep_id, app_url)
@@ -77,8 +76,6 @@ def play_in_background(sweep_id: str, app_url: str) -> subprocess.Popen[bytes]:
 
 def cancel(store: sessionmaker[Session], role: str | None, sweep_id: str) -> int:
     """Cancel a sweep on a researcher's behalf; returns the queued episodes that will not run."""
-    from crm_core.sweeps.store import cancel_sweep
-
     if not can(role, Action.RUN_SWEEPS):
         raise PermissionDenied("your role cannot cancel sweeps")
     return cancel_sweep(store, sweep_id)

@@ -26,20 +26,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.environment import instance_today
+from crm_core.agents.frameworks import FRAMEWORK_NAMES
 from crm_core.agents.progress import RunProgress
 from crm_core.agents.records import ActionRecord
+from crm_core.agents.service import RunConfig, prepare
 from crm_core.errors import UserFacingError
 from crm_core.policy import Action, can, require
 from crm_core.sandbox import Sandbox, SandboxPool
+from crm_core.scoring import reward
 from crm_core.scoring.state import StateDiff, diff_from_changes, score_state
 from crm_core.store.engine import write_transaction
 from crm_core.store.models import AppUser, Study, WorkbenchSession, utc_now
+from crm_core.studies import definition_of, list_studies
 from crm_core.studies.definition import StudyDefinition
 from crm_core.studies.rated_runs import AgentOption
 from crm_core.tasks.oracle import solve
 from crm_core.tasks.records import TaskInstance
 from crm_core.tasks.tool_oracle import OracleError
 from crm_core.tools import RECORD_TOOLS, TASK_TOOLS, TOOLS, ToolContext
+from crm_core.users import get_user
 
 OBSERVATION_LIMIT = 20_000
 """Characters of an observation kept in a recorded step."""
@@ -64,7 +69,6 @@ class WorkbenchStep(BaseModel):
 
 
 def _user(session: Session, username: str) -> AppUser:
-    from crm_core.users import get_user
 
     user = get_user(session, username)
     if user is None:
@@ -147,8 +151,6 @@ def submit_answer(
     agent's episode is: reward the exact match, ``reward_normalized`` the F1. Idempotent: a
     repeated submission (double click) returns the stored session unchanged.
     """
-    from crm_core.scoring import reward
-
     with write_transaction(session):
         row = session.get(WorkbenchSession, session_id, populate_existing=True)
         if row is None:
@@ -382,9 +384,6 @@ def start_agent_run(
     The queue reports each action as it is performed and then ``done`` (or ``failed`` with the
     reason); the run and its episode are stored like any ``python -m crm_core run``.
     """
-    from crm_core.agents.frameworks import FRAMEWORK_NAMES
-    from crm_core.agents.service import RunConfig, prepare
-
     require(role, run_action(model))
     if not is_offline_model(model) and model.strip() not in configured_models():
         raise WorkbenchError(f"model {model!r} is not configured for the studio (CRM_STUDIO_MODELS)")
@@ -466,8 +465,6 @@ def uses_workbench(definition: StudyDefinition) -> bool:
 
 def workbench_studies(session: Session) -> list[Study]:
     """Open studies whose items are task instances, newest first."""
-    from crm_core.studies import definition_of, list_studies
-
     return [s for s in list_studies(session, include_closed=False) if uses_workbench(definition_of(s))]
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from crm_core.agents.models import RetryPolicy
+from crm_core.tasks.registry import spec_of, task_names, task_specs
 from crm_core.yaml_files import YamlFileError, parse_yaml_model, read_text_file
 
 FrameworkName = Literal["act", "react", "fc", "fc_flex"]
@@ -149,8 +150,6 @@ class SweepDefinition(Strict):
 
     def task_names(self) -> list[str]:
         """The selected task names, in the benchmark's order (personas expand to their tasks)."""
-        from crm_core.tasks.registry import spec_of, task_names
-
         if "all" in self.tasks:
             return list(task_names())
         wanted = set(self.tasks)
@@ -170,7 +169,6 @@ class SweepDefinition(Strict):
 
 
 def _semantic_problems(sweep: SweepDefinition) -> list[tuple[tuple[Any, ...], str]]:
-    from crm_core.tasks.registry import task_specs
 
     problems: list[tuple[tuple[Any, ...], str]] = []
     if sweep.org is not None and sweep.orgs is not None:

@@ -15,8 +15,11 @@ from crm_core.agents.run_store import load_run
 from crm_core.agents.service import RunConfig, prepare
 from crm_core.db import DatabaseURLError, display_url, make_readonly_engine
 from crm_core.errors import UserFacingError
+from crm_core.org.generator import generate_org
+from crm_core.org.schema import OrgInfo
 from crm_core.sweeps.definition import GenerateSpec, OrgSpec, SweepDefinition
 from crm_core.sweeps.store import EpisodeKey, PlannedRun, create_sweep, new_sweep_id
+from crm_core.tasks.build import build_tasks
 from crm_core.tasks.records import load_tasks
 
 Progress = Callable[[str, int, int], None]
@@ -24,8 +27,6 @@ Progress = Callable[[str, int, int], None]
 
 def _org_info(url: str) -> dict[str, str] | None:
     """The org's ``org_info`` (seed, scale, latent ...), or None when there is no org at `url`."""
-    from crm_core.org.schema import OrgInfo
-
     try:
         engine = make_readonly_engine(url)
     except DatabaseURLError:
@@ -61,8 +62,6 @@ def ensure_org(org: OrgSpec, progress: Progress | None = None) -> str:
 
 
 def _generate(url: str, spec: GenerateSpec, progress: Progress | None) -> None:
-    from crm_core.org.generator import generate_org
-    from crm_core.tasks.build import build_tasks
 
     generate_org(url, scale=spec.scale, seed=spec.seed, latent=spec.latent, progress=progress)
     build_tasks(url, progress=(lambda task, done, total: progress("tasks", done, total)) if progress else None)

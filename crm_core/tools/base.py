@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from crm_core.org.ids import is_valid_id, object_of, to_18
 from crm_core.periods import format_when, parse_when
+from crm_core.query import QueryError, run_query
 from crm_core.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
@@ -209,8 +210,6 @@ def strip_attributes(value: Any) -> Any:
 
 def run_engine(ctx: ToolContext, text: str) -> dict[str, Any]:
     """Run SOQL or SOSL through the engine; engine errors become :class:`ToolQueryError`."""
-    from crm_core.query import QueryError, run_query
-
     try:
         return run_query(ctx.conn, text, today=ctx.today)
     except QueryError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import crm_core.query
+import crm_core.tools.base
 from crm_core.db import make_readonly_engine
 from crm_core.query import QueryError
 from crm_core.tools import TOOLS, ToolContext
@@ -76,13 +76,13 @@ def _tool_calls(org_url: str) -> list[tuple[str, dict[str, Any]]]:
 def recorded_queries(api_server, monkeypatch_module) -> list[str]:
     """Every SOQL/SOSL text the task tools send to the engine for the calls above."""
     texts: list[str] = []
-    original = crm_core.query.run_query
+    original = crm_core.tools.base.run_query
 
     def recording(conn, text: str, *, today: dt.date | None = None) -> dict:
         texts.append(text)
         return original(conn, text, today=today)
 
-    monkeypatch_module.setattr(crm_core.query, "run_query", recording)
+    monkeypatch_module.setattr(crm_core.tools.base, "run_query", recording)
     engine = make_readonly_engine(api_server.org_url)
     today = dt.date.fromisoformat(API_TODAY)
     with engine.connect() as conn:

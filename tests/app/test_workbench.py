@@ -538,12 +538,12 @@ def test_the_page_returns_at_once_and_follows_the_run_as_it_polls(page_env, monk
 
 
 def test_the_read_only_org_engine_is_disposed_when_saving_the_run_fails(page_env, tmp_path, monkeypatch):
-    import crm_core.db
+    import crm_core.agents.environment as environment
 
     instance = page_env.instances[0]
     made: list = []
     disposed: list = []
-    real = crm_core.db.make_readonly_engine
+    real = environment.make_readonly_engine
 
     def spied(url: str):
         engine = real(url)
@@ -552,11 +552,14 @@ def test_the_read_only_org_engine_is_disposed_when_saving_the_run_fails(page_env
         engine.dispose = lambda *a, **k: (disposed.append(engine), dispose(*a, **k))
         return engine
 
-    monkeypatch.setattr(crm_core.db, "make_readonly_engine", spied)
-    broken = sessionmaker(bind=create_engine(f"sqlite:///{tmp_path / 'no_tables.db'}"))  # no agent_runs table
+    monkeypatch.setattr(environment, "make_readonly_engine", spied)  # where runs open the org
+    migrated = open_app_store(f"sqlite:///{tmp_path / 'app.db'}")
+    migrated.kw["bind"].dispose()
+    # a store that reads (the run is new) but refuses the write of the run's record
+    broken = sessionmaker(bind=create_engine(f"sqlite:///file:{tmp_path / 'app.db'}?mode=ro&uri=true"))
     with pytest.raises(OperationalError):
         start_agent_run(
             broken, page_env.org_url, instance, role="expert", model="oracle", framework="act", run_id="never"
         )
     broken.kw["bind"].dispose()
-    assert all(engine in disposed for engine in made)
+    assert made and all(engine in disposed for engine in made)

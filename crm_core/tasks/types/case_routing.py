@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from crm_core.org.catalog import ISSUES
 from crm_core.org.schema import Case, OrderItem, User
+from crm_core.org.text import description, subject
 from crm_core.tasks import query_oracle as q
 from crm_core.tasks.reference import CLOSED, TiedAnswerError
 from crm_core.tasks.sampling import Draft, OrgView, Sampler, fill, user_ids
@@ -121,9 +123,6 @@ def reference(conn: Connection, p: dict[str, Any]) -> str | None:
 def new_case_text(rng: random.Random, product: str, issue_name: str, order_number: str) -> tuple[str, str]:
     """Subject and description of a new case, from the org generator's templates when available."""
     try:
-        from crm_core.org.catalog import ISSUES
-        from crm_core.org.text import description, subject
-
         key = next(kind.key for kind in ISSUES if kind.name == issue_name)
         return subject(rng, product, key), description(rng, product, key, rng.randrange(3), order_number)
     except (ImportError, StopIteration, KeyError):

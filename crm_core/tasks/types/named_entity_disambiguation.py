@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from crm_core.org.catalog import PRODUCT_KINDS
 from crm_core.org.schema import Contact, Order, OrderItem, Product2
 from crm_core.tasks import query_oracle as q
 from crm_core.tasks.reference import TiedAnswerError
@@ -90,8 +91,6 @@ def reference(conn: Connection, p: dict[str, Any]) -> str | None:
 def product_term(name: str) -> str:
     """The generic words a customer uses for a product: its kind ("trail jacket"), not its brand line."""
     try:
-        from crm_core.org.catalog import PRODUCT_KINDS
-
         nouns = sorted((kind.noun for kind in PRODUCT_KINDS if kind.noun.lower() in name.lower()), key=len)
         if nouns:
             return nouns[-1].lower()
