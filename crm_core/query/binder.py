@@ -36,6 +36,11 @@ _INT_FUNCTIONS = ast.DATE_FUNCTIONS - {"DAY_ONLY"}
 _HOUR_FUNCTIONS = frozenset({"HOUR_IN_DAY"})
 MAX_FIELDS_LIMIT = 200  # FIELDS(ALL) and FIELDS(CUSTOM) need LIMIT n with n <= 200
 MAX_ROLLUP_FIELDS = 3
+MAX_CHILD_SUBQUERIES = 20  # parent-to-child relationships per query
+SEMI_JOIN_OR = "Semi join sub-selects are not allowed with the 'OR' operator"
+SEMI_JOIN_NESTED = (
+    "Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE expressions."
+)
 SCOPES = frozenset(
     {"delegated", "everything", "mine", "mine_and_my_groups", "my_territory", "my_team_territory", "team", "mru",
      "scopingrule"}
@@ -471,6 +476,17 @@ class Binder:
                 "Aggregate queries are not supported in a child subquery",
                 first.offset if first is not None else query.object_offset,
             )
+        children = [i for i in query.select if isinstance(i, ast.SelectChild)]
+        if len(children) > MAX_CHILD_SUBQUERIES:
+            raise self.error(
+                MALFORMED_QUERY,
+                f"SOQL statements cannot query more than {MAX_CHILD_SUBQUERIES} parent-to-child relationships",
+                children[MAX_CHILD_SUBQUERIES].offset,
+            )
+        if aggregate and not count_only and not query.group_by and query.limit_offset is not None:
+            raise self.error(
+                MALFORMED_QUERY, "LIMIT is not allowed in an aggregate query without GROUP BY", query.limit_offset
+            )
         group_by = tuple(self.group_item(obj, g, alias) for g in query.group_by)
         grouped = {_expression_key(g) for g in group_by}
         items: list[OutputColumn | ChildSelect] = []
@@ -711,13 +727,18 @@ class Binder:
         allow_aggregates: bool,
         grouped: set | None = None,
     ) -> BoundCondition:
-        def bind(node: ast.Condition) -> BoundCondition:
+        def bind(node: ast.Condition, depth: int = 0, or_depth: int | None = None) -> BoundCondition:
+            """`or_depth`: the depth of the outermost OR above `node` (0: the whole WHERE)."""
             if isinstance(node, ast.BoolOp):
-                return BoundBool(node.operator, tuple(bind(i) for i in node.items))
+                if or_depth is None and node.operator == "OR":
+                    or_depth = depth
+                return BoundBool(node.operator, tuple(bind(i, depth + 1, or_depth) for i in node.items))
             if isinstance(node, ast.Not):
-                return BoundNot(bind(node.item))
+                return BoundNot(bind(node.item, depth + 1, or_depth))
             left = self.filter_expression(obj, node.left, alias, allow_aggregates, grouped)
             if isinstance(node, ast.InQuery):
+                if or_depth is not None:
+                    raise self.error(MALFORMED_QUERY, SEMI_JOIN_OR if or_depth == 0 else SEMI_JOIN_NESTED, node.offset)
                 return self.semi_join(obj, left, node)
             if isinstance(node, ast.InList):
                 return self.in_list(left, node)

@@ -92,6 +92,19 @@ SOQL_CASES: list[tuple[str, str, str, str]] = [
     ("SELECT Id FROM Case WHERE CreatedDate > 2024-01-01T10:00:00", MQ, "2024",
      "unexpected token: '2024-01-01T10:00:00'"),
     ("SELECT Id FROM Case LIMIT 1e1", MQ, "1e1", "unexpected token: '1e1'"),
+    # --- semi-joins under OR, LIMIT in an aggregate query, too many child subqueries ---
+    ("SELECT Id FROM Case WHERE Status = 'New' OR Id IN (SELECT CaseId FROM LiveChatTranscript)", MQ, "IN (",
+     "Semi join sub-selects are not allowed with the 'OR' operator"),
+    ("SELECT Id FROM Case WHERE Status = 'New' AND (Priority = 'High' OR Id NOT IN (SELECT CaseId FROM "
+     "LiveChatTranscript))", MQ, "NOT IN",
+     "Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested WHERE "
+     "expressions."),
+    ("SELECT MAX(CreatedDate) FROM Account LIMIT 1", MQ, "1", "LIMIT is not allowed in an aggregate query without "
+     "GROUP BY"),
+    ("SELECT Id, " + ", ".join(["(SELECT Id FROM Contacts)"] * 21) + " FROM Account", MQ, "(SELECT@21",
+     "SOQL statements cannot query more than 20 parent-to-child relationships"),
+    ("SELECT Id, " + ", ".join(["(SELECT Id FROM Contacts)"] * 20) + " FROM Account", IF, "(SELECT@2",
+     "duplicate field selected: Contacts"),
     # --- relationship paths named in FROM (alias notation) ---
     ("SELECT Id FROM Account a, a.Contacts c", IT, "Contacts",
      no_relationship("Contacts", "FROM part of query call")),
