@@ -98,11 +98,12 @@ class ModelSpec(Strict):
 class ProviderLimits(Strict):
     """Limits of one provider across all workers: episodes at once, model calls per minute.
 
+    Unset limits do not apply (each worker's ``-c`` still bounds its episodes).
     `rate_window_s` is the provider's counting window when it is not a minute (1 for a limit
     per second): `requests_per_minute` is then the most calls in any such window.
     """
 
-    concurrency: int = Field(default=8, ge=1)
+    concurrency: int | None = Field(default=None, ge=1)
     requests_per_minute: float | None = Field(default=None, gt=0)
     rate_window_s: float = Field(default=60.0, gt=0, le=3600)
 

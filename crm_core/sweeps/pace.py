@@ -14,6 +14,7 @@ is the database's clock on PostgreSQL, so machines with skewed clocks agree.
 advisory locks: an episode holds one for as long as it plays, on a connection of its own, so
 the cap holds across all workers, and a killed worker's locks go with its connections. On
 SQLite (one process: ``--run-here``, ``sweep resume``) it is a semaphore of the process.
+Without a `concurrency`, a provider has no cap of its own (each worker's ``-c`` bounds it).
 """
 
 from __future__ import annotations
@@ -91,57 +92,77 @@ class ProviderGates:
     """Episodes at once per provider for one process; see the module docstring.
 
     Waiters of this process queue on a local semaphore first, so at most `concurrency` of them
-    per provider poll the database for a free lock (every 50 ms to 0.5 s, jittered).
+    per provider poll the database for a free lock (every 50 ms to 0.5 s, jittered). A lock's
+    connection is kept for the next episode once its lock is released (no connection per episode).
     """
 
     def __init__(self, store: sessionmaker[Session]) -> None:
         bind = store.kw["bind"]
         self._shared = bind.dialect.name == "postgresql"
-        self._store_engine: Engine = bind
-        self._lock_engine: Engine | None = None
+        # connections held for whole episodes stay out of the store's pool
+        self._lock_engine: Engine | None = create_engine(bind.url, poolclass=NullPool) if self._shared else None
+        self._idle: list[Connection] = []
         self._local: dict[str, asyncio.Semaphore] = {}
 
     @asynccontextmanager
-    async def hold(self, provider: str, concurrency: int, *, shared: bool = True) -> AsyncIterator[None]:
-        """One of the provider's `concurrency` places for the block (across workers if `shared`)."""
+    async def hold(self, provider: str, concurrency: int | None, *, shared: bool = True) -> AsyncIterator[None]:
+        """One of the provider's `concurrency` places for the block (across workers if `shared`);
+        no limit when `concurrency` is None."""
+        if concurrency is None:
+            yield
+            return
         local = self._local.setdefault(f"{provider}/{concurrency}", asyncio.Semaphore(concurrency))
         async with local:
             if not (shared and self._shared):
                 yield
                 return
-            connection = await self._acquire(provider, concurrency)
+            connection, key = await self._acquire(provider, concurrency)
             try:
                 yield
             finally:
-                await asyncio.to_thread(connection.close)  # ends the session: its lock is released
+                await asyncio.to_thread(self._release, connection, key)
 
-    async def _acquire(self, provider: str, concurrency: int) -> Connection:
-        if self._lock_engine is None:  # connections held for whole episodes stay out of the store's pool
-            self._lock_engine = create_engine(self._store_engine.url, poolclass=NullPool)
-        connection = await asyncio.to_thread(self._lock_engine.connect)
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    async def _acquire(self, provider: str, concurrency: int) -> tuple[Connection, tuple[int, int]]:
+        connection = await asyncio.to_thread(self._connection)
         key = _provider_key(provider)
         wait = 0.05
         try:
             while True:
-                if await asyncio.to_thread(_try_lock, connection, key, concurrency):
-                    return connection
+                place = await asyncio.to_thread(_try_lock, connection, key, concurrency)
+                if place is not None:
+                    return connection, (key, place)
                 await asyncio.sleep(wait * random.uniform(0.5, 1.0))
                 wait = min(0.5, wait * 2)
         except BaseException:
             await asyncio.to_thread(connection.close)
             raise
 
+    def _connection(self) -> Connection:
+        """An idle lock connection, or a new one."""
+        if self._idle:
+            return self._idle.pop()
+        assert self._lock_engine is not None
+        return self._lock_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _release(self, connection: Connection, key: tuple[int, int]) -> None:
+        try:
+            connection.execute(select(func.pg_advisory_unlock(*key)))
+        except Exception:  # the connection died (and its lock with it): drop it
+            connection.invalidate()
+            connection.close()
+            return
+        self._idle.append(connection)
+
     def close(self) -> None:
-        """Drop the lock engine (connections still held close with it)."""
-        if self._lock_engine is not None:
-            self._lock_engine.dispose()
-            self._lock_engine = None
+        """Close the idle lock connections."""
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
 
 
-def _try_lock(connection: Connection, key: int, places: int) -> bool:
-    """Take one of the `places` advisory locks ``(key, 0..places-1)`` on `connection`, if one is free."""
+def _try_lock(connection: Connection, key: int, places: int) -> int | None:
+    """Take one of the `places` advisory locks ``(key, 0..places-1)`` on `connection`; which one, if any."""
     for place in random.sample(range(places), places):
         if connection.execute(select(func.pg_try_advisory_lock(key, place))).scalar_one():
-            return True
-    return False
+            return place
+    return None

@@ -76,7 +76,7 @@ class SweepPlayer:
             async def before_call() -> None:
                 await wait_for_slot(self.store, here.provider, rpm, limits.rate_window_s)
 
-        async with self._gates.hold(here.provider, limits.concurrency, shared=online):
+        async with self._gates.hold(here.provider, limits.concurrency, shared=online):  # no-op when unset
             context = EpisodeContext(key.run_id, instance, key.trial, prepared.framework, prepared.env)
             record = await run_episode(
                 prepared.source,

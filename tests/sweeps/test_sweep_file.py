@@ -47,6 +47,7 @@ def test_a_valid_file_selects_runs_tasks_and_limits():
     assert sweep.limits_of("openai").requests_per_minute == 90
     assert sweep.limits_of("anthropic").requests_per_minute is None
     assert sweep.limits_of("openai").rate_window_s == 60  # a minute unless the file says otherwise
+    assert sweep.limits_of("anthropic").concurrency is None  # no cap but each worker's own
     assert sweep.budget_usd == 5 and sweep.trials == 3 and sweep.limit == 4
 
 
