@@ -26,13 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.environment import instance_today
-from crm_core.agents.frameworks import FRAMEWORK_NAMES
+from crm_core.agents.frameworks import FRAMEWORK_NAMES, changes_the_org
 from crm_core.agents.progress import RunProgress
 from crm_core.agents.records import ActionRecord
 from crm_core.agents.service import RunConfig, prepare
 from crm_core.errors import UserFacingError
 from crm_core.policy import Action, can, require
-from crm_core.sandbox import Sandbox, SandboxPool
+from crm_core.sandbox import Sandbox, SandboxPool, make_sandbox_engine
 from crm_core.scoring import reward
 from crm_core.scoring.state import StateDiff, diff_from_changes, score_state
 from crm_core.store.engine import write_transaction
@@ -479,15 +479,25 @@ class ToolInfo(BaseModel):
 def task_tools(org: Engine, instance: TaskInstance) -> list[ToolInfo]:
     """The task tools, those a solver of `instance` calls first (in the order it calls them), then the rest.
 
-    "Relevant" is what the tool oracle calls on this instance (see :mod:`crm_core.tasks.oracle`);
-    if it cannot solve the instance, no tool is marked and the order is the tools' own.
+    "Relevant" is what the tool oracle calls on this instance (see :mod:`crm_core.tasks.oracle`;
+    a workflow instance is solved in a scratch sandbox, so its writes count and the org stays as it
+    is); if it cannot solve the instance, no tool is marked and the order is the tools' own.
     """
     names = [name for name in TASK_TOOLS if name != "respond"]
     if instance.expected_diff is not None:  # a workflow task: the record lookup and the writes too
         names += RECORD_TOOLS
+    today = instance_today(instance.params)
     try:
-        with org.connect() as conn:
-            trace = solve(instance, ToolContext(conn, instance_today(instance.params)))
+        if changes_the_org(instance):  # the solver writes: in a scratch sandbox, thrown away after
+            scratch_engine = make_sandbox_engine(org.url.render_as_string(hide_password=False))
+            try:
+                with Sandbox(scratch_engine) as scratch, scratch.lock:
+                    trace = solve(instance, ToolContext(scratch.conn, today, scratch))
+            finally:
+                scratch_engine.dispose()
+        else:
+            with org.connect() as conn:
+                trace = solve(instance, ToolContext(conn, today))
         used = list(dict.fromkeys(step.tool for step in trace.steps if step.tool in names))
     except (OracleError, UserFacingError):
         used = []

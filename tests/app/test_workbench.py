@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from crm_core.agents.environment import OrgEnvironment, instance_today
 from crm_core.agents.run_store import load_episodes, load_run
 from crm_core.db import make_readonly_engine
+from crm_core.org.stats import org_stats
 from crm_core.policy import PermissionDenied
 from crm_core.store import AppBase, open_app_store
 from crm_core.studio.workbench import (
@@ -36,7 +37,9 @@ from crm_core.studio.workbench import (
     session_steps,
     start_agent_run,
     submit_answer,
+    task_tools,
 )
+from crm_core.tasks.build import generate_tasks
 from crm_core.tasks.records import TaskInstance
 from crm_core.users import add_user
 from tests.agents.openai_server import Reply, openai_server
@@ -370,6 +373,23 @@ def test_task_context_is_in_sight_with_the_tools_it_needs_first_and_answers_by_n
         assert f"`{names[instance.answer_text]} ({instance.answer_text})`" in shown
     else:
         assert f"`{instance.answer_text}`" in shown
+
+
+@pytest.mark.parametrize("kind", ["created", "updated"])
+def test_a_workflow_instance_stars_its_write_tools_and_leaves_the_org_unchanged(tiny_org_url, kind):
+    """The writes of a workflow instance's solver count as its relevant tools; they land nowhere."""
+    write_tool = {"created": "create_record", "updated": "update_record"}[kind]
+    workflow = generate_tasks(tiny_org_url, per_task=1, suite="workflow")
+    instance = next(i for i in workflow if getattr(i.expected_diff, kind))
+    engine = make_readonly_engine(tiny_org_url)
+    before = org_stats(engine).digest
+    tools = task_tools(engine, instance)
+    after = org_stats(engine).digest
+    engine.dispose()
+    relevant = [t.name for t in tools if t.relevant]
+    assert write_tool in relevant, (instance.task, relevant)
+    assert [t.name for t in tools[: len(relevant)]] == relevant  # the relevant ones first
+    assert before == after
 
 
 def test_missing_task_set_is_explained(tmp_path, monkeypatch, tiny_org_url):
