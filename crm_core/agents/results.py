@@ -90,9 +90,21 @@ def score_run(run: RunRecord, episodes: Sequence[EpisodeRecord], planned: int) -
 
 
 def to_crmarena_result(episode: EpisodeRecord) -> dict[str, object]:
-    """One episode as CRMArena's ``run_tasks.py`` writes it (plus ``trial``, ``answer``, ``model``)."""
+    """One episode as CRMArena's ``run_tasks.py`` writes it (plus ``trial``, ``answer``, ``model``).
+
+    A workflow episode (scored on the org's state) also carries ``state_diff`` (the changes it
+    left), ``state_score`` (exact, F1, precision, recall, facts missing and unexpected) and
+    ``reward_f1``; CRMArena's own tasks have none of these keys.
+    """
     last_assistant = next((m.content for m in reversed(episode.messages) if m.role == "assistant"), "")
     end_message = {"responded": "Responded", "max_turns": "Max turns reached", "error": "Error"}[episode.end_reason]
+    state: dict[str, object] = {}
+    if episode.state_score is not None:
+        state = {
+            "reward_f1": episode.state_score.f1,
+            "state_score": episode.state_score.model_dump(mode="json"),
+            "state_diff": episode.state_diff.model_dump(mode="json") if episode.state_diff is not None else None,
+        }
     return {
         "task_id": episode.instance_idx,
         "task_type": episode.task,
@@ -118,6 +130,7 @@ def to_crmarena_result(episode: EpisodeRecord) -> dict[str, object]:
             "latency_s": episode.latency_s,
         },
         "traj": to_openai_messages(episode.messages),
+        **state,
     }
 
 

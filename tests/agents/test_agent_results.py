@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from crm_core.agents.records import ActionRecord, EpisodeRecord, MessageRecord, RunRecord, ToolCallRecord
 from crm_core.agents.results import export_episodes, score_run, to_crmarena_result
 from crm_core.agents.run_store import list_runs, load_episodes, save_episode, save_run
+from crm_core.scoring.state import StateDiff, UpdatedRecord, score_state
 
 T = dt.datetime(2026, 1, 1)
 RUN = RunRecord(run_id="hand", framework="fc", model="m", tasks=["handle_time", "knowledge_qa"], trials=2, created_at=T)
@@ -153,3 +154,24 @@ def test_export_crmarena_shape(tmp_path):
     assert first["traj"][3] == {"role": "tool", "content": "[]", "tool_call_id": "c1", "name": "get_cases"}
     assert to_crmarena_result(EPISODES[3])["agent_info"]["end_reason"]["message"] == "Max turns reached"
     assert to_crmarena_result(EPISODES[5])["agent_info"]["end_reason"]["source"] == "api"
+
+
+def test_export_crmarena_carries_a_workflow_episode_s_state():
+    """A state-scored episode exports its diff and partial credit; a CRMArena one has no such keys."""
+    expected = StateDiff(
+        updated=[UpdatedRecord(object="Case", id="500x", fields={"Status": "Closed", "Priority": "High"})]
+    )
+    done = StateDiff(updated=[UpdatedRecord(object="Case", id="500x", fields={"Status": "Closed"})])
+    score = score_state(expected, done)
+    workflow = episode(9, 0, "handle_time", score.reward, normalized=score.f1).model_copy(
+        update={"state_diff": done, "state_score": score}
+    )
+    result = to_crmarena_result(workflow)
+    assert result["reward"] == 0.0 and result["reward_f1"] == pytest.approx(2 / 3)  # P 1, R 1/2
+    assert result["state_diff"] == {
+        "created": [],
+        "updated": [{"object": "Case", "id": "500x", "fields": {"Status": "Closed"}}],
+        "deleted": [],
+    }
+    assert result["state_score"]["exact"] is False and len(result["state_score"]["missing"]) == 1
+    assert not {"reward_f1", "state_diff", "state_score"} & set(to_crmarena_result(EPISODES[0]))
