@@ -584,12 +584,14 @@ def ensure_org(scale: str, console: Console) -> str:
     return url
 
 
-def run_scale(url: str, label: str, reps: int, console: Console) -> list[Measurement]:
+def run_scale(url: str, label: str, reps: int, console: Console, sosl_only: bool = False) -> list[Measurement]:
     engine = make_readonly_engine(url)
     results = []
     with engine.connect() as conn:
         picks = pick_values(conn)
         items = benches(picks) + sosl_benches(picks) + shaping_benches()
+        if sosl_only:
+            items = [b for b in items if b.is_sosl]
         if not has_search_index(conn):
             console.print("[yellow]this org has no full-text index: SOSL uses the LIKE pre-filter[/]")
         elif conn.dialect.name == "sqlite" and not has_word_positions(conn):
@@ -700,18 +702,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=30, help="repetitions per measurement (default 30)")
     parser.add_argument("--org-db", help="benchmark this org database URL instead of the generated ones")
     parser.add_argument("--scale", choices=sorted(TARGET_P95_MS), default="default", help="targets for --org-db")
+    parser.add_argument("--sosl-only", action="store_true", help="only the SOSL queries")
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 130))
     if args.org_db:
         path = sqlite_path(args.org_db)
         label = str(path) if path else args.org_db.split("@")[-1]
-        results = run_scale(args.org_db, label, args.reps, console)
+        results = run_scale(args.org_db, label, args.reps, console, args.sosl_only)
         return 0 if report(results, label, args.scale, console, in_process=path is not None) else 1
     ok = True
     for scale in ["default", "large"] if args.large else ["default"]:
         url = ensure_org(scale, console)
         reps = args.reps if scale == "default" else max(5, args.reps // 3)
-        ok = report(run_scale(url, f"{scale} (SQLite)", reps, console), f"{scale} (SQLite)", scale, console) and ok
+        results = run_scale(url, f"{scale} (SQLite)", reps, console, args.sosl_only)
+        ok = report(results, f"{scale} (SQLite)", scale, console) and ok
     return 0 if ok else 1
 
 
