@@ -107,3 +107,19 @@ def test_a_wrong_change_scores_zero_and_shows_what_differs(app_store, tiny_org_u
         f"Contact {phone[0].expected_diff.updated[0].id}: Phone = {phone[0].params['phone'].casefold()!r}"
     ]
     assert len(episode.state_score.unexpected) == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("framework", ["act", "fc"])
+def test_the_workflow_suite_on_postgresql_matches_sqlite_and_the_oracle_reaches_it(
+    framework, app_store, tiny_org_url, tiny_org_pg_url, instances
+) -> None:
+    """The same org on PostgreSQL: the same instances and expected diffs, solved in PostgreSQL sandboxes."""
+    on_pg = generate_tasks(tiny_org_pg_url, per_task=2, suite="workflow")
+    assert [i.model_dump() for i in on_pg] == [i.model_dump() for i in instances]
+    before = _digest(tiny_org_pg_url)
+    episodes = _play(app_store, tiny_org_pg_url, on_pg, framework, "oracle", f"oracle-pg-{framework}")
+    assert [(e.task, e.reward) for e in episodes if e.reward != 1.0] == []
+    by_idx = {i.idx: i for i in on_pg}
+    assert all(e.state_diff == by_idx[e.instance_idx].expected_diff for e in episodes)
+    assert _digest(tiny_org_pg_url) == before
