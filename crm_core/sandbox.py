@@ -209,9 +209,12 @@ class Sandbox:
 
     def _schema(self) -> str:
         if self._org_schema is None:
-            self._org_schema = (
-                "main" if self._dialect == "sqlite" else self.conn.execute(text("SELECT current_schema()")).scalar_one()
-            )
+            if self._dialect == "sqlite":
+                self._org_schema = "main"
+            else:  # asked once per pooled connection
+                if "org_schema" not in self.conn.info:
+                    self.conn.info["org_schema"] = self.conn.execute(text("SELECT current_schema()")).scalar_one()
+                self._org_schema = self.conn.info["org_schema"]
         return self._org_schema
 
     def tables(self, object_name: str) -> _Tables:
@@ -326,14 +329,14 @@ class Sandbox:
             self.conn.execute(update(tables.changes).where(tables.changes.c.Id == record_id).values({DELETED: True}))
 
     def _copy_original(self, tables: _Tables, record_id: str) -> None:
+        """Copy the org's row into the change table unless it is there already (one statement)."""
         changes, org = tables.changes, tables.org
-        if self.conn.execute(select(changes.c.Id).where(changes.c.Id == record_id)).first() is None:
-            columns = list(org.columns.keys())
-            self.conn.execute(
-                insert(changes).from_select(
-                    [*columns, DELETED], select(*org.columns, false()).where(org.c.Id == record_id)
-                )
+        already = select(changes.c.Id).where(changes.c.Id == record_id).exists()
+        self.conn.execute(
+            insert(changes).from_select(
+                [*org.columns.keys(), DELETED], select(*org.columns, false()).where(org.c.Id == record_id, ~already)
             )
+        )
 
     # --- diff, reset, discard --------------------------------------------------------------------
 
@@ -342,14 +345,8 @@ class Sandbox:
         out: list[RecordChange] = []
         with self.lock:
             for object_name in sorted(self._touched):
-                tables = self.tables(object_name)
-                rows = [
-                    dict(r) for r in self.conn.execute(select(tables.changes).order_by(tables.changes.c.Id)).mappings()
-                ]
-                originals = self._rows_by_id(tables.org, [row["Id"] for row in rows])
-                for row in rows:
+                for row, before in self._changes_with_originals(self.tables(object_name)):
                     deleted = row.pop(DELETED)
-                    before = originals.get(row["Id"])
                     if before is None:
                         if not deleted:
                             kept = {k: v for k, v in row.items() if v is not None}
@@ -364,13 +361,21 @@ class Sandbox:
             self.release()
         return out
 
-    def _rows_by_id(self, table: Table, ids: list[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 500):
-            batch = ids[start : start + 500]
-            for row in self.conn.execute(select(table).where(table.c.Id.in_(batch))).mappings():
-                found[row["Id"]] = dict(row)
-        return found
+    def _changes_with_originals(self, tables: _Tables) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """Each change row with the org's row of the same Id (None for a created record), in one query."""
+        changes, org = tables.changes, tables.org
+        names = list(org.columns.keys())
+        query = (
+            select(changes, *(org.c[name].label(f"org__{name}") for name in names))
+            .select_from(changes.outerjoin(org, org.c.Id == changes.c.Id))
+            .order_by(changes.c.Id)
+        )
+        out: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        for mapping in self.conn.execute(query).mappings():
+            row = {name: mapping[name] for name in [*names, DELETED]}
+            before = {name: mapping[f"org__{name}"] for name in names} if mapping["org__Id"] is not None else None
+            out.append((row, before))
+        return out
 
     def reset(self) -> None:
         """Forget every change: the sandbox reads as the org again."""
