@@ -86,10 +86,10 @@ def pass_section(comparison: Comparison) -> None:
     st.plotly_chart(pass_curves(pass_frame(comparison)), key="chart-pass")
 
 
-def human_section(agents: list[Outcome], systems: list[str]) -> None:
+def human_section(agents: list[Outcome], systems: list[str], partial: bool) -> None:
     st.subheader("Experts (workbench) and agents on the same instances")
     with sessions() as session:
-        humans = human_outcomes(session)
+        humans = human_outcomes(session, partial=partial)
     if not humans:
         st.caption("No expert has submitted a workbench answer yet.")
         return
@@ -123,11 +123,17 @@ def runs_section(runs: list[RunRow], kept: list[RunRow]) -> None:
 
 def scores_tab() -> None:
     runs = run_rows(sessions)
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     practice = c1.toggle("Include workbench practice runs", key="results_practice")
     single = c2.toggle("Include one-episode runs", key="results_single")
+    partial = c3.toggle(
+        "Partial credit",
+        key="results_partial",
+        help="Score each trial with partial credit: the state-match F1 on workflow tasks (fields changed "
+        "right), the normalized score on the others. Off: exact match, 0 or 1.",
+    )
     kept = kept_runs(runs, practice=practice, single=single)
-    agents = agent_outcomes(sessions, [r.run_id for r in kept])
+    agents = agent_outcomes(sessions, [r.run_id for r in kept], partial=partial)
     systems = list(dict.fromkeys(o.system for o in agents))
     chosen = st.multiselect("Systems", systems, default=systems, key="results_systems")
     if not chosen:
@@ -140,7 +146,7 @@ def scores_tab() -> None:
             best_section(comparison)
             systems_section(comparison, kept)
             pass_section(comparison)
-        human_section(agents, chosen)
+        human_section(agents, chosen, partial)
     runs_section(runs, kept)
 
 

@@ -126,11 +126,16 @@ def kept_runs(rows: list[RunRow], *, practice: bool = False, single: bool = Fals
     return [r for r in rows if (practice or not r.practice) and (single or not r.single)]
 
 
-def agent_outcomes(store: sessionmaker[Session], run_ids: list[str]) -> list[Outcome]:
-    """The trials of these runs as outcomes of their ``model · framework`` system (columns only)."""
+def agent_outcomes(store: sessionmaker[Session], run_ids: list[str], *, partial: bool = False) -> list[Outcome]:
+    """The trials of these runs as outcomes of their ``model · framework`` system (columns only).
+
+    `partial` scores each trial with partial credit (``reward_normalized``: the state-match F1 of a
+    workflow task, the normalized score of the others) instead of the exact 0/1 reward.
+    """
     e = AgentEpisode
+    score = e.record["reward_normalized"].as_float() if partial else e.reward
     query = (
-        select(AgentRun.model, AgentRun.framework, e.instance_idx, e.task, e.persona, e.trial, e.reward)
+        select(AgentRun.model, AgentRun.framework, e.instance_idx, e.task, e.persona, e.trial, score)
         .add_columns(e.turns, e.cost_usd, e.run_id)
         .join(AgentRun, AgentRun.run_id == e.run_id)
         .where(e.run_id.in_(run_ids))
@@ -159,10 +164,11 @@ def agent_outcomes(store: sessionmaker[Session], run_ids: list[str]) -> list[Out
     return outcomes
 
 
-def human_outcomes(session: Session) -> list[Outcome]:
+def human_outcomes(session: Session, *, partial: bool = False) -> list[Outcome]:
     """The experts' submitted workbench answers, each a trial of the ``human · workbench`` system.
 
-    Turns are the expert's queries and tool calls plus the answer; cost is unknown (None).
+    Turns are the expert's queries and tool calls plus the answer; cost is unknown (None);
+    `partial` as in :func:`agent_outcomes`.
     """
     seen: Counter[int] = Counter()
     outcomes = []
@@ -174,7 +180,7 @@ def human_outcomes(session: Session) -> list[Outcome]:
                 task=row.task,
                 persona=row.persona,
                 trial=seen[row.instance_idx],
-                reward=row.reward or 0.0,
+                reward=(row.reward_normalized if partial else row.reward) or 0.0,
                 turns=len(row.steps) + 1,
             )
         )

@@ -17,6 +17,8 @@ from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, op
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from crm_core.agents.records import EpisodeRecord, RunRecord
+from crm_core.agents.run_store import save_episode, save_run
 from crm_core.scoring import OVERALL, compare
 from crm_core.store import StudyItem, open_app_store
 from crm_core.studies import load_definition, parse_study, submit
@@ -328,3 +330,50 @@ def test_dashboard_reads_episode_columns_on_postgresql(app_db_pg_url):
     assert report == expected
     assert (report.overall, report.overall_normalized) == (0.5, 0.75)
     assert report.pass_hat_k == {1: 0.5, 2: 0.0}
+
+
+def test_partial_credit_scores_a_trial_with_its_normalized_reward(tmp_path):
+    """Exact: a half-right workflow change scores 0; partial credit: its F1, here 0.5 (by hand)."""
+    app_store = open_app_store(f"sqlite:///{tmp_path / 'app.db'}")
+    run = RunRecord(run_id="wf", framework="fc", model="m", tasks=["contact_phone_update"], trials=1, created_at=T)
+    save_run(app_store, run, planned=2)
+    for idx, (reward, f1) in enumerate([(1.0, 1.0), (0.0, 0.5)]):
+        save_episode(
+            app_store,
+            EpisodeRecord(
+                run_id="wf",
+                instance_idx=10_000 + idx,
+                task="contact_phone_update",
+                persona="analyst",
+                trial=0,
+                framework="fc",
+                model="m",
+                messages=[],
+                actions=[],
+                answer="Done.",
+                gold="Done.",
+                reward=reward,
+                reward_normalized=f1,
+                turns=2,
+                input_tokens=0,
+                output_tokens=0,
+                cost_usd=None,
+                latency_s=0.1,
+                end_reason="responded",
+                started_at=T,
+                finished_at=T,
+            ),
+        )
+    exact = agent_outcomes(app_store, ["wf"])
+    partial = agent_outcomes(app_store, ["wf"], partial=True)
+    assert [(o.idx, o.reward) for o in exact] == [(10_000, 1.0), (10_001, 0.0)]
+    assert [(o.idx, o.reward) for o in partial] == [(10_000, 1.0), (10_001, 0.5)]
+    assert compare(partial).score("m · fc").interval.mean == pytest.approx(0.75)
+    app_store.kw["bind"].dispose()
+
+
+def test_the_page_scores_with_partial_credit_when_asked(page_env):
+    at = as_user("rita")
+    at.toggle(key="results_partial").set_value(True).run()
+    assert not at.exception, at.exception
+    assert any("Best per task" in s.value for s in at.subheader)
