@@ -242,3 +242,38 @@ def test_any_text_round_trips_through_the_csv(org_path, names: list[str]) -> Non
         )
     )  # noqa: S608
     assert [stored[row[0]] for row in rows] == names
+
+
+@pytest.mark.postgres
+def test_jobs_on_postgresql(tmp_path) -> None:
+    """On a PostgreSQL org: rows written, references checked, a refused row leaves the others."""
+    from sqlalchemy import create_engine, text
+
+    from crm_core.org.ids import make_id
+    from tests.conftest import create_pg_database, drop_pg_database
+
+    url = create_pg_database("crm_ingest")
+    try:
+        create_empty_org(url)
+        app_url = f"sqlite:///{tmp_path / 'app.db'}"
+        app_store_with_users(app_url, "rita")
+        app = create_app(ApiSettings(org_db=url, app_db=app_url, writable=WriteMode.SHARED))
+        with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+            auth = _auth(client)
+            accounts = _run(client, auth, {"object": "Account", "operation": "insert"}, "LastName\nDoe\nRoe\n")
+            assert (accounts["state"], accounts["numberRecordsFailed"]) == ("JobComplete", 0)
+            account_id = _results(client, auth, accounts["id"], "successfulResults")[1][0]
+            data = f"LastName,AccountId,OwnerId\nKim,{account_id},\nLee,{make_id('Account', 999_999)},\n"
+            contacts = _run(client, auth, {"object": "Contact", "operation": "insert"}, data)
+            assert (contacts["numberRecordsProcessed"], contacts["numberRecordsFailed"]) == (2, 2)
+            errors = [row[1].split(":")[0] for row in _results(client, auth, contacts["id"], "failedResults")[1:]]
+            assert sorted(errors) == ["INVALID_CROSS_REFERENCE_KEY", "REQUIRED_FIELD_MISSING"]
+            app.state.api.writes.close()
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            names = sorted(conn.execute(text('SELECT "Name" FROM "Account"')).scalars())
+            contacts_stored = conn.execute(text('SELECT count(*) FROM "Contact"')).scalar_one()
+        engine.dispose()
+        assert (names, contacts_stored) == (["Doe", "Roe"], 0)
+    finally:
+        drop_pg_database(url)
