@@ -26,8 +26,9 @@ import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import Connection, Engine, create_engine, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, create_engine, func, literal, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -37,12 +38,6 @@ from crm_core.store.models import ProviderPace
 MINUTE_S = 60.0
 
 
-def _now(session: Session) -> float:
-    if session.get_bind().dialect.name == "postgresql":
-        return float(session.execute(text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
-    return time.time()
-
-
 def slot_interval(limit: float, window_s: float = MINUTE_S) -> float:
     """Seconds between two slots of a provider allowing `limit` requests per `window_s`."""
     guard = min(1.0, window_s / 10)
@@ -50,28 +45,25 @@ def slot_interval(limit: float, window_s: float = MINUTE_S) -> float:
 
 
 def reserve_slot(factory: sessionmaker[Session], provider: str, limit: float, window_s: float = MINUTE_S) -> float:
-    """Reserve the provider's next request slot; returns the seconds to wait until it."""
+    """Reserve the provider's next request slot; returns the seconds to wait until it.
+
+    One statement (an upsert of the provider's row, which the database locks), so one round trip.
+    """
     interval = slot_interval(limit, window_s)
-    for _ in range(5):
-        with factory() as session:
-            begin_write(session)
-            now = _now(session)
-            row = session.scalars(
-                select(ProviderPace).where(ProviderPace.provider == provider).with_for_update()
-            ).one_or_none()
-            if row is None:
-                slot = now
-                session.add(ProviderPace(provider=provider, next_at=now + interval))
-            else:
-                slot = max(row.next_at, now)
-                row.next_at = slot + interval
-            try:
-                session.commit()
-            except IntegrityError:  # two first calls of a provider inserted its row at once
-                session.rollback()
-                continue
-            return slot - now
-    raise RuntimeError(f"could not reserve a request slot of provider {provider!r}")
+    with factory() as session:
+        begin_write(session)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))  # a lost reservation costs nothing
+            now, latest, insert = func.extract("epoch", func.clock_timestamp()), func.greatest, pg_insert
+        else:
+            now, latest, insert = literal(time.time()), func.max, sqlite_insert
+        statement = insert(ProviderPace).values(provider=provider, next_at=now + interval)
+        statement = statement.on_conflict_do_update(
+            index_elements=[ProviderPace.provider], set_={"next_at": latest(ProviderPace.next_at, now) + interval}
+        ).returning(ProviderPace.next_at, now)
+        next_at, at = session.execute(statement).one()
+        session.commit()
+    return float(next_at) - interval - float(at)
 
 
 async def wait_for_slot(
