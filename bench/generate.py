@@ -5,9 +5,11 @@ Usage: ``.venv/bin/python -m bench.generate [--large] [--xl] [--scales a,b] [--p
 
 Each run generates into a fresh database in its own subprocess (so peak RSS is that run's
 alone), then counts every record it wrote. Columns: wall seconds, CPU seconds of the generating
-process (a shared machine inflates wall time; the database server's CPU is not included),
+process and of the worker processes that draw the cases' text (a shared machine inflates wall
+time; the database server's CPU is not included),
 records, records/s (wall), the task set's build time (what `generate` does after the org) and
-its ratio over the same backend's `default` build, peak RSS of org and tasks together, and
+its ratio over the same backend's `default` build, peak RSS of org and tasks together (the main
+process's plus the largest worker's), and
 records/s as a ratio of the baseline (SQLite at `default` scale, measured in the same run).
 PostgreSQL uses ``--pg-url`` or ``CRM_TEST_PG_URL`` (an admin URL: a database is created and
 dropped per run). `large` and `xl` are opt-in. ``--against REV`` also generates each scale on
@@ -44,9 +46,9 @@ url, scale = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
 generate_org(url, scale=scale, seed=0)
 seconds = time.perf_counter() - start
-usage = resource.getrusage(resource.RUSAGE_SELF)
-cpu = usage.ru_utime + usage.ru_stime
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+usage, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = usage.ru_utime + usage.ru_stime + workers.ru_utime + workers.ru_stime
+worker_mb = workers.ru_maxrss / 1024
 engine = create_engine(url)
 stats = org_stats(engine, with_digest=False)
 engine.dispose()
@@ -57,7 +59,7 @@ build_tasks(url)
 tasks = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_SELF)
 tasks_cpu = usage.ru_utime + usage.ru_stime - cpu
-peak_mb = usage.ru_maxrss / 1024
+peak_mb = usage.ru_maxrss / 1024 + worker_mb
 result = {"seconds": seconds, "cpu": cpu, "records": records, "peak_mb": peak_mb, "cases": stats.counts["Case"],
           "tasks": tasks, "tasks_cpu": tasks_cpu}
 if sys.argv[3] == "1":

@@ -9,10 +9,15 @@ themselves are never all held in memory. Indexes are created after the bulk load
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import multiprocessing
+import os
 import random
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from operator import itemgetter
 from typing import Any
 
@@ -41,6 +46,7 @@ GENERATOR_VERSION = "1"
 BATCH = 5000
 Progress = Callable[[str, int, int], None]
 Row = dict[str, Any]
+CaseBatch = tuple[list[Row], list[Row], list[Row], list[Row], list[Row]]
 
 _DAY_DATES = np.array([START.date() + dt.timedelta(days=d) for d in range(DAYS)], dtype=object)
 _MONTH_OF_DAY = np.array([d.month for d in _DAY_DATES], dtype=np.int64)
@@ -56,8 +62,12 @@ def generate_org(
     latent: bool = True,
     force: bool = False,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> None:
-    """Generate an org at `url`; an existing org is replaced only with `force` (else UserFacingError)."""
+    """Generate an org at `url`; an existing org is replaced only with `force` (else UserFacingError).
+
+    The text of cases is drawn by `workers` processes (default: the machine's cores, at most 4)
+    when the org has more than one batch of cases; the org is the same for any number of workers."""
     size = resolve_scale(scale, cases)
     try:
         engine = make_engine(url, fast_writes=True)
@@ -67,7 +77,7 @@ def generate_org(
         _prepare_database(engine, force=force)
         plan = OrgPlan(size, seed=seed, latent=latent)
         report = progress or (lambda _stage, _done, _total: None)
-        _OrgWriter(engine, plan, report).write()
+        _OrgWriter(engine, plan, report, workers or min(4, os.cpu_count() or 1)).write()
         report("search index", 0, 1)
         build_search_index(engine)  # SOSL's full-text index (FTS5 / tsvector + GIN)
         report("search index", 1, 1)
@@ -414,7 +424,8 @@ class OrgPlan:
         guides = sorted(range(len(self.products)), key=lambda p: -self.popularity[p])[: room - n_general - len(trouble)]
         families: dict[int, str] = {}
         for p in guides:
-            articles.append(knowledge.product_guide(rng, self.facts, self.products[p]))
+            guide_text = random.Random(f"{self.seed}:guide:{p}")  # its own stream: the article order stays put
+            articles.append(knowledge.product_guide(guide_text, self.facts, self.products[p]))
             families[id(articles[-1])] = self.products[p].kind.family
         rng.shuffle(articles)
         self.articles = articles
@@ -455,6 +466,15 @@ def _copy_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
     except psycopg.Error as exc:
         message = first_line(exc) or type(exc).__name__
         raise UserFacingError(f"database error while loading {table.name}: {message}") from None
+
+
+_FORKED_WRITER: _OrgWriter | None = None
+"""The writer whose case batches forked workers draw (set before the workers are forked)."""
+
+
+def _forked_case_batch(lo: int) -> CaseBatch:
+    assert _FORKED_WRITER is not None
+    return _FORKED_WRITER._case_batch(lo)
 
 
 def _insert_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
@@ -504,10 +524,11 @@ def _alnum(value: str) -> str:
 class _OrgWriter:
     """Turns an :class:`OrgPlan` into rows and inserts them, stage by stage."""
 
-    def __init__(self, engine: Engine, plan: OrgPlan, progress: Progress) -> None:
+    def __init__(self, engine: Engine, plan: OrgPlan, progress: Progress, workers: int = 1) -> None:
         self.engine = engine
         self.plan = plan
         self.progress = progress
+        self.workers = workers
         self.tables = {t.name: t for t in org_tables()}
         self.user_ids = make_ids("User", range(plan.size.agents))
         self.product_ids = make_ids("Product2", range(len(plan.products)))
@@ -796,182 +817,211 @@ class _OrgWriter:
             yield f"__progress__:{min(lo + BATCH, n_orders)}", []
 
     def _cases(self) -> Iterator[tuple[str, list[Row]]]:
-        plan = self.plan
-        rng = random.Random(f"{plan.seed}:cases")
-        n = len(plan.case_item)
-        origins = ("Email", "Web", "Phone", "Chat")
-        end = int((END - START).total_seconds())
-        history_seq = email_seq = chat_seq = 0
+        n = len(self.plan.case_item)
+        first = {"CaseHistory__c": 0, "EmailMessage": 0, "LiveChatTranscript": 0}
         policy_rows: list[Row] = []
-        for lo in range(0, n, BATCH):
-            cases, history, emails, chats = [], [], [], []
-            hi = min(lo + BATCH, n)
-            case_ids = make_ids("Case", range(lo, hi))
-            account_ids = make_ids("Account", plan.case_account[lo:hi])
-            contact_ids = make_ids("Contact", plan.case_account[lo:hi])
-            item_ids = make_ids("OrderItem", plan.case_item[lo:hi])
-            for k in range(lo, hi):
-                item = int(plan.case_item[k])
-                order = int(plan.item_order[item])
-                product = plan.products[int(plan.item_product[item])]
-                issue = ISSUES[int(plan.case_issue[k])]
-                c = int(plan.case_account[k])
-                transfers = int(plan.case_transfers[k])
-                chain = [int(a) for a in plan.case_owners[k, : transfers + 1]]
-                created_s = int(plan.case_created[k])
-                closed_s = int(plan.case_closed[k])
-                is_closed = closed_s >= 0
-                stop_s = closed_s if is_closed else min(end, created_s + 7 * 86400)
-                case_id = case_ids[k - lo]
-                account_id, contact_id = account_ids[k - lo], contact_ids[k - lo]
-                owner_id = self.user_ids[chain[-1]]
-                if is_closed:
-                    status = "Closed"
-                elif transfers:
-                    status = "Escalated"
-                elif end - created_s > 21 * 86400 and plan.case_open_status[k] == 1:
-                    status = "Escalated"  # open for weeks
-                elif end - created_s < 86400 or (end - created_s < 4 * 86400 and plan.case_open_status[k] == 0):
-                    status = "New"
-                else:
-                    status = "Working"
-                roll = float(plan.case_priority_roll[k])
-                priority = issue.priority if roll < 0.7 else ("Low", "Medium", "High")[int(roll * 10) % 3]
-                order_number = f"{order + 100:08d}"
-                phrasing = texts.phrasing(issue.key, product.kind.family)
-                voice = plan.voice(k)
-                customer_first, customer_last, customer_email = self._customer(c)
-                agent_first, agent_last, agent_email = self._agent(chain[-1])
-                cities = STATES[plan.cust_state[c]][2]
-                facts = texts.CaseFacts(
-                    product=product.name,
-                    issue=phrasing,
-                    order=order_number,
-                    customer=customer_first,
-                    agent=f"{agent_first} {agent_last}",
-                    color=product.color,
-                    material=product.material,
-                    use=product.use,
-                    city=cities[plan.cust_city[c] % len(cities)],
-                    price=f"${plan.prices[plan.order_book[order], plan.item_product[item]]:,.2f}",
-                    warranty=plan.facts.warranty[product.kind.family],
-                )
-                subject = texts.subject(rng, product.name, phrasing, voice, order_number)
-                cases.append(
-                    {
-                        "Id": case_id,
-                        "CaseNumber": f"{k + 1:08d}",
-                        "Subject": subject,
-                        "Description": texts.description(rng, facts, voice=voice),
-                        "Status": status,
-                        "Priority": priority,
-                        "Origin": origins[int(plan.case_origin[k])],
-                        "AccountId": account_id,
-                        "ContactId": contact_id,
-                        "OwnerId": owner_id,
-                        "OrderItemId__c": item_ids[k - lo],
-                        "IssueId__c": self.issue_ids[plan.case_issue[k]],
-                        "CreatedDate": _ts(created_s),
-                        "ClosedDate": _ts(closed_s) if is_closed else None,
-                    }
-                )
-                # audit trail
-                steps = [("Case Creation", None, None, created_s)]
-                assign_s = created_s + int(plan.case_assign_delay[k])
-                steps.append(("Owner Assignment", None, self.user_ids[chain[0]], assign_s))
-                owner_times = [assign_s]
-                span = stop_s - assign_s
-                at = assign_s
-                for t in range(1, transfers + 1):
-                    at = max(at + 1, assign_s + int(span * float(plan.case_transfer_at[k, t - 1])))
-                    steps.append(("Owner Assignment", self.user_ids[chain[t - 1]], self.user_ids[chain[t]], at))
-                    owner_times.append(at)
-                if is_closed:
-                    steps.append(("Case Closed", None, None, closed_s))
-                for field_name, old, new, at in steps:
-                    history.append(
-                        {
-                            "CaseId__c": case_id,
-                            "Field__c": field_name,
-                            "OldValue__c": old,
-                            "NewValue__c": new,
-                            "CreatedDate": _ts(at),
-                        }
-                    )
-                    history_seq += 1
-                # conversation
-                origin = origins[int(plan.case_origin[k])]
-                if origin == "Phone":
-                    continue
-                window = (assign_s, stop_s)
-                violated = plan.policy_case.get(k)
-                pairs = None
-                if violated is not None:
-                    policy = plan.policies[violated] if violated >= 0 else None
-                    pairs = texts.policy_exchange(rng, plan.policies, policy)
-                    article = make_id("Knowledge__kav", plan.policy_article[policy.key]) if policy else None
-                    policy_rows.append(
-                        {
-                            "case_id": case_id,
-                            "violated_article_id": article,
-                            "channel": "chat" if origin == "Chat" else "email",
-                        }
-                    )
-                if origin == "Chat":
-                    before = " ".join(self._agent(chain[-2])[:2]) if transfers else None
-                    talk = texts.chat(rng, facts=facts, voice=voice, pairs=pairs, transfer_from=before)
-                    start, scale = _chat_timing(talk, owner_times, stop_s, window)
-                    chats.append(
-                        {
-                            "Name": f"{chat_seq + 1:08d}",
-                            "CaseId": case_id,
-                            "AccountId": account_id,
-                            "ContactId": contact_id,
-                            "OwnerId": owner_id,
-                            "Body": talk.body(_ts(start), scale),
-                            "StartTime": _ts(start),
-                            "EndTime": _ts(start + int(talk.seconds * scale)),
-                            "CreatedDate": _ts(start),
-                        }
-                    )
-                    chat_seq += 1
-                    continue
-                thread = texts.email_thread(rng, subject_line=subject, facts=facts, voice=voice, pairs=pairs)
-                customer = (f"{customer_first} {customer_last}", customer_email)
-                agent = (facts.agent, agent_email)
-                previous: tuple[str, tuple[str, str], int] | None = None
-                for m, message in enumerate(thread):
-                    at = created_s if m == 0 else window[0] + int((window[1] - window[0]) * message.at)
-                    sender, recipient = (customer, agent) if message.from_customer else (agent, customer)
-                    body = message.body
-                    if previous is not None:
-                        body += "\n\n" + texts.quoted(previous[0], *previous[1], _ts(previous[2]))
-                    previous = (message.body, sender, at)
-                    emails.append(
-                        {
-                            "ParentId": case_id,
-                            "Subject": message.subject,
-                            "TextBody": body,
-                            "FromAddress": sender[1],
-                            "ToAddress": recipient[1],
-                            "MessageDate": _ts(at),
-                            "CreatedDate": _ts(at),
-                        }
-                    )
-                    email_seq += 1
-            for name, rows, first in (
-                ("CaseHistory__c", history, history_seq - len(history)),
-                ("EmailMessage", emails, email_seq - len(emails)),
-                ("LiveChatTranscript", chats, chat_seq - len(chats)),
-            ):
-                for row, record_id in zip(rows, make_ids(name, range(first, first + len(rows))), strict=True):
+        for lo, (cases, history, emails, chats, policy) in zip(
+            range(0, n, BATCH), self._case_batches(range(0, n, BATCH)), strict=True
+        ):
+            for number, row in enumerate(chats, start=first["LiveChatTranscript"] + 1):
+                row["Name"] = f"{number:08d}"
+            for name, rows in (("CaseHistory__c", history), ("EmailMessage", emails), ("LiveChatTranscript", chats)):
+                for row, record_id in zip(
+                    rows, make_ids(name, range(first[name], first[name] + len(rows))), strict=True
+                ):
                     row["Id"] = record_id
+                first[name] += len(rows)
+            policy_rows += policy
             yield "Case", cases
             yield "CaseHistory__c", history
             yield "EmailMessage", emails
             yield "LiveChatTranscript", chats
             yield f"__progress__:{min(lo + BATCH, n)}", []
         self._policy_rows = policy_rows
+
+    def _case_batches(self, starts: range) -> Iterator[CaseBatch]:
+        """The batches of cases starting at `starts`, in order; over several processes when
+        `workers` > 1 (forked, so they share the plan; at most two batches per worker in flight)."""
+        if self.workers <= 1 or len(starts) <= 1:
+            yield from map(self._case_batch, starts)
+            return
+        global _FORKED_WRITER
+        _FORKED_WRITER = self
+        pending: deque[Future[CaseBatch]] = deque()
+        todo = iter(starts)
+        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for lo in itertools.islice(todo, 2 * self.workers):
+                pending.append(pool.submit(_forked_case_batch, lo))
+            while pending:
+                batch = pending.popleft().result()
+                for lo in itertools.islice(todo, 1):
+                    pending.append(pool.submit(_forked_case_batch, lo))
+                yield batch
+        _FORKED_WRITER = None
+
+    def _case_batch(self, lo: int) -> CaseBatch:
+        """Rows of the cases from `lo` (one batch): cases, history, emails, chats (their Ids and
+        chat Names are numbered by the caller) and policy-case rows. The first batch draws its
+        text from the org's case stream, each later batch from a stream of its own, so batches
+        can be drawn in any order or process."""
+        plan = self.plan
+        rng = random.Random(f"{plan.seed}:cases" if lo == 0 else f"{plan.seed}:cases:{lo}")
+        n = len(plan.case_item)
+        origins = ("Email", "Web", "Phone", "Chat")
+        end = int((END - START).total_seconds())
+        policy_rows: list[Row] = []
+        cases, history, emails, chats = [], [], [], []
+        hi = min(lo + BATCH, n)
+        case_ids = make_ids("Case", range(lo, hi))
+        account_ids = make_ids("Account", plan.case_account[lo:hi])
+        contact_ids = make_ids("Contact", plan.case_account[lo:hi])
+        item_ids = make_ids("OrderItem", plan.case_item[lo:hi])
+        for k in range(lo, hi):
+            item = int(plan.case_item[k])
+            order = int(plan.item_order[item])
+            product = plan.products[int(plan.item_product[item])]
+            issue = ISSUES[int(plan.case_issue[k])]
+            c = int(plan.case_account[k])
+            transfers = int(plan.case_transfers[k])
+            chain = [int(a) for a in plan.case_owners[k, : transfers + 1]]
+            created_s = int(plan.case_created[k])
+            closed_s = int(plan.case_closed[k])
+            is_closed = closed_s >= 0
+            stop_s = closed_s if is_closed else min(end, created_s + 7 * 86400)
+            case_id = case_ids[k - lo]
+            account_id, contact_id = account_ids[k - lo], contact_ids[k - lo]
+            owner_id = self.user_ids[chain[-1]]
+            if is_closed:
+                status = "Closed"
+            elif transfers:
+                status = "Escalated"
+            elif end - created_s > 21 * 86400 and plan.case_open_status[k] == 1:
+                status = "Escalated"  # open for weeks
+            elif end - created_s < 86400 or (end - created_s < 4 * 86400 and plan.case_open_status[k] == 0):
+                status = "New"
+            else:
+                status = "Working"
+            roll = float(plan.case_priority_roll[k])
+            priority = issue.priority if roll < 0.7 else ("Low", "Medium", "High")[int(roll * 10) % 3]
+            order_number = f"{order + 100:08d}"
+            phrasing = texts.phrasing(issue.key, product.kind.family)
+            voice = plan.voice(k)
+            customer_first, customer_last, customer_email = self._customer(c)
+            agent_first, agent_last, agent_email = self._agent(chain[-1])
+            cities = STATES[plan.cust_state[c]][2]
+            facts = texts.CaseFacts(
+                product=product.name,
+                issue=phrasing,
+                order=order_number,
+                customer=customer_first,
+                agent=f"{agent_first} {agent_last}",
+                color=product.color,
+                material=product.material,
+                use=product.use,
+                city=cities[plan.cust_city[c] % len(cities)],
+                price=f"${plan.prices[plan.order_book[order], plan.item_product[item]]:,.2f}",
+                warranty=plan.facts.warranty[product.kind.family],
+            )
+            subject = texts.subject(rng, product.name, phrasing, voice, order_number)
+            cases.append(
+                {
+                    "Id": case_id,
+                    "CaseNumber": f"{k + 1:08d}",
+                    "Subject": subject,
+                    "Description": texts.description(rng, facts, voice=voice),
+                    "Status": status,
+                    "Priority": priority,
+                    "Origin": origins[int(plan.case_origin[k])],
+                    "AccountId": account_id,
+                    "ContactId": contact_id,
+                    "OwnerId": owner_id,
+                    "OrderItemId__c": item_ids[k - lo],
+                    "IssueId__c": self.issue_ids[plan.case_issue[k]],
+                    "CreatedDate": _ts(created_s),
+                    "ClosedDate": _ts(closed_s) if is_closed else None,
+                }
+            )
+            # audit trail
+            steps = [("Case Creation", None, None, created_s)]
+            assign_s = created_s + int(plan.case_assign_delay[k])
+            steps.append(("Owner Assignment", None, self.user_ids[chain[0]], assign_s))
+            owner_times = [assign_s]
+            span = stop_s - assign_s
+            at = assign_s
+            for t in range(1, transfers + 1):
+                at = max(at + 1, assign_s + int(span * float(plan.case_transfer_at[k, t - 1])))
+                steps.append(("Owner Assignment", self.user_ids[chain[t - 1]], self.user_ids[chain[t]], at))
+                owner_times.append(at)
+            if is_closed:
+                steps.append(("Case Closed", None, None, closed_s))
+            for field_name, old, new, at in steps:
+                history.append(
+                    {
+                        "CaseId__c": case_id,
+                        "Field__c": field_name,
+                        "OldValue__c": old,
+                        "NewValue__c": new,
+                        "CreatedDate": _ts(at),
+                    }
+                )
+            # conversation
+            origin = origins[int(plan.case_origin[k])]
+            if origin == "Phone":
+                continue
+            window = (assign_s, stop_s)
+            violated = plan.policy_case.get(k)
+            pairs = None
+            if violated is not None:
+                policy = plan.policies[violated] if violated >= 0 else None
+                pairs = texts.policy_exchange(rng, plan.policies, policy)
+                article = make_id("Knowledge__kav", plan.policy_article[policy.key]) if policy else None
+                policy_rows.append(
+                    {
+                        "case_id": case_id,
+                        "violated_article_id": article,
+                        "channel": "chat" if origin == "Chat" else "email",
+                    }
+                )
+            if origin == "Chat":
+                before = " ".join(self._agent(chain[-2])[:2]) if transfers else None
+                talk = texts.chat(rng, facts=facts, voice=voice, pairs=pairs, transfer_from=before)
+                start, scale = _chat_timing(talk, owner_times, stop_s, window)
+                chats.append(
+                    {
+                        "CaseId": case_id,
+                        "AccountId": account_id,
+                        "ContactId": contact_id,
+                        "OwnerId": owner_id,
+                        "Body": talk.body(_ts(start), scale),
+                        "StartTime": _ts(start),
+                        "EndTime": _ts(start + int(talk.seconds * scale)),
+                        "CreatedDate": _ts(start),
+                    }
+                )
+                continue
+            thread = texts.email_thread(rng, subject_line=subject, facts=facts, voice=voice, pairs=pairs)
+            customer = (f"{customer_first} {customer_last}", customer_email)
+            agent = (facts.agent, agent_email)
+            previous: tuple[str, tuple[str, str], int] | None = None
+            for m, message in enumerate(thread):
+                at = created_s if m == 0 else window[0] + int((window[1] - window[0]) * message.at)
+                sender, recipient = (customer, agent) if message.from_customer else (agent, customer)
+                body = message.body
+                if previous is not None:
+                    body += "\n\n" + texts.quoted(previous[0], *previous[1], _ts(previous[2]))
+                previous = (message.body, sender, at)
+                emails.append(
+                    {
+                        "ParentId": case_id,
+                        "Subject": message.subject,
+                        "TextBody": body,
+                        "FromAddress": sender[1],
+                        "ToAddress": recipient[1],
+                        "MessageDate": _ts(at),
+                        "CreatedDate": _ts(at),
+                    }
+                )
+        return cases, history, emails, chats, policy_rows
 
     def _knowledge(self) -> Iterator[tuple[str, list[Row]]]:
         plan = self.plan

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from crm_core.org.catalog import COMPANY, ISSUE_BY_KEY, ISSUES
+from crm_core.org.grammar import expand
 from crm_core.org.products import ProductInfo, care
 
 
@@ -597,13 +598,98 @@ def policy_articles(facts: CompanyFacts) -> list[Article]:
     return articles
 
 
+_GUIDE = {
+    "covers": (
+        "[Below|In this guide] you'll find [how {it} {fit}|sizing advice], how to [care for|look after] {them} and "
+        "what the [{warranty}|] warranty covers.",
+        "[Read on to learn|Keep reading to see|This article explains] how to [pick a size|choose your size], "
+        "[keep {them} in shape|make {them} last] and [start a warranty claim|get help if {it} {fail}].",
+        "[Use|Keep] this [page|guide] for [sizing, care and warranty claims|choosing a size, caring for the "
+        "{noun_lower} and claiming the warranty][ if you ever need to| when something goes wrong|].",
+    ),
+    "checked": (
+        "[Our quality team inspects|Our lab tests|We check] [every batch|each production run|samples of every "
+        "batch] of the {line} line for [seams and bonding|bonding and colorfastness|stitching, bonding and "
+        "color] before [it leaves|it ships from] [our Memphis distribution center|the warehouse in Memphis].",
+        "[Before shipping|Before it reaches you], [every|each] {unit} [passes|goes through] a quality "
+        "[check|inspection] at [our Memphis distribution center|our lab in Memphis][ for seams and "
+        "colorfastness| for bonding and finish|].",
+    ),
+    "not_covered": (
+        "[Normal wear and tear|Everyday wear|Wear from normal use], accidents and [alterations|repairs done "
+        "elsewhere] [are not covered|fall outside the warranty|aren't covered by it].",
+        "The warranty does not cover [normal wear|wear from {use}|scuffs from everyday use], [accidents|accidental "
+        "damage] or [alterations|changes made after purchase].",
+    ),
+    "claim": (
+        "[To start a claim|To claim|For a warranty claim], [call|phone] {phone} ({hours}) or [email|write to] "
+        "[us|Customer Care] with [your order number and a photo of the problem|a photo and your order number]; "
+        "[approved claims are replaced or refunded|we replace or refund the {noun_lower} once the claim is "
+        "approved|if the claim is approved you get a replacement or a refund].",
+    ),
+    "store": (
+        "[Keep|Store] {them} [clean and dry|dry and clean] [and out of|away from] [direct sun|direct heat and "
+        "sunlight|radiators and car trunks] [between uses|when not in use|].",
+        "[Between uses|When you're not using {them}|Off season], [store|keep] the {noun_lower} [somewhere dry|in a "
+        "cool, dry place|in a dry cupboard] [out of the sun|away from heat].",
+    ),
+    "trouble": (
+        "[What customers report most often|The most common problems] with {noun_plural}, and [how support "
+        "handles them|what we do about them|the fix]:",
+        "[If something goes wrong|Known issues] with [the {name}|your {noun_lower}|{noun_plural} like this one]"
+        "[ - and what support does|, and how we help|]:",
+    ),
+    "foot_fit": (
+        "[Measure|Trace and measure] your foot [in the evening|at the end of the day|after a walk] and [compare "
+        "it with|check it against] the size chart; [between two sizes|if you're in between], [or with thick "
+        "socks, |][go for|choose|pick] the larger one.",
+        "[Use|Check] the size chart [with your foot measured in the evening|against your longest foot]; "
+        "[runners who wear thick socks|anyone between two sizes] [should|may want to] [size up|choose the "
+        "larger size][ for {use}|].",
+    ),
+    "apparel_fit": (
+        "[Before you order|Before ordering], [measure|take] your chest, waist and hips [over light "
+        "clothing|over a base layer] and [pick|choose] the size [that matches|for] the largest [measurement|of "
+        "the three]. [For a relaxed fit|If you layer underneath|For {use}, if you like room to move], [go one "
+        "size up|choose one size up|size up].",
+    ),
+    "other_fit": (
+        "[The exact dimensions of each size are on the product page.|Each size's exact dimensions are listed on "
+        "the product page.|See the product page for the dimensions of every size.]",
+    ),
+}
+
+
+def _guide_text(rng: random.Random, key: str, slots: dict[str, str]) -> str:
+    """One phrasing of a sentence every product guide has (the warranty's terms, care, the quality check ...)."""
+    return expand(rng, rng.choice(_GUIDE[key]), **slots)
+
+
 def product_guide(rng: random.Random, facts: CompanyFacts, info: ProductInfo) -> Article:
     """A product guide (overview, specifications table, fit, care steps, warranty, troubleshooting)
-    stating the product's own facts, with three of them as questions."""
+    stating the product's own facts, with three of them as questions; its shared sentences (the
+    warranty's terms, care, the quality check ...) are phrased from `rng`, one stream per guide."""
     name, kind = info.name, info.kind
     family = kind.family
     warranty = facts.warranty[family]
     spec = kind.spec
+    plural = kind.plural
+    slots = {
+        "name": name,
+        "it": "they" if plural else "it",
+        "them": "them" if plural else "it",
+        "fit": "fit" if plural else "fits",
+        "fail": "fail" if plural else "fails",
+        "noun_lower": kind.noun.lower(),
+        "unit": spec.unit,
+        "noun_plural": kind.noun.lower() if plural else f"{kind.noun.lower()}s",
+        "line": info.line,
+        "use": info.use,
+        "material": info.material,
+        "warranty": warranty,
+        "phone": facts.support_phone,
+        "hours": facts.support_hours,
+    }
     qa = [
         (f"What is the warranty period for the {name}?", warranty),
         (f"How much does the {name} weigh?", info.weight),
@@ -611,18 +697,13 @@ def product_guide(rng: random.Random, facts: CompanyFacts, info: ProductInfo) ->
     if family == "Footwear":
         fit = (
             f"For most feet the {name} {'fits true to size' if info.fit == 'true to size' else info.fit}. "
-            f"It comes in {spec.sizes}. Measure your foot in the evening and compare the length with the size "
-            "chart; if you are between two sizes, or wear thick socks, choose the larger one."
+            f"It comes in {spec.sizes}. {_guide_text(rng, 'foot_fit', slots)}"
         )
         qa.append((f"How does the {name} fit?", info.fit))
     elif family == "Apparel":
-        fit = (
-            f"Sizes: {spec.sizes}. Check the size chart on the product page before ordering: measure chest, "
-            "waist and hips over light clothing and pick the size that matches the largest measurement. "
-            "If you prefer a relaxed fit for layering, go one size up."
-        )
+        fit = f"Sizes: {spec.sizes}. {_guide_text(rng, 'apparel_fit', slots)}"
     else:
-        fit = f"Sizes: {spec.sizes}. The product page lists the exact dimensions of each size."
+        fit = f"Sizes: {spec.sizes}. {_guide_text(rng, 'other_fit', slots)}"
     wash = care(info)
     if family == "Apparel":
         qa.append((f"At what temperature should the {name} be washed?", info.wash))
@@ -643,39 +724,34 @@ def product_guide(rng: random.Random, facts: CompanyFacts, info: ProductInfo) ->
             f"| warranty | {warranty} |",
         ]
     )
-    care_steps = [wash, *spec.care[1:], "Store it clean and dry, away from direct heat and sunlight."]
+    care_steps = [wash, *spec.care[1:], _guide_text(rng, "store", slots)]
     be = info.be
     it = "they" if kind.plural else "it"
     overview = (
         f"The {name} {be} part of the {info.line} line, made for {info.use}. "
         f"{'They' if kind.plural else 'It'} {'feature' if kind.plural else 'features'} {info.features[0]} and "
-        f"{info.features[1]}. This guide covers sizing, care and the warranty, and what to do if something "
-        f"goes wrong with {'them' if kind.plural else 'it'}."
+        f"{info.features[1]}. {_guide_text(rng, 'covers', slots)}"
     )
     trouble = [ISSUE_BY_KEY[key].name for key in kind.defects]
     construction = (
         f"The {name} {be} made of {info.material}. {'They have' if kind.plural else 'It has'} {info.features[0]}, "
-        f"{info.features[1]} and a finish tested in our lab. "
-        f"Every batch is checked for seams, bonding and colorfastness before it ships from our Memphis "
-        f"distribution center."
+        f"{info.features[1]} and a finish tested in our lab. {_guide_text(rng, 'checked', slots)}"
     )
     sections = [
         ("Overview", overview),
         ("Materials and construction", construction),
-        ("Specifications", f"The {name} weighs {info.weight}{per}.\n{table}"),
+        ("Specifications", f"The {name} {'weigh' if plural else 'weighs'} {info.weight}{per}.\n{table}"),
         ("Sizing and fit", fit),
         ("Care", "\n".join(f"{k}. {step}" for k, step in enumerate(care_steps, start=1))),
         (
             "Warranty",
             f"The {name} {be} covered against manufacturing defects for {warranty}; keep your order number "
-            "for warranty claims. Normal wear, accidents and alterations are not covered. To start a claim, "
-            f"call {facts.support_phone} ({facts.support_hours}) or write to us with your order number and a "
-            "photo of the problem; approved claims are replaced or refunded.",
+            f"for warranty claims. {_guide_text(rng, 'not_covered', slots)} {_guide_text(rng, 'claim', slots)}",
         ),
         (
             "Troubleshooting",
-            "Problems customers report most with this kind of product, and what support does:\n"
-            + "\n".join(f"- {issue}: {_TROUBLE_ACTIONS[issue]}" for issue in trouble),
+            f"{_guide_text(rng, 'trouble', slots)}\n"
+            + "\n".join(f"- {issue}: {_trouble_action(rng, issue, slots)}" for issue in trouble),
         ),
         ("Related articles", "- Product Warranty\n- Returning an Item\n- Exchanging for a Different Size"),
     ]
@@ -697,6 +773,47 @@ _TROUBLE_ACTIONS = {
     "Wrong Item Shipped": "keep the item unused; support sends a prepaid label and the right product.",
     "Waterproofing Failure": "reproof after cleaning; leaks at the seams are covered by the warranty.",
 }
+
+
+_TROUBLE_PHRASINGS = {
+    "Sizing / Fit": (
+        "[check|measure against] the size chart [first|before ordering]; [an exchange for another size is|size "
+        "exchanges are] free [within the return window|while the return window is open].",
+        "[exchanges for a different size|swapping to another size] [cost nothing|are free] within the return "
+        "window[; support sends a prepaid label|].",
+    ),
+    "Sole Separation": (
+        "[a photo of where the sole lifts|a photo of the separation] [starts|is all we need for] a warranty "
+        "claim[, and the pair is replaced|; we replace the pair].",
+        "[stop wearing them and |]send a photo; [separation within the warranty|a sole that comes loose] is "
+        "replaced under the warranty.",
+    ),
+    "Color Fading": (
+        "[wash cold, inside out|wash inside out in cold water]; [color loss after normal washing|fading from "
+        "normal washing] is a defect[ - send a photo|, so send us a photo].",
+        "[fading after the care instructions were followed|fading despite cold washes] counts as a defect; "
+        "[a photo|one photo] is enough to [start|open] a claim.",
+    ),
+    "Zipper Failure": (
+        "[don't force|never force] the slider; [with a photo|send a photo and] support [repairs or "
+        "replaces|arranges a repair or a replacement for] the {noun_lower}.",
+        "a stuck or split zipper is [covered|a defect]: [send a photo|a photo of the zipper] and [we repair "
+        "or replace it|support sets up a repair or replacement].",
+    ),
+    "Waterproofing Failure": (
+        "[reproof after cleaning|renew the water repellency after washing]; [leaking seams|leaks at the seams] "
+        "[are covered by the warranty|are a warranty case].",
+        "if water comes through at the seams, [that's|it is] covered by the warranty; [wetting out|a surface "
+        "that wets out] usually [needs|just needs] reproofing.",
+    ),
+}
+
+
+def _trouble_action(rng: random.Random, issue: str, slots: dict[str, str]) -> str:
+    """What support does about `issue`, in one of its phrasings (the troubleshooting article's words
+    when it has no others)."""
+    phrasings = _TROUBLE_PHRASINGS.get(issue, (_TROUBLE_ACTIONS[issue],))
+    return expand(rng, rng.choice(phrasings), **slots)
 
 
 def troubleshooting_articles(facts: CompanyFacts) -> list[Article]:

@@ -157,6 +157,10 @@ def generate(
     no_latent: Annotated[bool, typer.Option("--no-latent", help="Flatten every latent effect.")] = False,
     org_db: OrgDbOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing org.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes drawing the cases' text (default: the cores, at most 4); the org is the same."),
+    ] = None,
     text_model: Annotated[
         str | None,
         typer.Option(help="Rewrite the free text through this chat model (provider:model), keeping its facts."),
@@ -189,7 +193,10 @@ def generate(
         bar.update(tasks[stage], completed=done, total=total)
 
     try:
-        generate_org(url, scale=scale, cases=cases, seed=seed, latent=not no_latent, force=force, progress=progress)
+        generate_org(
+            url, scale=scale, cases=cases, seed=seed, latent=not no_latent, force=force, progress=progress,
+            workers=workers,
+        )  # fmt: skip
     finally:
         bar.stop()
     if text_model:

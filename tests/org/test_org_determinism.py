@@ -108,3 +108,21 @@ def test_postgresql_org_passes_check(tiny_org_pg_url: str) -> None:
 def test_postgresql_refuses_overwrite(tiny_org_pg_url: str) -> None:
     with pytest.raises(UserFacingError, match="already exists"):
         generate_org(tiny_org_pg_url, scale="tiny", seed=7)
+
+
+def test_case_batches_drawn_by_several_processes_give_the_same_org(tmp_path, monkeypatch) -> None:
+    import crm_core.org.generator as generator
+
+    monkeypatch.setattr(generator, "BATCH", 70)  # five batches of cases at tiny
+    digests = {}
+    for workers in (1, 2):
+        url = f"sqlite:///{tmp_path / f'w{workers}.db'}"
+        generate_org(url, scale="tiny", seed=7, workers=workers)
+        digests[workers] = stats_of(url).digest
+        engine = create_engine(url)
+        assert check_org(engine) == []
+        with engine.connect() as conn:  # chats are numbered across batches
+            names = [n for (n,) in conn.execute(text('SELECT "Name" FROM "LiveChatTranscript" ORDER BY "Id"'))]
+        engine.dispose()
+        assert names == [f"{n:08d}" for n in range(1, len(names) + 1)]
+    assert digests[1] == digests[2]
