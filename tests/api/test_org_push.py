@@ -158,6 +158,10 @@ def test_cli_push_with_the_password_flow(tiny_org_url: str, target: Target, tmp_
     command = [sys.executable, "-m", "crm_core", "org", "push", "--instance-url", target.server.base_url]
     command += ["--org-db", tiny_org_url, "--username", "rita", "--ca-bundle", str(target.server.ca)]
     command += ["--state", str(tmp_path / "cli_state.sqlite"), "--batch-size", "500"]
+    wrong = {**os.environ, "SF_PASSWORD": "not-her-password"}
+    refused = subprocess.run(command, capture_output=True, text=True, env=wrong, cwd=ROOT, timeout=600, check=False)
+    assert refused.returncode == 1 and "authentication failure" in refused.stderr
+    assert _rows(target.org_path, "Case") == []
     env = {**os.environ, "SF_PASSWORD": PASSWORDS["rita"], "COLUMNS": "200"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False)
     assert done.returncode == 0, done.stderr

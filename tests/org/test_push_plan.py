@@ -11,12 +11,14 @@ import datetime as dt
 import io
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
+from crm_core.errors import UserFacingError
 from crm_core.org.metadata import describe_org
-from crm_core.org.push import _match, csv_value, missing_on_target, push_order, pushed_fields
+from crm_core.org.push import PushState, _match, csv_value, missing_on_target, push_order, pushed_fields
 
 
 def test_every_object_comes_after_the_objects_it_points_at() -> None:
@@ -120,3 +122,19 @@ def test_the_target_is_checked_before_anything_is_sent() -> None:
         "Issue__c: the target has no such object (404)",
         "Case: no field OrderItemId__c",
     ]
+
+
+def test_a_state_file_refuses_another_push(tmp_path) -> None:
+    state = PushState(tmp_path / "state.sqlite")
+    state.check_info({"instance_url": "https://a.example", "counts": '{"Case": 3}'})
+    state.check_info({"instance_url": "https://a.example", "counts": '{"Case": 3}'})  # the same push again
+    with pytest.raises(UserFacingError, match="belongs to another push"):
+        state.check_info({"instance_url": "https://a.example", "counts": '{"Case": 4}'})
+    state.close()
+
+
+def test_push_needs_credentials(cli, monkeypatch) -> None:
+    monkeypatch.delenv("SF_SESSION_ID", raising=False)
+    monkeypatch.delenv("SF_PASSWORD", raising=False)
+    code, _out, err = cli("org", "push", "--instance-url", "https://127.0.0.1:9")
+    assert code == 1 and "give a session id" in err
