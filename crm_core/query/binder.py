@@ -476,8 +476,8 @@ class Binder:
                 "Aggregate queries are not supported in a child subquery",
                 first.offset if first is not None else query.object_offset,
             )
-        children = [i for i in query.select if isinstance(i, ast.SelectChild)]
-        if len(children) > MAX_CHILD_SUBQUERIES:
+        children = _child_subqueries(query)
+        if child_of is None and len(children) > MAX_CHILD_SUBQUERIES:
             raise self.error(
                 MALFORMED_QUERY,
                 f"SOQL statements cannot query more than {MAX_CHILD_SUBQUERIES} parent-to-child relationships",
@@ -494,7 +494,7 @@ class Binder:
         unaliased = 0
         for item in query.select:
             if isinstance(item, ast.SelectChild):
-                if aggregate or child_of is not None:
+                if aggregate:
                     raise self.error(MALFORMED_QUERY, "unexpected token: '('", item.offset)
                 child = self.bind(item.query, parent=obj)
                 relation = obj.child_relationship(item.query.object_name)
@@ -964,3 +964,13 @@ def _source_name(expression: ast.Expression) -> str:
         return ".".join(expression.parts)
     argument = _source_name(expression.argument) if expression.argument else ""
     return f"{expression.function}({argument})"
+
+
+def _child_subqueries(query: ast.Query) -> list[ast.SelectChild]:
+    """Every child subquery of `query`, those nested in child subqueries included, in text order."""
+    found = []
+    for item in query.select:
+        if isinstance(item, ast.SelectChild):
+            found.append(item)
+            found.extend(_child_subqueries(item.query))
+    return sorted(found, key=lambda c: c.offset)

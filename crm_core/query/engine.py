@@ -129,15 +129,21 @@ def execute_plan(connection: Connection, plan: Plan) -> dict:
 
 
 def _child_results(connection: Connection, child: ChildPlan, rows: list) -> dict:
+    """parent Id -> the child subquery's result for the parents of `rows` (Id first in each row),
+    with the child's own child subqueries nested in its records."""
     parent_ids = list(dict.fromkeys(row[0] for row in rows))
-    grouped: dict[str, list[dict]] = {}
+    grouped: dict[str, list] = {}
     for start in range(0, len(parent_ids), CHILD_BATCH):
         batch = parent_ids[start : start + CHILD_BATCH]
         for row in connection.execute(child.statement, {"parent_ids": batch}):
-            records = grouped.setdefault(row[child.parent_index], [])
-            if child.limit is None or len(records) < child.limit:
-                records.append(record(row, child.layout))
-    return {key: query_result(records) for key, records in grouped.items()}
+            kept = grouped.setdefault(row[child.parent_index], [])
+            if child.limit is None or len(kept) < child.limit:
+                kept.append(row)
+    nested = None
+    if child.children:
+        kept_rows = [row for kept in grouped.values() for row in kept]
+        nested = [_child_results(connection, grandchild, kept_rows) for grandchild in child.children]
+    return {key: query_result([record(row, child.layout, nested) for row in kept]) for key, kept in grouped.items()}
 
 
 def run_soql(conn: Connection | Engine, query: str, *, today: dt.date | None = None) -> dict:

@@ -37,6 +37,7 @@ from crm_core.query.lexer import RESERVED, Kind, StringValue, Token, tokenize
 
 T = TypeVar("T")
 MAX_NESTING = 50  # parenthesized condition levels; deeper queries are rejected, not recursed into
+MAX_CHILD_LEVELS = 4  # child subqueries below the root (REST API 58.0 and later: five levels in all)
 _CLAUSE_WORDS = frozenset(
     {"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "WITH", "FOR", "USING", "UPDATE", "TYPEOF", "WHEN",
      "THEN", "ELSE", "END"}
@@ -63,6 +64,7 @@ class Parser:
         self.tokens = tokens
         self.index = 0
         self.depth = 0
+        self.child_depth = 0  # levels of child subqueries around the query being parsed
 
     # --- cursor ---------------------------------------------------------------------------
 
@@ -114,7 +116,7 @@ class Parser:
 
     def query(self, *, top_level: bool = False, nested: bool = False, child: bool = False) -> Query:
         select_token = self.expect_keyword("SELECT")
-        select = self.select_list(allow_children=top_level)
+        select = self.select_list(allow_children=top_level or (child and self.child_depth < MAX_CHILD_LEVELS))
         self.expect_keyword("FROM")
         object_token = self.expect(Kind.IDENT)
         prefix = None
@@ -283,7 +285,9 @@ class Parser:
                 if not allow_children:
                     raise self.unexpected()
                 start = self.advance()
+                self.child_depth += 1
                 items.append(SelectChild(self.query(nested=True, child=True), start.offset))
+                self.child_depth -= 1
                 self.expect(Kind.RPAREN)
             elif token.is_keyword("FIELDS") and self.peek().kind is Kind.LPAREN:
                 self.index += 2

@@ -179,6 +179,7 @@ class ChildPlan:
     layout: RecordLayout
     parent_index: int
     limit: int | None
+    children: list[ChildPlan] = field(default_factory=list)  # its own child subqueries (nested levels)
 
 
 @dataclass
@@ -316,11 +317,7 @@ def plan_query(bound: BoundQuery) -> Plan:
             plan.columns.append((item.name, index, convert))
     else:
         plan.layout = _record_layout(bound, scope, columns)
-        for position, (name, kind, _) in enumerate(plan.layout.entries):
-            if kind == "child-slot":
-                item = next(i for i in bound.items if isinstance(i, ChildSelect) and i.name == name)
-                plan.children.append(_child_plan(item))
-                plan.layout.entries[position] = (name, "children", len(plan.children) - 1)
+        plan.children = _child_plans(bound, plan.layout)
     statement = _clauses(select(*columns), bound, scope).select_from(scope.from_clause)
     if bound.count_only and bound.group_by:
         statement = select(func.count().label("c0")).select_from(
@@ -469,6 +466,17 @@ def _parent_node(root: RecordLayout, ref: FieldRef, scope: _Scope, columns: list
     return node
 
 
+def _child_plans(bound: BoundQuery, layout: RecordLayout) -> list[ChildPlan]:
+    """The plans of `bound`'s child subqueries, each child slot of `layout` pointing at its plan."""
+    plans: list[ChildPlan] = []
+    for position, (name, kind, _) in enumerate(layout.entries):
+        if kind == "child-slot":
+            item = next(i for i in bound.items if isinstance(i, ChildSelect) and i.name == name)
+            plans.append(_child_plan(item))
+            layout.entries[position] = (name, "children", len(plans) - 1)
+    return plans
+
+
 def _child_plan(item: ChildSelect) -> ChildPlan:
     bound = item.query
     scope = _Scope(bound.object.name)
@@ -479,7 +487,7 @@ def _child_plan(item: ChildSelect) -> ChildPlan:
     statement = select(*columns).where(foreign_key.in_(bindparam("parent_ids", expanding=True)))
     limited = BoundQuery(**{**bound.__dict__, "limit": None, "offset": None})
     statement = _clauses(statement, limited, scope).select_from(scope.from_clause)
-    return ChildPlan(statement, layout, len(columns) - 1, bound.limit)
+    return ChildPlan(statement, layout, len(columns) - 1, bound.limit, _child_plans(bound, layout))
 
 
 # --- expressions -------------------------------------------------------------------------------

@@ -175,6 +175,52 @@ def exponent_literal_in_list_and_having(d: Any) -> Case:
     return Case(query, want, AGG)
 
 
+@case
+def child_subqueries_two_levels(d: Any) -> Case:
+    """REST API 58.0 and later: child subqueries inside child subqueries (Account, Contacts, Cases)."""
+    want = []
+    for account in d.rows["Account"]:
+        contacts = []
+        for contact in d.children("Contact", "AccountId", account["Id"]):
+            cases = [{"CaseNumber": c["CaseNumber"]} for c in d.children("Case", "ContactId", contact["Id"])]
+            contacts.append({"LastName": contact["LastName"], "Cases": cases or None})
+        want.append({"Name": account["Name"], "Contacts": contacts or None})
+    assert any(c["Cases"] for a in want for c in a["Contacts"] or []), "some contact has cases"
+    query = "SELECT Name, (SELECT LastName, (SELECT CaseNumber FROM Cases) FROM Contacts) FROM Account"
+    return Case(query, want, "Account")
+
+
+@case
+def child_subqueries_three_levels_filtered(d: Any) -> Case:
+    """Three child levels, with WHERE, ORDER BY and LIMIT applying per parent at each level."""
+
+    def filled(a: Row) -> bool:
+        return any(
+            c["Status"] == "Closed" and d.children("EmailMessage", "ParentId", c["Id"])
+            for contact in d.children("Contact", "AccountId", a["Id"])
+            for c in d.children("Case", "ContactId", contact["Id"])
+        )
+
+    account = first(d, "Account", filled)
+    contacts = []
+    for contact in d.children("Contact", "AccountId", account["Id"]):
+        cases = sorted(
+            (c for c in d.children("Case", "ContactId", contact["Id"]) if c["Status"] == "Closed"),
+            key=lambda c: c["CaseNumber"],
+        )[:2]
+        shaped = []
+        for case_row in cases:
+            emails = [{"Id": e["Id"]} for e in d.children("EmailMessage", "ParentId", case_row["Id"])]
+            shaped.append({"CaseNumber": case_row["CaseNumber"], "EmailMessages": emails or None})
+        contacts.append({"LastName": contact["LastName"], "Cases": shaped or None})
+    assert any(c["Cases"] and any(x["EmailMessages"] for x in c["Cases"]) for c in contacts), "three levels filled"
+    query = (
+        "SELECT Name, (SELECT LastName, (SELECT CaseNumber, (SELECT Id FROM EmailMessages) FROM Cases "
+        f"WHERE Status = 'Closed' ORDER BY CaseNumber LIMIT 2) FROM Contacts) FROM Account WHERE Id = '{account['Id']}'"
+    )
+    return Case(query, [{"Name": account["Name"], "Contacts": contacts or None}], "Account")
+
+
 # --- FIELDS() ------------------------------------------------------------------------------------------
 
 # Written by hand from the schema (docs/org.md): standard fields, then custom ones.

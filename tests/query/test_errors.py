@@ -178,8 +178,8 @@ SOQL_CASES: list[tuple[str, str, str, str]] = [
      MQ, "IN@2", "Nesting of semi join sub-selects is not supported"),
     ("SELECT LOWER(Subject) FROM Case", MQ, "LOWER", "Unknown function: LOWER"),
     ("SELECT Id FROM Case WHERE Subject LIKE", MQ, EOF_MARK, "unexpected token: <EOF>"),
-    ("SELECT Id, (SELECT Id, (SELECT Id FROM Cases) FROM Contacts) FROM Account", MQ, "(SELECT Id FROM",
-     "unexpected token: '('"),
+    ("SELECT Id, (SELECT Id, (SELECT Id, (SELECT Id, (SELECT Id, (SELECT Id FROM F) FROM E) FROM D) FROM C) FROM B) "
+     "FROM A", MQ, "(SELECT Id FROM F", "unexpected token: '('"),
     # --- aggregates and grouping --------------------------------------------------------------
     ("SELECT COUNT(), Id FROM Case", MQ, "SELECT", "COUNT() must be the only element in the SELECT list"),
     ("SELECT Subject, COUNT(Id) FROM Case", MQ, "Subject", "Field must be grouped or aggregated: Subject"),

@@ -333,3 +333,24 @@ def test_a_named_path_binds_like_the_dotted_path(main, named, relationship, data
     dotted = f"SELECT Id, {path} FROM Case WHERE {path} != null ORDER BY {path}"
     assert sql(aliased) == sql(dotted)
     assert plan_query(bind(aliased)).layout == plan_query(bind(dotted)).layout
+
+
+@given(st.integers(1, 7), st.lists(st.from_regex(r"[A-Z][a-z]{1,6}s", fullmatch=True), min_size=7, max_size=7))
+def test_child_subqueries_nest_four_levels_below_the_root(depth, names):
+    """A child subquery may hold another down to four levels below the root (REST API 58.0+); a
+    fifth is a syntax error at its parenthesis, whatever the relationship names."""
+    inner = ""
+    for name in reversed(names[1 : depth + 1]):
+        inner = f"(SELECT Id{', ' + inner if inner else ''} FROM {name})"
+    query = f"SELECT Id, {inner} FROM Root"
+    if depth <= 4:
+        tree, levels = parse_soql(query), 0
+        while children := [i for i in tree.select if isinstance(i, ast.SelectChild)]:
+            tree, levels = children[0].query, levels + 1
+        assert levels == depth
+    else:
+        with pytest.raises(QueryError) as caught:
+            parse_soql(query)
+        assert caught.value.text == "unexpected token: '('"
+        fifth = [i for i in range(len(query)) if query.startswith("(SELECT", i)][4]
+        assert caught.value.column == fifth + 1, "the error points at the fifth level's parenthesis"
