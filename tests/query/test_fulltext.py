@@ -217,6 +217,11 @@ def test_an_insert_out_of_id_order_ends_ranking_by_row_id(query_org_url: str) ->
             assert not fulltext.ids_follow_rowids(conn, "Issue__c")
             found = run_sosl(conn, f"FIND {{{word}}} RETURNING Issue__c(Id)")["searchRecords"]
             transaction.rollback()
+            transaction = conn.begin()
+            assert fulltext.ids_follow_rowids(conn, "Account")
+            conn.execute(text('UPDATE "Account" SET "Id" = "Id" WHERE rowid = (SELECT min(rowid) FROM "Account")'))
+            assert not fulltext.ids_follow_rowids(conn, "Account"), "any change of an Id clears the record"
+            transaction.rollback()
     finally:
         engine.dispose()
     assert [r["Id"] for r in found] == ["a1M000000000001AAA", last[:-3] + "ZZZ"], "tied: by Id"
