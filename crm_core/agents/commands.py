@@ -194,7 +194,7 @@ def delete_command(
 @runs_app.command("export")
 def export_command(
     run_id: Annotated[str, typer.Argument(help="The run to export.")],
-    out: Annotated[Path, typer.Argument(help="Output file.")],
+    out: Annotated[Path, typer.Argument(help="Output file (for inspect: a .eval/.json file, or a folder).")],
     fmt: Annotated[
         str,
         typer.Option(
@@ -215,7 +215,7 @@ def export_command(
     if fmt == "inspect":
         from crm_core.agents.inspect_log import write_inspect_log
 
-        write_inspect_log(summary.run, episodes, summary.planned, out)
+        out = write_inspect_log(summary.run, episodes, summary.planned, out)
         count = len(episodes)
     else:
         count = export_episodes(episodes, fmt, out)  # type: ignore[arg-type]  # checked above

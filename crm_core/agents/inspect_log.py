@@ -160,9 +160,12 @@ def run_eval_log(run: RunRecord, episodes: Sequence[EpisodeRecord], planned: int
 
 
 def write_inspect_log(run: RunRecord, episodes: Sequence[EpisodeRecord], planned: int, out: Path) -> Path:
-    """Write the run's eval log to `out` (``.eval``, inspect's own, or ``.json``)."""
-    if out.suffix not in {".eval", ".json"}:
-        raise UserFacingError(f"{out}: an inspect log is a .eval or a .json file")
+    """Write the run's eval log to `out` (a ``.eval`` or ``.json`` file), or into the folder `out`
+    under inspect's own file name (``TIMESTAMP_crmarena_RUN.eval``); returns the file."""
+    if out.is_dir() or not out.suffix:
+        out = out / f"{run.created_at:%Y-%m-%dT%H-%M-%S}-00-00_crmarena_{run.run_id}.eval"
+    elif out.suffix not in {".eval", ".json"}:
+        raise UserFacingError(f"{out}: an inspect log is a .eval or a .json file (or give a folder)")
     out.parent.mkdir(parents=True, exist_ok=True)
     write_eval_log(run_eval_log(run, episodes, planned), str(out))
     return out

@@ -1,14 +1,14 @@
 """A provider's limits, shared by every worker through the app store: requests per window
 (per minute by default) and episodes at once.
 
-**Requests.** Each model call reserves the provider's next free slot in one short transaction
-(the ``provider_pace`` row is locked, so workers on any machine take turns) and sleeps until
-it. Slots are ``(window + guard) / limit`` seconds apart: the `guard` (a second, a tenth of a
-shorter window) absorbs the delay between a slot and the request's arrival at the provider
-(a cold client, a busy machine, the network), so no window the provider counts holds more
-than the limit. Retries of
-rate-limited or failed calls reserve slots too: they count against the provider's limit. Time
-is the database's clock on PostgreSQL, so machines with skewed clocks agree.
+**Requests.** Each model call reserves the provider's next free slot with one upsert of its
+``provider_pace`` row (the row is locked by the statement, so workers on any machine take
+turns) and sleeps until it. Slots are ``(window + guard) / limit`` seconds apart: the `guard`
+(a second, a tenth of a shorter window) absorbs the delay between a slot and the request's
+arrival at the provider (a cold client, a busy machine, the network), so no window the
+provider counts holds more than the limit. Retries of rate-limited or failed calls reserve
+slots too: they count against the provider's limit. Time is the database's clock on
+PostgreSQL, so machines with skewed clocks agree.
 
 **Episodes at once.** On PostgreSQL a provider's `concurrency` is a set of that many session
 advisory locks: an episode holds one for as long as it plays, on a connection of its own, so

@@ -4,10 +4,11 @@ run's samples, epochs, scores, messages and results."""
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from statistics import mean
 
 import pytest
-from inspect_ai.log import read_eval_log
+from inspect_ai.log import list_eval_logs, read_eval_log, read_eval_log_sample_summaries
 
 from crm_core.agents.run_store import load_episodes
 from crm_core.agents.service import RunConfig, run
@@ -25,19 +26,26 @@ def app(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("framework", "model", "suffix"), [("fc", "oracle", "eval"), ("act", "baseline:random", "json")]
+    ("framework", "model", "name"),
+    [("fc", "oracle", "r.eval"), ("act", "baseline:random", ""), ("fc", "oracle", "r.json")],
 )
-def test_an_exported_run_reads_back_in_inspect(cli, app, tiny_tasks_org, tmp_path, framework, model, suffix):
+def test_an_exported_run_reads_back_in_inspect(cli, app, tiny_tasks_org, tmp_path, framework, model, name):
     url, store = app
     config = RunConfig(run_id=f"r-{framework}", framework=framework, model=model, org_db=tiny_tasks_org, **SELECTION)
     run(config, store=store)
     episodes = {(e.instance_idx, e.trial): e for e in load_episodes(store, config.run_id)}
-    out = tmp_path / "logs" / f"{config.run_id}.{suffix}"
-    code, printed, err = cli("runs", "export", config.run_id, str(out), "--format", "inspect", "--app-db", url)
+    folder = tmp_path / "logs"  # a file named OUT, or inspect's own name in the folder OUT
+    target = str(folder / name)
+    code, printed, err = cli("runs", "export", config.run_id, target, "--format", "inspect", "--app-db", url)
     assert code == 0, err
     assert f"Wrote {len(episodes)} episodes" in printed
+    listed = [Path(info.name).name for info in list_eval_logs(str(folder))]  # what `inspect view` lists
+    assert len(listed) == (0 if name.endswith(".json") else 1)  # a .json log is listed under inspect's names only
+    out = folder / (name or listed[0])
 
     log = read_eval_log(str(out))
+    summaries = read_eval_log_sample_summaries(str(out))  # what its sample list shows
+    assert sorted(s.scores["crm_reward"].value for s in summaries) == sorted(e.reward for e in episodes.values())
     assert log.status == "success" and log.eval.task == "crmarena" and log.eval.config.epochs == 2
     assert {(s.id, s.epoch) for s in log.samples} == {(idx, trial + 1) for idx, trial in episodes}
     for sample in log.samples:
@@ -75,4 +83,4 @@ def test_an_inspect_log_needs_an_inspect_file_name(cli, app, tiny_tasks_org, tmp
         store=store,
     )
     code, _, err = cli("runs", "export", "r1", str(tmp_path / "r1.txt"), "--format", "inspect", "--app-db", url)
-    assert code == 1 and "an inspect log is a .eval or a .json file" in err
+    assert code == 1 and "an inspect log is a .eval or a .json file (or give a folder)" in err
