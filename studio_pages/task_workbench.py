@@ -24,6 +24,7 @@ from crm_core.studies import StudyDefinition, claim_next_item, definition_of, ra
 from crm_core.studies.rated_runs import agent_options, item_instance, study_agent, study_runs
 from crm_core.studio.console import console_summary, query_tool
 from crm_core.studio.explorer import id_titles, name_ids_in_text, org_connection
+from crm_core.studio.query_tables import name_text
 from crm_core.studio.replay import (
     ChangeRow,
     Trajectory,
@@ -250,7 +251,7 @@ def show_trajectory_steps(trajectory: Trajectory, key: str) -> None:
     with org_connection(org) as conn:
         names = id_titles(conn, trajectory_ids(trajectory))
     for step in trajectory.steps:
-        with st.expander(f"{step.number}. {step.summary}", expanded=False):
+        with st.expander(f"{step.number}. {name_text(step.summary, names)}", expanded=False):
             if step.thought:
                 st.caption(step.thought)
             st.json(step.arguments or {})

@@ -179,7 +179,8 @@ def render_trajectory(trajectory: Trajectory, side: str, param: str, search: str
         numbers,
         key=key,
         format_func=lambda n: (
-            f"{'✗' if by_number[n].failed else '·'} {n}. {by_number[n].summary}" + ("  🔎" if n in matches else "")
+            f"{'✗' if by_number[n].failed else '·'} {n}. {name_text(by_number[n].summary, names)}"
+            + ("  🔎" if n in matches else "")
         ),
         on_change=remember_step,
         args=(key, param),

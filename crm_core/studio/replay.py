@@ -336,9 +336,10 @@ def align_steps(a: Trajectory, b: Trajectory) -> list[tuple[Step | None, Step | 
 
 
 def trajectory_ids(trajectory: Trajectory) -> set[str]:
-    """The record ids a person reads in a trajectory: its answers and its observations' tables."""
+    """The record ids a person reads in a trajectory: its answers, step summaries and observations' tables."""
     found = text_ids(trajectory.answer) | text_ids(trajectory.gold)
     for step in trajectory.steps:
+        found |= text_ids(step.summary)
         table = query_table(step.observation) if step.observation else None
         if table is not None:
             found |= table_ids(table)

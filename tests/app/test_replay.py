@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from runs_org import BASELINE_RUN, ORACLE_RUN, RunsStudio, build_runs_studio, open_page
+from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 
 from crm_core.agents.records import ActionRecord, EpisodeRecord, MessageRecord, RunRecord, ToolCallRecord
@@ -250,7 +251,10 @@ def test_expert_session_beside_the_agent(page_env):
     assert not at.exception
     headers = [s.value for s in at.subheader]
     assert headers[1].startswith("expert erin")
-    assert at.radio[1].options == ["· 1. get_issues(…)", f"· 2. respond: {instance.answer_text}"]
+    with create_engine(page_env.org_url).connect() as conn:  # an id in a step is shown with its name
+        name = conn.execute(text('SELECT Name FROM "User" WHERE Id = :id'), {"id": instance.answer_text}).scalar()
+    assert name, "the first instance's answer is an agent's id"
+    assert at.radio[1].options == ["· 1. get_issues(…)", f"· 2. respond: {name} ({instance.answer_text})"]
 
 
 OBSERVATIONS = st.sampled_from(["[]", "[{'Id': '500A'}]", "Error: bad argument", "MALFORMED_QUERY: near x", "42"])
