@@ -276,16 +276,25 @@ def _match(rows: list[tuple[str, list[str]]], successful: str, failed: str, job_
     for source_id, values in rows:
         waiting[tuple(values)].append(source_id)
     outcome = BatchOutcome(records=len(rows))
+    unpaired: list[str] = []
     for line in _read_csv(successful)[1:]:
         queue = waiting.get(tuple(line[2:]))
         if queue:
             outcome.ids[queue.popleft()] = line[0]
+        else:
+            unpaired.append(line[0])
     for line in _read_csv(failed)[1:]:
         queue = waiting.get(tuple(line[2:]))
         if queue:
             outcome.failures.append((queue.popleft(), line[1]))
-    for queue in waiting.values():  # neither succeeded nor failed: the job stopped before them
-        outcome.failures += [(source_id, job_error or "not processed") for source_id in queue]
+    left = [source_id for queue in waiting.values() for source_id in queue]
+    if unpaired:  # the target changed a value in its echo: created, but which record is which is unknown
+        reason = (
+            f"created on the target (one of {', '.join(unpaired[:3])}...) but its result row differs from the upload"
+        )
+    else:  # neither succeeded nor failed: the job stopped before them
+        reason = job_error or "not processed"
+    outcome.failures += [(source_id, reason) for source_id in left]
     return outcome
 
 

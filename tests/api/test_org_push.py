@@ -28,6 +28,7 @@ from crm_core.org.push import PushState, connect, push_org, pushed_fields
 from crm_core.org.schema import OBJECT_MODELS
 from tests.api.conftest import PASSWORDS, app_store_with_users
 
+pytestmark = pytest.mark.slow  # a server per test and thousands of records through it
 BATCH = 150  # small jobs, so most objects take several
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -138,3 +138,13 @@ def test_push_needs_credentials(cli, monkeypatch) -> None:
     monkeypatch.delenv("SF_PASSWORD", raising=False)
     code, _out, err = cli("org", "push", "--instance-url", "https://127.0.0.1:9")
     assert code == 1 and "give a session id" in err
+
+
+def test_a_result_row_that_differs_from_the_upload_is_reported() -> None:
+    sent = [("src1", ["Ada "]), ("src2", ["Bob"])]
+    echoed = _results(["sf__Id", "sf__Created", "v"], [["tgt1", "true", "Ada"], ["tgt2", "true", "Bob"]])
+    outcome = _match(sent, echoed, _results(["sf__Id", "sf__Error", "v"], []))
+    assert outcome.ids == {"src2": "tgt2"}
+    assert outcome.failures == [
+        ("src1", "created on the target (one of tgt1...) but its result row differs from the upload")
+    ]
