@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
@@ -139,22 +140,26 @@ def _cli(app_db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedPr
     )
 
 
-def test_cli_adds_lists_and_resets(app_db_url, sessions):
+def test_cli_adds_lists_and_resets(app_db_url, sessions, cli, monkeypatch):
+    # One real process: the password arrives through a piped standard input.
     added = _cli(app_db_url, "add", "--username", "Ivy", "--role", "expert", stdin="ivy-password\n")
     assert added.returncode == 0, added.stderr
     assert "Added expert ivy." in added.stdout and "Generated" not in added.stdout
-    generated = _cli(app_db_url, "add", "--username", "jo", "--role", "researcher")
-    assert generated.returncode == 0, generated.stderr
-    password = generated.stdout.split("Generated password for jo: ")[1].split()[0]
-    listed = _cli(app_db_url, "list")
-    assert "ivy" in listed.stdout and "researcher" in listed.stdout
-    reset = _cli(app_db_url, "set-password", "--username", "ivy", stdin="new-password\n")
-    assert reset.returncode == 0, reset.stderr
-    too_long = _cli(app_db_url, "add", "--username", "kim", "--role", "expert", stdin="x" * 80 + "\n")
-    assert too_long.returncode == 1
-    assert too_long.stderr.strip().splitlines()[-1] == (
-        "Error: password is 80 bytes long; bcrypt allows at most 72 bytes"
-    )
+
+    def users(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        return cli("users", *args, "--app-db", app_db_url)
+
+    code, out, err = users("add", "--username", "jo", "--role", "researcher")
+    assert code == 0, err
+    password = out.split("Generated password for jo: ")[1].split()[0]
+    code, out, err = users("list")
+    assert "ivy" in out and "researcher" in out
+    code, out, err = users("set-password", "--username", "ivy", stdin="new-password\n")
+    assert code == 0, err
+    code, out, err = users("add", "--username", "kim", "--role", "expert", stdin="x" * 80 + "\n")
+    assert code == 1
+    assert err.strip().splitlines()[-1] == "Error: password is 80 bytes long; bcrypt allows at most 72 bytes"
     with sessions() as session:
         assert verify_password(session, "jo", password)
         assert verify_password(session, "ivy", "new-password")

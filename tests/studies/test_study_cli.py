@@ -15,7 +15,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_study_lifecycle_from_the_command_line(tmp_path, app_db_url, id_org):
+def test_study_lifecycle_from_the_command_line(tmp_path, app_db_url, id_org, cli):
     good = tmp_path / "cases.yaml"
     good.write_text(study_yaml(cases=4), encoding="utf-8")
     bad = tmp_path / "bad.yaml"
@@ -27,25 +27,26 @@ def test_study_lifecycle_from_the_command_line(tmp_path, app_db_url, id_org):
     assert checked.stderr.strip().splitlines()[-1].startswith(f"Error: {bad}:{bad_line}: ratings_per_item: ")
     assert "Traceback" not in checked.stderr
 
+    # The rest runs in this process: the one-line error above already crossed a real process boundary.
     store = ["--app-db", app_db_url]
-    loaded = _cli("load", str(good), "--org-db", id_org[0], *store)
-    assert loaded.returncode == 0, loaded.stderr
-    assert "Study cases is loaded: 4 items, 2 ratings per item." in loaded.stdout
-    again = _cli("load", str(good), "--org-db", id_org[0], *store)
-    assert again.returncode == 0, again.stderr
-    assert "Study cases is already loaded and unchanged (4 items, 2 ratings per item)" in again.stdout
-    listed = _cli("list", *store)
-    assert "cases" in listed.stdout and "0/8" in listed.stdout and "open" in listed.stdout
-    closed = _cli("close", "cases", *store)
-    assert closed.returncode == 0 and "closed" in closed.stdout
-    shown = _cli("progress", "cases", *store)
-    assert "cases (closed): 0/8 ratings, 0/4 items complete" in shown.stdout
-    assert _cli("reopen", "cases", *store).returncode == 0
-    missing = _cli("close", "nope", *store)
-    assert missing.returncode == 1 and "no study 'nope'" in missing.stderr
+    code, out, err = cli("studies", "load", str(good), "--org-db", id_org[0], *store)
+    assert code == 0, err
+    assert "Study cases is loaded: 4 items, 2 ratings per item." in out
+    code, out, err = cli("studies", "load", str(good), "--org-db", id_org[0], *store)
+    assert code == 0, err
+    assert "Study cases is already loaded and unchanged (4 items, 2 ratings per item)" in out
+    code, out, err = cli("studies", "list", *store)
+    assert "cases" in out and "0/8" in out and "open" in out
+    code, out, err = cli("studies", "close", "cases", *store)
+    assert code == 0 and "closed" in out
+    code, out, err = cli("studies", "progress", "cases", *store)
+    assert "cases (closed): 0/8 ratings, 0/4 items complete" in out
+    assert cli("studies", "reopen", "cases", *store)[0] == 0
+    code, out, err = cli("studies", "close", "nope", *store)
+    assert code == 1 and "no study 'nope'" in err
 
 
-def test_shipped_realism_study_checks():
+def test_shipped_realism_study_checks(cli):
     realism = Path(__file__).resolve().parents[2] / "studies" / "realism.yaml"
-    checked = _cli("check", str(realism))
-    assert checked.returncode == 0 and "study 'realism' is valid (4 dimensions)" in checked.stdout
+    code, out, err = cli("studies", "check", str(realism))
+    assert code == 0 and "study 'realism' is valid (4 dimensions)" in out
