@@ -17,11 +17,25 @@ from crm_core.db import sqlite_path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m crm_core ARGS`` in a real process (kept where the process boundary matters)."""
     env = {k: v for k, v in os.environ.items() if k not in {"CRM_ORG_DB", "CRM_APP_DB"}}
     return subprocess.run(
         [sys.executable, "-m", "crm_core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
+
+
+@pytest.fixture
+def cli(cli, monkeypatch):
+    """The same command run in this process (the conftest `cli`), shaped as a finished process."""
+    monkeypatch.delenv("CRM_ORG_DB", raising=False)
+    monkeypatch.delenv("CRM_APP_DB", raising=False)
+
+    def invoke(*args: str) -> subprocess.CompletedProcess[str]:
+        code, out, err = cli(*args)
+        return subprocess.CompletedProcess(["crm_core", *args], code, out, err)
+
+    return invoke
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -34,7 +48,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
         assert fragment in lines[0]
 
 
-def test_stats_json_and_check_ok(tiny_org_url: str) -> None:
+def test_stats_json_and_check_ok(tiny_org_url: str, cli) -> None:
     result = cli("org", "stats", "--json", "--org-db", tiny_org_url)
     assert result.returncode == 0, result.stderr
     stats = json.loads(result.stdout)
@@ -44,13 +58,13 @@ def test_stats_json_and_check_ok(tiny_org_url: str) -> None:
     assert "OK" in check.stdout
 
 
-def test_stats_table(tiny_org_url: str) -> None:
+def test_stats_table(tiny_org_url: str, cli) -> None:
     result = cli("org", "stats", "--org-db", tiny_org_url)
     assert result.returncode == 0
     assert "CaseHistory__c" in result.stdout and "digest:" in result.stdout
 
 
-def test_check_prints_violations_and_exits_1(tiny_org_url: str, tmp_path: Path) -> None:
+def test_check_prints_violations_and_exits_1(tiny_org_url: str, tmp_path: Path, cli) -> None:
     copy = tmp_path / "broken.db"
     shutil.copy(sqlite_path(tiny_org_url), copy)
     engine = create_engine(f"sqlite:///{copy}")
@@ -63,7 +77,7 @@ def test_check_prints_violations_and_exits_1(tiny_org_url: str, tmp_path: Path) 
     assert "[case-history] Case 500" in result.stdout
 
 
-def test_generate_then_refuse_to_overwrite(tmp_path: Path) -> None:
+def test_generate_then_refuse_to_overwrite(tmp_path: Path, cli) -> None:
     url = f"sqlite:///{tmp_path / 'org.db'}"
     first = cli("generate", "--cases", "40", "--seed", "3", "--org-db", url)
     assert first.returncode == 0, first.stderr
@@ -82,19 +96,19 @@ def test_generate_then_refuse_to_overwrite(tmp_path: Path) -> None:
         (["org", "stats", "--org-db", "sqlite:////nonexistent/dir/org.db"], ["no org database"]),
     ],
 )
-def test_bad_input_is_a_one_line_error(args: list[str], fragments: list[str], tmp_path: Path) -> None:
+def test_bad_input_is_a_one_line_error(args: list[str], fragments: list[str], tmp_path: Path, cli) -> None:
     if "--org-db" not in args:
         args = [*args, "--org-db", f"sqlite:///{tmp_path / 'x.db'}"]
     assert_one_line_error(cli(*args), *fragments)
 
 
 def test_unreachable_server_is_a_one_line_error() -> None:
-    result = cli("generate", "--scale", "tiny", "--org-db", "postgresql://crm:secret@127.0.0.1:1/nothing")
+    result = run_process("generate", "--scale", "tiny", "--org-db", "postgresql://crm:secret@127.0.0.1:1/nothing")
     assert_one_line_error(result, "cannot open the org database")
     assert "secret" not in result.stderr
 
 
-def test_stats_on_an_empty_database_is_a_one_line_error(tmp_path: Path) -> None:
+def test_stats_on_an_empty_database_is_a_one_line_error(tmp_path: Path, cli) -> None:
     empty = tmp_path / "empty.db"
     create_engine(f"sqlite:///{empty}").connect().close()
     assert_one_line_error(cli("org", "stats", "--org-db", f"sqlite:///{empty}"), "no generated org")
