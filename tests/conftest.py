@@ -24,6 +24,19 @@ settings.register_profile("crm", deadline=None, suppress_health_check=[HealthChe
 settings.load_profile("crm")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_bcrypt() -> Iterator[None]:
+    """Real bcrypt at its lowest work factor for users the tests create (session fixtures too).
+
+    Checking a password costs what its stored hash says, so studios and API servers started by
+    the tests sign their users in cheaply as well. The work factor the product uses is checked
+    where a real `users add` process stores a hash (tests/store/test_users.py).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("crm_core.users.accounts.BCRYPT_ROUNDS", 4)
+        yield
+
+
 def _pg_admin_url() -> str:
     url = os.environ.get("CRM_TEST_PG_URL")
     if not url:

@@ -62,9 +62,3 @@ def make_users(sessions) -> Callable[[int], list[str]]:
         return names
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _cheap_bcrypt(monkeypatch) -> None:
-    """Real bcrypt at its lowest work factor: these tests create many users."""
-    monkeypatch.setattr("crm_core.users.accounts.BCRYPT_ROUNDS", 4)
