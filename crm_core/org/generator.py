@@ -51,6 +51,11 @@ CaseBatch = tuple[list[Row], list[Row], list[Row], list[Row], list[Row]]
 _DAY_DATES = np.array([START.date() + dt.timedelta(days=d) for d in range(DAYS)], dtype=object)
 _MONTH_OF_DAY = np.array([d.month for d in _DAY_DATES], dtype=np.int64)
 _FREE_MAIL = ("example.com", "example.net", "example.org", "mail.example.com")
+# Case origins (Email, Web, Phone, Chat): the overall mix, and how a customer's voice shifts it.
+CHANNEL_MIX = (0.35, 0.2, 0.25, 0.2)
+CASUAL_CHANNELS = (0.7, 1.0, 0.8, 2.2)
+TERSE_CHANNELS = (0.8, 1.2, 1.3, 1.0)
+DETAILED_CHANNELS = (1.5, 1.0, 0.9, 0.7)
 
 
 def generate_org(
@@ -150,8 +155,8 @@ class OrgPlan:
         )
         self._plan_people(np.random.default_rng([seed, 3]))
         self._plan_orders(np.random.default_rng([seed, 4]))
+        self._plan_voices(np.random.default_rng([seed, 6]))  # before the cases: voices choose channels
         self._plan_cases(np.random.default_rng([seed, 5]))
-        self._plan_voices(np.random.default_rng([seed, 6]))
         self._plan_knowledge(knowledge_rng)
 
     # products and price books
@@ -318,7 +323,7 @@ class OrgPlan:
         p_open = np.where(age_days < 150, 0.95 * np.exp(-age_days / 45), np.where(age_days < 365, 0.04, 0.0))
         is_open = (closed > end) | (rng.random(n) < p_open)
         self.case_closed = np.where(is_open, -1, closed)
-        self.case_origin = rng.choice(4, size=n, p=[0.35, 0.2, 0.25, 0.2])  # Email, Web, Phone, Chat
+        self.case_origin = self._channels(account, rng.random(n))
         self.case_priority_roll = rng.random(n)
         self.case_open_status = rng.integers(0, 2, n)
         tone_roll = rng.random(n)
@@ -336,6 +341,17 @@ class OrgPlan:
         n_rules = 12
         violated = np.where(rng.random(n_policy) < 0.3, -1, rng.integers(0, n_rules, n_policy))
         self.policy_case = dict(zip(picked.tolist(), violated.tolist(), strict=True))
+
+    def _channels(self, account: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Each case's origin (0 Email, 1 Web, 2 Phone, 3 Chat) from its customer's voice: casual
+        writers chat, detailed writers email, terse ones call or use the web form."""
+        weight = np.tile(np.array(CHANNEL_MIX), (len(account), 1))
+        weight[self.cust_casual[account]] *= CASUAL_CHANNELS
+        detail = self.cust_detail[account]
+        weight[detail == 0] *= TERSE_CHANNELS
+        weight[detail == 2] *= DETAILED_CHANNELS
+        cdf = np.cumsum(weight, axis=1)
+        return np.minimum((cdf / cdf[:, -1:] <= u[:, None]).sum(axis=1), 3)
 
     def _draw_issues(self, rng: np.random.Generator, product: np.ndarray, month: np.ndarray) -> np.ndarray:
         lat = self.latents

@@ -93,7 +93,8 @@ def org_scale() -> str:
 
 def generate_first_org(url: str, progress: ProgressCallback) -> None:
     """Generate the org of first start at :func:`org_scale` and its task set, reporting `progress`."""
-    generate_org(url, scale=org_scale(), progress=progress)
+    # one process: forking the studio's multi-threaded server for text workers is not safe
+    generate_org(url, scale=org_scale(), progress=progress, workers=1)
     build_tasks(url, progress=progress)
 
 
