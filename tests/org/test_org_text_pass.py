@@ -20,7 +20,6 @@ from crm_core.org.generator import generate_org
 from crm_core.org.schema import Case, EmailMessage, LatentCasePolicy, LiveChatTranscript, OrgInfo
 from crm_core.org.text_pass import FIELDS, Piece, facts_in, frame, rejection, rewrite_org_text
 from tests.agents.openai_server import Reply, openai_server
-from tests.org.test_org_cli import cli
 
 PRICES = PriceTable(prices={"openai:scripted": Price(input=2.0, output=10.0)})
 FAST = RetryPolicy(attempts=2, initial_wait_s=0.01, max_wait_s=0.02)
@@ -224,20 +223,19 @@ _COLUMNS = {
 }
 
 
-@pytest.mark.slow
-def test_generate_with_a_text_model_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_with_a_text_model_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
     monkeypatch.setenv("COLUMNS", "200")  # the report table on one line per field
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     args = ["generate", "--scale", "tiny", "--seed", "7", "--org-db", url, "--force", "--text-limit", "3"]
     with openai_server(faithful) as server:
         args += ["--text-model", "openai:scripted", "--text-base-url", server.base_url]
         args += ["--text-cache", str(tmp_path / "cache.jsonl")]
-        first = cli(*args)
+        code, _, first = cli(*args)
         sent = len(server.requests)
-        again = cli(*args)
-    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+        code_again, _, again = cli(*args)
+    assert code == 0 and code_again == 0, first + again
     assert sent == 4 * 3 and len(server.requests) == sent  # the second run is answered from the cache
-    assert "Text pass through openai:scripted" in first.stderr and "Generated the org" in first.stderr
-    row = next(line for line in again.stderr.splitlines() if "Case.Description" in line and "│" in line)
+    assert "Text pass through openai:scripted" in first and "Generated the org" in first
+    row = next(line for line in again.splitlines() if "Case.Description" in line and "│" in line)
     cells = [cell.strip() for cell in row.split("│") if cell.strip()]
     assert cells[1:6] == ["3", "3", "0", "3", "0"]  # records, rewritten, kept template, from cache, requests
