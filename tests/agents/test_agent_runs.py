@@ -115,8 +115,13 @@ def _wait_until_stored(store, count: int, process: subprocess.Popen, log: Path) 
         time.sleep(0.05)
 
 
-def _kill_and_resume(app_url: str, org_url: str, task_file: Path, instances, tmp_path: Path, interrupt: bool) -> None:
-    """Start a run, (interrupt it with Ctrl-C and start it again,) SIGKILL it, resume it, check it."""
+def _kill_and_resume(
+    app_url: str, org_url: str, task_file: Path, instances, tmp_path: Path, interrupt: bool, cli, monkeypatch
+) -> None:
+    """Start a run, (interrupt it with Ctrl-C and start it again,) SIGKILL it, resume it, check it.
+
+    The interrupted and killed runs are real processes; the resume and the score run in this one.
+    """
     store = open_app_store(app_url)
     planned = 2 * len(instances)
     common = ["--run-id", "killed", "--app-db", app_url, "--org-db", org_url, "--task-file", str(task_file)]
@@ -144,27 +149,27 @@ def _kill_and_resume(app_url: str, org_url: str, task_file: Path, instances, tmp
         process.wait()
         killed_at = _stored_count(store)
         assert 4 <= killed_at < planned
-        resumed = subprocess.run(_cli("run", *common), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-        assert resumed.returncode == 0, resumed.stderr[-2000:]
-        assert f"{killed_at} of {planned} episodes already done" in resumed.stderr
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        code, _, err = cli("run", *common)
+        assert code == 0, err[-2000:]
+        assert f"{killed_at} of {planned} episodes already done" in err
     episodes = load_episodes(store, "killed")
     assert Counter((e.instance_idx, e.trial) for e in episodes) == Counter(
         {(i.idx, t): 1 for i in instances for t in range(2)}
     )
     gold = {i.idx: i.answer for i in instances}
     assert all(e.end_reason == "responded" and e.answer == gold[e.instance_idx] for e in episodes)
-    scored = subprocess.run(
-        _cli("score", "killed", "--json", "--app-db", app_url), cwd=REPO, capture_output=True, text=True, timeout=300
-    )
-    assert scored.returncode == 0, scored.stderr
-    assert '"completed": 24' in scored.stdout and '"overall": 1.0' in scored.stdout
+    code, out, err = cli("score", "killed", "--json", "--app-db", app_url)
+    assert code == 0, err
+    assert '"completed": 24' in out and '"overall": 1.0' in out
     store.kw["bind"].dispose()
 
 
-def test_interrupt_sigkill_and_resume_sqlite(tmp_path, contact_org, instances, task_file):
-    _kill_and_resume(f"sqlite:///{tmp_path / 'app.db'}", contact_org[0], task_file, instances, tmp_path, True)
+def test_interrupt_sigkill_and_resume_sqlite(tmp_path, contact_org, instances, task_file, cli, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    _kill_and_resume(url, contact_org[0], task_file, instances, tmp_path, True, cli, monkeypatch)
 
 
 @pytest.mark.postgres
-def test_sigkill_and_resume_postgres(tmp_path, app_db_pg_url, contact_org, instances, task_file):
-    _kill_and_resume(app_db_pg_url, contact_org[0], task_file, instances, tmp_path, False)
+def test_sigkill_and_resume_postgres(tmp_path, app_db_pg_url, contact_org, instances, task_file, cli, monkeypatch):
+    _kill_and_resume(app_db_pg_url, contact_org[0], task_file, instances, tmp_path, False, cli, monkeypatch)
