@@ -126,3 +126,14 @@ def test_case_batches_drawn_by_several_processes_give_the_same_org(tmp_path, mon
         engine.dispose()
         assert names == [f"{n:08d}" for n in range(1, len(names) + 1)]
     assert digests[1] == digests[2]
+
+
+@pytest.mark.postgres
+def test_case_batches_from_workers_load_into_postgresql_alike(tmp_path, monkeypatch, pg_url: str) -> None:
+    import crm_core.org.generator as generator
+
+    monkeypatch.setattr(generator, "BATCH", 70)
+    sqlite = f"sqlite:///{tmp_path / 'one.db'}"
+    generate_org(sqlite, scale="tiny", seed=7, workers=1)
+    generate_org(pg_url, scale="tiny", seed=7, workers=2)  # forked while the COPY transaction is open
+    assert stats_of(pg_url).digest == stats_of(sqlite).digest
