@@ -7,6 +7,7 @@ messages instead of tracebacks.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -18,28 +19,43 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    # Imported here so that each package's commands attach themselves to `app`.
-    from crm_core.agents import commands as agents_commands
-    from crm_core.api import commands as api_commands
-    from crm_core.org import commands as org_commands
-    from crm_core.query import commands as query_commands
-    from crm_core.studies import commands as studies_commands
-    from crm_core.sweeps import commands as sweeps_commands
-    from crm_core.tasks import commands as tasks_commands
-    from crm_core.users import commands as users_commands
+COMMAND_PACKAGES = {
+    "generate": "tasks",
+    "tasks": "tasks",
+    "org": "org",
+    "soql": "query",
+    "sosl": "query",
+    "run": "agents",
+    "score": "agents",
+    "runs": "agents",
+    "sweep": "sweeps",
+    "worker": "sweeps",
+    "studies": "studies",
+    "export": "studies",
+    "users": "users",
+    "serve": "api",
+}
+"""The package whose ``commands`` module defines each top-level command or group."""
 
-    for package in (
-        tasks_commands,  # `generate` first
-        org_commands,
-        query_commands,
-        agents_commands,
-        sweeps_commands,
-        studies_commands,
-        users_commands,
-        api_commands,
-    ):
-        package.register(app)
+PACKAGE_ORDER = ("tasks", "org", "query", "agents", "sweeps", "studies", "users", "api")
+"""The order of the packages in the help (`generate` first)."""
+
+
+@app.callback()
+def _root() -> None:
+    # A callback keeps `app` a group when only one package's single command is registered.
+    pass
+
+
+def _register(command: str | None = None) -> None:
+    """Attach the commands of `command`'s package, or of every package (help, unknown commands).
+
+    Importing one package's commands instead of all keeps the start of a command (a worker, a
+    server) from importing what it never uses.
+    """
+    packages = [COMMAND_PACKAGES[command]] if command in COMMAND_PACKAGES else PACKAGE_ORDER
+    for package in packages:
+        importlib.import_module(f"crm_core.{package}.commands").register(app)
 
 
 BARE_OPTION_VALUES = {"--writable": "sandbox"}
@@ -54,10 +70,11 @@ def fill_bare_options(args: list[str]) -> list[str]:
 
 def main() -> None:
     """Run the CLI; expected errors print one line to stderr and exit 1."""
-    _register()
+    args = fill_bare_options(sys.argv[1:])
+    _register(args[0] if args else None)
     try:
         # Without standalone mode Click returns (rather than raises) the code of `typer.Exit`.
-        exit_code = app(args=fill_bare_options(sys.argv[1:]), standalone_mode=False)
+        exit_code = app(args=args, standalone_mode=False)
     except UserFacingError as exc:
         typer.echo(f"Error: {exc}", err=True)
         sys.exit(1)

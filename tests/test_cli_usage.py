@@ -31,3 +31,21 @@ def test_usage_errors_print_a_usage_line_and_exit_2(args, message):
     assert "Traceback" not in done.stderr + done.stdout
     assert done.stderr.startswith("Usage: python -m crm_core ")
     assert message in done.stderr
+
+
+def test_every_top_level_command_names_the_package_that_defines_it():
+    """`python -m crm_core CMD` imports only COMMAND_PACKAGES[CMD]: that package must define CMD."""
+    import importlib
+
+    import typer
+
+    from crm_core.cli import COMMAND_PACKAGES, PACKAGE_ORDER
+
+    defined = {}
+    for package in PACKAGE_ORDER:
+        app = typer.Typer()
+        importlib.import_module(f"crm_core.{package}.commands").register(app)
+        names = [c.name or c.callback.__name__ for c in app.registered_commands]
+        names += [g.name or g.typer_instance.info.name for g in app.registered_groups]
+        defined.update(dict.fromkeys(names, package))
+    assert defined == COMMAND_PACKAGES
