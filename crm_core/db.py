@@ -7,7 +7,9 @@ PostgreSQL sessions start with ``default_transaction_read_only``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -115,7 +117,8 @@ def make_readonly_engine(url: str) -> Engine:
             dbapi_connection.execute("PRAGMA query_only=ON")
             # up to 64 MiB of pages kept per connection (SQLite's default is 2 MiB): a search at
             # `large` reads ~10 MiB of index and rows, re-read from the OS on every query before
-            dbapi_connection.execute(f"PRAGMA cache_size=-{READONLY_CACHE_KIB}")
+            with contextlib.suppress(sqlite3.OperationalError):  # a locked file: the first query reports it
+                dbapi_connection.execute(f"PRAGMA cache_size=-{READONLY_CACHE_KIB}")
 
         return engine
     return create_engine(
