@@ -11,11 +11,12 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from inspect_ai import eval as inspect_eval
+from inspect_ai import eval as _inspect_eval
 from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
@@ -58,6 +59,13 @@ def next_call(plans, question: str, turns_done: int) -> tuple[str, dict[str, Any
 def with_usage(output: ModelOutput) -> ModelOutput:
     output.usage = ModelUsage(input_tokens=10, output_tokens=5, total_tokens=15)  # no tokenizer download
     return output
+
+
+def inspect_eval(*args: Any, **kwargs: Any) -> Any:
+    """inspect's eval in a thread of its own: it starts an event loop, and a worker that drove
+    Chromium through Playwright's sync API earlier in the session has one running already."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_inspect_eval, *args, **kwargs).result()
 
 
 def test_inspect_plays_the_oracle_through_our_tools_and_scores_with_ours(tiny_tasks_org, tmp_path):
