@@ -121,6 +121,9 @@ def serve(
         # Read request heads up to 1 MiB so that the app answers an oversized one with
         # Salesforce's 414/431 JSON (the 16,384-byte limit) rather than h11's bare 400.
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
+        # Keep idle connections for 75 s (uvicorn's default is 5): a client polling a Bulk API job
+        # reuses its pooled connection after a pause, and a connection closed under it fails the call.
+        timeout_keep_alive=75,
     )
 
 
