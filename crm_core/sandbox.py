@@ -59,7 +59,9 @@ def make_sandbox_engine(org_url: str) -> Engine:
 
     The pool has no upper bound (every live sandbox holds a connection). PostgreSQL statements
     are never prepared on the server, since a prepared plan would keep reading the org's table
-    after a sandbox view started to shadow it.
+    after a sandbox view started to shadow it. PostgreSQL connections run in autocommit: a read
+    is one round trip (no ``BEGIN``/``ROLLBACK`` around it) and :meth:`Sandbox.atomic` opens its
+    writing transaction with one ``BEGIN READ WRITE``.
     """
     url = normalize_url(org_url)
     if is_sqlite(url):
@@ -80,6 +82,7 @@ def make_sandbox_engine(org_url: str) -> Engine:
         pool_pre_ping=True,
         pool_size=8,
         max_overflow=-1,
+        isolation_level="AUTOCOMMIT",
         connect_args={"options": "-c default_transaction_read_only=on", "prepare_threshold": None},
     )
 
@@ -253,9 +256,10 @@ class Sandbox:
             if self.conn.in_transaction():
                 self.conn.commit()  # the implicit transaction of earlier reads
             if self._dialect != "sqlite":
-                # The session defaults to read-only; creating temporary objects needs a writing
-                # transaction (filling temporary tables would not).
-                self.conn.execute(text("SET TRANSACTION READ WRITE"))
+                # Autocommit connection, read-only session: creating temporary objects needs a
+                # writing transaction (filling temporary tables would not). The driver commits or
+                # rolls back the transaction this statement opens.
+                self.conn.exec_driver_sql("BEGIN READ WRITE")
             overlaid, touched = set(self._overlaid), set(self._touched)
             self._depth = 1
             try:
@@ -384,8 +388,16 @@ class Sandbox:
                 self.conn.rollback()
             if not self._touched:
                 return
-            for object_name in sorted(self._touched):
-                self.conn.execute(delete(self.tables(object_name).changes))
+            if self._dialect == "sqlite":
+                for object_name in sorted(self._touched):
+                    self.conn.execute(delete(self.tables(object_name).changes))
+            else:  # one message (autocommit runs its statements as one transaction): one round trip
+                quote = _DIALECTS["postgresql"].identifier_preparer.quote
+                emptied = "; ".join(
+                    f"DELETE FROM pg_temp.{quote(self.tables(name).changes.name)}"  # noqa: S608 - identifiers only
+                    for name in sorted(self._touched)
+                )
+                self.conn.exec_driver_sql(emptied, execution_options={"no_parameters": True})
             self.conn.commit()
             self._touched.clear()
 
