@@ -471,6 +471,7 @@ def _rule_case_facts(conn: Connection) -> Iterator[Violation]:
 def _rule_grammar(conn: Connection) -> Iterator[Violation]:
     """Verbs agree with product names ("the ... Shorts are", "the ... Jacket is") in every text field."""
     fields = (
+        (Case, "Subject"),
         (Case, "Description"),
         (EmailMessage, "TextBody"),
         (LiveChatTranscript, "Body"),

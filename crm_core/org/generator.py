@@ -430,9 +430,9 @@ class OrgPlan:
 
     def _plan_knowledge(self, rng: random.Random) -> None:
         self.policies = knowledge.policies(self.facts)
-        articles = knowledge.policy_articles(self.facts)
+        articles = knowledge.policy_articles(self.facts, random.Random(f"{self.seed}:policies"))
         room = self.size.articles - len(articles)
-        general = knowledge.general_faqs(self.facts)
+        general = knowledge.general_faqs(self.facts, random.Random(f"{self.seed}:faqs"))
         n_general = min(len(general), max(14, room // 4))
         articles += general[:n_general]
         trouble = knowledge.troubleshooting_articles(self.facts)[: room // 8]
@@ -938,7 +938,7 @@ class _OrgWriter:
                 price=f"${plan.prices[plan.order_book[order], plan.item_product[item]]:,.2f}",
                 warranty=plan.facts.warranty[product.kind.family],
             )
-            subject = texts.subject(rng, product.name, phrasing, voice, order_number)
+            subject = texts.subject(rng, facts, voice=voice)
             cases.append(
                 {
                     "Id": case_id,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from crm_core.org.catalog import COMPANY, ISSUE_BY_KEY, ISSUES
 from crm_core.org.grammar import expand
-from crm_core.org.products import ProductInfo, care
+from crm_core.org.products import ProductInfo, wash_at
 
 
 @dataclass(frozen=True)
@@ -245,28 +245,47 @@ def sectioned(kind: str, title: str, summary: str, sections: list[tuple[str, str
     return "\n\n".join(parts)
 
 
-def _with_sections(article: Article, facts: CompanyFacts, related: list[str]) -> Article:
-    """A general FAQ laid out as a Knowledge FAQ: question, answer, related articles, contact."""
+def _phrase(rng: random.Random, phrasings: tuple[str, ...], slots: dict[str, str]) -> str:
+    """One of `phrasings` of a sentence many articles have, expanded with the article's own slots."""
+    return expand(rng, rng.choice(phrasings), **slots)
+
+
+_FAQ_HELP = (
+    "[Still need help with|More questions about|Something else about] {topic}? [Call|Phone] Customer Care at {phone} "
+    "or start a chat[ and mention this article|, quoting the article title|]; [the opening hours are|you'll find the "
+    "hours] in Contacting Customer Service.",
+    "[If this doesn't answer your question about|For anything this article leaves open about] {topic}, [call|ring] "
+    "{phone}[ or reply to your order confirmation email| or send us a chat message|]; see Contacting Customer "
+    "Service for [the hours|when we're open].",
+)
+_FAQ_RELATED = (
+    "[Related articles|See also|Readers of this article also read]: {a}; {b}; {c}.",
+    "[You may also want|Also useful|Other articles that help] [on this topic|here]: {a}, {b} and {c}.",
+)
+
+
+def _with_sections(rng: random.Random, article: Article, facts: CompanyFacts, related: list[str]) -> Article:
+    """A general FAQ laid out as a Knowledge FAQ: question, answer, related articles, how to get more help."""
     question = article.facts[0][0] if article.facts else article.summary
+    help_line = _phrase(rng, _FAQ_HELP, {"topic": article.title.rstrip("?"), "phone": facts.support_phone})
+    if article.title == "Contacting Customer Service":
+        help_line = ""  # the article is the contact details
     sections = [
         ("Question", question),
         ("Answer", article.body),
-        ("Related articles", "\n".join(f"- {title}" for title in related)),
-        (
-            "Still need help?",
-            f"Call {facts.support_phone} ({facts.support_hours}) or start a chat ({facts.chat_hours}).",
-        ),
+        ("Related articles", _phrase(rng, _FAQ_RELATED, dict(zip("abc", related, strict=True)))),
+        ("Still need help?", help_line),
     ]
     body = sectioned("FAQ", article.title, article.summary, sections)
     return _faq(article.title, article.summary, body, article.facts)
 
 
-def general_faqs(f: CompanyFacts) -> list[Article]:
+def general_faqs(f: CompanyFacts, rng: random.Random) -> list[Article]:
     """FAQ articles about the company's services, each laid out with its related articles."""
     plain = _general_answers(f)
     titles = [a.title for a in plain]
     return [
-        _with_sections(article, f, [titles[(n + k * 7) % len(titles)] for k in (1, 2, 3)])
+        _with_sections(rng, article, f, [titles[(n + k * 7) % len(titles)] for k in (1, 2, 3)])
         for n, article in enumerate(plain)
     ]
 
@@ -558,32 +577,70 @@ def _general_answers(f: CompanyFacts) -> list[Article]:
     ]
 
 
-def policy_articles(facts: CompanyFacts) -> list[Article]:
+_POLICY_TEXT = {
+    "scope": (
+        "[This policy applies to|The rule binds|It covers] [every agent and supervisor|all service agents and their "
+        "supervisors|agents, team leads and supervisors] [who handle|dealing with|answering] {topic}[, in every "
+        "channel|, whether by phone, email, web form or chat|, in chat and email as much as on the phone].",
+        "[Anyone who talks to customers|Every agent, supervisor and seasonal hire] [must follow|is bound by] the "
+        "{title} policy[ in every channel| on phone, email, web and chat|, including the web form].",
+    ),
+    "note": (
+        "[Note|Write] on the case what the customer asked about {topic} and what you answered.",
+        "Record the request and your answer on the case[ so the next agent sees how {topic} was handled|, "
+        "tagged {title}].",
+    ),
+    "dispute": (
+        "If the customer disputes the answer, escalate the case to your supervisor instead of [making an "
+        "exception to|bending] the {title} rule.",
+        "[When|If] a customer [pushes back|won't accept the answer] on {topic}, hand the case to your supervisor"
+        "[ rather than making an exception| instead of deciding alone].",
+    ),
+    "exceptions": (
+        "[Agents who are unsure|If you are unsure] [must|should] ask their supervisor before acting on {topic}. "
+        "Only a support manager may grant an exception to the {title} policy, and [the exception is recorded on "
+        "the case|it is written on the case].",
+        "[No agent may|Agents may not] [waive|make exceptions to] the {title} policy; [a support manager|only a "
+        "support manager] can, and [records the exception on the case|notes the reason on the case].",
+    ),
+    "audit": (
+        "[Breaches|Cases that break the rule on {topic}] are [reviewed|sampled] in [weekly|monthly] quality audits"
+        "[ and discussed in one-to-one coaching| and raised in coaching sessions|] [under {title}|for {topic}|].",
+        "[Quality reviewers check|Team leads sample] [conversations about|cases involving] {topic} [every week|each "
+        "month] and [coach|follow up with] agents who [broke|missed] the {title} rule.",
+    ),
+    "change": (
+        "{title}: [examples updated|example answers rewritten|wording clarified|scope extended to chat]",
+        "[added the chat example|clarified the escalation step|new sample request] for {topic}",
+    ),
+}
+
+
+def policy_articles(facts: CompanyFacts, rng: random.Random) -> list[Article]:
     """One article per policy: purpose, the rule, how to apply it, escalation and revision history."""
     articles = []
     for n, policy in enumerate(policies(facts)):
+        slots = {"title": policy.title, "topic": policy.title.lower()}
+
         steps = [
             f'Recognize the situation. A typical request: "{policy.customer}"',
             f"Apply the rule: {policy.rule}",
             f'Answer along these lines: "{policy.compliant}"',
-            "Note on the case what the customer asked and what you answered.",
-            "If the customer disputes the answer, escalate the case to your supervisor instead of making an exception.",
+            _phrase(rng, _POLICY_TEXT["note"], slots),
+            _phrase(rng, _POLICY_TEXT["dispute"], slots),
         ]
         sections = [
             ("Purpose", f"This policy tells service agents how to handle {policy.title.lower()}. {policy.why}"),
-            ("Scope", "All service agents and supervisors, in every channel: phone, email, web and chat."),
+            ("Scope", _phrase(rng, _POLICY_TEXT["scope"], slots)),
             ("Policy", f"Policy for service agents: {policy.rule}"),
-            ("How to apply it", "\n".join(f"{k}. {step}" for k, step in enumerate(steps, start=1))),
-            (
-                "Exceptions and escalation",
-                "Agents who are unsure must ask their supervisor before acting. Only a support manager may "
-                "grant an exception, and the exception is recorded on the case.",
-            ),
-            ("Audit", "Breaches are reviewed in weekly quality audits and discussed in one-to-one coaching."),
+            ("Applying the policy", "\n".join(f"{k}. {step}" for k, step in enumerate(steps, start=1))),
+            ("Exceptions and escalation", _phrase(rng, _POLICY_TEXT["exceptions"], slots)),
+            ("Audit", _phrase(rng, _POLICY_TEXT["audit"], slots)),
             (
                 "Revision history",
                 "| version | date | change |\n|---|---|---|\n"
-                f"| 1.0 | 2020-01-{6 + n:02d} | first published |\n| 1.1 | 2022-0{1 + n % 9}-15 | examples updated |",
+                f"| 1.0 | 2020-01-{6 + n:02d} | first published |\n"
+                f"| 1.1 | 2022-0{1 + n % 9}-15 | {_phrase(rng, _POLICY_TEXT['change'], slots)} |",
             ),
         ]
         articles.append(
@@ -600,75 +657,104 @@ def policy_articles(facts: CompanyFacts) -> list[Article]:
 
 _GUIDE = {
     "covers": (
-        "[Below|In this guide] you'll find [how {it} {fit}|sizing advice], how to [care for|look after] {them} and "
-        "what the [{warranty}|] warranty covers.",
-        "[Read on to learn|Keep reading to see|This article explains] how to [pick a size|choose your size], "
-        "[keep {them} in shape|make {them} last] and [start a warranty claim|get help if {it} {fail}].",
-        "[Use|Keep] this [page|guide] for [sizing, care and warranty claims|choosing a size, caring for the "
-        "{noun_lower} and claiming the warranty][ if you ever need to| when something goes wrong|].",
+        "[Below|In this guide] you'll find [how the {name} {fit}|sizing advice for the {name}], how to [care for|look "
+        "after] {them} and what the warranty covers[ during its {warranty}|].",
+        "[Read on to learn|Keep reading to see|This article explains] how to [pick a size|choose your size] in the "
+        "{name}, [keep {them} in shape|make {them} last] and [start a warranty claim|get help if {it} {fail}].",
+        "[Use|Keep] this [page|guide] for [sizing, care and warranty claims on the {name}|choosing a size of the "
+        "{name}, caring for {them} and claiming the warranty][ if you ever need to| when something goes wrong|].",
+    ),
+    "who": (
+        "[Customers pick|Most buyers choose|We recommend] the {name} for {use}[; {other_use} works too| and "
+        "everyday wear|], and [our store teams|our support agents|our product testers] [like|point out|rate] "
+        "{feature1} [most|first|above all].",
+        "[If you spend a lot of time on|For] {use}, [{this} {noun_lower}|the {name}] {be} [a good match|built for "
+        "you|what we'd pick]: [the {material}|{feature0}] [matters most there|makes the difference|is what you'll "
+        "notice].",
     ),
     "checked": (
         "[Our quality team inspects|Our lab tests|We check] [every batch|each production run|samples of every "
-        "batch] of the {line} line for [seams and bonding|bonding and colorfastness|stitching, bonding and "
-        "color] before [it leaves|it ships from] [our Memphis distribution center|the warehouse in Memphis].",
-        "[Before shipping|Before it reaches you], [every|each] {unit} [passes|goes through] a quality "
-        "[check|inspection] at [our Memphis distribution center|our lab in Memphis][ for seams and "
+        "batch] of {line} {noun_plural} for [seams and bonding|bonding and colorfastness|stitching, bonding and "
+        "color] before [they leave|they ship from] [our Memphis distribution center|the warehouse in Memphis].",
+        "[Before shipping|Before it reaches you], [every|each] {unit} of the {name} [passes|goes through] a quality "
+        "[check|inspection] [at our Memphis distribution center|in our Memphis lab][ for seams and "
         "colorfastness| for bonding and finish|].",
     ),
     "not_covered": (
-        "[Normal wear and tear|Everyday wear|Wear from normal use], accidents and [alterations|repairs done "
-        "elsewhere] [are not covered|fall outside the warranty|aren't covered by it].",
-        "The warranty does not cover [normal wear|wear from {use}|scuffs from everyday use], [accidents|accidental "
-        "damage] or [alterations|changes made after purchase].",
+        "[Normal wear and tear from {use}|Everyday wear of the {material}|Wear from normal use of the {noun_lower}], "
+        "accidents and [alterations|repairs done elsewhere] [are not covered|fall outside the warranty|aren't "
+        "covered by it].",
+        "The warranty on the {name} does not cover [normal wear|wear from {use}|scuffs from everyday use], "
+        "[accidents|accidental damage] or [alterations|changes made after purchase].",
     ),
     "claim": (
-        "[To start a claim|To claim|For a warranty claim], [call|phone] {phone} ({hours}) or [email|write to] "
-        "[us|Customer Care] with [your order number and a photo of the problem|a photo and your order number]; "
-        "[approved claims are replaced or refunded|we replace or refund the {noun_lower} once the claim is "
-        "approved|if the claim is approved you get a replacement or a refund].",
+        "[To start a claim|To claim|For a warranty claim], [open a case from your account page|reply to your order "
+        "confirmation|start a chat with Customer Care|call Customer Care] with item number {code} and [a photo of "
+        "the problem|photos of the defect|your order number and a photo]; [approved claims are replaced or "
+        "refunded|we replace or refund the {noun_lower} once the claim is approved|if the claim is approved you get "
+        "a replacement or a refund].",
+    ),
+    "wash": (
+        "[Machine wash|Wash] the {name} {wash_at}, inside out, [and skip fabric softener|without fabric softener|and "
+        "leave out the fabric softener][, which coats the {material}|, which dulls the {material}|].",
+        "[Turn the {name} inside out and machine wash it|Machine wash the {name} inside out] {wash_at}; [fabric "
+        "softener clogs the {material}, so leave it out|no fabric softener].",
+    ),
+    "clean": (
+        "[The {material} of the {name} needs little care|Looking after the {name} is simple|The {name}'s "
+        "{material} is easy to look after]: {care}",
+        "[For the {name}'s {material}|To clean the {name}|After {use}]: {care}",
     ),
     "store": (
         "[Keep|Store] {them} [clean and dry|dry and clean] [and out of|away from] [direct sun|direct heat and "
         "sunlight|radiators and car trunks] [between uses|when not in use|].",
-        "[Between uses|When you're not using {them}|Off season], [store|keep] the {noun_lower} [somewhere dry|in a "
+        "[Between uses|When you're not using {them}|Off season], [store|keep] the {name} [somewhere dry|in a "
         "cool, dry place|in a dry cupboard] [out of the sun|away from heat].",
     ),
     "trouble": (
-        "[What customers report most often|The most common problems] with {noun_plural}, and [how support "
+        "[What customers report most often|The most common problems] with {line} {noun_plural}, and [how support "
         "handles them|what we do about them|the fix]:",
-        "[If something goes wrong|Known issues] with [the {name}|your {noun_lower}|{noun_plural} like this one]"
-        "[ - and what support does|, and how we help|]:",
+        "[If something goes wrong|Known issues] with the {name}[ - and what support does|, and how we help|]:",
     ),
     "foot_fit": (
         "[Measure|Trace and measure] your foot [in the evening|at the end of the day|after a walk] and [compare "
-        "it with|check it against] the size chart; [between two sizes|if you're in between], [or with thick "
+        "it with|check it against] the {name}'s size chart; [between two sizes|if you're in between], [or with thick "
         "socks, |][go for|choose|pick] the larger one.",
         "[Use|Check] the size chart [with your foot measured in the evening|against your longest foot]; "
         "[runners who wear thick socks|anyone between two sizes] [should|may want to] [size up|choose the "
         "larger size][ for {use}|].",
     ),
     "apparel_fit": (
-        "[Before you order|Before ordering], [measure|take] your chest, waist and hips [over light "
+        "[Before you order|Before ordering] the {name}, [measure|take] your chest, waist and hips [over light "
         "clothing|over a base layer] and [pick|choose] the size [that matches|for] the largest [measurement|of "
         "the three]. [For a relaxed fit|If you layer underneath|For {use}, if you like room to move], [go one "
         "size up|choose one size up|size up].",
     ),
     "other_fit": (
-        "[The exact dimensions of each size are on the product page.|Each size's exact dimensions are listed on "
-        "the product page.|See the product page for the dimensions of every size.]",
+        "[The exact dimensions of each size are on the {name}'s product page.|Each size's exact dimensions are "
+        "listed on the {name}'s product page.|See the product page for the dimensions of every size of the "
+        "{name}.]",
+    ),
+    "related": (
+        "[Related articles for the {name}|See also, for the {name}|Other articles about {them}]: {a}; {b}; {c}.",
+        "[Also useful for owners of the {name}|More help with the {name}]: {a}, {b} and {c}.",
     ),
 }
 
 
-def _guide_text(rng: random.Random, key: str, slots: dict[str, str]) -> str:
-    """One phrasing of a sentence every product guide has (the warranty's terms, care, the quality check ...)."""
-    return expand(rng, rng.choice(_GUIDE[key]), **slots)
+_GUIDE_RELATED = {
+    "Footwear": ("Finding Your Shoe Size", "Shoe Repair Service", "Running Shoe Lifespan"),
+    "Apparel": ("Caring for Waterproof Jackets", "Exchanging for a Different Size"),
+    "Accessories": ("Damaged or Missing Items",),
+    "Equipment": ("Yoga Mat Care", "Damaged or Missing Items"),
+}
 
 
 def product_guide(rng: random.Random, facts: CompanyFacts, info: ProductInfo) -> Article:
     """A product guide (overview, specifications table, fit, care steps, warranty, troubleshooting)
     stating the product's own facts, with three of them as questions; its shared sentences (the
-    warranty's terms, care, the quality check ...) are phrased from `rng`, one stream per guide."""
+    warranty's terms, care, the quality check ...) are phrased from `rng`, one stream per guide,
+    and name the product or its details, so no two guides share a paragraph."""
     name, kind = info.name, info.kind
     family = kind.family
     warranty = facts.warranty[family]
@@ -684,80 +770,95 @@ def product_guide(rng: random.Random, facts: CompanyFacts, info: ProductInfo) ->
         "unit": spec.unit,
         "noun_plural": kind.noun.lower() if plural else f"{kind.noun.lower()}s",
         "line": info.line,
+        "be": info.be,
+        "this": "these" if plural else "this",
         "use": info.use,
+        "other_use": next((use for use in kind.uses if use != info.use), info.use),
         "material": info.material,
+        "feature0": info.features[0],
+        "feature1": info.features[1],
+        "color": info.color,
         "warranty": warranty,
-        "phone": facts.support_phone,
-        "hours": facts.support_hours,
+        "code": info.code,
+        "wash_at": wash_at(info.wash),
     }
     qa = [
         (f"What is the warranty period for the {name}?", warranty),
         (f"How much does the {name} weigh?", info.weight),
     ]
+    sizes = f"The {name} {'come' if plural else 'comes'} in {spec.sizes}."
     if family == "Footwear":
         fit = (
             f"For most feet the {name} {'fits true to size' if info.fit == 'true to size' else info.fit}. "
-            f"It comes in {spec.sizes}. {_guide_text(rng, 'foot_fit', slots)}"
+            f"{sizes} {_phrase(rng, _GUIDE['foot_fit'], slots)}"
         )
         qa.append((f"How does the {name} fit?", info.fit))
     elif family == "Apparel":
-        fit = f"Sizes: {spec.sizes}. {_guide_text(rng, 'apparel_fit', slots)}"
+        fit = f"{sizes} {_phrase(rng, _GUIDE['apparel_fit'], slots)}"
     else:
-        fit = f"Sizes: {spec.sizes}. {_guide_text(rng, 'other_fit', slots)}"
-    wash = care(info)
+        fit = f"{sizes} {_phrase(rng, _GUIDE['other_fit'], slots)}"
     if family == "Apparel":
+        wash = _phrase(rng, _GUIDE["wash"], slots)
         qa.append((f"At what temperature should the {name} be washed?", info.wash))
     else:
-        wash = f"Made of {info.material}. {wash}"
+        first = spec.care[0]
+        wash = _phrase(rng, _GUIDE["clean"], {**slots, "care": first[:1].lower() + first[1:]})
         if family != "Footwear":
             qa.append((f"What material is the {name} made of?", info.material))
     per = f" per {spec.unit}" if spec.unit == "pair" else ""
     table = "\n".join(
         [
-            "| specification | value |",
+            f"| specification | {name} |",
             "|---|---|",
             f"| material | {info.material} |",
-            f"| weight | {info.weight}{per} |",
-            f"| sizes | {spec.sizes} |",
+            f"| weight | {info.weight} |",
             f"| color | {info.color} |",
-            f"| item number | {info.code} |",
             f"| warranty | {warranty} |",
         ]
     )
-    care_steps = [wash, *spec.care[1:], _guide_text(rng, "store", slots)]
+    extra_care = [
+        f"{rng.choice(('For the', 'With the'))} {name}, {step[:1].lower()}{step[1:]}" for step in spec.care[1:]
+    ]
+    care_steps = [wash, *extra_care, _phrase(rng, _GUIDE["store"], slots)]
     be = info.be
     it = "they" if kind.plural else "it"
+    has = "have" if kind.plural else "has"
     overview = (
-        f"The {name} {be} part of the {info.line} line, made for {info.use}. "
-        f"{'They' if kind.plural else 'It'} {'feature' if kind.plural else 'features'} {info.features[0]} and "
-        f"{info.features[1]}. {_guide_text(rng, 'covers', slots)}"
+        f"The {name} {be} part of the {info.line} line, made for {info.use}, and {has} {info.features[0]} and "
+        f"{info.features[1]}. {_phrase(rng, _GUIDE['who'], slots)} {_phrase(rng, _GUIDE['covers'], slots)}"
     )
     trouble = [ISSUE_BY_KEY[key].name for key in kind.defects]
     construction = (
-        f"The {name} {be} made of {info.material}. {'They have' if kind.plural else 'It has'} {info.features[0]}, "
-        f"{info.features[1]} and a finish tested in our lab. {_guide_text(rng, 'checked', slots)}"
+        f"The {name} {be} made of {info.material}, with {info.features[0]}, {info.features[1]} and a finish tested "
+        f"in our lab. {_phrase(rng, _GUIDE['checked'], slots)}"
     )
+    pool = ["Product Warranty", "Returning an Item", *_GUIDE_RELATED[family]]
+    pool += [f"Troubleshooting: {issue}" for issue in trouble]
+    a, b, c = rng.sample(pool, 3)
     sections = [
         ("Overview", overview),
         ("Materials and construction", construction),
-        ("Specifications", f"The {name} {'weigh' if plural else 'weighs'} {info.weight}{per}.\n{table}"),
+        (
+            "Specifications",
+            f"The {name} {'weigh' if plural else 'weighs'} {info.weight}{per}, item number {info.code}.\n{table}",
+        ),
         ("Sizing and fit", fit),
         ("Care", "\n".join(f"{k}. {step}" for k, step in enumerate(care_steps, start=1))),
         (
             "Warranty",
             f"The {name} {be} covered against manufacturing defects for {warranty}; keep your order number "
-            f"for warranty claims. {_guide_text(rng, 'not_covered', slots)} {_guide_text(rng, 'claim', slots)}",
+            f"for warranty claims. {_phrase(rng, _GUIDE['not_covered'], slots)} {_phrase(rng, _GUIDE['claim'], slots)}",
         ),
         (
             "Troubleshooting",
-            f"{_guide_text(rng, 'trouble', slots)}\n"
+            f"{_phrase(rng, _GUIDE['trouble'], slots)}\n"
             + "\n".join(f"- {issue}: {_trouble_action(rng, issue, slots)}" for issue in trouble),
         ),
-        ("Related articles", "- Product Warranty\n- Returning an Item\n- Exchanging for a Different Size"),
+        ("Related articles", _phrase(rng, _GUIDE["related"], {**slots, "a": a, "b": b, "c": c})),
     ]
     title = f"Care and Fit Guide: {name}"
     summary = f"How to care for the {name}, how {it} {'fit' if kind.plural else 'fits'} and what the warranty covers."
-    body = sectioned("Product guide", title, summary, sections)
+    body = sectioned("Guide", title, summary, sections)
     return _faq(title, summary, body, qa)
 
 
@@ -777,34 +878,36 @@ _TROUBLE_ACTIONS = {
 
 _TROUBLE_PHRASINGS = {
     "Sizing / Fit": (
-        "[check|measure against] the size chart [first|before ordering]; [an exchange for another size is|size "
-        "exchanges are] free [within the return window|while the return window is open].",
-        "[exchanges for a different size|swapping to another size] [cost nothing|are free] within the return "
-        "window[; support sends a prepaid label|].",
+        "[check|measure against] the {name}'s size chart [first|before ordering]; [an exchange for another size "
+        "is|size exchanges are] free [within the return window|while the return window is open].",
+        "exchanges of the {name} for a different size [cost nothing|are free] within the return window[; support "
+        "sends a prepaid label|].",
+        "swapping {this} {noun_lower} for another size [costs nothing|is free] while the return window is open[, "
+        "and support sends the label|].",
     ),
     "Sole Separation": (
-        "[a photo of where the sole lifts|a photo of the separation] [starts|is all we need for] a warranty "
-        "claim[, and the pair is replaced|; we replace the pair].",
-        "[stop wearing them and |]send a photo; [separation within the warranty|a sole that comes loose] is "
-        "replaced under the warranty.",
+        "[a photo of where the sole of the {name} lifts|a photo of the separation on the {name}] [starts|is all we "
+        "need for] a warranty claim[, and the pair is replaced|; we replace the pair].",
+        "[stop wearing them for {use} and |]send a photo; [separation within the {warranty} warranty|a sole that "
+        "comes loose from the {material}] is replaced under the warranty.",
     ),
     "Color Fading": (
-        "[wash cold, inside out|wash inside out in cold water]; [color loss after normal washing|fading from "
-        "normal washing] is a defect[ - send a photo|, so send us a photo].",
-        "[fading after the care instructions were followed|fading despite cold washes] counts as a defect; "
-        "[a photo|one photo] is enough to [start|open] a claim.",
+        "[wash the {name} cold, inside out|wash the {name} inside out in cold water]; [color loss after normal "
+        "washing|fading from normal washing] is a defect[ - send a photo|, so send us a photo].",
+        "[fading of the {material} after the care instructions were followed|{color} that fades despite cold "
+        "washes] counts as a defect; [a photo|one photo] is enough to [start|open] a claim.",
     ),
     "Zipper Failure": (
-        "[don't force|never force] the slider; [with a photo|send a photo and] support [repairs or "
-        "replaces|arranges a repair or a replacement for] the {noun_lower}.",
-        "a stuck or split zipper is [covered|a defect]: [send a photo|a photo of the zipper] and [we repair "
-        "or replace it|support sets up a repair or replacement].",
+        "[don't force|never force] the slider of the {name}; [with a photo|send a photo and] support [repairs "
+        "or replaces|arranges a repair or a replacement for] the {noun_lower}.",
+        "a stuck or split zipper on the {name} is [covered|a defect]: [send a photo|a photo of the zipper] and "
+        "[we repair or replace it|support sets up a repair or replacement].",
     ),
     "Waterproofing Failure": (
-        "[reproof after cleaning|renew the water repellency after washing]; [leaking seams|leaks at the seams] "
-        "[are covered by the warranty|are a warranty case].",
-        "if water comes through at the seams, [that's|it is] covered by the warranty; [wetting out|a surface "
-        "that wets out] usually [needs|just needs] reproofing.",
+        "[reproof the {material} after cleaning|renew the water repellency of the {material} after washing]; "
+        "[leaking seams|leaks at the seams] [are covered by the {warranty} warranty|are a warranty case].",
+        "if water comes through the seams of the {name}, [that's|it is] covered by the warranty; [wetting "
+        "out|a surface that wets out] [after {use}|] usually [needs|just needs] reproofing.",
     ),
 }
 
@@ -816,31 +919,51 @@ def _trouble_action(rng: random.Random, issue: str, slots: dict[str, str]) -> st
     return expand(rng, rng.choice(phrasings), **slots)
 
 
+# What the agent checks first for an issue (step 4 of its troubleshooting article).
+_TROUBLE_CHECKS = {
+    "sizing": "Ask which size the customer usually wears and which size of the item arrived.",
+    "sole": "Ask for a photo of the sole where it lifts from the upper.",
+    "late": "Read the carrier's tracking and note the date of the last scan.",
+    "zipper": "Ask for a photo of the zipper and whether the slider or the teeth failed.",
+    "fading": "Ask for a photo of the faded area and how the item was washed.",
+    "damaged": "Ask for a photo of the damaged item and of the box it came in.",
+    "missing": "Ask whether a second box or a carrier note arrived, and compare the packing slip with the order.",
+    "refund": "Look up the return's tracking and whether the warehouse scanned it in.",
+    "wrong": "Ask for a photo of the item received, with its label.",
+    "waterproof": "Ask for a photo of where the water came in and how long the item was out in the rain.",
+}
+
+
 def troubleshooting_articles(facts: CompanyFacts) -> list[Article]:
     """One troubleshooting article per issue category: symptoms, steps for the agent, escalation."""
     articles = []
     for issue in ISSUES:
+        lower = issue.name.lower()
         steps = [
-            "Verify the customer: the email address on file and the order number.",
-            "Open the order and find the order item the customer means.",
+            f"Verify the customer (the email address on file and the order number) before discussing the {lower}.",
+            f"Open the order and find the order item the {lower} concerns.",
             f"Confirm the symptoms: {issue.description.lower()}",
-            "Ask for a photo when the problem is a defect or damage.",
+            _TROUBLE_CHECKS[issue.key],
             f"Set the case's issue to {issue.name} and the priority to {issue.priority}.",
-            "Offer the remedy below and write it on the case.",
+            f"Offer the remedy below and note on the case how the {lower} was resolved.",
         ]
         remedy = _TROUBLE_ACTIONS[issue.name]
         sections = [
-            ("Symptoms", f"{issue.description} Customers describe it in their own words; read the description."),
+            (
+                "Symptoms",
+                f"{issue.description} Customers rarely say \u201c{issue.name}\u201d; read the description and the "
+                "first message for what they saw.",
+            ),
             ("Steps", "\n".join(f"{k}. {step}" for k, step in enumerate(steps, start=1))),
             ("Remedy", remedy[:1].upper() + remedy[1:]),
             (
                 "Escalate when",
-                "- the customer mentions a chargeback or legal action\n"
-                f"- a refund above ${facts.refund_limit} is needed\n"
-                "- the same customer reports the problem a third time",
+                f"Hand a {lower} case to a supervisor when the customer mentions a chargeback or legal action, when "
+                f"a refund above ${facts.refund_limit} is needed, or when the same customer reports a {lower} a "
+                "third time.",
             ),
         ]
         title = f"Troubleshooting: {issue.name}"
-        summary = f"How support handles {issue.name.lower()} cases."
+        summary = f"How support handles {lower} cases."
         articles.append(Article(title, summary, sectioned("Troubleshooting", title, summary, sections), "FAQ"))
     return articles

@@ -43,8 +43,9 @@ def _agreement(product: str) -> dict[str, str]:
         ("them", "them"),
         ("this", "these"),
         ("isnt", "aren't"),
+        ("s", ""),
     )
-    keys = ("it", "It", "its", "is", "was", "has", "doesnt", "obj", "this", "isnt")
+    keys = ("it", "It", "its", "is", "was", "has", "doesnt", "obj", "this", "isnt", "s")
     values = {key: pair[plural] for key, pair in zip(keys, words, strict=True)}
     if not plural:
         values.update(doesnt="doesn't", obj="it", isnt="isn't")
@@ -141,60 +142,81 @@ EVENTS = (
 
 SUBJECTS: dict[str, tuple[str, ...]] = {
     "sizing": (
-        "{product} runs [too small|small|a size small|too big|large]",
-        "[Wrong fit|Bad fit|Fit problem|Sizing issue] [on|with] [my|the] {product}",
-        "{product} [size doesn't fit|doesn't fit|fits wrong]",
-        "[Exchange|Need a different size] for {product}",
+        "{product} run{s} [too small|small|a size small|too big|large|half a size off]",
+        "[Wrong fit|Bad fit|Fit problem|Sizing issue|Size problem] [on|with] [my|the|my new] {product}",
+        "{product} [size doesn't fit|{doesnt} fit|fit{s} wrong|{is} the wrong size|sizing is off]",
+        "[Exchange|Need a different size|Size swap|Size exchange request] for [the|my|] {product}",
+        "{product}: [too small|too big|too tight|too loose], [can I swap it?|exchange please|what are my options?|need another size]",
+        "[Sizing|Size] [question|problem|help] [for|about] [the|my|my new] {product} [({color})|in {color}|]",
+        "[Can I|How do I|Want to] [exchange|swap|change the size of] [my|the] {product}?",
     ),
     "sole": (
-        "Sole [coming off|peeling|separating|detached] [on|from] [my|the] {product}",
-        "{product} [sole separating|outsole peeling away|falling apart at the sole]",
-        "[Glue failure|Defect] on {product} sole",
+        "Sole [coming off|peeling|separating|detached|coming loose] [on|from] [my|the|my new] {product}",
+        "{product} [sole separating|outsole peeling away|falling apart at the sole|sole unglued]",
+        "[Glue failure|Defect|Manufacturing defect|Quality problem] on [the|my] {product} sole",
+        "[Sole|Outsole] of [my|the] {product} [split|came off|is lifting] [after a few runs|already|at the toe|at the heel]",
+        "{product} [defective|coming apart][ - warranty?| - sole| after {n} weeks|]",
     ),
     "late": (
-        "Where is my {product}[?|??| order?]",
-        "{product} [order still not delivered|hasn't arrived|delivery is overdue|not here yet]",
-        "[Late delivery|Delayed shipment|Missing delivery] [of|-] {product}",
-        "Still waiting for [my|the] {product}",
+        "Where is my {product}[?|??| order?| - it's late]",
+        "{product} [order still not delivered|{has}n't arrived|delivery is overdue|not here yet|stuck in transit]",
+        "[Late delivery|Delayed shipment|Missing delivery|Overdue package] [of|-|for] [my|the|] {product}",
+        "Still waiting for [my|the] {product}[ to arrive| to ship|]",
+        "[Tracking not updating|No tracking update|Package not moving] [for|on] [my|the] {product}",
+        "When will my {product} [arrive|ship|get here]?",
     ),
     "zipper": (
-        "[Zipper|Zip] [broke|broken|stuck|split] [on|-] {product}",
-        "{product} [zipper stuck|zip won't close|zipper split open|zipper pull snapped]",
-        "Zipper failure [-|on] {product}",
+        "[Zipper|Zip|Main zipper|Front zip] [broke|broken|stuck|split|jammed] [on|-|in] [my|the|] {product}",
+        "{product} [zipper stuck|zip won't close|zipper split open|zipper pull snapped|zipper teeth separated]",
+        "Zipper failure [-|on|with] [the|my|] {product}",
+        "[Broken|Jammed|Split] zipper[ on the {color} {product}|: {product}| - {product}]",
+        "{product} [can't be closed|won't zip up|keep{s} coming undone] [anymore|after {n} weeks|]",
     ),
     "fading": (
-        "{product} [color faded|lost its color|discolored|bleeding color]",
-        "[Color fading|Faded color|Dye running] [on|-] {product}",
-        "Faded {product} after [one wash|a few washes|a month]",
+        "{product} [color faded|lost {its} color|discolored|bleeding color|fading after washing]",
+        "[Color fading|Faded color|Dye running|Colour bleeding] [on|-|with] [my|the|] {product}",
+        "Faded {product} after [one wash|a few washes|a month|{n} weeks]",
+        "[My|The] {color} {product} [{is} fading|turned patchy|bled in the wash|lost {its} color]",
+        "{product} [dye|color] [came off|ran|washed out] [in the wash|on my clothes|after one wash]",
+        "[Colour|Color] [gone|uneven|washed out|streaky] on [my|the] {product}[ already| after washing|]",
+        "[Is|Should] [fading|this much fading] [normal|expected] for the {product}?",
     ),
     "damaged": (
-        "{product} [arrived damaged|broken on arrival|came crushed|arrived torn]",
-        "[Damaged|Broken|Torn] {product} in the [box|package|delivery]",
-        "Received a damaged {product}",
+        "{product} [arrived damaged|broken on arrival|came crushed|arrived torn|arrived scuffed]",
+        "[Damaged|Broken|Torn|Scuffed] {product} in the [box|package|delivery|shipment]",
+        "Received a damaged {product}[ today| yesterday|]",
+        "[Package|Box|Parcel] [crushed|torn open|soaked] - {product} [damaged|broken|ruined]",
+        "{product} [damaged in transit|damaged in shipping|broken when it arrived]",
     ),
     "missing": (
-        "{product} [missing from my order|not in the package|not in the box]",
-        "[Missing item|Item missing|Incomplete order][:| -] {product}",
+        "{product} [missing from my order|not in the package|not in the box|{was}n't delivered]",
+        "[Missing item|Item missing|Incomplete order|Missing product][:| -] {product}",
         "Order arrived without the {product}",
+        "[Where is|Didn't get|Never received] the {product} from my order[?|]",
+        "[Only part of|Half of|Part of] my order [arrived|came] - {product} [missing|not included]",
     ),
     "refund": (
-        "Refund for {product} [not received|still pending|missing]",
-        "[Still no refund|No refund yet] for [returned|my returned] {product}",
-        "{product} refund [delayed|status|question]",
-        "Waiting on my {product} refund",
+        "Refund for {product} [not received|still pending|missing|not showing]",
+        "[Still no refund|No refund yet|Refund not issued] for [returned|my returned|the] {product}",
+        "{product} refund [delayed|status|question|taking too long]",
+        "Waiting on my {product} refund[ since {n} weeks| - returned weeks ago|]",
+        "[Returned|Sent back] [the|my] {product} [weeks ago|a month ago|long ago] - [no refund|where is my money|refund?]",
     ),
     "wrong": (
-        "[Wrong item|Wrong product|Wrong size|Wrong color] [instead of|shipped for] {product}",
-        "Received the wrong {product}",
-        "[Mix-up|Problem] with my {product} order",
+        "[Wrong item|Wrong product|Wrong size|Wrong color] [instead of|shipped for|received for] [the|my|] {product}",
+        "Received the wrong {product}[ size| color|]",
+        "[Mix-up|Problem|Error] with my {product} order",
+        "[Got|Received|You sent] [something else|a different item|the wrong thing] [instead of|not] the {product}",
+        "{product} order [mixed up|wrong|incorrect] - [wrong item in the box|not what I ordered]",
     ),
     "waterproof": (
-        "{product} [is not waterproof|leaks|soaked through|lets water in]",
-        "[Water leaking into|Waterproofing failed on|Leak in] [my|the] {product}",
-        "Wet inside my {product}",
+        "{product} [{is} not waterproof|leak{s}|soaked through|let{s} water in|not keeping water out]",
+        "[Water leaking into|Waterproofing failed on|Leak in|Water getting into] [my|the] {product}",
+        "Wet inside my {product}[ after rain| on a hike|]",
+        "[My|The] {product} [leak{s} at the seams|wet{s} through|{is} letting in rain] [already|after {n} weeks|]",
+        "[Waterproofing|Leak] [complaint|problem|claim] [-|for|about] [the|my] {product}",
     ),
 }
-
 # One sentence that identifies the issue; per "<issue>/<family>" when the words only fit one family.
 PROBLEMS: dict[str, tuple[str, ...]] = {
     "sizing": (
@@ -322,6 +344,25 @@ DETAILS: tuple[tuple[str, frozenset[str]], ...] = (
         frozenset({"refund"}),
     ),
 )
+# What customers add to a subject line: (template, the issues it fits).
+SUBJECT_TAILS: tuple[tuple[str, frozenset[str]], ...] = (
+    (" - order #{order}", _ANY),
+    (" (order {order})", _ANY),
+    (" [re|about|for] order {order}", _ANY),
+    (" - [bought|ordered|needed {obj}] [for|before] {event}", _ANY),
+    (" - [second|2nd|third|3rd] [request|email|time asking]", _ANY),
+    (" [- please help|- please advise|- what are my options?|- what now?|- need advice|, help please]", _ANY),
+    (
+        " [- need|, need|- asking for|- requesting] [an exchange|a replacement|a fix|help]",
+        _DEFECTS | {"damaged", "wrong"},
+    ),
+    (" [- need|- requesting|, want] [a refund|my money back|an update]", _SHIPPING),
+    (" [- shipped to|- delivered to|- I'm in|, from] {city}", _ANY),
+    (" [- the {color} one|, {color}|in {color}|({color})]", _ANY),
+    (" [after|within|in] [two|three|a few|{n}] [weeks|days|wears|washes]", _DEFECTS),
+    (" [- used for|, worn for|- bought for] {use}", _DEFECTS),
+    (" [- ordered|- paid|, cost] {price}", _ANY),
+)
 CONTEXTS: tuple[str, ...] = (
     "I've [only|barely] used {obj} [a handful of|three or four|a couple of] times[ since {season}| in {city}| before {event}].",
     "[I bought|It was|These were] a gift for my [wife|husband|partner|brother|sister|dad|mom|friend].",
@@ -382,16 +423,33 @@ SIGNOFFS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def subject(rng: random.Random, product: str, issue: str, voice: Voice = CALM, order: str = "") -> str:
-    """A case subject naming the product and the problem (`issue` is an issue key or a phrasing key)."""
-    text = expand(rng, rng.choice(SUBJECTS[_base(issue)]), product=product)
-    if order and rng.random() < 0.15:
-        text += rng.choice((f" (order {order})", f" - order #{order}", f" #{order}"))
-    if voice.tone == 2 and rng.random() < 0.4:
-        text = rng.choice(("URGENT: ", "Again: ", "")) + text + rng.choice(("!", "!!", ""))
+def subject(rng: random.Random, product: str | CaseFacts, issue: str = "", voice: Voice = CALM, order: str = "") -> str:
+    """A case subject naming the product and the problem (`issue` is an issue key or a phrasing key),
+    often with what the customer adds (the order number, the color, a deadline, a second request)."""
+    facts = product if isinstance(product, CaseFacts) else CaseFacts(product=product, issue=issue, order=order)
+    issue_key = _base(facts.issue)
+    slots = {**facts.slots(), "event": rng.choice(EVENTS), "n": str(rng.randint(2, 6))}
+    text = expand(rng, rng.choice(SUBJECTS[issue_key]))
+    tails = [tail for tail, issues in SUBJECT_TAILS if issue_key in issues and ("{order}" not in tail or facts.order)]
+    tails = [tail for tail in tails if "{price}" not in tail or facts.price]
+    for tail in rng.sample(tails, rng.choice((0, 1, 1, 1, 1, 2, 2, 2)) + (voice.detail == 2 and rng.random() < 0.4)):
+        if all(slot not in tail or slot not in text for slot in ("{color}", "{order}")):
+            text += expand(rng, tail)
+    text = _SPACES.sub(" ", text.format(**slots)).replace(" ,", ",").strip()
+    if voice.tone == 2 and rng.random() < 0.5:
+        text = (
+            rng.choice(("URGENT: ", "Again: ", "Complaint: ", "STILL waiting: ", ""))
+            + text
+            + rng.choice(("!", "!!", ""))
+        )
+    elif rng.random() < 0.12:
+        text = rng.choice(("Question: ", "Help: ", "Issue: ", "Fwd: ", "Request: ")) + text
     if voice.casual and rng.random() < 0.4:
-        text = text.lower().replace(product.lower(), product)
+        text = text.lower().replace(facts.product.lower(), facts.product)
     return text
+
+
+_SPACES = re.compile(r" {2,}")
 
 
 def problem(rng: random.Random, facts: CaseFacts, voice: Voice = CALM) -> str:

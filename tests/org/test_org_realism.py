@@ -88,3 +88,41 @@ def test_org_realism_cli_json(tiny_org_url: str) -> None:
         timeout=300,
     )
     assert table.returncode == 0 and "Consistency" in table.stdout
+
+
+def test_tiny_org_articles_and_subjects_vary(tiny_org_url: str) -> None:
+    """No two knowledge articles share most of their paragraphs, and subjects are not near-duplicates."""
+    from sqlalchemy import create_engine
+
+    from crm_core.org.realism import realism_report
+
+    engine = create_engine(tiny_org_url)
+    try:
+        fields = {f.field: f for f in realism_report(engine).fields}
+    finally:
+        engine.dispose()
+    assert fields["Knowledge__kav.FAQ_Answer__c"].repeated_sentence_share <= 0.35
+    assert fields["Product2.Description"].repeated_sentence_share <= 0.5
+    assert fields["Case.Subject"].near_duplicate_share <= 0.02
+
+
+@pytest.mark.slow
+def test_default_org_meets_the_realism_targets(default_org_url: str) -> None:
+    """The issue's targets on the default org (seed 7): repeated sentences, near-duplicates, depth."""
+    from sqlalchemy import create_engine
+
+    from crm_core.org.realism import realism_report
+
+    engine = create_engine(default_org_url)
+    try:
+        report = realism_report(engine)
+    finally:
+        engine.dispose()
+    fields = {f.field: f for f in report.fields}
+    assert fields["Case.Description"].repeated_sentence_share <= 0.35
+    assert fields["EmailMessage.TextBody"].repeated_sentence_share <= 0.50
+    assert fields["Knowledge__kav.FAQ_Answer__c"].repeated_sentence_share <= 0.35
+    assert fields["Knowledge__kav.FAQ_Answer__c"].words_median >= 300
+    assert fields["LiveChatTranscript.Body"].lines_median >= 12
+    assert {name: f.near_duplicate_share for name, f in fields.items() if f.near_duplicate_share > 0.01} == {}
+    assert report.consistent
