@@ -4,7 +4,8 @@
 are the one implementation behind the agent tools and the REST API. They check what Salesforce
 checks, in its order (object, fields, writability, values, references, required fields) and
 raise :class:`WriteError` with Salesforce's code, message and fields. They maintain what the
-platform maintains: the record id, ``CreatedDate``, auto-numbers (``CaseNumber`` ...), compound
+platform maintains: the record id, ``CreatedDate`` and ``LastModifiedDate`` (the write's time on
+every create and update), auto-numbers (``CaseNumber`` ...), compound
 names (``Name`` from first and last name), a case's ``ClosedDate``, and the ``CaseHistory__c``
 audit rows the org's own history has (``Case Creation``, ``Owner Assignment``, ``Case Closed``).
 """
@@ -252,7 +253,7 @@ def create_record(
         row.update(checked)
         moment = now()
         row["Id"] = _new_id(store, obj.name)
-        row["CreatedDate"] = moment
+        row["CreatedDate"] = row["LastModifiedDate"] = moment
         if obj.name in AUTO_NUMBERS:
             field_name, width = AUTO_NUMBERS[obj.name]
             row[field_name] = _next_number(store, obj.name, field_name, width)
@@ -300,13 +301,13 @@ def update_record(
         if obj.name in COMPOUND_NAMES and ({"FirstName", "LastName"} & checked.keys()):
             after["Name"] = " ".join(part for part in (after.get("FirstName"), after.get("LastName")) if part)
         moment = now()
+        after["LastModifiedDate"] = moment  # every update stamps the record, even one changing no value
         if obj.name == "Case" and after["Status"] != before["Status"]:
             after["ClosedDate"] = moment if after["Status"] == "Closed" else None
         _require(obj, after)
         changed = {name: value for name, value in after.items() if before.get(name) != value}
-        if not changed:
-            return
-        store.update_row(obj.name, before["Id"], changed)
+        if changed:  # empty only when the clock repeats the stored time and no value changes
+            store.update_row(obj.name, before["Id"], changed)
         if obj.name == "Case" and history:
             if "OwnerId" in changed:
                 _history(store, before["Id"], "Owner Assignment", before["OwnerId"], after["OwnerId"], moment)
@@ -405,6 +406,7 @@ def _history(store: Sandbox, case_id: str, what: str, old: str | None, new: str 
             "OldValue__c": old,
             "NewValue__c": new,
             "CreatedDate": at,
+            "LastModifiedDate": at,
         },
     )
 

@@ -126,6 +126,28 @@ def _rule_dates(conn: Connection) -> Iterator[Violation]:
             yield _v("dates", model.__tablename__, record_id, f"CreatedDate {created} outside {START}..{END}")
 
 
+def _rule_last_modified(conn: Connection) -> Iterator[Violation]:
+    """LastModifiedDate lies between CreatedDate and the span's end; a case's is its last history row's."""
+    for model in OBJECT_MODELS:
+        c = model.__table__.c
+        query = select(c.Id, c.CreatedDate, c.LastModifiedDate).where(
+            or_(c.LastModifiedDate < c.CreatedDate, c.LastModifiedDate > END)
+        )
+        for record_id, created, modified in _rows(conn, query):
+            yield _v(
+                "last-modified", model.__tablename__, record_id, f"LastModifiedDate {modified}, CreatedDate {created}"
+            )
+    case, hist = Case.__table__.c, CaseHistory.__table__.c
+    last = select(hist.CaseId__c, func.max(hist.CreatedDate).label("at")).group_by(hist.CaseId__c).subquery()
+    query = (
+        select(case.Id, case.LastModifiedDate, last.c.at)
+        .join_from(Case.__table__, last, last.c.CaseId__c == case.Id)
+        .where(case.LastModifiedDate != last.c.at)
+    )
+    for record_id, modified, at in _rows(conn, query):
+        yield _v("last-modified", "Case", record_id, f"LastModifiedDate {modified}, last history row at {at}")
+
+
 def _rule_chronology(conn: Connection) -> Iterator[Violation]:
     """Customers exist before they order, and orders before the cases about their items."""
     account, order, item, case = Account.__table__.c, Order.__table__.c, OrderItem.__table__.c, Case.__table__.c
@@ -560,6 +582,7 @@ _RULES = (
     _rule_ids,
     _rule_references,
     _rule_dates,
+    _rule_last_modified,
     _rule_chronology,
     _rule_picklists,
     _rule_case_closure,

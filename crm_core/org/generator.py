@@ -611,6 +611,7 @@ class _OrgWriter:
                     "Name": issue.name,
                     "Description__c": issue.description,
                     "CreatedDate": START,
+                    "LastModifiedDate": START,
                 }
                 for i, issue in enumerate(ISSUES)
             ],
@@ -619,7 +620,7 @@ class _OrgWriter:
         yield (
             "ProductCategory",
             [
-                {"Id": make_id("ProductCategory", c), "Name": name, "CreatedDate": START}
+                {"Id": make_id("ProductCategory", c), "Name": name, "CreatedDate": START, "LastModifiedDate": START}
                 for c, name in enumerate(categories)
             ],
         )
@@ -634,6 +635,7 @@ class _OrgWriter:
                     "IsActive": bool(plan.active[p]),
                     "ProductCode": info.code,
                     "CreatedDate": START + dt.timedelta(hours=p),
+                    "LastModifiedDate": START + dt.timedelta(hours=p),
                 }
                 for p, info in enumerate(plan.products)
             ],
@@ -649,6 +651,7 @@ class _OrgWriter:
                     "ProductCategoryId": make_id("ProductCategory", c),
                     "ProductId": make_id("Product2", p),
                     "CreatedDate": START + dt.timedelta(hours=p),
+                    "LastModifiedDate": START + dt.timedelta(hours=p),
                 }
                 for m, (c, p) in enumerate(memberships)
             ],
@@ -663,9 +666,11 @@ class _OrgWriter:
                 "ValidFrom": None,
                 "ValidTo": None,
                 "CreatedDate": START,
+                "LastModifiedDate": START,
             }
         ]
         for b, book in enumerate(plan.books, start=1):
+            created = max(START, book.start - dt.timedelta(days=14))
             books.append(
                 {
                     "Id": make_id("Pricebook2", b),
@@ -675,7 +680,9 @@ class _OrgWriter:
                     "IsStandard": False,
                     "ValidFrom": book.start,
                     "ValidTo": book.end - dt.timedelta(seconds=1),
-                    "CreatedDate": max(START, book.start - dt.timedelta(days=14)),
+                    "CreatedDate": created,
+                    # a book that ran out was deactivated at its end: its last change
+                    "LastModifiedDate": book.end if book.end <= END else created,
                 }
             )
         yield "Pricebook2", books
@@ -691,6 +698,7 @@ class _OrgWriter:
                         "UnitPrice": float(plan.prices[b, p]),
                         "IsActive": True,
                         "CreatedDate": book["CreatedDate"],
+                        "LastModifiedDate": book["CreatedDate"],
                     }
                 )
         yield "PricebookEntry", entries
@@ -730,6 +738,7 @@ class _OrgWriter:
                     "TimeZoneSidKey": catalog.TIME_ZONES[plan.agent_tz[a]],
                     "IsActive": True,
                     "CreatedDate": START,
+                    "LastModifiedDate": START,
                 }
             )
         yield "User", users
@@ -764,6 +773,7 @@ class _OrgWriter:
                         "ShippingPostalCode": plan.zips[code][plan.cust_zip[c]],
                         "ShippingCountry": "United States",
                         "CreatedDate": created,
+                        "LastModifiedDate": created,
                     }
                 )
                 contacts.append(
@@ -777,6 +787,7 @@ class _OrgWriter:
                         "AccountId": account_id,
                         "OwnerId": self.user_ids[plan.cust_owner[c]],
                         "CreatedDate": created,
+                        "LastModifiedDate": created,
                     }
                 )
             yield "Account", accounts
@@ -812,6 +823,7 @@ class _OrgWriter:
                         "Status": "Draft" if plan.order_draft[o] else "Activated",
                         "EffectiveDate": _DAY_DATES[plan.order_day[o]],
                         "CreatedDate": created,
+                        "LastModifiedDate": created,
                     }
                 )
                 for i in range(item_start[o], item_start[o + 1]):
@@ -826,6 +838,7 @@ class _OrgWriter:
                             "Quantity": float(plan.item_qty[i]),
                             "UnitPrice": float(plan.prices[book, p]),
                             "CreatedDate": created,
+                            "LastModifiedDate": created,
                         }
                     )
             yield "Order", orders
@@ -954,6 +967,7 @@ class _OrgWriter:
                     "OrderItemId__c": item_ids[k - lo],
                     "IssueId__c": self.issue_ids[plan.case_issue[k]],
                     "CreatedDate": _ts(created_s),
+                    "LastModifiedDate": None,  # its last history row's time, set below
                     "ClosedDate": _ts(closed_s) if is_closed else None,
                 }
             )
@@ -978,8 +992,10 @@ class _OrgWriter:
                         "OldValue__c": old,
                         "NewValue__c": new,
                         "CreatedDate": _ts(at),
+                        "LastModifiedDate": _ts(at),
                     }
                 )
+            cases[-1]["LastModifiedDate"] = _ts(max(step[3] for step in steps))
             # conversation
             origin = origins[int(plan.case_origin[k])]
             if origin == "Phone":
@@ -1012,6 +1028,7 @@ class _OrgWriter:
                         "StartTime": _ts(start),
                         "EndTime": _ts(start + int(talk.seconds * scale)),
                         "CreatedDate": _ts(start),
+                        "LastModifiedDate": _ts(start + int(talk.seconds * scale)),  # saved when it ended
                     }
                 )
                 continue
@@ -1035,6 +1052,7 @@ class _OrgWriter:
                         "ToAddress": recipient[1],
                         "MessageDate": _ts(at),
                         "CreatedDate": _ts(at),
+                        "LastModifiedDate": _ts(at),
                     }
                 )
         return cases, history, emails, chats, policy_rows
@@ -1055,6 +1073,7 @@ class _OrgWriter:
                     "PublishStatus": "Online",
                     "Language": "en_US",
                     "CreatedDate": START + dt.timedelta(days=i % 90, hours=9),
+                    "LastModifiedDate": START + dt.timedelta(days=i % 90, hours=9),
                 }
             )
             for position, (question, answer) in enumerate(article.facts):

@@ -67,6 +67,22 @@ def _created() -> Mapped[dt.datetime]:
     )
 
 
+def _created_date(context: Any) -> Any:
+    """A new row's ``LastModifiedDate`` when none is given: its ``CreatedDate``."""
+    return context.get_current_parameters().get("CreatedDate")
+
+
+def _modified() -> Mapped[dt.datetime]:
+    """``LastModifiedDate``: set by the platform on every write. Not indexed (Salesforce indexes
+    ``SystemModstamp``, not this field), so the load does not pay for one more index per table."""
+    return mapped_column(
+        DateTime,
+        nullable=False,
+        default=_created_date,
+        info=field("Last Modified Date", "datetime", "When the record was last changed (UTC)."),
+    )
+
+
 def _ref(
     target: str,
     column_target: str,
@@ -129,6 +145,7 @@ class User(Base):
     )
     IsActive: Mapped[bool] = mapped_column(Boolean, info=field("Active", "boolean", "Whether the user can log in."))
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class Account(Base):
@@ -149,6 +166,7 @@ class Account(Base):
     ShippingPostalCode: Mapped[str | None] = _str("Shipping Zip/Postal Code", "Postal code for deliveries.", 20)
     ShippingCountry: Mapped[str | None] = _str("Shipping Country", "Country for deliveries.", 80)
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class Contact(Base):
@@ -164,6 +182,7 @@ class Contact(Base):
     AccountId: Mapped[str] = _ref("Account", "Account", "Account ID", "The customer account.", "Account", "Contacts")
     OwnerId: Mapped[str] = _ref("User", "User", "Owner ID", "The agent who owns the contact.", "Owner", None)
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class Issue(Base):
@@ -176,6 +195,7 @@ class Issue(Base):
         String(1000), info=field("Description", "string", "What the issue category covers.", length=1000)
     )
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class Pricebook2(Base):
@@ -196,6 +216,7 @@ class Pricebook2(Base):
         DateTime, index=True, info=field("Valid To", "datetime", "End of the validity period.")
     )
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class ProductCategory(Base):
@@ -205,6 +226,7 @@ class ProductCategory(Base):
     Id: Mapped[str] = _id("Product Category ID")
     Name: Mapped[str] = _str("Name", "Category name.", 255, nullable=False, name=True)
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class Product2(Base):
@@ -222,6 +244,7 @@ class Product2(Base):
     IsActive: Mapped[bool] = mapped_column(Boolean, info=field("Active", "boolean", "Whether it is sold."))
     ProductCode: Mapped[str | None] = _str("Product Code", "Stock keeping code.", 255)
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class ProductCategoryProduct(Base):
@@ -241,6 +264,7 @@ class ProductCategoryProduct(Base):
         "Product2", "Product2", "Product ID", "The product.", "Product", "ProductCategoryProducts"
     )
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class PricebookEntry(Base):
@@ -257,6 +281,7 @@ class PricebookEntry(Base):
     )
     IsActive: Mapped[bool] = mapped_column(Boolean, info=field("Active", "boolean", "Whether it can be ordered."))
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class Order(Base):
@@ -274,6 +299,7 @@ class Order(Base):
         Date, nullable=False, index=True, info=field("Order Start Date", "date", "The date the order was placed.")
     )
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class OrderItem(Base):
@@ -299,6 +325,7 @@ class OrderItem(Base):
         Float, nullable=False, info=field("Unit Price", "currency", "Price per unit in US dollars.")
     )
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 CASE_STATUSES = ("New", "Working", "Escalated", "Closed")
@@ -331,6 +358,7 @@ class Case(Base):
         "Issue__c", "Issue__c", "Issue", "The issue category of the case.", "IssueId__r", "Cases__r", nullable=True
     )
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
     ClosedDate: Mapped[dt.datetime | None] = mapped_column(
         DateTime, index=True, info=field("Closed Date", "datetime", "When the case was closed (UTC); null if open.")
     )
@@ -351,6 +379,7 @@ class CaseHistory(Base):
     OldValue__c: Mapped[str | None] = _str("Old Value", "Previous value (the previous owner's user id).", 255)
     NewValue__c: Mapped[str | None] = _str("New Value", "New value (the new owner's user id).", 255)
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class Knowledge(Base):
@@ -370,6 +399,7 @@ class Knowledge(Base):
     )
     Language: Mapped[str] = _pick("Language", "Article language.", ("en_US",), nullable=False)
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class EmailMessage(Base):
@@ -390,6 +420,7 @@ class EmailMessage(Base):
         DateTime, nullable=False, index=True, info=field("Message Date", "datetime", "When the email was sent (UTC).")
     )
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 class LiveChatTranscript(Base):
@@ -414,6 +445,7 @@ class LiveChatTranscript(Base):
         DateTime, index=True, info=field("End Time", "datetime", "When the chat ended (UTC).")
     )
     CreatedDate: Mapped[dt.datetime] = _created()
+    LastModifiedDate: Mapped[dt.datetime] = _modified()
 
 
 OBJECT_MODELS: tuple[type[Base], ...] = (

@@ -7,6 +7,7 @@ job wrote is read back with hand-written SQL on the org's SQLite file.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import sqlite3
 import string
@@ -277,3 +278,29 @@ def test_jobs_on_postgresql(tmp_path) -> None:
         assert (names, contacts_stored) == (["Doe", "Roe"], 0)
     finally:
         drop_pg_database(url)
+
+
+def test_jobs_stamp_last_modified_and_refuse_it_as_a_column(client, org_path) -> None:
+    auth = _auth(client)
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    first = _run(client, auth, {"object": "Issue__c", "operation": "insert"}, "Name\nTongue frayed\n")
+    record_id = _results(client, auth, first["id"], "successfulResults")[1][0]
+    [(created, modified)] = _sql(org_path, "SELECT CreatedDate, LastModifiedDate FROM Issue__c WHERE Id = ?", record_id)
+    assert modified == created and dt.datetime.fromisoformat(created) >= started
+    _run(client, auth, {"object": "Issue__c", "operation": "update"}, f"Id,Description__c\n{record_id},worn\n")
+    [(changed,)] = _sql(org_path, "SELECT LastModifiedDate FROM Issue__c WHERE Id = ?", record_id)
+    assert changed >= created
+    refused = _run(
+        client,
+        auth,
+        {"object": "Issue__c", "operation": "update"},
+        f"Id,LastModifiedDate\n{record_id},2020-01-01T00:00:00.000Z\n",
+    )
+    assert (refused["state"], refused["numberRecordsFailed"]) == ("JobComplete", 1)
+    error = _results(client, auth, refused["id"], "failedResults")[1][1]
+    assert error == (
+        "INVALID_FIELD_FOR_INSERT_UPDATE:Unable to create/update fields: LastModifiedDate. Please check the "
+        "security settings of this field and verify that it is read/write for your profile or permission set."
+        ":LastModifiedDate --"
+    )
+    assert _sql(org_path, "SELECT LastModifiedDate FROM Issue__c WHERE Id = ?", record_id) == [(changed,)]

@@ -93,6 +93,11 @@ def test_describe(api_server, sf):
     assert fields["AccountId"]["referenceTo"] == ["Account"] and fields["AccountId"]["relationshipName"] == "Account"
     assert fields["IssueId__c"]["relationshipName"] == "IssueId__r"
     assert described["keyPrefix"] == "500" and described["createable"] is False
+    for name in ("Case", "Account", "CaseHistory__c"):
+        stamp = {f["name"]: f for f in getattr(sf, name).describe()["fields"]}["LastModifiedDate"]
+        assert (stamp["type"], stamp["soapType"], stamp["label"]) == ("datetime", "xsd:dateTime", "Last Modified Date")
+        assert (stamp["createable"], stamp["updateable"], stamp["nillable"]) == (False, False, False)
+        assert (stamp["filterable"], stamp["sortable"], stamp["groupable"]) == (True, True, False)
     account = sf.Account.describe()
     children = {(c["relationshipName"], c["childSObject"], c["field"]) for c in account["childRelationships"]}
     assert ("Cases", "Case", "AccountId") in children

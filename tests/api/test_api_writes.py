@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -226,3 +227,29 @@ def test_composite_checks_field_names_of_reads(writable: TestClient) -> None:
     answer = writable.post(f"{V}/composite", json={"compositeRequest": [bad]}, headers=auth).json()
     assert answer["compositeResponse"][0]["httpStatusCode"] == 400
     assert answer["compositeResponse"][0]["body"][0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_writes_stamp_last_modified_and_refuse_to_set_it(writable: TestClient) -> None:
+    auth = _login(writable)
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    created = writable.post(f"{V}/sobjects/Issue__c", json={"Name": "Insole slipping"}, headers=auth).json()
+    url = f"{V}/sobjects/Issue__c/{created['id']}"
+    record = writable.get(url, headers=auth).json()
+    assert record["LastModifiedDate"] == record["CreatedDate"]
+    assert dt.datetime.strptime(record["LastModifiedDate"], "%Y-%m-%dT%H:%M:%S.%f%z") >= started
+    patched = writable.patch(url, json={"LastModifiedDate": "2020-01-01T00:00:00.000+0000"}, headers=auth)
+    assert patched.status_code == 400
+    assert patched.json() == [
+        {
+            "message": "Unable to create/update fields: LastModifiedDate. Please check the security settings of "
+            "this field and verify that it is read/write for your profile or permission set.",
+            "errorCode": "INVALID_FIELD_FOR_INSERT_UPDATE",
+            "fields": ["LastModifiedDate"],
+        }
+    ]
+    assert writable.patch(url, json={"Description__c": "left shoe"}, headers=auth).status_code == 204
+    changed = writable.get(url, headers=auth).json()
+    assert changed["LastModifiedDate"] >= record["LastModifiedDate"] and changed["CreatedDate"] == record["CreatedDate"]
+    records = [{"attributes": {"type": "Issue__c"}, "Name": "Laces short", "lastModifiedDate": "2020-01-01"}]
+    answer = writable.post(f"{V}/composite/sobjects", json={"allOrNone": False, "records": records}, headers=auth)
+    assert answer.json()[0]["errors"][0]["statusCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -128,6 +129,44 @@ def test_history_by_hand(conn) -> None:
         assert all(chain[i][0] == chain[i - 1][1] for i in range(1, len(chain)))
     assert any(len(chain) > 1 for chain in chains.values()), "some cases are transferred"
     assert scalar(conn, """SELECT COUNT(*) FROM "Case" WHERE "ClosedDate" < "CreatedDate" """) == 0
+
+
+def test_last_modified_by_hand(conn) -> None:
+    # never before the record was created, never after the span
+    for model in OBJECT_MODELS:
+        name = model.__tablename__
+        assert scalar(conn, f'SELECT COUNT(*) FROM "{name}" WHERE "LastModifiedDate" IS NULL') == 0, name
+        late = f"""SELECT COUNT(*) FROM "{name}" WHERE "LastModifiedDate" < "CreatedDate"
+            OR "LastModifiedDate" >= '2026-01-01'"""
+        assert scalar(conn, late) == 0, name
+    # a case was last changed by its last history row: closed cases at ClosedDate, open ones at
+    # their last owner assignment
+    rows = conn.execute(text("""SELECT c."LastModifiedDate", c."ClosedDate",
+        (SELECT MAX(h."CreatedDate") FROM "CaseHistory__c" h WHERE h."CaseId__c" = c."Id"
+         AND h."Field__c" = 'Owner Assignment') FROM "Case" c""")).all()  # fmt: skip
+    assert rows
+    for modified, closed, assigned in rows:
+        assert str(modified) == str(closed if closed is not None else assigned)
+    # an email at its message date, a chat when it ended, history rows when they were written
+    assert scalar(conn, 'SELECT COUNT(*) FROM "EmailMessage" WHERE "LastModifiedDate" != "MessageDate"') == 0
+    assert scalar(conn, 'SELECT COUNT(*) FROM "LiveChatTranscript" WHERE "LastModifiedDate" != "EndTime"') == 0
+    assert scalar(conn, 'SELECT COUNT(*) FROM "CaseHistory__c" WHERE "LastModifiedDate" != "CreatedDate"') == 0
+    # a price book that ran out was deactivated the second after its last valid one
+    books = conn.execute(text('SELECT "IsActive", "ValidTo", "CreatedDate", "LastModifiedDate" FROM "Pricebook2"'))
+    expired = 0
+    for active, valid_to, created, modified in books:
+        if active:
+            assert modified == created
+        else:
+            expired += 1
+            ended = dt.datetime.fromisoformat(str(valid_to)) + dt.timedelta(seconds=1)
+            assert dt.datetime.fromisoformat(str(modified)) == ended
+    assert expired
+    # everything else was never changed after it was created
+    for name in ("User", "Account", "Contact", "Order", "OrderItem", "Knowledge__kav", "Product2"):
+        assert scalar(conn, f'SELECT COUNT(*) FROM "{name}" WHERE "LastModifiedDate" != "CreatedDate"') == 0, name
+    # some cases were changed long after they were opened
+    assert scalar(conn, 'SELECT COUNT(*) FROM "Case" WHERE "LastModifiedDate" > "CreatedDate"') > 0
 
 
 def test_order_items_priced_from_their_orders_book(conn) -> None:
@@ -264,6 +303,8 @@ PLANTS = {
     "chat-transfers": ["""UPDATE "LiveChatTranscript"
         SET "Body" = REPLACE("Body", 'Chat transferred from ', 'Chat transferred from Someone Else and ')
         WHERE "Id" = (SELECT MIN("Id") FROM "LiveChatTranscript" WHERE "Body" LIKE '%Chat transferred from%')"""],
+    "last-modified": [f"""UPDATE "Case" SET "LastModifiedDate" = datetime("LastModifiedDate", '+1 second')
+        WHERE "Id" = {FIRST_CASE}"""],
     "case-parties": [f"""UPDATE "Case"
         SET "ContactId" = (SELECT MAX("Id") FROM "Contact" WHERE "AccountId" != "Case"."AccountId")
         WHERE "Id" = {FIRST_CASE}"""],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 from sqlalchemy import Engine
@@ -10,6 +11,7 @@ from crm_core.db import make_readonly_engine
 from crm_core.org.stats import org_stats
 from crm_core.query import run_soql, run_sosl
 from crm_core.sandbox import Sandbox
+from crm_core.scoring.state import diff_from_changes
 from crm_core.writes import create_record, delete_record, update_record
 
 
@@ -62,27 +64,39 @@ def _acc(box: Sandbox) -> str:
     return _first(box.conn, "SELECT Id FROM Account ORDER BY Id LIMIT 1")["Id"]
 
 
+WRITTEN = dt.datetime(2026, 3, 4, 5, 6, 7)
+
+
 def test_diff_lists_created_changed_and_deleted_records(sandbox: Sandbox) -> None:
-    case = _first(sandbox.conn, "SELECT Id, Subject, Priority FROM Case WHERE Priority = 'Low' ORDER BY Id LIMIT 1")
-    update_record(sandbox, "Case", case["Id"], {"Priority": "High"})
+    case = _first(
+        sandbox.conn,
+        "SELECT Id, Subject, Priority, LastModifiedDate FROM Case WHERE Priority = 'Low' ORDER BY Id LIMIT 1",
+    )
+    update_record(sandbox, "Case", case["Id"], {"Priority": "High"}, now=lambda: WRITTEN)
     email = _first(sandbox.conn, "SELECT Id FROM EmailMessage ORDER BY Id LIMIT 1")
     delete_record(sandbox, "EmailMessage", email["Id"])
-    issue = create_record(sandbox, "Issue__c", {"Name": "Zipper split"})
+    issue = create_record(sandbox, "Issue__c", {"Name": "Zipper split"}, now=lambda: WRITTEN)
     changes = {(c.object, c.id): c for c in sandbox.diff()}
     assert changes[("Case", case["Id"])].kind == "updated"
-    assert changes[("Case", case["Id"])].fields == {"Priority": "High"}
-    assert changes[("Case", case["Id"])].old == {"Priority": "Low"}
+    assert changes[("Case", case["Id"])].fields == {"Priority": "High", "LastModifiedDate": WRITTEN}
+    old = changes[("Case", case["Id"])].old
+    assert old["Priority"] == "Low"
+    assert old["LastModifiedDate"].isoformat(timespec="milliseconds") + "+0000" == case["LastModifiedDate"]
+    assert changes[("Issue__c", issue)].fields["LastModifiedDate"] == WRITTEN
     assert changes[("EmailMessage", email["Id"])].kind == "deleted"
     assert changes[("Issue__c", issue)].kind == "created"
     assert changes[("Issue__c", issue)].fields["Name"] == "Zipper split"
     assert len(changes) == 3
 
 
-def test_update_back_to_the_original_value_leaves_no_change(sandbox: Sandbox) -> None:
+def test_update_back_to_the_original_value_leaves_only_the_stamp(sandbox: Sandbox) -> None:
     case = _first(sandbox.conn, "SELECT Id, Priority FROM Case WHERE Priority = 'Low' ORDER BY Id LIMIT 1")
     update_record(sandbox, "Case", case["Id"], {"Priority": "High"})
-    update_record(sandbox, "Case", case["Id"], {"Priority": "Low"})
-    assert sandbox.diff() == []
+    update_record(sandbox, "Case", case["Id"], {"Priority": "Low"}, now=lambda: WRITTEN)
+    # the record was written (Salesforce stamps it), but no value of it changed: nothing to score
+    [change] = sandbox.diff()
+    assert change.fields == {"LastModifiedDate": WRITTEN}
+    assert diff_from_changes(sandbox.diff()).is_empty()
 
 
 def test_reset_forgets_every_change(sandbox: Sandbox) -> None:
