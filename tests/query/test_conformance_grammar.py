@@ -224,7 +224,7 @@ def child_subqueries_three_levels_filtered(d: Any) -> Case:
 # --- FIELDS() ------------------------------------------------------------------------------------------
 
 # Written by hand from the schema (docs/org.md): standard fields, then custom ones.
-ISSUE_FIELDS = {"STANDARD": ["Id", "Name", "CreatedDate"], "CUSTOM": ["Description__c"]}
+ISSUE_FIELDS = {"STANDARD": ["Id", "Name", "CreatedDate", "LastModifiedDate"], "CUSTOM": ["Description__c"]}
 CASE_CUSTOM = ["OrderItemId__c", "IssueId__c"]
 
 

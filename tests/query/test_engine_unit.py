@@ -151,7 +151,8 @@ def build_org(engine: Engine) -> None:
     with engine.begin() as conn:
         for name, rows in ROWS.items():
             table = MODEL_BY_OBJECT[name].__table__
-            conn.execute(insert(table), [{c.name: row.get(c.name) for c in table.columns} for row in rows])
+            stamped = [{"LastModifiedDate": row["CreatedDate"], **row} for row in rows]  # never changed
+            conn.execute(insert(table), [{c.name: row.get(c.name) for c in table.columns} for row in stamped])
 
 
 @pytest.fixture(

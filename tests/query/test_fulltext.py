@@ -76,7 +76,10 @@ def test_the_index_follows_inserts_updates_and_deletes(query_org_url: str) -> No
             )
             assert run_sosl(conn, search)["searchRecords"] == []
             conn.execute(
-                text('INSERT INTO "Issue__c" ("Id", "Name", "Description__c", "CreatedDate") VALUES (:i, :n, :d, :c)'),
+                text(
+                    'INSERT INTO "Issue__c" ("Id", "Name", "Description__c", "CreatedDate", "LastModifiedDate") '
+                    "VALUES (:i, :n, :d, :c, :c)"
+                ),
                 {
                     "i": "a1MHs00zzzzzzzzIII",
                     "n": "Test issue",
@@ -208,7 +211,8 @@ def test_an_insert_out_of_id_order_ends_ranking_by_row_id(query_org_url: str) ->
             assert fulltext.ids_follow_rowids(conn, "Issue__c")
             last = conn.execute(text('SELECT "Id" FROM "Issue__c" ORDER BY "Id" DESC LIMIT 1')).scalar_one()
             insert = text(
-                'INSERT INTO "Issue__c" ("Id", "Name", "Description__c", "CreatedDate") VALUES (:i, :n, :d, :c)'
+                'INSERT INTO "Issue__c" ("Id", "Name", "Description__c", "CreatedDate", "LastModifiedDate") '
+                "VALUES (:i, :n, :d, :c, :c)"
             )
             row = {"n": "Order test", "d": f"{word} here", "c": dt.datetime(2024, 1, 1)}
             conn.execute(insert, {**row, "i": last[:-3] + "ZZZ"})  # after every Id: the order holds
