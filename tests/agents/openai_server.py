@@ -38,6 +38,9 @@ class Reply:
     prompt_tokens: int = 11
     completion_tokens: int = 7
     usage: bool = True
+    hold: threading.Event | None = None
+    """When set, the reply waits (at most a minute) until the test sets this event: a model that
+    answers when the test lets it, whatever the machine's load."""
 
 
 Script = Callable[[dict[str, Any]], Reply]
@@ -102,6 +105,8 @@ def make_app(
         try:
             if reply.delay_s:
                 await asyncio.sleep(reply.delay_s)
+            if reply.hold is not None:
+                await asyncio.to_thread(reply.hold.wait, 60)
         finally:
             load["now"] -= 1
         if reply.status != 200:

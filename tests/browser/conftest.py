@@ -18,6 +18,8 @@ from studio_browser import (  # noqa: F401  (re-exported for tests that import t
     ROOT,
     USERS,
     StudioServer,
+    attempt_user,
+    choose,
     screenshot,
     serve_realism_studio,
     serve_studio,

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -137,6 +138,29 @@ def sign_in(page: Page, server: StudioServer, username: str, password: str = PAS
             return
         page.wait_for_timeout(250)
     raise AssertionError(f"the {COOKIE_NAME} cookie was never set")
+
+
+def choose(page: Page, selectbox: str, option: str) -> None:
+    """Pick an option of a select box as a person does: type to narrow the list, click the option.
+
+    Typing alone is not a choice: the box's input then holds the search text, and Enter pressed
+    before the narrowed list is drawn commits the highlighted first option instead. The option list
+    is virtual (long ones are not all drawn), hence the typing; a tool the task needs is starred.
+    """
+    page.locator(f"{selectbox} input").click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=re.compile(rf"^(★ )?{re.escape(option)}$")).click()
+    settle(page)
+
+
+def attempt_user(server: StudioServer, role: str, prefix: str) -> str:
+    """A user of this test attempt's own (signs in with PASSWORD): a retry starts from nothing stored."""
+    username = f"{prefix}{uuid.uuid4().hex[:8]}"
+    sessions = open_app_store(server.app_url)
+    with sessions() as session:
+        add_user(session, username, role, PASSWORD)
+    sessions.kw["bind"].dispose()
+    return username
 
 
 def screenshot(page: Page, name: str) -> None:

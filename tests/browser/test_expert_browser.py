@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -17,8 +16,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from studio_browser import (
-    PASSWORD,
     StudioServer,
+    attempt_user,
     checked_values,
     comment_on,
     current_item,
@@ -29,8 +28,7 @@ from studio_browser import (
     sign_in,
 )
 
-from crm_core.store import AppUser, Draft, Rating, Response, open_app_store
-from crm_core.users import add_user
+from crm_core.store import AppUser, Draft, Rating, Response
 
 pytestmark = pytest.mark.browser
 
@@ -161,11 +159,7 @@ def open_submitted_answers(page: Page) -> None:
 
 
 def test_errors_stand_next_to_their_question_and_a_submitted_answer_can_be_revised(studio, context):
-    eva = f"eva{uuid.uuid4().hex[:8]}"  # an expert of this attempt's own: a retry starts from no answers
-    sessions = open_app_store(studio.app_url)
-    with sessions() as session:
-        add_user(session, eva, "expert", PASSWORD)
-    sessions.kw["bind"].dispose()
+    eva = attempt_user(studio, "expert", "eva")  # a retry starts from no answers
     page = context.new_page()
     sign_in(page, studio, eva)
     open_study(page)

@@ -6,15 +6,29 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
+from conftest import (
+    PASSWORD,
+    USERS,
+    StudioServer,
+    attempt_user,
+    choose,
+    screenshot,
+    serve_studio,
+    settle,
+    sign_in,
+)
 from playwright.sync_api import expect
 
+from crm_core.agents.run_store import list_runs
 from crm_core.store import open_app_store
 from crm_core.sweeps.store import list_sweeps, sweep_status
 from crm_core.tasks.build import build_tasks
+from crm_core.tasks.records import load_tasks
+from crm_core.tasks.registry import task_names
 from crm_core.users import add_user
 from tests.agents.openai_server import Reply, openai_server
 
@@ -28,18 +42,22 @@ def slow_answer(body):
     return Reply(content="<respond>None</respond>", delay_s=0.4)
 
 
-SLOW_MODEL_S = 6.0
+MODEL_MAY_ANSWER = threading.Event()
 
 
-def slow_workbench_model(body):
-    """The studio's configured provider model: answers after SLOW_MODEL_S seconds."""
-    return Reply(content="<respond>None</respond>", delay_s=SLOW_MODEL_S)
+def held_workbench_model(body):
+    """The studio's configured provider model: it answers only when the test sets MODEL_MAY_ANSWER,
+    so the run is still going while the test looks at another page, however loaded the machine."""
+    return Reply(content="<respond>None</respond>", hold=MODEL_MAY_ANSWER)
 
 
 @pytest.fixture(scope="module")
 def workbench_model() -> Iterator:
-    with openai_server(slow_workbench_model) as server:
-        yield server
+    with openai_server(held_workbench_model) as server:
+        try:
+            yield server
+        finally:
+            MODEL_MAY_ANSWER.set()  # no request left waiting when the server stops
 
 
 @pytest.fixture(scope="module")
@@ -114,25 +132,19 @@ def test_experts_cannot_open_sweeps(sweeps_server, context):
     expect(page.get_by_role("link", name="Sweeps")).to_have_count(0)
 
 
-@pytest.mark.xfail(
-    reason="the model chosen in the workbench's run form reverts to the first one when the run starts "
-    "(the run is oracle's); fails the same on the session's starting revision on this machine; "
-    "docs/decisions.md, Test loop",
-    strict=False,
-)
 def test_an_expert_s_agent_run_does_not_block_the_next_click(sweeps_server, workbench_model, context):
-    """A run of a model that takes 6 s: the expert opens another page at once and it answers while
-    the run goes on; back on the workbench, the run has finished and is on the agent's side."""
+    """A run of a model that answers only when the test lets it: the expert opens another page at
+    once and it answers while the run goes on; back on the workbench, the run has finished and is
+    on the agent's side."""
     server = sweeps_server
+    MODEL_MAY_ANSWER.clear()  # (a retry's model holds its answer again)
+    expert = attempt_user(server, "expert", "erin")  # a retry starts from no submitted answer
     store = open_app_store(server.app_url)
-    from crm_core.tasks.records import load_tasks
-    from crm_core.tasks.registry import task_names
-
     instances = sorted(load_tasks(server.org_url), key=lambda i: i.idx)
     first_task = next(t for t in task_names() if any(i.task == t for i in instances))
     instance = next(i for i in instances if i.task == first_task)  # what /workbench opens by default
     page = context.new_page()
-    sign_in(page, server, "erin")
+    sign_in(page, server, expert)
     page.goto(f"{server.base_url}/workbench?idx={instance.idx}")
     settle(page)
     page.locator(".st-key-wb_answer input").fill("None")
@@ -140,33 +152,26 @@ def test_an_expert_s_agent_run_does_not_block_the_next_click(sweeps_server, work
     expect(page.get_by_text("The agent's run")).to_be_visible()
     settle(page)
     page.get_by_text("Run an agent on this instance").click()
-    page.locator(".st-key-wb_model").scroll_into_view_if_needed()
-    model = page.get_by_role("combobox", name="Model")
-    for _attempt in range(5):  # keys typed while the list is still opening are lost: until it shows
-        model.click()
-        page.keyboard.type("openai:slow")
-        page.keyboard.press("Enter")
+    choose(page, ".st-key-wb_model", "openai:slow")
+    expect(page.get_by_role("combobox", name="Model")).to_have_value("openai:slow")
+    try:
+        page.get_by_role("button", name="Start the run").click()
+        expect(page.get_by_text("Running openai:slow (act) ...")).to_be_visible()
+
+        page.get_by_role("link", name="Org Explorer").click()  # the next click, while the model thinks
+        expect(page.get_by_role("heading", name="Org Explorer").first).to_be_visible()
         settle(page)
-        if model.input_value() == "openai:slow":
-            break
-    expect(model).to_have_value("openai:slow")
-    page.get_by_role("button", name="Start the run").click()
-    expect(page.get_by_text("Running openai:slow (act) ...")).to_be_visible()
-
-    page.get_by_role("link", name="Org Explorer").click()  # the next click, while the model thinks
-    expect(page.get_by_role("heading", name="Org Explorer").first).to_be_visible()
-    settle(page)
-    from crm_core.agents.run_store import list_runs
-
-    running = [r for r in list_runs(store) if r.run.run_id.startswith(f"workbench-erin-{instance.idx}-")]
-    assert running and running[0].completed == 0  # the page answered before the run ended
-    assert workbench_model.load["now"] == 1  # the model is still thinking about the only request
+        running = [r for r in list_runs(store) if r.run.run_id.startswith(f"workbench-{expert}-{instance.idx}-")]
+        assert len(running) == 1 and running[0].completed == 0  # the page answered before the run ended
+        assert workbench_model.load["now"] == 1  # the model is still thinking about the only request
+    finally:
+        MODEL_MAY_ANSWER.set()
 
     page.get_by_role("link", name="Task Workbench").click()  # back to the (default) instance
     settle(page)
     expect(page.get_by_text("Running openai:slow (act) ...")).to_have_count(0, timeout=30_000)
     selected = page.get_by_role("combobox", name="Run")
-    expect(selected).to_have_value(re.compile(r"^openai:slow · act \(workbench-erin-"), timeout=30_000)
+    expect(selected).to_have_value(re.compile(rf"^openai:slow · act \(workbench-{expert}-"), timeout=30_000)
     done = [r for r in list_runs(store) if r.run.run_id == running[0].run.run_id]
     assert done[0].completed == 1
     store.kw["bind"].dispose()

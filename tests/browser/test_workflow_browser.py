@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
+from conftest import PASSWORD, USERS, StudioServer, choose, screenshot, serve_studio, settle, sign_in
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
@@ -45,15 +45,6 @@ def call_update(page: Page, contact_id: str, phone: str) -> None:
     page.locator(".st-key-wb-arg-update_record-id input").fill(contact_id)
     page.locator(".st-key-wb-arg-update_record-fields textarea").fill(f'{{"Phone": "{phone}"}}')
     page.get_by_role("button", name="Call tool").click()
-    settle(page)
-
-
-def choose(page: Page, selectbox: str, option: str) -> None:
-    """Pick an option of a select box by typing it (the option list is virtual: long ones are not all drawn)."""
-    page.locator(f"{selectbox} input").click()
-    page.keyboard.type(option)
-    # a tool the task needs is starred ("★ update_record")
-    page.get_by_role("option", name=re.compile(rf"^(★ )?{re.escape(option)}$")).click()
     settle(page)
 
 
