@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 TARGET_SECONDS = {"default": 20, "large": 180, "xl": 600}
 TARGET_TASK_SECONDS = {"large": 30, "xl": 120}
-TARGET_TOTAL_SECONDS = {"xl": 600}
+TARGET_TOTAL_SECONDS = {"default": 30, "large": 240, "xl": 600}  # `generate` end to end: org and task set
 
 _CHILD = """
 import json, resource, sys, time
@@ -215,16 +215,18 @@ def _print_against(console: Console, results: dict[tuple[str, str], dict], revis
 
 
 def _print_realism(console: Console, results: dict[tuple[str, str], dict]) -> None:
-    """Median words, repeated-sentence share and near-duplicate share per text field and scale."""
-    measured = {scale: r for (scale, _), r in results.items() if "realism" in r}
+    """Median words, repeated-sentence share and near-duplicate share per text field, scale and code
+    (this code, and REV's with ``--against``)."""
+    measured = {key: r for key, r in results.items() if "realism" in r}
     if not measured:
         return
     table = Table(title="Realism of the free text (median words / repeated sentences / near-duplicates)")
     table.add_column("field")
-    for scale, r in measured.items():
-        table.add_column(f"{scale} ({r['realism_seconds']:.1f} s)", justify="right")
+    for (scale, backend), r in measured.items():
+        code = backend.partition("@")[2] or "this code"
+        table.add_column(f"{scale}, {code} ({r['realism_seconds']:.1f} s)", justify="right")
     for field in next(iter(measured.values()))["realism"]:
-        cells = [measured[s]["realism"][field] for s in measured]
+        cells = [r["realism"].get(field, [0, 0, 0]) for r in measured.values()]
         table.add_row(field, *(f"{w:g} / {rep:.1%} / {dup:.1%}" for w, rep, dup in cells))
     console.print(table)
 

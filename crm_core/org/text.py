@@ -805,27 +805,33 @@ class Chat:
 
 
 CHAT_GREETINGS = (
-    "Hi {customer}, thanks for contacting {company}[ Customer Care|]. [How can I help|What can I do for you] today?",
-    "Hello {customer}! My name is {agent_first}. [How can I help you today|What can I help you with]?",
-    "Hi {customer}, you're chatting with {agent_first}. [What's going on|How can I help]?",
+    "Hi {customer}, thanks for contacting {company}[ Customer Care|], [how can I help|what can I do for you] today?",
+    "Hello {customer}! My name is {agent_first}, [how can I help you today|what can I help you with]?",
+    "Hi {customer}, you're chatting with {agent_first} - [what's going on|how can I help]?",
 )
 CHAT_VERIFY = (
-    "I'm sorry to hear that. [Before I look into it,|To pull up your account,] could you confirm the email address on your account and the order number?",
-    "[Thanks for the details.|Got it.] [Can you|Could you] confirm your email address and the order number so I can find the order?",
+    "I'm sorry to hear [that|about the {noun}], {customer}; [before I look into it,|to pull up your account,] could "
+    "you confirm the email address on your account and the order number?",
+    "[Thanks for the details|Got it], {customer} - [can you|could you] confirm your email address and the order "
+    "number so I can find the {noun}?",
 )
 CHAT_LOOKUP = (
-    "Thanks, {customer}. Let me pull up order {order}[, one moment please|. This will take a minute|].",
-    "[Perfect|Thank you], I've found order {order} with the {product}. [Give me a moment to check the details.|Let me look at it.]",
+    "Thanks, {customer}, let me pull up order {order} [and the {product}|for the {product}][, one moment "
+    "please|; this will take a minute|].",
+    "[Perfect|Thank you], I've found order {order} with the {product}[, {customer}|] - [give me a moment to check the "
+    "details|let me look at it].",
 )
 CHAT_HOLD_BACK = (
-    "Thanks for holding[, {customer}|]. [I can see the {product} on the order.|I've checked the order history.]",
-    "[Sorry for the wait|Thank you for waiting]. [I've reviewed the order.|I have the details in front of me now.]",
+    "Thanks for holding[, {customer}|] - [I can see the {product} on the order|I've checked the order history "
+    "for the {product}].",
+    "[Sorry for the wait|Thank you for waiting], {customer}: [I've reviewed order {order}|I have the {noun} "
+    "details in front of me now].",
 )
 CHAT_CLOSINGS: tuple[str, ...] = (
-    "Is there anything else I can help you with today?",
-    "Thanks for chatting with {company}[, {customer}|].",
+    "Is there anything else I can help you with today[, {customer}| about the {product}]?",
+    "Thanks for chatting with {company}[, {customer}|] about the {noun}.",
     "[Have a great day|Enjoy the rest of your day|Take care], {customer}!",
-    "I'm here if you need anything else.",
+    "I'm here if you need anything else[ about the {product}|, {customer}].",
 )
 CHAT_BYES = (
     "No, that's all. Thanks!",
@@ -878,7 +884,9 @@ def chat(
         line(
             rng.randint(10, 30),
             facts.agent,
-            "Hi {customer}, this is {agent_first}. [I've read the conversation so far.|I see what happened with the {product}.]",
+            "Hi {customer}, this is {agent_first}. [I've read your conversation with {first_agent} about the "
+            "{product}.|I see what happened with the {product}.]",
+            {**slots, "first_agent": first_agent.split()[0]},
         )
     line(rng.randint(10, 40), facts.agent, rng.choice(CHAT_LOOKUP))
     talk.say(rng.randint(60, 240), None, "Customer on hold.")
