@@ -236,7 +236,7 @@ def sandbox_cost(folder: Path, scales: list[str], pg_url: str | None, reps: int,
                   "ratio to smallest", "target")  # fmt: skip
     targets = [(f"sqlite {scale}", f"sqlite:///{folder / f'sandbox_{scale}.db'}", scale) for scale in scales]
     if pg_url:
-        targets += [(f"postgresql {scale}", pg_url, scale) for scale in scales[:1]]
+        targets += [(f"postgresql {scale}", pg_url, scale) for scale in scales]
     smallest: dict[str, float] = {}
     for label, url, scale in targets:
         with console.status(f"Generating the {scale} org for {label} ..."):
@@ -265,7 +265,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.5, help="seconds the slow model waits per reply")
     parser.add_argument("--seconds", type=float, default=4.0, help="about how long each throughput level runs")
     parser.add_argument("--sandbox-scales", default="tiny,default", help="org scales of the sandbox cost rows")
-    parser.add_argument("--pg-url", help="an empty PostgreSQL database for the sandbox rows (smallest scale)")
+    parser.add_argument("--pg-url", help="an empty PostgreSQL database for the sandbox rows (each scale in turn)")
     parser.add_argument("--sandbox-reps", type=int, default=200, help="sandbox cycles per org")
     parser.add_argument("--only", choices=["harness", "sandbox"], help="run one part only")
     args = parser.parse_args()

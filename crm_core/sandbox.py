@@ -41,6 +41,7 @@ from sqlalchemy import (
     event,
     false,
     insert,
+    literal,
     select,
     text,
     update,
@@ -163,6 +164,7 @@ def _overlay_ddl(object_name: str, schema: str, dialect_name: str) -> tuple[str,
 
 
 _DIALECTS = {"sqlite": sqlite_dialect.dialect(), "postgresql": postgresql_dialect.dialect()}
+_INSERT = {"sqlite": sqlite_dialect.insert, "postgresql": postgresql_dialect.insert}
 
 
 @dataclass
@@ -321,26 +323,29 @@ class Sandbox:
     def update_row(self, object_name: str, record_id: str, values: Mapping[str, Any]) -> None:
         """Set fields of an existing record."""
         with self.lock, self._unit():
-            tables = self._overlay(object_name)
-            self._copy_original(tables, record_id)
-            self.conn.execute(update(tables.changes).where(tables.changes.c.Id == record_id).values(dict(values)))
+            self._change(self._overlay(object_name), record_id, dict(values))
 
     def delete_row(self, object_name: str, record_id: str) -> None:
         """Remove a record (it reads as deleted from then on)."""
         with self.lock, self._unit():
-            tables = self._overlay(object_name)
-            self._copy_original(tables, record_id)
-            self.conn.execute(update(tables.changes).where(tables.changes.c.Id == record_id).values({DELETED: True}))
+            self._change(self._overlay(object_name), record_id, {DELETED: True})
 
-    def _copy_original(self, tables: _Tables, record_id: str) -> None:
-        """Copy the org's row into the change table unless it is there already (one statement)."""
+    def _change(self, tables: _Tables, record_id: str, values: dict[str, Any]) -> None:
+        """Set `values` on the record's row in the change table, copying the org's row there first.
+
+        A record of the org takes one statement: its row with `values` in place is inserted, or,
+        when the change table has it already, only `values` are set (an upsert on the Id). A
+        record this sandbox created is not in the org: then a plain update."""
         changes, org = tables.changes, tables.org
-        already = select(changes.c.Id).where(changes.c.Id == record_id).exists()
-        self.conn.execute(
-            insert(changes).from_select(
-                [*org.columns.keys(), DELETED], select(*org.columns, false()).where(org.c.Id == record_id, ~already)
-            )
+        names = list(org.columns.keys())
+        deleted = literal(values[DELETED], Boolean) if DELETED in values else false()
+        row = select(*(literal(values[n], org.c[n].type) if n in values else org.c[n] for n in names), deleted)
+        upsert = _INSERT[self._dialect](changes).from_select([*names, DELETED], row.where(org.c.Id == record_id))
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[changes.c.Id], set_={n: upsert.excluded[n] for n in values}
         )
+        if self.conn.execute(upsert.execution_options(preserve_rowcount=True)).rowcount == 0:
+            self.conn.execute(update(changes).where(changes.c.Id == record_id).values(values))
 
     # --- diff, reset, discard --------------------------------------------------------------------
 

@@ -89,6 +89,28 @@ def test_diff_lists_created_changed_and_deleted_records(sandbox: Sandbox) -> Non
     assert len(changes) == 3
 
 
+def test_later_writes_keep_the_earlier_ones(sandbox: Sandbox) -> None:
+    case = _first(sandbox.conn, "SELECT Id, Subject FROM Case WHERE Priority = 'Low' ORDER BY Id LIMIT 1")
+    update_record(sandbox, "Case", case["Id"], {"Priority": "High"})
+    update_record(sandbox, "Case", case["Id"], {"Subject": "Zipper split twice"})
+    issue = create_record(sandbox, "Issue__c", {"Name": "Zipper split"})
+    update_record(sandbox, "Issue__c", issue, {"Name": "Zipper split again"})  # a record only this sandbox has
+    changes = {(c.object, c.id): c for c in sandbox.diff()}
+    fields, old = changes[("Case", case["Id"])].fields, changes[("Case", case["Id"])].old
+    assert {k: v for k, v in fields.items() if k != "LastModifiedDate"} == {
+        "Priority": "High",
+        "Subject": "Zipper split twice",
+    }
+    assert {k: v for k, v in old.items() if k != "LastModifiedDate"} == {"Priority": "Low", "Subject": case["Subject"]}
+    assert (changes[("Issue__c", issue)].kind, changes[("Issue__c", issue)].fields["Name"]) == (
+        "created",
+        "Zipper split again",
+    )
+    delete_record(sandbox, "Case", case["Id"])
+    changes = {(c.object, c.id): c.kind for c in sandbox.diff()}
+    assert (changes[("Case", case["Id"])], changes[("Issue__c", issue)]) == ("deleted", "created")
+
+
 def test_update_back_to_the_original_value_leaves_only_the_stamp(sandbox: Sandbox) -> None:
     case = _first(sandbox.conn, "SELECT Id, Priority FROM Case WHERE Priority = 'Low' ORDER BY Id LIMIT 1")
     update_record(sandbox, "Case", case["Id"], {"Priority": "High"})
