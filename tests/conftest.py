@@ -11,6 +11,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,22 +118,28 @@ def app_db_pg_url() -> Iterator[str]:
 ORG_TEST_SEED = 7
 
 
-def shared_sqlite_org(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[str], object]) -> str:
-    """The URL of a SQLite org that `build(url)` makes once per test run (treat it as read-only).
+def shared_file(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """A file that `build(path)` writes once per test run (treat it as read-only).
 
     Every xdist worker of the run asks for it by `name`; the first builds it under a file lock into
-    a folder the workers share, the others wait and open the same file.
+    a folder the workers share, the others wait and read the same file.
     """
     base = tmp_path_factory.getbasetemp()
     shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-orgs"
     shared.mkdir(exist_ok=True)
-    path = shared / f"{name}.db"
+    path = shared / name
     with FileLock(str(shared / f"{name}.lock")):
         if not path.exists():
-            building = shared / f"{name}.building.db"
+            building = shared / f"building-{name}"
             building.unlink(missing_ok=True)
-            build(f"sqlite:///{building}")
+            build(building)
             building.rename(path)
+    return path
+
+
+def shared_sqlite_org(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[str], object]) -> str:
+    """The URL of a SQLite org that `build(url)` makes once per test run (see :func:`shared_file`)."""
+    path = shared_file(tmp_path_factory, f"{name}.db", lambda building: build(f"sqlite:///{building}"))
     return f"sqlite:///{path}"
 
 

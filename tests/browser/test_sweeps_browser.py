@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -82,9 +83,10 @@ def sweeps_server(tmp_path_factory, tiny_org_url, workbench_model) -> Iterator[S
 
 def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps_server, context):
     server = sweeps_server
+    name = f"browser sweep {uuid.uuid4().hex[:6]}"  # a retry's sweep is told from the first attempt's
     with openai_server(slow_answer) as model:
         sweep_file = (
-            "name: browser sweep\n"
+            f"name: {name}\n"
             f"org: {{url: '{server.org_url}'}}\n"
             f"models: [oracle, {{name: 'openai:stub', base_url: '{model.base_url}'}}]\n"
             "frameworks: [fc, react]\ntasks: [handle_time, transfer_count]\nlimit: 2\ntrials: 2\n"
@@ -99,7 +101,7 @@ def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps
         editor.press("Tab")  # commit the text area before the click
         page.get_by_role("button", name="Start sweep").click()
         expect(page.get_by_text(re.compile(r"Started sweep sweep-"))).to_be_visible()
-        expect(page.get_by_text("browser sweep").first).to_be_visible()
+        expect(page.get_by_text(name).first).to_be_visible()
         expect(page.get_by_text(re.compile(r"(queued|running): \d+ / 32 episodes"))).to_be_visible()
         screenshot(page, "sweeps-started")
 
@@ -117,7 +119,7 @@ def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps
         assert len(model.requests) == 16  # the stub model's 16 episodes, one call each
 
     store = open_app_store(server.app_url)
-    (sweep,) = list_sweeps(store)
+    (sweep,) = [listed for listed in list_sweeps(store) if listed.name == name]
     status = sweep_status(store, sweep.sweep_id)
     assert sweep.created_by == "rita" and status.counts["done"] == 32
     store.kw["bind"].dispose()

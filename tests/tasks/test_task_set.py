@@ -23,6 +23,7 @@ from crm_core.tasks.oracle import solve
 from crm_core.tasks.records import TaskInstance, dumps_instances, load_tasks
 from crm_core.tasks.registry import task_names, task_specs
 from crm_core.tools import ToolContext
+from tests.conftest import shared_file
 
 QUICK_PER_TASK = 40
 TASKS = task_names()
@@ -227,15 +228,40 @@ def test_postgres_org_gives_the_same_task_file(tiny_org_url: str, tiny_org_pg_ur
     assert _oracle_mismatches(tiny_org_pg_url, pg_set, raw_queries=True) == []
 
 
+@pytest.fixture(scope="session")
+def default_tasks(tmp_path_factory: pytest.TempPathFactory, default_org_url: str) -> list[TaskInstance]:
+    """The default org's task set (seed 7), built once per test run and shared by the xdist workers."""
+
+    def build(path: Path) -> None:
+        path.write_text(dumps_instances(generate_tasks(default_org_url, seed=7)))
+
+    return load_tasks(shared_file(tmp_path_factory, "default-tasks.jsonl", build))
+
+
 @pytest.mark.slow
-def test_default_set_has_1170_instances_and_the_oracle_solves_all(default_org_url: str) -> None:
-    instances = generate_tasks(default_org_url, seed=7)
-    assert Counter(i.task for i in instances) == {task: 130 for task in TASKS}
-    nones = Counter(i.task for i in instances if i.answer is None)
+def test_default_set_has_1170_instances(default_tasks: list[TaskInstance]) -> None:
+    assert Counter(i.task for i in default_tasks) == {task: 130 for task in TASKS}
+    nones = Counter(i.task for i in default_tasks if i.answer is None)
     assert {task: nones[task] for task in NONE_TASKS} == {task: 39 for task in NONE_TASKS}
-    assert _oracle_mismatches(default_org_url, instances) == []
-    assert _oracle_mismatches(default_org_url, instances, raw_queries=True) == []
-    _assert_baselines_at_floor(default_org_url, instances)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("raw_queries", [False, True], ids=["task-tools", "raw-soql"])
+@pytest.mark.parametrize("task", TASKS)
+def test_the_oracle_solves_the_default_set(
+    default_org_url: str, default_tasks: list[TaskInstance], task: str, raw_queries: bool
+) -> None:
+    """One task type per test, so that the xdist workers share the work."""
+    instances = [i for i in default_tasks if i.task == task]
+    assert len(instances) == 130
+    assert _oracle_mismatches(default_org_url, instances, raw_queries=raw_queries) == []
+
+
+@pytest.mark.slow
+def test_baselines_stay_at_the_floor_on_the_default_set(
+    default_org_url: str, default_tasks: list[TaskInstance]
+) -> None:
+    _assert_baselines_at_floor(default_org_url, default_tasks)
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, cli) -> None:
