@@ -19,23 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from crm_core.org.ids import is_valid_id
-
-SYSTEM_FIELDS = frozenset(
-    {
-        "Id",
-        "CreatedDate",
-        "LastModifiedDate",
-        "SystemModstamp",
-        "ClosedDate",
-        "CaseNumber",
-        "OrderNumber",
-        "OrderItemNumber",
-        "ArticleNumber",
-    }
-)
-"""Fields the platform sets, never compared (compound ``Name`` of people is handled apart)."""
-COMPUTED_NAMES = frozenset({"User", "Account", "Contact", "LiveChatTranscript"})
-"""Objects whose ``Name`` the platform computes (first + last name, or a transcript number)."""
+from crm_core.org.metadata import is_platform_field
 
 
 class CreatedRecord(BaseModel):
@@ -99,8 +83,8 @@ def normalize_value(value: Any) -> Any:
 
 
 def is_system_field(object_name: str, field: str) -> bool:
-    """True for fields the platform maintains (not compared)."""
-    return field in SYSTEM_FIELDS or (field == "Name" and object_name in COMPUTED_NAMES)
+    """True for fields the platform maintains, which a diff never compares (the write layer's rule)."""
+    return is_platform_field(object_name, field)
 
 
 def diff_from_changes(changes: Iterable[Any]) -> StateDiff:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crm_core.org.ids import make_id
+from crm_core.org.metadata import AUTO_NUMBERS
 from crm_core.sandbox import RecordChange
 from crm_core.scoring.state import (
     CreatedRecord,
@@ -170,9 +171,10 @@ def test_an_unexpected_deletion_costs_precision(diff: StateDiff, extra: DeletedR
     assert score.precision < 1.0
 
 
-@given(diffs, st.sampled_from(["Id", "CreatedDate", "LastModifiedDate", "CaseNumber", "ClosedDate"]))
+@given(diffs, st.sampled_from(["Id", "CreatedDate", "LastModifiedDate", "ClosedDate", "auto-number"]))
 def test_system_fields_are_ignored(diff: StateDiff, system_field: str) -> None:
     noisy = diff.model_copy(deep=True)
     for record in noisy.updated + noisy.created:
-        record.fields[system_field] = "2031-01-01T00:00:00"
+        auto_number = AUTO_NUMBERS.get(record.object, ("Id",))[0]  # CaseNumber, OrderNumber, ...
+        record.fields[auto_number if system_field == "auto-number" else system_field] = "2031-01-01T00:00:00"
     assert score_state(diff, noisy).exact
