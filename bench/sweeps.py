@@ -4,12 +4,13 @@ and the queue's overhead per episode.
 A local OpenAI-protocol server (``tests/agents/openai_server.py``, its own process) answers every
 call after 500 ms; each episode is one call (the model responds at once). For each worker count a
 fresh PostgreSQL app store gets the same sweep; the workers (``python -m crm_core worker -c 1``,
-one episode at a time each) are started and registered first, then the episodes are queued and
-the clock runs until the sweep is finished. The baseline, measured in the same run, is the same
-sweep played in-process (``run_here``, one episode at a time: claim, play, store, no queue); the
+one episode at a time each) are started and registered first (a worker prepares the sweep's runs
+before it registers), then the episodes are queued and the clock runs until the sweep's last
+episode is stored. The baseline, measured in the same run, is the same sweep played in-process (``run_here``, one
+episode at a time: claim, play, store, no queue), timed from when its runs are prepared; the
 queue's overhead per episode is one worker's time per episode minus the baseline's.
 
-    .venv/bin/python -m bench.sweeps [--pg-url URL] [--episodes 24] [--delay 0.5]
+    .venv/bin/python -m bench.sweeps [--pg-url URL] [--episodes 48] [--delay 0.5]
 
 Targets: 4 workers >= 3.5x one worker; queue overhead <= 10 ms per episode.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import signal
 import socket
@@ -31,11 +33,12 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from crm_core.org.generator import generate_org
 from crm_core.store.engine import open_app_store
+from crm_core.store.models import SweepEpisode
 from crm_core.sweeps.definition import parse_sweep
 from crm_core.sweeps.local import run_here
 from crm_core.sweeps.queue import defer_episodes
@@ -94,9 +97,9 @@ def sweep_text(org_url: str, base_url: str, episodes: int) -> str:
 def in_process(app_url: str, text_: str) -> tuple[int, float]:
     store = open_app_store(app_url)
     sweep_id, keys = submit(store, parse_sweep(text_), source="bench", backend="local")
-    start = time.perf_counter()
-    run_here(store, sweep_id, concurrency=1)
-    elapsed = time.perf_counter() - start
+    started: list[float] = []
+    run_here(store, sweep_id, concurrency=1, on_start=lambda _n: started.append(time.perf_counter()))
+    elapsed = time.perf_counter() - started[0]
     assert sweep_status(store, sweep_id).counts["done"] == len(keys)
     store.kw["bind"].dispose()
     return len(keys), elapsed
@@ -118,11 +121,13 @@ def with_workers(app_url: str, text_: str, workers: int) -> tuple[int, float]:
                     break
                 session.rollback()
                 time.sleep(0.05)
-        start = time.perf_counter()
+        start = time.time()
         asyncio.run(defer_episodes(app_url, keys))
         while sweep_status(store, sweep_id).status != "finished":
             time.sleep(0.2)
-        elapsed = time.perf_counter() - start
+        with store() as session:  # the clock stops at the last episode stored, not at the next poll
+            last = session.scalar(select(func.max(SweepEpisode.finished_at)).where(SweepEpisode.sweep_id == sweep_id))
+        elapsed = last.replace(tzinfo=dt.UTC).timestamp() - start
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -135,7 +140,7 @@ def with_workers(app_url: str, text_: str, workers: int) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg-url", default=os.environ.get("CRM_TEST_PG_URL"), help="PostgreSQL server (admin URL).")
-    parser.add_argument("--episodes", type=int, default=24)
+    parser.add_argument("--episodes", type=int, default=48)
     parser.add_argument("--delay", type=float, default=0.5, help="Seconds the model takes per call.")
     options = parser.parse_args()
     if not options.pg_url:
@@ -145,6 +150,7 @@ def main() -> None:
     org_url = f"sqlite:///{folder / 'org.db'}"
     generate_org(org_url, scale="tiny", seed=7)
     build_tasks(org_url, per_task=6)
+    console.print("load average at the start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     model, base_url = start_model(options.delay)
     text_ = sweep_text(org_url, base_url, options.episodes)
     rows = []
@@ -186,6 +192,7 @@ def main() -> None:
     overhead_ms = (rows[0][2] / rows[0][1] - baseline / count) * 1000
     console.print(f"queue overhead per episode (1 worker vs in-process): {overhead_ms:.1f} ms (target <= 10 ms)")
     console.print(f"4 workers vs 1: {rows[2][1] / rows[2][2] / one:.2f}x (target >= 3.5x)")
+    console.print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

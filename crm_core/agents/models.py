@@ -84,6 +84,11 @@ class ModelSource(ABC):
         """Called once per run before its episodes (baselines read the instance set here)."""
         return None
 
+    def prepare_in_loop(self, framework: Framework) -> None:
+        """Make now, in the running event loop, what the first episode of `framework` would make
+        (a remote model: its chat model and HTTP client), so that no episode waits on it."""
+        return None
+
     def cost(self, input_tokens: int, output_tokens: int) -> float | None:
         """US dollars for the tokens of one call (None when unknown)."""
         return 0.0
@@ -130,6 +135,9 @@ class LangChainModelSource(ModelSource):
                 self.spec, base_url=self.base_url, max_tokens=max_tokens, timeout_s=self.timeout_s, **extra
             )
         return models[max_tokens]
+
+    def prepare_in_loop(self, framework: Framework) -> None:
+        self.model_for(framework.max_output_tokens)
 
     def validate(self) -> None:
         make_chat_model(self.spec, base_url=self.base_url, timeout_s=self.timeout_s, **self.extra)

@@ -2,7 +2,8 @@
 claim, play and store steps as the queue workers, over the sweep's queued episodes.
 
 Episodes a killed process left ``running`` are queued again first: an in-process sweep has no
-other worker that could be playing them (and an episode played twice is still stored once).
+other worker that could be playing them (and an episode played twice is still stored once). The
+sweep's runs are prepared before the first episode, as a worker does.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ def run_here(
     on_episode: OnEpisode | None = None,
     backoff_s: float = 1.0,
 ) -> int:
-    """Play the sweep's queued episodes here, `concurrency` at a time; returns how many were played."""
+    """Play the sweep's queued episodes here, `concurrency` at a time; returns how many were played.
+
+    `on_start` gets the number of episodes to play once the runs are prepared, as they start.
+    """
     reset_running(store, sweep_id)
     keys = queued_keys(store, sweep_id)
-    if on_start is not None:
-        on_start(len(keys))
     player = SweepPlayer(store)
     played = 0
 
@@ -58,6 +60,9 @@ def run_here(
             on_episode(key, record)
 
     async def main() -> None:
+        await player.prepare_open_runs(sweep_id)
+        if on_start is not None:
+            on_start(len(keys))
         slots = asyncio.Semaphore(concurrency)
         await asyncio.gather(*(one(key, slots) for key in keys))
 

@@ -98,6 +98,7 @@ async def run_worker(
     async with app.open_async():
         watcher = asyncio.create_task(watch_stalled())
         try:
+            await player.prepare_open_runs()  # before the worker registers and takes a job
             await app.run_worker_async(
                 queues=[QUEUE],
                 concurrency=concurrency,

@@ -223,6 +223,20 @@ def sweep_runs(factory: sessionmaker[Session], sweep_id: str) -> list[SweptRun]:
         ]
 
 
+def open_runs(factory: sessionmaker[Session], sweep_id: str | None = None) -> list[tuple[str, str]]:
+    """(sweep id, run id) of every run with episodes queued or running (of one sweep, or of all)."""
+    query = (
+        select(SweepEpisode.sweep_id, SweepEpisode.run_id)
+        .where(SweepEpisode.state.in_(("queued", "running")))
+        .distinct()
+        .order_by(SweepEpisode.sweep_id, SweepEpisode.run_id)
+    )
+    if sweep_id is not None:
+        query = query.where(SweepEpisode.sweep_id == sweep_id)
+    with factory() as session:
+        return [(sweep_id, run_id) for sweep_id, run_id in session.execute(query).all()]
+
+
 def _spent(session: Session, sweep_id: str) -> tuple[float, int]:
     """(US dollars spent, episodes of unknown cost) of the sweep's stored episodes."""
     runs = select(SweepRun.run_id).where(SweepRun.sweep_id == sweep_id)

@@ -264,3 +264,44 @@ def test_a_two_framework_sweep_compares_the_frameworks_model_by_model(tmp_path, 
         "oracle · fc", "baseline:random · fc", "oracle · react", "baseline:random · react",
     ]  # fmt: skip
     assert comparison.passes.score("oracle · react").pass_hat_k == {1: 1.0, 2: 1.0}
+
+
+def test_a_player_prepares_the_runs_with_episodes_left_before_its_first_episode(tmp_path, tiny_tasks_org):
+    """Runs of open sweeps are prepared ahead (a remote model's client made in the loop); finished
+    sweeps' runs are not; one sweep's runs alone when asked."""
+    import asyncio
+
+    from crm_core.sweeps.player import SweepPlayer
+
+    store = open_app_store(f"sqlite:///{tmp_path / 'app.db'}")
+    with openai_server(respond_none) as model:
+        done = parse_sweep(f"name: d\norg: {{url: '{tiny_tasks_org}'}}\nmodels: [oracle]\nframeworks: [fc]\nlimit: 1\n")
+        done_id, _ = submit(store, done, source="d.yaml", backend="local")
+        run_here(store, done_id)
+        remote_id, remote_keys = submit(
+            store, parse_sweep(stub_sweep(tiny_tasks_org, model.base_url)), source="s.yaml", backend="local"
+        )
+        two = parse_sweep(
+            f"name: t\norg: {{url: '{tiny_tasks_org}'}}\nmodels: [oracle]\nframeworks: [fc, act]\nlimit: 1\n"
+        )
+        two_id, two_keys = submit(store, two, source="t.yaml", backend="local")
+
+        async def prepare(sweep_id: str | None) -> tuple[int, SweepPlayer, int]:
+            player = SweepPlayer(store)
+            count = await player.prepare_open_runs(sweep_id)
+            remote = player._runs.get(remote_keys[0].run_id)
+            return (
+                count,
+                player,
+                len(remote.prepared.source._models.get(asyncio.get_running_loop(), {})) if remote else 0,
+            )
+
+        count, player, remote_models = asyncio.run(prepare(None))
+        assert count == 3 and set(player._runs) == {remote_keys[0].run_id, *(k.run_id for k in two_keys)}
+        assert remote_models == 1  # the remote model's chat model, made in that loop
+        player.close()
+        count, player, _ = asyncio.run(prepare(two_id))
+        assert count == 2 and set(player._runs) == {k.run_id for k in two_keys}
+        player.close()
+        assert model.requests == []  # preparing calls no model
+    assert sweep_status(store, remote_id).counts["queued"] == len(remote_keys)
