@@ -972,8 +972,10 @@ def _highlight(object_name: str, item: dict, words: frozenset[str]) -> None:
 
 
 def _snippet(target: _Target, row: Any, words: frozenset[str], length: int) -> str | None:
-    """An excerpt of about `length` characters around the first match, body fields before names."""
-    order = sorted(range(len(target.search_fields)), key=lambda i: target.name_flags[i])
+    """An excerpt of about `length` characters around the first match: long text (an article's body, a
+    case's description) first, then other text fields, names last."""
+    fields = target.search_fields
+    order = sorted(range(len(fields)), key=lambda i: (target.name_flags[i], fields[i].type != "textarea"))
     for index in order:
         value = row[target.search_start + index]
         if not isinstance(value, str) or target.search_fields[index].type not in _MARKED_TYPES:
