@@ -434,7 +434,11 @@ def subject(rng: random.Random, product: str | CaseFacts, issue: str = "", voice
     tails = [tail for tail in tails if "{price}" not in tail or facts.price]
     for tail in rng.sample(tails, rng.choice((0, 1, 1, 1, 1, 2, 2, 2)) + (voice.detail == 2 and rng.random() < 0.4)):
         if all(slot not in tail or slot not in text for slot in ("{color}", "{order}")):
-            text += expand(rng, tail)
+            added = expand(rng, tail)
+            if text.endswith("?") and added.lstrip()[:1].isalpha():  # "How do I swap it in 4 weeks?"
+                text = text[:-1] + added + "?"
+            else:
+                text += added
     text = _SPACES.sub(" ", text.format(**slots)).replace(" ,", ",").strip()
     if voice.tone == 2 and rng.random() < 0.5:
         text = (
