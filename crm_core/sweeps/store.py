@@ -234,7 +234,7 @@ def open_runs(factory: sessionmaker[Session], sweep_id: str | None = None) -> li
     if sweep_id is not None:
         query = query.where(SweepEpisode.sweep_id == sweep_id)
     with factory() as session:
-        return [(sweep_id, run_id) for sweep_id, run_id in session.execute(query).all()]
+        return [(sweep, run_id) for sweep, run_id in session.execute(query).all()]
 
 
 def _spent(session: Session, sweep_id: str) -> tuple[float, int]:
