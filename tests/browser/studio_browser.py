@@ -175,11 +175,19 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def current_item(page: Page) -> tuple[str, list[str]]:
-    """The item id on screen and its dimensions, read from the radio groups' key classes."""
+    """The item id on screen and its dimensions, read from the radio groups' key classes.
+
+    While a rerun draws, the previous item's groups may still stand beside the new one's (Streamlit
+    removes stale elements when the script ends): wait up to 30 s for one item only."""
     expect(page.locator('[class*="st-key-rate-"]').first).to_be_visible()
-    classes = page.locator('[class*="st-key-rate-"]').evaluate_all("els => els.map(e => e.className)")
-    keys = [re.search(r"st-key-rate-(\d+)-([a-z_]+)", c).groups() for c in classes]
-    item_ids = {item for item, _ in keys}
+    deadline = time.monotonic() + 30
+    while True:
+        classes = page.locator('[class*="st-key-rate-"]').evaluate_all("els => els.map(e => e.className)")
+        keys = [re.search(r"st-key-rate-(\d+)-([a-z_]+)", c).groups() for c in classes]
+        item_ids = {item for item, _ in keys}
+        if len(item_ids) == 1 or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(200)
     assert len(item_ids) == 1, keys
     return item_ids.pop(), [dim for _, dim in keys]
 
