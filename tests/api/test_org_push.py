@@ -27,9 +27,11 @@ from crm_core.org.metadata import describe_org
 from crm_core.org.push import PushState, connect, push_org, pushed_fields
 from crm_core.org.schema import OBJECT_MODELS
 from tests.api.conftest import PASSWORDS, app_store_with_users
+from tests.conftest import ORG_TEST_SEED, shared_sqlite_org
 
-pytestmark = pytest.mark.slow  # a server per test and thousands of records through it
-BATCH = 150  # small jobs, so most objects take several
+pytestmark = pytest.mark.slow  # a server per test and hundreds of records through it
+PUSHED_CASES = 40  # every object and field of a generated org, in a few hundred records
+BATCH = 30  # small jobs, so the larger objects take several
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -56,6 +58,15 @@ def _empty_target(folder: Path) -> Target:
         f"sqlite:///{org_path}", app_url, folder, extra_args=("--writable=shared", "--log-level", "warning")
     )
     return Target(org_path, server)
+
+
+@pytest.fixture(scope="session")
+def source_url(tmp_path_factory) -> str:
+    """The org pushed (a generated org of `PUSHED_CASES` cases; treat it as read-only)."""
+    from crm_core.org.generator import generate_org
+
+    build = lambda url: generate_org(url, cases=PUSHED_CASES, seed=ORG_TEST_SEED)  # noqa: E731
+    return shared_sqlite_org(tmp_path_factory, f"push-{PUSHED_CASES}", build)
 
 
 @pytest.fixture
@@ -91,14 +102,14 @@ def _assert_same_org(source: Path, target: Path, ids: dict[str, str]) -> None:
             assert sorted(r["Name"] for r in b_rows) == sorted(r["Name"] for r in a_rows)
 
 
-def test_push_round_trip(tiny_org_url: str, target: Target, tmp_path: Path) -> None:
+def test_push_round_trip(source_url: str, target: Target, tmp_path: Path) -> None:
     state = PushState(tmp_path / "state.sqlite")
     progress: list[tuple[str, int, int]] = []
-    engine = make_readonly_engine(tiny_org_url)
+    engine = make_readonly_engine(source_url)
     reports = push_org(engine, target.client(), state, batch_size=BATCH, progress=lambda *a: progress.append(a))
     ids = state.id_map()
-    _assert_same_org(_path(tiny_org_url), target.org_path, ids)
-    counts = {m.__tablename__: len(_rows(_path(tiny_org_url), m.__tablename__)) for m in OBJECT_MODELS}
+    _assert_same_org(_path(source_url), target.org_path, ids)
+    counts = {m.__tablename__: len(_rows(_path(source_url), m.__tablename__)) for m in OBJECT_MODELS}
     by_object = {r.object: r for r in reports}
     last_progress = {name: (done, total) for name, done, total in progress}
     for name, count in counts.items():
@@ -139,52 +150,55 @@ class _DropsConnection(requests.Session):
         pytest.param("GET", "/successfulResults", 9, id="job-closed"),  # records written, results unread
     ],
 )
-def test_an_interrupted_push_resumes_without_duplicates(tiny_org_url, target, tmp_path, method, suffix, nth) -> None:
+def test_an_interrupted_push_resumes_without_duplicates(source_url, target, tmp_path, method, suffix, nth) -> None:
     state_path = tmp_path / "state.sqlite"
-    engine = make_readonly_engine(tiny_org_url)
+    engine = make_readonly_engine(source_url)
     flaky = _DropsConnection(str(target.server.ca), method, suffix, nth)
     with pytest.raises(UserFacingError, match="rerun the push to resume"):
         push_org(engine, target.client(flaky), PushState(state_path), batch_size=BATCH)
     assert flaky.seen == nth
     pushed = sum(len(_rows(target.org_path, m.__tablename__)) for m in OBJECT_MODELS)
-    assert 0 < pushed < sum(len(_rows(_path(tiny_org_url), m.__tablename__)) for m in OBJECT_MODELS)
+    assert 0 < pushed < sum(len(_rows(_path(source_url), m.__tablename__)) for m in OBJECT_MODELS)
     state = PushState(state_path)
     push_org(engine, target.client(), state, batch_size=BATCH)
-    _assert_same_org(_path(tiny_org_url), target.org_path, state.id_map())
+    _assert_same_org(_path(source_url), target.org_path, state.id_map())
     engine.dispose()
     state.close()
 
 
-def test_cli_push_with_the_password_flow(tiny_org_url: str, target: Target, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "crm_core", "org", "push", "--instance-url", target.server.base_url]
-    command += ["--org-db", tiny_org_url, "--username", "rita", "--ca-bundle", str(target.server.ca)]
-    command += ["--state", str(tmp_path / "cli_state.sqlite"), "--batch-size", "500"]
-    wrong = {**os.environ, "SF_PASSWORD": "not-her-password"}
-    refused = subprocess.run(command, capture_output=True, text=True, env=wrong, cwd=ROOT, timeout=600, check=False)
-    assert refused.returncode == 1 and "authentication failure" in refused.stderr
+def test_cli_push_with_the_password_flow(source_url: str, target: Target, tmp_path: Path, cli, monkeypatch) -> None:
+    """The push in a real process; the refused password and the rerun through the same `main()` here."""
+    arguments = ["org", "push", "--instance-url", target.server.base_url, "--org-db", source_url]
+    arguments += ["--username", "rita", "--ca-bundle", str(target.server.ca)]
+    arguments += ["--state", str(tmp_path / "cli_state.sqlite"), "--batch-size", "500"]
+    monkeypatch.setenv("SF_PASSWORD", "not-her-password")
+    code, _, err = cli(*arguments)
+    assert code == 1 and "authentication failure" in err
     assert _rows(target.org_path, "Case") == []
-    env = {**os.environ, "SF_PASSWORD": PASSWORDS["rita"], "COLUMNS": "200"}
+    monkeypatch.setenv("SF_PASSWORD", PASSWORDS["rita"])
+    env = {**os.environ, "COLUMNS": "200"}
+    command = [sys.executable, "-m", "crm_core", *arguments]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     assert "Pushed to" in done.stdout and "Case" in done.stdout
-    cases = len(_rows(_path(tiny_org_url), "Case"))
+    cases = len(_rows(_path(source_url), "Case"))
     assert len(_rows(target.org_path, "Case")) == cases
-    again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False)
-    assert again.returncode == 0, again.stderr
+    code, _, err = cli(*arguments)
+    assert code == 0, err
     assert len(_rows(target.org_path, "Case")) == cases  # a rerun of a finished push adds nothing
 
 
-def test_users_as_points_every_owner_at_one_target_user(tiny_org_url: str, target: Target, tmp_path: Path) -> None:
+def test_users_as_points_every_owner_at_one_target_user(source_url: str, target: Target, tmp_path: Path) -> None:
     sf = target.client()
     owner = sf.User.create(
         {"LastName": "Admin", "Email": "admin@example.com", "Username": "admin@example.com", "IsActive": True}
     )["id"]
     state = PushState(tmp_path / "state.sqlite")
-    reports = push_org(make_readonly_engine(tiny_org_url), sf, state, batch_size=1000, users_as=owner)
+    reports = push_org(make_readonly_engine(source_url), sf, state, batch_size=1000, users_as=owner)
     assert "User" not in {r.object for r in reports} and all(r.failed == 0 for r in reports)
     assert [row["Id"] for row in _rows(target.org_path, "User")] == [owner]
     for table in ("Contact", "Case", "LiveChatTranscript"):
-        source_rows = _rows(_path(tiny_org_url), table)
+        source_rows = _rows(_path(source_url), table)
         assert {row["OwnerId"] for row in _rows(target.org_path, table)} == {owner}
         assert len(_rows(target.org_path, table)) == len(source_rows)
     state.close()

@@ -1,6 +1,7 @@
 """Workers on a real PostgreSQL app store, as separate processes: one SIGKILLed mid-sweep and
 restarted, one stopped; every episode stored exactly once, scores equal to serial runs'. And a
-provider's limits (requests per window, a flaky provider; episodes at once) over three workers."""
+provider's limits (requests per window, a flaky provider; episodes at once) over three workers,
+started once for the module: each starts a Python process and imports the model client."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.agents.results import score_run
 from crm_core.agents.run_store import list_runs, load_episodes
@@ -26,11 +30,13 @@ from crm_core.sweeps.queue import defer_episodes
 from crm_core.sweeps.store import SweepEpisode, sweep_status
 from crm_core.sweeps.submit import submit
 from tests.agents.openai_server import Reply, answer_at_once, flaky, openai_server
+from tests.conftest import create_pg_database, drop_pg_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ROOT = Path(__file__).parents[2]
 FRAMEWORKS = ["act", "react", "fc", "fc_flex"]
-SELECTION = {"tasks": ["handle_time", "top_issue_identification", "knowledge_qa"], "limit": 3, "trials": 3}
+# two instances of three tasks, two trials: pass^2, and every model × framework has several episodes
+SELECTION = {"tasks": ["handle_time", "top_issue_identification", "knowledge_qa"], "limit": 2, "trials": 2}
 
 
 def start_worker(app_url: str, log: Path, concurrency: int = 4) -> subprocess.Popen:
@@ -40,12 +46,17 @@ def start_worker(app_url: str, log: Path, concurrency: int = 4) -> subprocess.Po
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
-def wait_until(condition, timeout_s: float, what: str) -> None:
+def wait_until(condition, timeout_s: float, what: str, every_s: float = 0.05) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(every_s)
+
+
+def wait_for_the_end(store, sweep_id: str) -> None:
+    """Until the sweep has finished (its status, a few queries, asked twice a second)."""
+    wait_until(lambda: sweep_status(store, sweep_id).status == "finished", 240, "the sweep to finish", every_s=0.5)
 
 
 def running_of(store, worker: subprocess.Popen) -> int:
@@ -63,10 +74,11 @@ def test_three_workers_one_killed_one_stopped_every_episode_once(tiny_tasks_org,
     text = (
         f"name: three workers\norg: {{url: '{tiny_tasks_org}'}}\n"
         "models: [oracle, 'baseline:random', 'replay:base-{framework}']\n"
-        f"frameworks: {FRAMEWORKS}\ntasks: {SELECTION['tasks']}\nlimit: 3\ntrials: 3\n"
+        f"frameworks: {FRAMEWORKS}\ntasks: {SELECTION['tasks']}\n"
+        f"limit: {SELECTION['limit']}\ntrials: {SELECTION['trials']}\n"
     )
     sweep_id, keys = submit(store, parse_sweep(text), source="test", backend="queue")
-    assert len(keys) == 3 * 4 * 9 * 3  # models × frameworks × instances × trials
+    assert len(keys) == 3 * 4 * 6 * 2  # models × frameworks × instances × trials
     asyncio.run(defer_episodes(app_db_pg_url, keys))
 
     log = tmp_path / "workers.log"
@@ -79,7 +91,7 @@ def test_three_workers_one_killed_one_stopped_every_episode_once(tiny_tasks_org,
         stopped.send_signal(signal.SIGTERM)
         assert stopped.wait(60) == 0  # finishes the episodes in hand, then exits cleanly
         restarted = start_worker(app_db_pg_url, log)
-        wait_until(lambda: sweep_status(store, sweep_id).status == "finished", 240, "the sweep to finish")
+        wait_for_the_end(store, sweep_id)
     finally:
         for process in (killed, stopped, steady, locals().get("restarted")):
             if process is not None and process.poll() is None:
@@ -140,48 +152,59 @@ def app_db_url_of(store) -> str:
     return store.kw["bind"].url.render_as_string(hide_password=False)
 
 
-def run_workers(store, sweep_id: str, log: Path, count: int = 3) -> None:
-    """`count` worker processes until the sweep finishes."""
-    workers = [start_worker(app_db_url_of(store), log) for _ in range(count)]
+@dataclass
+class Workers:
+    """Three worker processes on an app store of their own, shared by the module's stub sweeps."""
+
+    store: sessionmaker[Session]
+    log: Path
+
+    def log_tail(self) -> str:
+        return self.log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory) -> Iterator[Workers]:
+    url = create_pg_database("crm_app_test")
+    store = open_app_store(url)
+    log = tmp_path_factory.mktemp("workers") / "workers.log"
+    processes = [start_worker(url, log) for _ in range(3)]
     try:
-        wait_until(lambda: sweep_status(store, sweep_id).status == "finished", 240, "the sweep to finish")
+        yield Workers(store, log)
     finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(60)
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(60)
+        store.kw["bind"].dispose()
+        drop_pg_database(url)
 
 
-def test_flaky_provider_with_a_rate_limit_shared_by_three_workers(tiny_tasks_org, app_db_pg_url, tmp_path):
+def test_flaky_provider_with_a_rate_limit_shared_by_three_workers(tiny_tasks_org, workers):
     """429/500 on a third of the calls, 10 requests per 10-second window (a minute made short)
     over three workers: every episode ends, and the stub never sees more than 10 requests in
     any rolling 10-second window."""
-    store = open_app_store(app_db_pg_url)
     per_window, window_s = 10, 10.0
-    log = tmp_path / "workers.log"
     with openai_server(flaky(respond_none, 1 / 3, seed=5)) as server:
         limits = f"{{concurrency: 4, requests_per_minute: {per_window}, rate_window_s: {window_s}}}"
         retry = "retry: {attempts: 12, initial_wait_s: 0.05, max_wait_s: 0.5}\n"
-        sweep_id, planned = sweep_on_stub(store, tiny_tasks_org, server.base_url, limits, limit=4, extra=retry)
-        run_workers(store, sweep_id, log)
+        sweep_id, planned = sweep_on_stub(workers.store, tiny_tasks_org, server.base_url, limits, limit=4, extra=retry)
+        wait_for_the_end(workers.store, sweep_id)
         times = sorted(server.times)
         busiest = server.busiest(window_s)
-    status = sweep_status(store, sweep_id)
-    assert status.counts["done"] == planned == 8, log.read_text()[-3000:]
+    status = sweep_status(workers.store, sweep_id)
+    assert status.counts["done"] == planned == 8, workers.log_tail()
     assert len(times) > planned  # errors happened and were retried
     assert busiest <= per_window, (busiest, times)
     assert times[-1] - times[0] >= (len(times) - 1) * window_s / per_window * 0.9  # spread at the limit's pace
-    store.kw["bind"].dispose()
 
 
-def test_episodes_at_once_capped_across_three_workers(tiny_tasks_org, app_db_pg_url, tmp_path):
+def test_episodes_at_once_capped_across_three_workers(tiny_tasks_org, workers):
     """A provider's concurrency of 2 holds over three workers of 4 jobs each: the stub, answering
     after 0.6 s, never has more than 2 requests in hand (each worker alone would allow 2)."""
-    store = open_app_store(app_db_pg_url)
-    log = tmp_path / "workers.log"
     with openai_server(answer_at_once(0.6)) as server:
-        sweep_id, planned = sweep_on_stub(store, tiny_tasks_org, server.base_url, "{concurrency: 2}", limit=6)
-        run_workers(store, sweep_id, log)
-    status = sweep_status(store, sweep_id)
-    assert status.counts["done"] == planned == 12, log.read_text()[-3000:]
+        sweep_id, planned = sweep_on_stub(workers.store, tiny_tasks_org, server.base_url, "{concurrency: 2}", limit=6)
+        wait_for_the_end(workers.store, sweep_id)
+    status = sweep_status(workers.store, sweep_id)
+    assert status.counts["done"] == planned == 12, workers.log_tail()
     assert server.max_in_flight == 2, server.max_in_flight  # the cap was reached, never passed
-    store.kw["bind"].dispose()
