@@ -20,9 +20,12 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-# No wall-clock limits in tests: the CI machine has two busy cores. Speed is measured in bench/.
-settings.register_profile("crm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("crm")
+# Hypothesis profiles. No wall-clock limits in tests: the CI machine has two busy cores (speed is
+# measured in bench/). "crm", the default: 100 examples a property test (hypothesis's own default),
+# unless the test sets a count of its own. "thorough" (CRM_HYPOTHESIS_PROFILE=thorough): 1,000.
+settings.register_profile("crm", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100)
+settings.register_profile("thorough", settings.get_profile("crm"), max_examples=1000)
+settings.load_profile(os.environ.get("CRM_HYPOTHESIS_PROFILE", "crm"))
 
 
 @pytest.fixture(scope="session", autouse=True)

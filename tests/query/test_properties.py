@@ -1,6 +1,9 @@
 """Property tests of the query engine (hypothesis): generated and mutated queries only ever give a
 result or a QueryError, never change the org, and injection attempts find nothing extra.
 
+Each property runs the hypothesis profile's number of examples (``tests/conftest.py``: 100, or
+1,000 with ``CRM_HYPOTHESIS_PROFILE=thorough``).
+
 Queries run through a read-write engine on purpose: if any text could write, the org's digest
 (a hash of every row of every table, read with plain SELECTs) would change.
 """
@@ -12,14 +15,12 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, inspect, text
 
 from crm_core.db import make_engine
 from crm_core.query import QueryError, run_soql, run_sosl
-
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # A small grammar of valid SOQL over a few objects: field path -> kind of value.
 FIELDS: dict[str, dict[str, str]] = {
@@ -320,7 +321,6 @@ def result_or_query_error(engine: Engine, query: str, *, sosl: bool = False) -> 
 
 
 def test_valid_queries_give_results(writable_engine: Engine) -> None:
-    @SETTINGS
     @given(soql_queries())
     @example("SELECT Id FROM Case WHERE Subject = '\\'; DROP TABLE \"Case\"; --'")
     def run(query: str) -> None:
@@ -334,7 +334,6 @@ def test_valid_queries_give_results(writable_engine: Engine) -> None:
 
 
 def test_mutated_queries_give_result_or_query_error(writable_engine: Engine) -> None:
-    @SETTINGS
     @given(mutated(soql_queries()))
     @example('SELECT Id FROM Case; DROP TABLE "Case"')
     @example("SELECT Id FROM Case WHERE Subject = 'x' OR 1=1")
@@ -349,7 +348,6 @@ def test_mutated_queries_give_result_or_query_error(writable_engine: Engine) -> 
 
 
 def test_random_text_gives_result_or_query_error(writable_engine: Engine) -> None:
-    @SETTINGS
     @given(st.text(max_size=80))
     def run(query: str) -> None:
         result_or_query_error(writable_engine, query)
@@ -359,7 +357,6 @@ def test_random_text_gives_result_or_query_error(writable_engine: Engine) -> Non
 
 
 def test_sosl_queries_give_result_or_query_error(writable_engine: Engine) -> None:
-    @SETTINGS
     @given(st.one_of(sosl_queries(), mutated(sosl_queries())))
     @example('FIND {\'; DROP TABLE "Case"; --} RETURNING Case(Id)')
     @example("FIND {x} RETURNING latent_agent(user_id)")
@@ -388,7 +385,6 @@ def _rows(engine: Engine, table: str, *columns: str) -> list[tuple]:
 def test_string_literal_injection(writable_engine: Engine) -> None:
     accounts = _rows(writable_engine, "Account", "Id", "Name")
 
-    @SETTINGS
     @given(PAYLOADS)
     def run(payload: str) -> None:
         result = run_soql(writable_engine, f"SELECT Id FROM Account WHERE Name = {soql_string(payload)}")
@@ -403,7 +399,6 @@ def test_string_literal_injection(writable_engine: Engine) -> None:
 def test_like_pattern_injection(writable_engine: Engine) -> None:
     cases = _rows(writable_engine, "Case", "Id", "Subject")
 
-    @SETTINGS
     @given(st.text(alphabet="abcdeinorstu '\";-=()%_*/OR1", min_size=1, max_size=12))
     def run(payload: str) -> None:
         pattern = payload.replace("'", "\\'").replace("%", "\\%").replace("_", "\\_")
@@ -417,7 +412,6 @@ def test_like_pattern_injection(writable_engine: Engine) -> None:
 def test_sosl_term_injection(writable_engine: Engine) -> None:
     accounts = {i: name for i, name in _rows(writable_engine, "Account", "Id", "Name")}
 
-    @SETTINGS
     @given(PAYLOADS)
     def run(payload: str) -> None:
         escaped = "".join("\\" + c if c in SOSL_RESERVED else c for c in payload)
@@ -465,7 +459,6 @@ def with_no_effect_clauses(draw: st.DrawFn) -> tuple[str, str]:
 
 
 def test_clauses_without_effect_change_nothing(writable_engine: Engine) -> None:
-    @SETTINGS
     @given(with_no_effect_clauses())
     def run(pair: tuple[str, str]) -> None:
         plain, decorated = pair
@@ -493,7 +486,6 @@ def rollups(draw: st.DrawFn) -> tuple[str, str, list[str]]:
 def test_rollup_and_cube_subtotals_add_up(writable_engine: Engine) -> None:
     """Every grouping set's rows sum to the grand total, which equals COUNT() of the same filter."""
 
-    @SETTINGS
     @given(rollups())
     def run(spec: tuple[str, str, list[str]]) -> None:
         query, count_query, keys = spec
@@ -540,7 +532,6 @@ def wrapped_selects(draw: st.DrawFn) -> str:
 
 
 def test_wrapped_and_expanded_selects_give_result_or_query_error(writable_engine: Engine) -> None:
-    @SETTINGS
     @given(st.one_of(wrapped_selects(), mutated(wrapped_selects())))
     @example("SELECT FIELDS(ALL) FROM Case LIMIT 201")
     @example("SELECT TYPEOF Owner WHEN User THEN Name END FROM Case WITH DATA CATEGORY Products__c AT All__c")
