@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import krippendorff
 import numpy as np
@@ -39,7 +35,6 @@ from crm_core.studio.dashboards import (
 )
 from crm_core.studio.workbench import open_session, submit_answer
 
-ROOT = Path(__file__).resolve().parents[2]
 USERS = {"erin": "expert", "ethan": "expert", "rita": "researcher"}
 PASSWORD = "results-pass-1"
 T = dt.datetime(2026, 1, 1)
@@ -121,28 +116,23 @@ def page_env(runs_studio, tmp_path, monkeypatch) -> RunsStudio:
     return runs_studio
 
 
-def cli_score(app_url: str, run_id: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "crm_core", "score", run_id, "--json", "--app-db", app_url],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env=os.environ | {"PYTHONPATH": str(ROOT)},
-    )
-    return json.loads(done.stdout)
+def cli_score(cli, app_url: str, run_id: str) -> dict:
+    """What `python -m crm_core score RUN --json` prints (through the `cli` fixture)."""
+    code, out, err = cli("score", run_id, "--json", "--app-db", app_url)
+    assert code == 0, err
+    return json.loads(out)
 
 
 def as_user(username: str) -> AppTest:
     return open_page("studio_pages/results.py", username, USERS[username])
 
 
-def test_dashboard_scores_equal_the_cli(runs_studio):
+def test_dashboard_scores_equal_the_cli(runs_studio, cli):
     store = open_app_store(runs_studio.app_url)
     reports = {r.run_id: r for r in run_reports(store)}
     store.kw["bind"].dispose()
     for run_id in (ORACLE_RUN, BASELINE_RUN):
-        printed = cli_score(runs_studio.app_url, run_id)
+        printed = cli_score(cli, runs_studio.app_url, run_id)
         mine = reports[run_id].model_dump(mode="json")
         for key in ("per_task", "per_persona", "overall", "per_task_normalized", "overall_normalized", "pass_hat_k"):
             assert mine[key] == printed[key], key
@@ -285,7 +275,7 @@ def test_experts_cannot_open_the_results(page_env):
     assert not at.get("plotly_chart")
 
 
-def test_page_answers_which_system_is_best_with_intervals(page_env):
+def test_page_answers_which_system_is_best_with_intervals(page_env, cli):
     at = as_user("rita")
     assert not at.exception
     best = at.table[0].value
@@ -294,7 +284,7 @@ def test_page_answers_which_system_is_best_with_intervals(page_env):
     assert all(cell.startswith("★") for cell in best["oracle · act"])
     systems = at.table[1].value
     assert systems.loc["oracle · act", "runs"] == 1
-    printed = cli_score(page_env.app_url, BASELINE_RUN)
+    printed = cli_score(cli, page_env.app_url, BASELINE_RUN)
     assert systems.loc["baseline:random · act", "overall [95% CI]"].startswith(f"{printed['overall']:.3f} [")
     human = at.table[3].value
     # one instance per task: resampling instances (their trials together) cannot vary the mean

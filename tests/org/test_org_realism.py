@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from crm_core.org.realism import measure_field, near_duplicate_share, repeated_sentence_share, sentences
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sentences_fold_case_mask_digits_and_drop_short_ones() -> None:
@@ -62,32 +56,18 @@ def test_measure_field_reports_lengths_and_bigrams() -> None:
     assert figures.distinct_bigram_share == pytest.approx(0.7)
 
 
-def test_org_realism_cli_json(tiny_org_url: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "CRM_ORG_DB"}
-    result = subprocess.run(
-        [sys.executable, "-m", "crm_core", "org", "realism", "--json", "--org-db", tiny_org_url],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+def test_org_realism_cli_json(tiny_org_url: str, cli, monkeypatch) -> None:
+    monkeypatch.delenv("CRM_ORG_DB", raising=False)
+    code, out, err = cli("org", "realism", "--json", "--org-db", tiny_org_url)
+    assert code == 0, err
+    report = json.loads(out)
     fields = {f["field"]: f for f in report["fields"]}
     assert fields["Case.Description"]["records"] == 300
     assert {"EmailMessage.TextBody", "LiveChatTranscript.Body", "Knowledge__kav.FAQ_Answer__c"} <= set(fields)
     assert all(0 <= f["repeated_sentence_share"] <= 1 and 0 <= f["near_duplicate_share"] <= 1 for f in fields.values())
     assert report["consistency"] and all(c["violations"] == 0 for c in report["consistency"])
-    table = subprocess.run(
-        [sys.executable, "-m", "crm_core", "org", "realism", "--org-db", tiny_org_url],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert table.returncode == 0 and "Consistency" in table.stdout
+    code, out, err = cli("org", "realism", "--org-db", tiny_org_url)
+    assert code == 0 and "Consistency" in out, err
 
 
 def test_tiny_org_articles_and_subjects_vary(tiny_org_url: str) -> None:

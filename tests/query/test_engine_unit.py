@@ -551,7 +551,8 @@ def test_run_query_dispatches_on_find(org):
 # --- CLI ----------------------------------------------------------------------------------------------
 
 
-def test_cli_prints_results_and_errors(tmp_path):
+def test_cli_prints_results_and_errors(tmp_path, cli):
+    """The first query in a real process; the others through the same `main()` in this one."""
     import json
     import subprocess
     import sys
@@ -561,20 +562,18 @@ def test_cli_prints_results_and_errors(tmp_path):
     engine.dispose()
     url = f"sqlite:///{tmp_path / 'org.db'}"
 
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "crm_core", *args, "--org-db", url], capture_output=True, text=True, timeout=120
-        )
-
-    done = cli("soql", "SELECT Id FROM Case WHERE CreatedDate = TODAY", "--today", "2024-03-13")
+    command = [sys.executable, "-m", "crm_core", "soql", "SELECT Id FROM Case WHERE CreatedDate = TODAY"]
+    done = subprocess.run(
+        [*command, "--today", "2024-03-13", "--org-db", url], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["records"][0]["Id"] == CS[2]
     assert done.stdout.startswith('{\n  "totalSize": 1')
-    done = cli("sosl", "FIND {sleeve} RETURNING Case(Subject)")
-    assert done.returncode == 0 and json.loads(done.stdout)["searchRecords"][0]["Subject"] == "Jacket torn"
-    failed = cli("soql", "SELECT Foo FROM Case")
-    assert failed.returncode == 1 and "Traceback" not in failed.stderr
-    (error,) = json.loads(failed.stdout)
+    code, out, err = cli("sosl", "FIND {sleeve} RETURNING Case(Subject)", "--org-db", url)
+    assert code == 0 and json.loads(out)["searchRecords"][0]["Subject"] == "Jacket torn", err
+    code, out, err = cli("soql", "SELECT Foo FROM Case", "--org-db", url)
+    assert code == 1 and "Traceback" not in err
+    (error,) = json.loads(out)
     assert error["errorCode"] == "INVALID_FIELD" and "No such column 'Foo' on entity 'Case'" in error["message"]
-    failed = cli("soql", "SELECT Id FROM Case", "--today", "yesterday")
-    assert failed.returncode == 1 and "--today" in failed.stderr and "Traceback" not in failed.stderr
+    code, _, err = cli("soql", "SELECT Id FROM Case", "--today", "yesterday", "--org-db", url)
+    assert code == 1 and "--today" in err and "Traceback" not in err

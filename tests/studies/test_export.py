@@ -113,23 +113,23 @@ def test_raters_are_pseudonymized_by_default_with_a_stable_keyed_hash(sessions, 
     assert "ana00" not in raw and "ben00" not in raw
 
 
-def test_cli_exports_pseudonymized_unless_names_are_asked_for(sessions, answered, app_db_url, tmp_path):
+def test_cli_exports_pseudonymized_unless_names_are_asked_for(sessions, answered, app_db_url, tmp_path, cli):
+    """The exports through `main()` in this process; the refused format in a real one (one line, exit 1)."""
     study, _ = answered
     sessions.kw["bind"].dispose()
-    base = [sys.executable, "-m", "crm_core", "export", "responses", "--study", study.id, "--app-db", app_db_url]
-    hidden = subprocess.run(
-        [*base, "--format", "csv", str(tmp_path / "a.csv")], capture_output=True, text=True, timeout=300
-    )
-    assert hidden.returncode == 0, hidden.stderr
-    assert "Wrote 8 rows" in hidden.stdout
+    base = ["export", "responses", "--study", study.id, "--app-db", app_db_url]
+    code, out, err = cli(*base, "--format", "csv", str(tmp_path / "a.csv"))
+    assert code == 0, err
+    assert "Wrote 8 rows" in out
     assert pd.read_csv(tmp_path / "a.csv")["rater"].str.startswith("rater-").all()
-    named = subprocess.run(
-        [*base, "--format", "parquet", "--names", str(tmp_path / "b.parquet")], capture_output=True, text=True
-    )
-    assert named.returncode == 0, named.stderr
+    code, _, err = cli(*base, "--format", "parquet", "--names", str(tmp_path / "b.parquet"))
+    assert code == 0, err
     assert sorted(set(pd.read_parquet(tmp_path / "b.parquet")["rater"])) == ["ana00", "ben00"]
     bad = subprocess.run(
-        [*base, "--format", "xlsx", str(tmp_path / "c.xlsx")], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "crm_core", *base, "--format", "xlsx", str(tmp_path / "c.xlsx")],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines()[-1] == "Error: unknown format 'xlsx': use one of csv, json, parquet"
