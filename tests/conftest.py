@@ -116,6 +116,28 @@ def app_db_pg_url() -> Iterator[str]:
     drop_pg_database(url)
 
 
+# --- xdist: the tests of one browser module go to one worker ---
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`-n` with the default `--dist load`, except that a browser module's tests are one unit.
+
+    A browser module starts a Streamlit server (and builds its data) for its tests; spread over two
+    workers it would start twice. xdist's own `loadgroup` cannot do this here: it renames items by
+    a node attribute that this pytest no longer reads.
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserModulesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module.startswith("tests/browser/") else nodeid
+
+    return BrowserModulesTogether(config, log)
+
+
 # --- generated orgs (owned by the org generator; built once per test run, shared by xdist workers) ---
 
 ORG_TEST_SEED = 7
