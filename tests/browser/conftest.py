@@ -37,7 +37,7 @@ def studio_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium driven by Playwright (never `playwright install`)."""
+    """Debian's Chromium headless shell driven by Playwright (never `playwright install`)."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

@@ -27,7 +27,7 @@ from crm_core.studio.startup import COOKIE_NAME
 from crm_core.users import add_user
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium-headless-shell"  # Chromium built for headless use, as Playwright runs it
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
