@@ -116,11 +116,16 @@ def app_db_pg_url() -> Iterator[str]:
     drop_pg_database(url)
 
 
-# --- xdist: the tests of one browser module go to one worker ---
+# --- xdist: the tests of a module that starts processes for all its tests go to one worker ---
+
+ONE_WORKER_MODULES = ("tests/browser/", "tests/sweeps/test_provider_limits_pg.py")
+"""Modules (or folders of them) whose tests share processes started once per module: a browser
+module's Streamlit server, the provider-limit tests' sweep workers."""
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`-n` with the default `--dist load`, except that a browser module's tests are one unit.
+    """`-n` with the default `--dist load`, except that each module of :data:`ONE_WORKER_MODULES`
+    is one unit.
 
     A browser module starts a Streamlit server (and builds its data) for its tests; spread over two
     workers it would start twice. xdist's own `loadgroup` cannot do this here: it renames items by
@@ -130,12 +135,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class BrowserModulesTogether(LoadScopeScheduling):
+    class ModulesTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return module if module.startswith("tests/browser/") else nodeid
+            return module if module.startswith(ONE_WORKER_MODULES) else nodeid
 
-    return BrowserModulesTogether(config, log)
+    return ModulesTogether(config, log)
 
 
 # --- generated orgs (owned by the org generator; built once per test run, shared by xdist workers) ---
