@@ -49,6 +49,11 @@ if [ -z "${CRM_TEST_PG_URL:-}" ]; then
   export CRM_TEST_PG_URL="postgresql+psycopg://crm:crm@localhost:5432/postgres"
 fi
 
+# Let Python cache compiled modules even where the environment turns that off: otherwise every xdist
+# worker, studio, API server and CLI process of the run compiles the project's modules (and pytest
+# rewrites the test modules' asserts) again.
+unset PYTHONDONTWRITEBYTECODE
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
