@@ -2,7 +2,8 @@
 
 The server runs once per session (temporary CRM_ORG_DB, CRM_APP_DB and secrets file); each test
 opens its own browser context, so cookies never leak between tests. Set CRM_SCREENSHOT_DIR to keep
-screenshots of the pages the tests visit. Helpers live in :mod:`studio_browser` (re-exported here).
+screenshots of the pages the tests visit. Helpers live in :mod:`studio_browser`, which tests import
+by that name (a name no other test folder uses, unlike ``conftest``).
 """
 
 from __future__ import annotations
@@ -11,21 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
-from studio_browser import (  # noqa: F401  (re-exported for tests that import them from conftest)
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORD,
-    ROOT,
-    USERS,
-    StudioServer,
-    attempt_user,
-    choose,
-    screenshot,
-    serve_realism_studio,
-    serve_studio,
-    settle,
-    sign_in,
-)
+from studio_browser import CHROMIUM, CHROMIUM_ARGS, StudioServer, serve_realism_studio
 
 
 @pytest.fixture(scope="session")

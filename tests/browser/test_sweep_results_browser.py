@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
 from playwright.sync_api import expect
+from studio_browser import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
 
 from crm_core.agents.run_store import load_episodes
 from crm_core.store import open_app_store

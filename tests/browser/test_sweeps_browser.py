@@ -11,7 +11,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from conftest import (
+from playwright.sync_api import expect
+from studio_browser import (
     PASSWORD,
     USERS,
     StudioServer,
@@ -22,7 +23,6 @@ from conftest import (
     settle,
     sign_in,
 )
-from playwright.sync_api import expect
 
 from crm_core.agents.run_store import list_runs
 from crm_core.store import open_app_store

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
 from playwright.sync_api import Page, expect
+from studio_browser import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
 
 from crm_core.agents.run_store import load_episodes
 from crm_core.store import open_app_store

@@ -8,9 +8,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD, USERS, StudioServer, choose, screenshot, serve_studio, settle, sign_in
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
+from studio_browser import PASSWORD, USERS, StudioServer, choose, screenshot, serve_studio, settle, sign_in
 
 from crm_core.store import open_app_store
 from crm_core.studio.workbench import find_session, session_state
