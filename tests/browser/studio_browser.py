@@ -1,7 +1,7 @@
 """Helpers of the browser tests: the studio server, signing in, settling, screenshots.
 
 A module of its own (not conftest) so that tests import it by a name no other test folder uses;
-``conftest.py`` holds the fixtures and re-exports these names.
+``conftest.py`` holds the fixtures; tests import these names from here.
 """
 
 from __future__ import annotations
