@@ -22,9 +22,13 @@ def studio_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium headless shell driven by Playwright (never `playwright install`)."""
+    """Debian's Chromium headless shell driven by Playwright (never `playwright install`), per module.
+
+    Playwright's synchronous API keeps an asyncio loop running in the test thread while it is open,
+    where `asyncio.run` fails; closed with its module, it leaves the xdist worker's next tests a
+    thread without a running loop."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
