@@ -8,12 +8,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from openai_server import openai_server
+from openai_server import Reply, openai_server
 from scripted_policies import contact_policy
 from sqlalchemy import func, select
 
@@ -115,19 +116,49 @@ def _wait_until_stored(store, count: int, process: subprocess.Popen, log: Path) 
         time.sleep(0.05)
 
 
+class _Gate:
+    """The scripted contact model, answering only as many requests as the test allows.
+
+    A process is interrupted or killed while it waits for a held answer, so it is always mid-run
+    whatever the machine's speed (a run of 24 quick episodes can end between two looks at the store).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._left: int | None = None
+        self._held = threading.Event()
+
+    def script(self, body: dict) -> Reply:
+        reply = contact_policy(body, delay_s=0.05)
+        with self._lock:
+            if self._left is None or self._left > 0:
+                self._left = None if self._left is None else self._left - 1
+                return reply
+            reply.hold = self._held
+            return reply
+
+    def allow(self, requests: int | None) -> None:
+        """Answer `requests` more requests (None: all), then hold; held requests go now."""
+        with self._lock:
+            held, self._held, self._left = self._held, threading.Event(), requests
+        held.set()
+
+
 def _kill_and_resume(
     app_url: str, org_url: str, task_file: Path, instances, tmp_path: Path, interrupt: bool, cli, monkeypatch
 ) -> None:
     """Start a run, (interrupt it with Ctrl-C and start it again,) SIGKILL it, resume it, check it.
 
-    The interrupted and killed runs are real processes; the resume and the score run in this one.
+    The interrupted and killed runs are real processes, stopped while the model holds an answer;
+    the resume and the score run in this one.
     """
     store = open_app_store(app_url)
     planned = 2 * len(instances)
     common = ["--run-id", "killed", "--app-db", app_url, "--org-db", org_url, "--task-file", str(task_file)]
     env = {**os.environ, "OPENAI_API_KEY": "sk-test"}
     log = tmp_path / "run.log"
-    with openai_server(functools.partial(contact_policy, delay_s=0.15)) as server:
+    gate = _Gate()
+    with openai_server(gate.script) as server:
         first = _cli(
             "run", "--framework", "act", "--model", "openai:scripted", "--base-url", server.base_url,
             "--trials", "2", "--concurrency", "3", *common,
@@ -136,19 +167,24 @@ def _kill_and_resume(
         def start(args: list[str]) -> subprocess.Popen:
             return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
 
+        gate.allow(12)  # two turns an episode, three at once: twelve answers end four episodes or more
         process = start(first)
         if interrupt:
             _wait_until_stored(store, 2, process, log)
+            status = Path(f"/proc/{process.pid}/status").read_text().splitlines()
+            signals = " ".join(line for line in status if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
             process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=60) == 130, log.read_text()[-2000:]
+            assert process.wait(timeout=90) == 130, f"{signals}\n{log.read_text()[-2000:]}"
             assert "Interrupted: the finished episodes are stored. Continue with --run-id killed." in log.read_text()
             assert "Traceback" not in log.read_text()
+            gate.allow(12)
             process = start(_cli("run", *common))
         _wait_until_stored(store, 4, process, log)
         process.send_signal(signal.SIGKILL)
         process.wait()
         killed_at = _stored_count(store)
         assert 4 <= killed_at < planned
+        gate.allow(None)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         code, _, err = cli("run", *common)
         assert code == 0, err[-2000:]
