@@ -116,6 +116,12 @@ def _wait_until_stored(store, count: int, process: subprocess.Popen, log: Path) 
         time.sleep(0.05)
 
 
+def _default_sigint() -> None:
+    """In a child before it starts: SIGINT handled by default and not blocked."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 class _Gate:
     """The scripted contact model, answering only as many requests as the test allows.
 
@@ -165,7 +171,10 @@ def _kill_and_resume(
         )  # fmt: skip
 
         def start(args: list[str]) -> subprocess.Popen:
-            return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+            # as from a terminal: Ctrl-C at its default, whatever this test process inherited or set
+            return subprocess.Popen(
+                args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"), preexec_fn=_default_sigint
+            )
 
         gate.allow(12)  # two turns an episode, three at once: twelve answers end four episodes or more
         process = start(first)
@@ -174,7 +183,15 @@ def _kill_and_resume(
             status = Path(f"/proc/{process.pid}/status").read_text().splitlines()
             signals = " ".join(line for line in status if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
             process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=90) == 130, f"{signals}\n{log.read_text()[-2000:]}"
+            try:
+                code = process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = None
+            here = " ".join(
+                line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("Sig")
+            )
+            assert code == 130, f"run {signals}; test {here}\n{log.read_text()[-2000:]}"
             assert "Interrupted: the finished episodes are stored. Continue with --run-id killed." in log.read_text()
             assert "Traceback" not in log.read_text()
             gate.allow(12)
