@@ -6,7 +6,6 @@ Python and imports the model client); the module's tests run on one xdist worker
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +18,11 @@ from crm_core.sweeps.definition import parse_sweep
 from crm_core.sweeps.queue import defer_episodes
 from crm_core.sweeps.store import sweep_status
 from crm_core.sweeps.submit import submit
-from tests.agents.openai_server import Reply, answer_at_once, flaky, openai_server
+from tests.agents.openai_server import answer_at_once, flaky, openai_server
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.sweeps.workers import start_worker, stop_workers, wait_for_the_end
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-def respond_none(body):
-    if body.get("tools"):
-        return Reply(tool_calls=[("respond", json.dumps({"content": "None"}))])
-    return Reply(content="<respond>None</respond>")
 
 
 def sweep_on_stub(store, org: str, base_url: str, limits: str, *, limit: int, extra: str = "") -> tuple[str, int]:
@@ -79,7 +72,7 @@ def test_flaky_provider_with_a_rate_limit_shared_by_three_workers(tiny_tasks_org
     over three workers: every episode ends, and the stub never sees more than 10 requests in
     any rolling 10-second window."""
     per_window, window_s = 10, 10.0
-    with openai_server(flaky(respond_none, 1 / 3, seed=5)) as server:
+    with openai_server(flaky(answer_at_once(0.0), 1 / 3, seed=5)) as server:
         limits = f"{{concurrency: 4, requests_per_minute: {per_window}, rate_window_s: {window_s}}}"
         retry = "retry: {attempts: 12, initial_wait_s: 0.05, max_wait_s: 0.5}\n"
         sweep_id, planned = sweep_on_stub(workers.store, tiny_tasks_org, server.base_url, limits, limit=4, extra=retry)
