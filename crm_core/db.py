@@ -100,8 +100,22 @@ def make_engine(url: str, *, fast_writes: bool = False) -> Engine:
 READONLY_CACHE_KIB = 65536
 
 
+def _sqlite_timeout(url: str) -> str:
+    """The ``&timeout=SECONDS`` a SQLite org URL asks for (how long a query waits for a locked file;
+    SQLite's driver waits 5 s by default), or nothing."""
+    timeout = make_url(url).query.get("timeout")
+    if timeout is None:
+        return ""
+    try:
+        seconds = float(timeout if isinstance(timeout, str) else timeout[-1])
+    except ValueError:
+        raise DatabaseURLError(f"timeout={timeout!r} in {url!r}: give seconds, such as timeout=0.5") from None
+    return f"&timeout={seconds}"
+
+
 def make_readonly_engine(url: str) -> Engine:
-    """An engine through which nothing can be written, whatever SQL it runs."""
+    """An engine through which nothing can be written, whatever SQL it runs; a SQLite URL's
+    ``?timeout=SECONDS`` is kept."""
     url = normalize_url(url)
     if is_sqlite(url):
         path = sqlite_path(url)
@@ -109,7 +123,7 @@ def make_readonly_engine(url: str) -> Engine:
             raise DatabaseURLError("a read-only org needs a SQLite file, not an in-memory database")
         if not path.exists():
             raise DatabaseURLError(f"no org database at {path}: run `python -m crm_core generate` first")
-        ro_url = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
+        ro_url = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true{_sqlite_timeout(url)}"
         engine = create_engine(ro_url)
 
         @event.listens_for(engine, "connect")

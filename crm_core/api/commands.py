@@ -65,6 +65,7 @@ def serve(
 
     from crm_core.api.app import SETTINGS_ENV, create_app
     from crm_core.api.context import ApiSettings
+    from crm_core.api.protocol import PromptShutdownH11Protocol
     from crm_core.api.sandboxes import WriteMode
     from crm_core.api.throttle import LoginLimits
     from crm_core.db import DatabaseURLError, app_db_url, org_db_url
@@ -117,7 +118,7 @@ def serve(
         ssl_keyfile=str(key_path),
         log_level=log_level,
         proxy_headers=False,
-        http="h11",
+        http=PromptShutdownH11Protocol,  # h11, stopping at once with idle clients connected
         # Read request heads up to 1 MiB so that the app answers an oversized one with
         # Salesforce's 414/431 JSON (the 16,384-byte limit) rather than h11's bare 400.
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD,

@@ -1,7 +1,8 @@
-"""``python -m crm_core serve``: flags, one-line errors, a certificate of the user's own."""
+"""``python -m crm_core serve``: flags, one-line errors, a certificate of the user's own, stopping."""
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import pytest
@@ -68,6 +69,29 @@ def test_own_certificate_is_used_and_nothing_is_generated(api_org_url, tmp_path)
     finally:
         running.stop()
     assert "CA certificate" not in running.log.read_text()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_stops_the_server_while_an_idle_client_keeps_its_connection(api_org_url, tmp_path, workers):
+    """Over TLS, closing an idle keep-alive connection waits for the client's close_notify, which an
+    idle client never sends: the server waited 30 s before it stopped. It now drops the connection."""
+    running = start_server_process(
+        api_org_url,
+        f"sqlite:///{tmp_path / 'app.db'}",
+        tmp_path / "server",
+        extra_args=("--log-level", "info", "--workers", workers),
+    )
+    client = running.session()
+    try:
+        assert client.get(f"{running.base_url}/services/data/").status_code == 200  # pooled, kept open
+        running.process.terminate()
+        code = running.process.wait(timeout=20)  # 30 s before the change
+    finally:
+        running.stop()
+        client.close()
+    log = running.log.read_text()
+    assert code in (0, -signal.SIGTERM), log
+    assert "Waiting for connections to close" not in log and "Finished server process" in log
 
 
 def test_worker_processes_share_tokens_and_cursors(api_org_url, tmp_path):

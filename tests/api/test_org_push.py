@@ -207,16 +207,21 @@ def test_users_as_points_every_owner_at_one_target_user(source_url: str, target:
 def test_simple_salesforce_bulk2_calls(target: Target) -> None:
     """The client's own high-level Bulk API 2.0 calls: insert, upsert, failed records, delete."""
     bulk = target.client().bulk2.Issue__c
-    inserted = bulk.insert(records=[{"Name": "Strap torn"}, {"Name": "Zip stuck"}, {"Description__c": "no name"}])
+    wait = 0.2  # seconds before the client first asks for the job's state (its default, 5, suits a busy org)
+    inserted = bulk.insert(
+        records=[{"Name": "Strap torn"}, {"Name": "Zip stuck"}, {"Description__c": "no name"}], wait=wait
+    )
     assert [(r["numberRecordsProcessed"], r["numberRecordsFailed"]) for r in inserted] == [(3, 1)]
     failed = list(csv.DictReader(io.StringIO(bulk.get_failed_records(inserted[0]["job_id"]))))
     assert [(row["sf__Error"].split(":")[0], row["Description__c"]) for row in failed] == [
         ("REQUIRED_FIELD_MISSING", "no name")
     ]
-    upserted = bulk.upsert(records=[{"Name": "Zip stuck", "Description__c": "teeth"}], external_id_field="Name")
+    upserted = bulk.upsert(
+        records=[{"Name": "Zip stuck", "Description__c": "teeth"}], external_id_field="Name", wait=wait
+    )
     assert upserted[0]["numberRecordsFailed"] == 0
     rows = {row["Name"]: row for row in _rows(target.org_path, "Issue__c")}
     assert set(rows) == {"Strap torn", "Zip stuck"} and rows["Zip stuck"]["Description__c"] == "teeth"
-    deleted = bulk.delete(records=[{"Id": rows["Strap torn"]["Id"]}])
+    deleted = bulk.delete(records=[{"Id": rows["Strap torn"]["Id"]}], wait=wait)
     assert deleted[0]["numberRecordsFailed"] == 0
     assert [row["Name"] for row in _rows(target.org_path, "Issue__c")] == ["Zip stuck"]

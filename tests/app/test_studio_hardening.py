@@ -17,7 +17,7 @@ from studio_setup import PASSWORD
 from crm_core.api.throttle import LoginLimits as ApiLoginLimits
 from crm_core.api.throttle import retry_after as api_retry_after
 from crm_core.api.tokens import check_token, issue_token
-from crm_core.db import make_engine, make_readonly_engine
+from crm_core.db import DatabaseURLError, make_engine, make_readonly_engine
 from crm_core.org.schema import Base
 from crm_core.store import open_app_store
 from crm_core.studio.explorer import (
@@ -66,13 +66,13 @@ def locked_org(handmade_org_url, tmp_path):
     url, path = org_copy(handmade_org_url, tmp_path)
     locker = sqlite3.connect(path, timeout=0, isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")
-    yield url
+    yield f"{url}?timeout=0.2"  # the studio waits 0.2 s for the lock, not SQLite's default 5 s
     locker.rollback()
     locker.close()
 
 
 def test_locked_sqlite_org_is_a_one_line_explorer_error(locked_org):
-    engine = create_engine(f"sqlite:///file:{locked_org.removeprefix('sqlite:///')}?mode=ro&uri=true&timeout=0.1")
+    engine = make_readonly_engine(locked_org)
     try:
         with pytest.raises(ExplorerError) as caught, org_connection(engine) as conn:
             list_records(conn, "Case")
@@ -362,3 +362,8 @@ def test_experts_never_see_the_latent_variables(latent_org):
     shown = [list(d.value.columns) for d in at.dataframe]
     assert ["state", "speed"] not in shown and shown  # the Tables view instead
     assert at.query_params.get("view") != ["latent"]
+
+
+def test_an_org_url_s_timeout_must_be_seconds(handmade_org_url):
+    with pytest.raises(DatabaseURLError, match=r"give seconds, such as timeout=0\.5"):
+        make_readonly_engine(f"{handmade_org_url}?timeout=soon")
