@@ -68,10 +68,10 @@ def workers(tmp_path_factory) -> Iterator[Workers]:
 
 
 def test_flaky_provider_with_a_rate_limit_shared_by_three_workers(tiny_tasks_org, workers):
-    """429/500 on a third of the calls, 10 requests per 10-second window (a minute made short)
+    """429/500 on a third of the calls, 10 requests per 4-second window (a minute made short)
     over three workers: every episode ends, and the stub never sees more than 10 requests in
-    any rolling 10-second window."""
-    per_window, window_s = 10, 10.0
+    any rolling 4-second window."""
+    per_window, window_s = 10, 4.0
     with openai_server(flaky(answer_at_once(0.0), 1 / 3, seed=5)) as server:
         limits = f"{{concurrency: 4, requests_per_minute: {per_window}, rate_window_s: {window_s}}}"
         retry = "retry: {attempts: 12, initial_wait_s: 0.05, max_wait_s: 0.5}\n"
