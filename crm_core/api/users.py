@@ -5,6 +5,8 @@ This is the API's only dependency on the studio's user accounts (:mod:`crm_core.
 
 from __future__ import annotations
 
+import functools
+
 import bcrypt
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,8 +15,13 @@ from crm_core.policy import Role
 from crm_core.users import accounts
 
 API_ROLES = frozenset({Role.RESEARCHER.value, Role.ADMIN.value})
-# Checked for unknown usernames, so that a wrong username costs as long as a wrong password.
-_DUMMY_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt())
+
+
+@functools.cache
+def _dummy_hash(rounds: int) -> bytes:
+    """The hash checked for an unknown username, so that a wrong username costs as long as a wrong
+    password. Made on first use: made at import, it cost every server start a quarter second."""
+    return bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds=rounds))
 
 
 class ApiUser(BaseModel):
@@ -34,7 +41,7 @@ def authenticate(sessions: sessionmaker[Session], username: str, password: str) 
     with sessions() as session:
         user = accounts.get_user(session, username)
         if user is None:
-            bcrypt.checkpw(password.encode()[:72], _DUMMY_HASH)
+            bcrypt.checkpw(password.encode()[:72], _dummy_hash(accounts.BCRYPT_ROUNDS))
             return None
         if not accounts.verify_password(session, username, password):
             return None

@@ -47,6 +47,8 @@ def test_wrong_password_and_grant_type(api_server):
     assert wrong.json() == {"error": "invalid_grant", "error_description": "authentication failure"}
     unknown = api_server.login("rita", "")
     assert unknown.status_code == 400
+    nobody = api_server.login("no-such-user", "not-her-password")
+    assert nobody.status_code == 400 and nobody.json() == wrong.json()  # which of the two was wrong is not told
     other_grant = api_server.session().post(
         f"{api_server.base_url}/services/oauth2/token", data={"grant_type": "client_credentials"}
     )
