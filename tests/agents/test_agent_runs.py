@@ -68,6 +68,7 @@ def any_store(request):
     store.kw["bind"].dispose()
 
 
+@pytest.mark.slow
 def test_concurrency_8_loses_and_duplicates_nothing(any_store, contact_org, instances):
     app_store = any_store
     with openai_server(functools.partial(contact_policy, delay_s=0.2)) as server:
@@ -218,6 +219,7 @@ def _kill_and_resume(
     store.kw["bind"].dispose()
 
 
+@pytest.mark.slow
 def test_interrupt_sigkill_and_resume_sqlite(tmp_path, contact_org, instances, task_file, cli, monkeypatch):
     url = f"sqlite:///{tmp_path / 'app.db'}"
     _kill_and_resume(url, contact_org[0], task_file, instances, tmp_path, True, cli, monkeypatch)

@@ -50,6 +50,7 @@ def test_missing_org_is_a_one_line_error(monkeypatch, capsys, tmp_path):
     assert err.strip().startswith("Error: no org database at") and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_own_certificate_is_used_and_nothing_is_generated(api_org_url, tmp_path):
     own = ensure_local_certificate(tmp_path / "own")
     folder = tmp_path / "server"
@@ -71,6 +72,7 @@ def test_own_certificate_is_used_and_nothing_is_generated(api_org_url, tmp_path)
     assert "CA certificate" not in running.log.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_stops_the_server_while_an_idle_client_keeps_its_connection(api_org_url, tmp_path, workers):
     """Over TLS, closing an idle keep-alive connection waits for the client's close_notify, which an
@@ -94,6 +96,7 @@ def test_sigterm_stops_the_server_while_an_idle_client_keeps_its_connection(api_
     assert "Waiting for connections to close" not in log and "Finished server process" in log
 
 
+@pytest.mark.slow
 def test_worker_processes_share_tokens_and_cursors(api_org_url, tmp_path):
     from simple_salesforce import Salesforce
 

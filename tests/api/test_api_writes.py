@@ -150,6 +150,7 @@ def test_composite_passes_references_and_rolls_back_all_or_none(writable: TestCl
     assert writable.get(f"{V}/query", params={"q": count}, headers=auth).json()["totalSize"] == 0
 
 
+@pytest.mark.slow
 def test_simple_salesforce_writes_through_a_writable_server(tiny_org_url, tmp_path) -> None:
     app_url = f"sqlite:///{tmp_path / 'app.db'}"
     app_store_with_users(app_url, "rita")

@@ -7,6 +7,7 @@ import stat
 import tomllib
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
@@ -19,6 +20,7 @@ from crm_core.users import list_users, verify_password
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
+@pytest.mark.slow
 def test_first_start_generates_the_org_and_prints_the_admin_password_once(tmp_path, monkeypatch, capfd):
     org_url = f"sqlite:///{tmp_path / 'data' / 'org.db'}"
     app_url = f"sqlite:///{tmp_path / 'data' / 'app.db'}"

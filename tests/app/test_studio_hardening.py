@@ -210,6 +210,7 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     return at.button[0].click().run()
 
 
+@pytest.mark.slow
 def test_studio_refuses_sign_in_after_too_many_failures(studio):
     limit = LoginLimits().per_username
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
@@ -235,6 +236,7 @@ def test_studio_refuses_sign_in_after_too_many_failures(studio):
         sessions.kw["bind"].dispose()
 
 
+@pytest.mark.slow
 def test_successful_sign_in_clears_earlier_failures(studio):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     sign_in(at, "erin", "not-the-password")
@@ -290,6 +292,7 @@ def test_password_reset_revokes_only_that_users_api_tokens(studio):
         sessions.kw["bind"].dispose()
 
 
+@pytest.mark.slow
 def test_password_reset_lifts_the_sign_in_lock(studio):
     sessions = open_app_store(studio.app_url)
     try:

@@ -72,6 +72,7 @@ def test_signed_out_visitor_sees_only_the_sign_in_form(studio):
     assert not at.sidebar.button  # no sign-out button, no page list
 
 
+@pytest.mark.slow
 def test_wrong_password_is_refused_and_right_one_signs_in(studio):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.text_input[0].input("erin")

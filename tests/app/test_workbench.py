@@ -531,6 +531,7 @@ def test_researcher_runs_a_configured_model_through_langchain_against_an_openai_
     assert episode.reward == (1.0 if instance.answer is None else 0.0)
 
 
+@pytest.mark.slow
 def test_the_page_returns_at_once_and_follows_the_run_as_it_polls(page_env, monkeypatch):
     """A slow model: starting the run returns the page while the run goes on; each redraw (the
     page polls every second) shows its progress, and the finished run then joins the agent's side."""

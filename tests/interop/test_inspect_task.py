@@ -130,6 +130,7 @@ def test_harness_rules_in_inspect_no_call_two_calls_a_wrong_answer(tiny_tasks_or
     assert score.answer == wrong and score.value == reward(instance, wrong) == 0.0
 
 
+@pytest.mark.slow
 def test_inspect_eval_command_against_the_local_openai_server(tiny_tasks_org, tmp_path):
     instances = benchmark_instances(tiny_tasks_org, TASKS, 1)
     plans = oracle_plans(tiny_tasks_org, instances)

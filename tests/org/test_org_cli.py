@@ -102,6 +102,7 @@ def test_bad_input_is_a_one_line_error(args: list[str], fragments: list[str], tm
     assert_one_line_error(cli(*args), *fragments)
 
 
+@pytest.mark.slow
 def test_unreachable_server_is_a_one_line_error() -> None:
     result = run_process("generate", "--scale", "tiny", "--org-db", "postgresql://crm:secret@127.0.0.1:1/nothing")
     assert_one_line_error(result, "cannot open the org database")

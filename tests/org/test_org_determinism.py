@@ -110,6 +110,7 @@ def test_postgresql_refuses_overwrite(tiny_org_pg_url: str) -> None:
         generate_org(tiny_org_pg_url, scale="tiny", seed=7)
 
 
+@pytest.mark.slow
 def test_case_batches_drawn_by_several_processes_give_the_same_org(tmp_path, monkeypatch) -> None:
     import crm_core.org.generator as generator
 

@@ -159,6 +159,7 @@ def test_removing_any_fact_is_caught(data: st.DataObject) -> None:
     assert rejection(piece, without) == f"dropped {fact!r}"
 
 
+@pytest.mark.slow
 def test_an_interrupted_pass_resumes_without_asking_again(tmp_path: Path) -> None:
     cache = tmp_path / "cache.jsonl"
     answered: list[str] = []
@@ -223,6 +224,7 @@ _COLUMNS = {
 }
 
 
+@pytest.mark.slow
 def test_generate_with_a_text_model_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
     monkeypatch.setenv("COLUMNS", "200")  # the report table on one line per field
     url = f"sqlite:///{tmp_path / 'cli.db'}"

@@ -483,6 +483,7 @@ def rollups(draw: st.DrawFn) -> tuple[str, str, list[str]]:
     return query, f"SELECT COUNT() FROM {obj}{where}", keys
 
 
+@pytest.mark.slow
 def test_rollup_and_cube_subtotals_add_up(writable_engine: Engine) -> None:
     """Every grouping set's rows sum to the grand total, which equals COUNT() of the same filter."""
 

@@ -135,6 +135,7 @@ def _cli(app_db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow
 def test_cli_adds_lists_and_resets(app_db_url, sessions, cli, monkeypatch):
     # One real process: the password arrives through a piped standard input.
     added = _cli(app_db_url, "add", "--username", "Ivy", "--role", "expert", stdin="ivy-password\n")

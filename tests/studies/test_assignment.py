@@ -118,6 +118,7 @@ def test_a_closed_study_assigns_nothing_and_refuses_answers(sessions, make_study
             save_draft(session, study.id, item.id, expert, {"data": 1})
 
 
+@pytest.mark.slow
 def test_fairness_holds_for_any_interleaving(sessions, id_org, make_users):
     """Property: whatever the study size, overlap and order of turns, every item ends with
     min(ratings_per_item, experts) distinct raters and each turn gets a least-rated item."""

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from studyfiles import study_yaml
 
 
@@ -15,6 +16,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_study_lifecycle_from_the_command_line(tmp_path, app_db_url, id_org, cli):
     good = tmp_path / "cases.yaml"
     good.write_text(study_yaml(cases=4), encoding="utf-8")

@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from crm_core.store.engine import open_app_store
 from crm_core.sweeps.definition import parse_sweep
 from crm_core.sweeps.local import run_here
@@ -43,6 +45,7 @@ def stub_sweep(org_url: str, base_url: str, **extra: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow
 def test_offline_smoke_runs_here_and_every_episode_is_done(cli, tmp_path, monkeypatch):
     """The shipped smoke file, exactly as a user runs it: the org is generated, 80 episodes played."""
     monkeypatch.chdir(tmp_path)
@@ -118,6 +121,7 @@ def test_an_episode_stored_twice_is_stored_once(tmp_path, tiny_tasks_org):
     assert sweep_status(store, sweep_id).counts["done"] == 9
 
 
+@pytest.mark.slow
 def test_provider_errors_fail_episodes_and_retry_failed_plays_them_again(cli, tmp_path, tiny_tasks_org):
     app = f"sqlite:///{tmp_path / 'app.db'}"
     with openai_server(lambda body: Reply(status=500)) as broken:
@@ -199,6 +203,7 @@ limit: 2
 """
 
 
+@pytest.mark.slow
 def test_an_org_ablation_plays_each_variant_s_runs_on_its_own_org(cli, tmp_path, monkeypatch):
     """Two generated orgs (latent on and off), each with the whole plan, run ids labelled."""
     from crm_core.sweeps.store import sweep_runs

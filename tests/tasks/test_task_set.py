@@ -264,6 +264,7 @@ def test_baselines_stay_at_the_floor_on_the_default_set(
     _assert_baselines_at_floor(default_org_url, default_tasks)
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line(tmp_path: Path, cli) -> None:
     import subprocess
     import sys
