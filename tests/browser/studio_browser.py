@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from crm_core.store import open_app_store
 from crm_core.studies import load_study
@@ -140,16 +141,56 @@ def sign_in(page: Page, server: StudioServer, username: str, password: str = PAS
     raise AssertionError(f"the {COOKIE_NAME} cookie was never set")
 
 
+SETTLE_BOX = """async element => {
+    const still = async () => {  // the same place for 12 frames in a row (at most 3 s)
+        const until = performance.now() + 3000;
+        let last = '', same = 0;
+        while (same < 12 && performance.now() < until) {
+            await new Promise(requestAnimationFrame);
+            const r = element.getBoundingClientRect(), now = `${r.top},${r.left},${r.height}`;
+            same = now === last ? same + 1 : 0;
+            last = now;
+        }
+    };
+    await still();
+    element.scrollIntoView({block: 'center', behavior: 'instant'});
+    await still();
+}"""
+"""Waits until `element` has stopped moving (an expander opening around it grows for a moment,
+starting a frame or two after the click), scrolls it to the middle of the window at once (not
+smoothly), and waits again."""
+
+
 def choose(page: Page, selectbox: str, option: str) -> None:
     """Pick an option of a select box as a person does: type to narrow the list, click the option.
 
     Typing alone is not a choice: the box's input then holds the search text, and Enter pressed
     before the narrowed list is drawn commits the highlighted first option instead. The option list
     is virtual (long ones are not all drawn), hence the typing; a tool the task needs is starred.
+
+    The list closes when the page scrolls, so nothing should move while it is open: first the box
+    stops moving (an expander opened by the previous click grows for a moment, from a frame or two
+    after the click), then it is scrolled to the middle of the window, so that its list opens in
+    sight below it (at the window's bottom edge the list opened out of sight, and clicking an option
+    there scrolled the page). Even so, the focus of a box in a just-opened expander sometimes
+    scrolls the page once more (about 20 ms after the list opened, closing it 40 ms later): as a
+    person would, the whole choice is tried again, up to three times.
     """
-    page.locator(f"{selectbox} input").click()
-    page.keyboard.type(option)
-    page.get_by_role("option", name=re.compile(rf"^(★ )?{re.escape(option)}$")).click()
+    box = page.locator(f"{selectbox} input")
+    wanted = page.get_by_role("option", name=re.compile(rf"^(★ )?{re.escape(option)}$"))
+    for attempt in range(1, 4):
+        box.evaluate(SETTLE_BOX)
+        box.click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=3_000)
+            page.keyboard.type(option)
+            wanted.click(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 3:
+                raise
+            page.keyboard.press("Escape")  # closes the list if open; the next click types anew
+            box.fill("")
     settle(page)
 
 
