@@ -7,7 +7,8 @@ Each run generates into a fresh database in its own subprocess (so peak RSS is t
 alone), then counts every record it wrote. Columns: wall seconds, CPU seconds of the generating
 process and of the worker processes that draw the cases' text (a shared machine inflates wall
 time; the database server's CPU is not included),
-records, records/s (wall), the task set's build time (what `generate` does after the org) and
+records, records/s (wall), the task set's build time (built as `generate` builds it: on SQLite
+after the org, on PostgreSQL while the server builds the search index, so within the org's time) and
 its ratio over the same backend's `default` build, peak RSS of org and tasks together (the main
 process's plus the largest worker's), and
 records/s as a ratio of the baseline (SQLite at `default` scale, measured in the same run).
@@ -42,27 +43,34 @@ import json, resource, sys, time
 from sqlalchemy import create_engine
 from crm_core.org.generator import generate_org
 from crm_core.org.stats import org_stats
+from crm_core.tasks.build import build_tasks
 url, scale = sys.argv[1], sys.argv[2]
+built = {}
+def task_set():  # as `generate` builds it: on PostgreSQL while the server builds the search index
+    start, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_THREAD)
+    build_tasks(url)
+    end = resource.getrusage(resource.RUSAGE_THREAD)
+    built["tasks"] = time.perf_counter() - start
+    built["tasks_cpu"] = end.ru_utime + end.ru_stime - cpu.ru_utime - cpu.ru_stime
+import inspect
+beside = "beside_search_index" in inspect.signature(generate_org).parameters  # (not in older code: --against)
 start = time.perf_counter()
-generate_org(url, scale=scale, seed=0)
-seconds = time.perf_counter() - start
+if beside:
+    generate_org(url, scale=scale, seed=0, beside_search_index=task_set)
+else:
+    generate_org(url, scale=scale, seed=0)
+    task_set()
+total = time.perf_counter() - start
 usage, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-own_cpu = usage.ru_utime + usage.ru_stime
-cpu = own_cpu + workers.ru_utime + workers.ru_stime
-worker_mb = workers.ru_maxrss / 1024
+cpu = usage.ru_utime + usage.ru_stime + workers.ru_utime + workers.ru_stime - built["tasks_cpu"]
+peak_mb = usage.ru_maxrss / 1024 + workers.ru_maxrss / 1024
+overlapped = beside and not url.startswith("sqlite")
 engine = create_engine(url)
 stats = org_stats(engine, with_digest=False)
 engine.dispose()
 records = sum(stats.counts.values()) + sum(stats.latent_counts.values())
-from crm_core.tasks.build import build_tasks
-start = time.perf_counter()
-build_tasks(url)
-tasks = time.perf_counter() - start
-usage = resource.getrusage(resource.RUSAGE_SELF)
-tasks_cpu = usage.ru_utime + usage.ru_stime - own_cpu
-peak_mb = usage.ru_maxrss / 1024 + worker_mb
-result = {"seconds": seconds, "cpu": cpu, "records": records, "peak_mb": peak_mb, "cases": stats.counts["Case"],
-          "tasks": tasks, "tasks_cpu": tasks_cpu}
+result = {"seconds": total if overlapped else total - built["tasks"], "total": total, "cpu": cpu,
+          "records": records, "peak_mb": peak_mb, "cases": stats.counts["Case"], "overlapped": overlapped, **built}
 if sys.argv[3] == "1":
     from crm_core.org.realism import realism_report
     start = time.perf_counter()
@@ -181,18 +189,23 @@ def main() -> None:
             for label, limit, value in (
                 ("org", TARGET_SECONDS.get(scale), r["seconds"]),
                 ("tasks", TARGET_TASK_SECONDS.get(scale), r["tasks"]),
-                ("both", TARGET_TOTAL_SECONDS.get(scale), r["seconds"] + r["tasks"]),
+                ("both", TARGET_TOTAL_SECONDS.get(scale), r.get("total", r["seconds"] + r["tasks"])),
             )
             if limit is not None
         ]
         table.add_row(
             scale, backend, f"{r['cases']:,}", f"{r['records']:,}", f"{r['seconds']:.1f}", f"{r['cpu']:.1f}",
-            f"{rate:,.0f}", ratio, f"{r['tasks']:.1f}", f"{r['tasks_cpu']:.1f}", task_ratio,
+            f"{rate:,.0f}", ratio, f"{r['tasks']:.1f}" + (" (beside)" if r.get("overlapped") else ""),
+            f"{r['tasks_cpu']:.1f}", task_ratio,
             f"{r['peak_mb']:.0f}", "; ".join(verdicts) or "-",
         )  # fmt: skip
     console.print(table)
     console.print("baseline: SQLite at default scale, same run; × baseline = records/s ÷ baseline records/s")
     console.print("tasks × default = task-set build seconds ÷ the same backend's default build (same run)")
+    console.print(
+        "on PostgreSQL the task set is built beside the search index (as `generate` does): its seconds are within"
+        " the org's, and 'both' is the end-to-end time"
+    )
     if args.against:
         _print_against(console, results, args.against)
     _print_realism(console, results)

@@ -17,7 +17,7 @@ import random
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from operator import itemgetter
 from typing import Any
 
@@ -68,11 +68,14 @@ def generate_org(
     force: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
+    beside_search_index: Callable[[], None] | None = None,
 ) -> None:
     """Generate an org at `url`; an existing org is replaced only with `force` (else UserFacingError).
 
     The text of cases is drawn by `workers` processes (default: the machine's cores, at most 4)
-    when the org has more than one batch of cases; the org is the same for any number of workers."""
+    when the org has more than one batch of cases; the org is the same for any number of workers.
+    `beside_search_index` is work that reads the org but runs no search (the task set's build): on
+    PostgreSQL it runs while the server builds the search index, on SQLite after it."""
     size = resolve_scale(scale, cases)
     try:
         engine = make_engine(url, fast_writes=True)
@@ -84,8 +87,19 @@ def generate_org(
         report = progress or (lambda _stage, _done, _total: None)
         _OrgWriter(engine, plan, report, workers or min(4, os.cpu_count() or 1)).write()
         report("search index", 0, 1)
-        build_search_index(engine)  # SOSL's full-text index (FTS5 / tsvector + GIN)
-        report("search index", 1, 1)
+        if beside_search_index is None or engine.dialect.name == "sqlite":
+            build_search_index(engine)  # SOSL's full-text index (FTS5 / tsvector + GIN)
+            report("search index", 1, 1)
+            if beside_search_index is not None:
+                beside_search_index()
+        else:  # the server builds the index; this process meanwhile does the other work
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                index = pool.submit(build_search_index, engine)
+                try:
+                    beside_search_index()
+                finally:
+                    index.result()
+            report("search index", 1, 1)
     except SQLAlchemyError as exc:
         raise UserFacingError(f"database error while generating the org: {first_line(exc)}") from None
     finally:

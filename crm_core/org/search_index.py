@@ -5,7 +5,8 @@ Each object with searchable fields gets an index over its ``IN ALL FIELDS`` colu
 with the rows: SQLite's FTS5 table is an external-content table updated by triggers on insert,
 update and delete; PostgreSQL's index is a GIN expression index over ``to_tsvector('simple', ...)``
 of the text with everything but letters and digits replaced by spaces, which the database
-maintains itself. :mod:`crm_core.query.fulltext` queries it.
+maintains itself (EmailMessage's in two partial indexes, one per half of its rows, built at
+once). :mod:`crm_core.query.fulltext` queries it.
 
 On SQLite two companions let SOSL rank from the index instead of re-reading the text: an
 ``fts5vocab`` table listing every indexed word's (row, column, position), and a partial index of
@@ -60,9 +61,28 @@ def pg_document(table: str, columns: list[str]) -> str:
 
 
 PG_BUILD_CONNECTIONS = 2
-"""PostgreSQL builds the objects' indexes on this many connections at once, largest table first
-(one GIN build uses one server core). Two, because EmailMessage's index alone takes about as long
-as all the others together: a third connection would shorten nothing."""
+"""PostgreSQL builds the objects' indexes on this many connections at once, largest first (one GIN
+build uses one server core)."""
+
+PG_PARTS: dict[str, int] = {"EmailMessage": 2}
+"""Objects whose PostgreSQL index is split into this many partial indexes, one per part of the
+rows by a hash of their Id, built on separate connections: PostgreSQL 15 builds one GIN index on
+one core, and EmailMessage's (about 2.7 million rows at ``xl``) took as long as all the other
+objects' together. A query asks each part (:func:`pg_parts`); the planner ORs their bitmaps."""
+
+
+def pg_parts(table: str) -> list[str]:
+    """The conditions selecting each part of `table`'s rows (one, always true, when not split)."""
+    parts = PG_PARTS.get(table, 1)
+    if parts == 1:
+        return ["true"]
+    return [f'(hashtext("{table}"."Id") & {parts - 1}) = {part}' for part in range(parts)]
+
+
+def pg_index_names(table: str) -> list[str]:
+    """The names of `table`'s PostgreSQL index, or of its parts' indexes."""
+    parts = PG_PARTS.get(table, 1)
+    return [index_name(table)] if parts == 1 else [f"{index_name(table)}_{part}" for part in range(parts)]
 
 
 def build_search_index(engine: Engine) -> None:
@@ -77,15 +97,16 @@ def build_search_index(engine: Engine) -> None:
                 _build(conn, table, columns)
         return
     with engine.connect() as conn:
-        size = {table: _table_size(conn, table) for table, _ in jobs}
-    jobs.sort(key=lambda job: size[job[0]], reverse=True)
+        size = {table: _table_size(conn, table) / PG_PARTS.get(table, 1) for table, _ in jobs}
+    parts = [(table, columns, part) for table, columns in jobs for part in range(PG_PARTS.get(table, 1))]
+    parts.sort(key=lambda job: size[job[0]], reverse=True)
 
-    def build(table: str, columns: list[str]) -> None:
+    def build(table: str, columns: list[str], part: int) -> None:
         with engine.begin() as conn:
-            _build(conn, table, columns)
+            _build_pg_part(conn, table, columns, part)
 
     with ThreadPoolExecutor(max_workers=PG_BUILD_CONNECTIONS) as pool:
-        for done in [pool.submit(build, table, columns) for table, columns in jobs]:
+        for done in [pool.submit(build, *job) for job in parts]:
             done.result()
 
 
@@ -121,8 +142,18 @@ def _build(conn: Connection, table: str, columns: list[str]) -> None:
         )
         _build_id_order(conn, table)
     else:
-        conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
-        conn.exec_driver_sql(f'CREATE INDEX "{name}" ON "{table}" USING GIN ({pg_document(table, columns)})')
+        for part in range(PG_PARTS.get(table, 1)):
+            _build_pg_part(conn, table, columns, part)
+
+
+def _build_pg_part(conn: Connection, table: str, columns: list[str], part: int) -> None:
+    """PostgreSQL: (re)create the GIN index of one part of `table`'s rows (the whole table when
+    it is not split)."""
+    name, condition = pg_index_names(table)[part], pg_parts(table)[part]
+    where = "" if condition == "true" else f" WHERE {condition}"
+    for old in (index_name(table), *pg_index_names(table)) if part == 0 else (name,):
+        conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{old}"')
+    conn.exec_driver_sql(f'CREATE INDEX "{name}" ON "{table}" USING GIN ({pg_document(table, columns)}){where}')
 
 
 def _build_id_order(conn: Connection, table: str) -> None:

@@ -30,6 +30,7 @@ from crm_core.org.search_index import (
     indexed_columns,
     non_ascii_condition,
     pg_document,
+    pg_parts,
     vocab_name,
 )
 
@@ -238,4 +239,9 @@ def _pg_contains(element: ContainsWords, compiler: Any, **kw: Any) -> str:
     table = element.table_name
     columns = indexed_columns(describe_org()[table])
     query = compiler.process(next(iter(element.clauses)), **kw)
-    return f"({pg_document(table, columns)} @@ to_tsquery({PG_CONFIG}, {query}))"
+    matches = f"{pg_document(table, columns)} @@ to_tsquery({PG_CONFIG}, {query})"
+    parts = pg_parts(table)
+    if parts == ["true"]:
+        return f"({matches})"
+    # one arm per part, each implying its partial index's condition: a bitmap OR of the parts
+    return "(" + " OR ".join(f"({matches} AND {part})" for part in parts) + ")"

@@ -70,10 +70,15 @@ def build_with_progress(
             bar.update(bar_id, completed=done, total=total, description=task)
 
         instances = build_tasks(url, per_task=per_task, seed=seed, progress=progress, suite=suite)
+    _warn_short(console, instances, per_task)
+    return instances
+
+
+def _warn_short(console: Console, instances: list[TaskInstance], per_task: int) -> None:
+    """Name each task type with fewer than `per_task` instances (an org too small for them)."""
     short = {t: c for t, c in Counter(i.task for i in instances).items() if c < per_task}
     for task, count in short.items():
         console.print(f"[yellow]Warning:[/] only {count} of {per_task} {task} instances: the org is too small")
-    return instances
 
 
 @tasks_app.command("build")
@@ -192,17 +197,23 @@ def generate(
             tasks[stage] = bar.add_task(stage, total=total)
         bar.update(tasks[stage], completed=done, total=total)
 
+    def build_task_set() -> None:  # (on PostgreSQL while the server builds the search index)
+        from crm_core.tasks.build import build_tasks
+
+        instances = build_tasks(url, progress=lambda _task, done, total: progress("task set", done, total))
+        _warn_short(console, instances, DEFAULT_PER_TASK)
+
     try:
         generate_org(
             url, scale=scale, cases=cases, seed=seed, latent=not no_latent, force=force, progress=progress,
-            workers=workers,
+            workers=workers, beside_search_index=None if text_model else build_task_set,
         )  # fmt: skip
     finally:
         bar.stop()
-    if text_model:
+    if text_model:  # the task set is built from the rewritten text
         fields = [f.strip() for f in text_fields.split(",") if f.strip()]
         _rewrite_with_progress(url, text_model, text_base_url, fields, text_limit, text_cache, text_concurrency)
-    build_with_progress(url)
+        build_with_progress(url)
     console.print(f"Generated the org at {display_url(url)}.")
 
 

@@ -113,3 +113,33 @@ def test_stats_on_an_empty_database_is_a_one_line_error(tmp_path: Path, cli) -> 
     empty = tmp_path / "empty.db"
     create_engine(f"sqlite:///{empty}").connect().close()
     assert_one_line_error(cli("org", "stats", "--org-db", f"sqlite:///{empty}"), "no generated org")
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_generate_on_postgresql_builds_the_task_set_beside_the_search_index(tmp_path: Path, pg_url: str, cli) -> None:
+    """On PostgreSQL the task set is built while the server builds the search index: the same org
+    (digest) and the same task set as on SQLite, and the index is whole when `generate` returns."""
+    from crm_core.db import make_engine
+    from crm_core.org.stats import org_stats
+    from crm_core.query.fulltext import has_search_index
+    from crm_core.tasks.records import load_tasks
+
+    sqlite = f"sqlite:///{tmp_path / 'org.db'}"
+    for url in (sqlite, pg_url):
+        result = cli("generate", "--cases", "120", "--seed", "5", "--org-db", url)
+        assert result.returncode == 0, result.stderr
+        assert "Generated the org" in result.stdout + result.stderr
+    engines = [make_engine(sqlite), make_engine(pg_url)]
+    try:
+        lite, pg = (org_stats(engine).digest for engine in engines)
+        assert lite == pg
+        with engines[1].connect() as conn:
+            assert has_search_index(conn)
+            invalid = conn.execute(text("SELECT count(*) FROM pg_index WHERE NOT indisvalid")).scalar_one()
+            assert invalid == 0
+    finally:
+        for engine in engines:
+            engine.dispose()
+    as_records = [[i.to_record() for i in sorted(load_tasks(url), key=lambda i: i.idx)] for url in (sqlite, pg_url)]
+    assert as_records[0] == as_records[1] and len(as_records[0]) > 0

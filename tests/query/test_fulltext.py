@@ -229,3 +229,59 @@ def test_an_insert_out_of_id_order_ends_ranking_by_row_id(query_org_url: str) ->
     finally:
         engine.dispose()
     assert [r["Id"] for r in found] == ["a1M000000000001AAA", last[:-3] + "ZZZ"], "tied: by Id"
+
+
+def test_a_split_index_has_a_part_per_hash_of_the_id_and_the_query_uses_each(query_org_url: str) -> None:
+    """PostgreSQL: EmailMessage's index is one partial index per part of its rows, the parts
+    together cover every row, and the search's condition lets the planner use each part."""
+    if not query_org_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL splits large objects' indexes")
+    from crm_core.org.search_index import PG_PARTS, pg_index_names
+
+    parts = PG_PARTS["EmailMessage"]
+    engine = make_engine(query_org_url)
+    try:
+        with engine.connect() as conn:
+            names = {
+                row.indexname
+                for row in conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'EmailMessage'"))
+            }
+            assert set(pg_index_names("EmailMessage")) <= names and len(pg_index_names("EmailMessage")) == parts
+            assert "search_EmailMessage" not in names
+            counts = conn.execute(
+                text(f'SELECT hashtext("Id") & {parts - 1} AS part, count(*) FROM "EmailMessage" GROUP BY 1')
+            ).all()
+            assert {part for part, _ in counts} == set(range(parts)), "every part holds rows of the tiny org"
+            conn.execute(text("SET enable_seqscan = off"))  # the tiny org is small enough to scan
+            plan = sosl.sosl_plan("FIND {refund} RETURNING EmailMessage(Id)", sosl.utc_today(), "postgresql")
+            statement = plan.targets[0].plan.statement.compile(dialect=conn.dialect)
+            explained = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", statement.params))
+            for name in pg_index_names("EmailMessage"):
+                assert f'"{name}"' in explained or f" {name}" in explained, explained
+    finally:
+        engine.dispose()
+
+
+def test_emails_added_later_are_found_whatever_part_their_id_falls_in(query_org_url: str) -> None:
+    if not query_org_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL splits large objects' indexes")
+    engine = make_engine(query_org_url)
+    word = "qzvexmailword"
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            first = conn.execute(text('SELECT * FROM "EmailMessage" ORDER BY "Id" LIMIT 1')).mappings().one()
+            ids = [f"02sZZ{n:013d}" for n in range(8)]
+            for new_id in ids:
+                row = {**first, "Id": new_id, "Subject": f"about the {word}"}
+                columns = ", ".join(f'"{c}"' for c in row)
+                conn.execute(
+                    text(f'INSERT INTO "EmailMessage" ({columns}) VALUES ({", ".join(":" + c for c in row)})'), row
+                )
+            parts = {conn.execute(text("SELECT hashtext(:i) & 1"), {"i": i}).scalar_one() for i in ids}
+            assert parts == {0, 1}, "the new Ids fall in both parts"
+            found = run_sosl(conn, f"FIND {{{word}}} RETURNING EmailMessage(Id)")["searchRecords"]
+            assert sorted(r["Id"] for r in found) == ids
+            transaction.rollback()
+    finally:
+        engine.dispose()
