@@ -58,6 +58,8 @@ unset PYTHONDONTWRITEBYTECODE
 .venv/bin/ruff format --check .
 
 if [ "$fast" = 1 ]; then
-  exec .venv/bin/python -m pytest -n auto -m "not slow and not browser and not postgres" "$@"
+  exec .venv/bin/python -m pytest -n auto --max-worker-restart=0 -m "not slow and not browser and not postgres" "$@"
 fi
-exec .venv/bin/python -m pytest -n auto "$@"
+# A crashed worker ends the run (its test named) instead of being replaced: a replacement runs the
+# crashed test again, up to eight times, and pytest-xdist 3.8's scope scheduling can hang after one.
+exec .venv/bin/python -m pytest -n auto --max-worker-restart=0 "$@"
