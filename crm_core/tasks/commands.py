@@ -190,17 +190,20 @@ def generate(
     )
     tasks: dict[str, TaskID] = {}
 
-    def progress(stage: str, done: int, total: int) -> None:
+    def progress(stage: str, done: int, total: int, label: str | None = None) -> None:
         if not tasks:
             bar.start()  # started on the first report, so an early error prints one line only
         if stage not in tasks:
             tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
+        bar.update(tasks[stage], completed=done, total=total, description=label or stage)
 
     def build_task_set() -> None:  # (on PostgreSQL while the server builds the search index)
         from crm_core.tasks.build import build_tasks
 
-        instances = build_tasks(url, progress=lambda _task, done, total: progress("task set", done, total))
+        def built(task: str, done: int, total: int) -> None:  # the bar names the task type just built
+            progress("task set", done, total, f"task set: {task}" if done < total else "task set")
+
+        instances = build_tasks(url, progress=built)
         _warn_short(console, instances, DEFAULT_PER_TASK)
 
     try:
