@@ -72,11 +72,9 @@ objects' together. A query asks each part (:func:`pg_parts`); the planner ORs th
 
 
 def pg_parts(table: str) -> list[str]:
-    """The conditions selecting each part of `table`'s rows (one, always true, when not split)."""
+    """The conditions selecting each part of `table`'s rows (none when it is not split)."""
     parts = PG_PARTS.get(table, 1)
-    if parts == 1:
-        return ["true"]
-    return [f'(hashtext("{table}"."Id") & {parts - 1}) = {part}' for part in range(parts)]
+    return [] if parts == 1 else [f'(hashtext("{table}"."Id") & {parts - 1}) = {part}' for part in range(parts)]
 
 
 def pg_index_names(table: str) -> list[str]:
@@ -94,10 +92,13 @@ def build_search_index(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         with engine.begin() as conn:
             for table, columns in jobs:
-                _build(conn, table, columns)
+                _build_sqlite(conn, table, columns)
         return
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         size = {table: _table_size(conn, table) / PG_PARTS.get(table, 1) for table, _ in jobs}
+        for table in PG_PARTS:  # a split object's earlier indexes (the parts then build at once)
+            for name in (index_name(table), *pg_index_names(table)):
+                conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
     parts = [(table, columns, part) for table, columns in jobs for part in range(PG_PARTS.get(table, 1))]
     parts.sort(key=lambda job: size[job[0]], reverse=True)
 
@@ -115,44 +116,38 @@ def _table_size(conn: Connection, table: str) -> int:
     return conn.execute(text("SELECT pg_table_size(to_regclass(:name))"), {"name": f'"{table}"'}).scalar() or 0
 
 
-def _build(conn: Connection, table: str, columns: list[str]) -> None:
+def _build_sqlite(conn: Connection, table: str, columns: list[str]) -> None:
+    """SQLite: (re)create `table`'s FTS5 index, its triggers and companions."""
     name = index_name(table)
     quoted = ", ".join(f'"{c}"' for c in columns)
-    if conn.dialect.name == "sqlite":
-        new = ", ".join(f'new."{c}"' for c in columns)
-        old = ", ".join(f'old."{c}"' for c in columns)
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-        conn.exec_driver_sql(
-            f'CREATE VIRTUAL TABLE "{name}" USING fts5({quoted}, content="{table}", content_rowid="rowid", '
-            "tokenize='unicode61')"
-        )
-        conn.exec_driver_sql(f'INSERT INTO "{name}"("{name}") VALUES (\'rebuild\')')
-        remove = f'INSERT INTO "{name}"("{name}", rowid, {quoted}) VALUES (\'delete\', old.rowid, {old});'
-        add = f'INSERT INTO "{name}"(rowid, {quoted}) VALUES (new.rowid, {new});'
-        for event, body in (("INSERT", add), ("DELETE", remove), ("UPDATE", remove + " " + add)):
-            trigger = f"{name}_{event.lower()}"
-            conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS "{trigger}"')
-            conn.exec_driver_sql(f'CREATE TRIGGER "{trigger}" AFTER {event} ON "{table}" BEGIN {body} END')
-        vocab, non_ascii = vocab_name(table), non_ascii_name(table)
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{vocab}"')
-        conn.exec_driver_sql(f'CREATE VIRTUAL TABLE "{vocab}" USING fts5vocab("{name}", instance)')
-        conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{non_ascii}"')
-        conn.exec_driver_sql(
-            f'CREATE INDEX "{non_ascii}" ON "{table}"("Id") WHERE {non_ascii_condition(table, columns)}'
-        )
-        _build_id_order(conn, table)
-    else:
-        for part in range(PG_PARTS.get(table, 1)):
-            _build_pg_part(conn, table, columns, part)
+    new = ", ".join(f'new."{c}"' for c in columns)
+    old = ", ".join(f'old."{c}"' for c in columns)
+    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+    conn.exec_driver_sql(
+        f'CREATE VIRTUAL TABLE "{name}" USING fts5({quoted}, content="{table}", content_rowid="rowid", '
+        "tokenize='unicode61')"
+    )
+    conn.exec_driver_sql(f'INSERT INTO "{name}"("{name}") VALUES (\'rebuild\')')
+    remove = f'INSERT INTO "{name}"("{name}", rowid, {quoted}) VALUES (\'delete\', old.rowid, {old});'
+    add = f'INSERT INTO "{name}"(rowid, {quoted}) VALUES (new.rowid, {new});'
+    for event, body in (("INSERT", add), ("DELETE", remove), ("UPDATE", remove + " " + add)):
+        trigger = f"{name}_{event.lower()}"
+        conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS "{trigger}"')
+        conn.exec_driver_sql(f'CREATE TRIGGER "{trigger}" AFTER {event} ON "{table}" BEGIN {body} END')
+    vocab, non_ascii = vocab_name(table), non_ascii_name(table)
+    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{vocab}"')
+    conn.exec_driver_sql(f'CREATE VIRTUAL TABLE "{vocab}" USING fts5vocab("{name}", instance)')
+    conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{non_ascii}"')
+    conn.exec_driver_sql(f'CREATE INDEX "{non_ascii}" ON "{table}"("Id") WHERE {non_ascii_condition(table, columns)}')
+    _build_id_order(conn, table)
 
 
 def _build_pg_part(conn: Connection, table: str, columns: list[str], part: int) -> None:
     """PostgreSQL: (re)create the GIN index of one part of `table`'s rows (the whole table when
     it is not split)."""
-    name, condition = pg_index_names(table)[part], pg_parts(table)[part]
-    where = "" if condition == "true" else f" WHERE {condition}"
-    for old in (index_name(table), *pg_index_names(table)) if part == 0 else (name,):
-        conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{old}"')
+    name, conditions = pg_index_names(table)[part], pg_parts(table)
+    where = f" WHERE {conditions[part]}" if conditions else ""
+    conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
     conn.exec_driver_sql(f'CREATE INDEX "{name}" ON "{table}" USING GIN ({pg_document(table, columns)}){where}')
 
 

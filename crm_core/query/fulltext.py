@@ -241,7 +241,7 @@ def _pg_contains(element: ContainsWords, compiler: Any, **kw: Any) -> str:
     query = compiler.process(next(iter(element.clauses)), **kw)
     matches = f"{pg_document(table, columns)} @@ to_tsquery({PG_CONFIG}, {query})"
     parts = pg_parts(table)
-    if parts == ["true"]:
+    if not parts:
         return f"({matches})"
     # one arm per part, each implying its partial index's condition: a bitmap OR of the parts
     return "(" + " OR ".join(f"({matches} AND {part})" for part in parts) + ")"

@@ -143,3 +143,24 @@ def test_generate_on_postgresql_builds_the_task_set_beside_the_search_index(tmp_
             engine.dispose()
     as_records = [[i.to_record() for i in sorted(load_tasks(url), key=lambda i: i.idx)] for url in (sqlite, pg_url)]
     assert as_records[0] == as_records[1] and len(as_records[0]) > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_rebuilding_the_search_index_on_postgresql_keeps_every_part(pg_url: str) -> None:
+    """A second build replaces each index once: a part's build never drops its sibling's."""
+    from crm_core.db import make_engine
+    from crm_core.org.generator import generate_org
+    from crm_core.org.search_index import PG_PARTS, build_search_index, index_name, pg_index_names
+
+    generate_org(pg_url, cases=40, seed=3)
+    engine = make_engine(pg_url)
+    try:
+        build_search_index(engine)
+        with engine.connect() as conn:
+            names = {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes"))}
+        for table in PG_PARTS:
+            assert set(pg_index_names(table)) <= names and index_name(table) not in names
+        assert index_name("Case") in names
+    finally:
+        engine.dispose()
