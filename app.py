@@ -126,7 +126,12 @@ with sessions() as session:
 failures = recent_failures(sessions, SIGN_IN_LIMITS)
 for name, user in credentials["usernames"].items():
     user["failed_login_attempts"] = failures.get(name, 0)
-authenticator = stauth.Authenticate(credentials, COOKIE_NAME, cookie_key(), COOKIE_EXPIRY_DAYS, auto_hash=False)
+# streamlit-authenticator sleeps 0.7 s in every signed-out run, a wait for its cookie component;
+# it reads the sign-in cookie from the request's headers (st.context.cookies) before that, so the
+# wait buys nothing: the form and each wrong password answer at once.
+authenticator = stauth.Authenticate(
+    credentials, COOKIE_NAME, cookie_key(), COOKIE_EXPIRY_DAYS, auto_hash=False, login_sleep_time=0
+)
 
 username = st.session_state.get("username")
 if st.session_state.get("authentication_status") and username not in credentials["usernames"]:
@@ -182,7 +187,11 @@ with st.sidebar:
     st.markdown(f"**{credentials['usernames'][username]['name']}**  \n`{username}` · {role}")
     authenticator.logout("Sign out", "sidebar")
 
+# The URL names a page of another role: Home opens instead, and says why until another page is
+# opened (a rerun of Home, such as the one the cookie component asks for, keeps the notice).
 notice = refusal_notice(role, requested.url_path)
-if notice:  # the URL names a page of another role: Home opens instead, and says why
+if notice:
     st.session_state["refused_page_notice"] = notice
+elif requested.url_path.strip("/") not in {"", page_spec(Page.HOME).url_path}:
+    st.session_state.pop("refused_page_notice", None)
 st.navigation(navigation_for(page_spec(page) for page in pages_for(role))).run()

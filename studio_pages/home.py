@@ -18,7 +18,7 @@ if not pages_for(role):
     st.stop()
 
 st.title("CRMArena Studio")
-notice = st.session_state.pop("refused_page_notice", None)
+notice = st.session_state.get("refused_page_notice")  # app.py drops it when another page opens
 if notice:
     st.warning(notice)
 st.write(f"Signed in as **{st.session_state.get('name') or st.session_state['username']}** ({role}).")

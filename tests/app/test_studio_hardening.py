@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -208,6 +210,21 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     at.text_input[0].input(username)
     at.text_input[1].input(password)
     return at.button[0].click().run()
+
+
+def test_the_sign_in_form_answers_without_a_wait(studio, monkeypatch):
+    """The authenticator reads the sign-in cookie from the request: its 0.7 s wait is turned off."""
+    waits: list[tuple[str, float]] = []
+    real_sleep = time.sleep
+
+    def recording_sleep(seconds: float) -> None:
+        waits.append((sys._getframe(1).f_globals.get("__name__", ""), seconds))
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", recording_sleep)
+    at = sign_in(AppTest.from_file(APP, default_timeout=TIMEOUT).run(), "erin", "not-the-password")
+    assert "Username or password is incorrect." in errors(at)
+    assert [w for w in waits if w[0].startswith("streamlit_authenticator") and w[1] > 0] == []
 
 
 @pytest.mark.slow

@@ -134,10 +134,10 @@ def sign_in(page: Page, server: StudioServer, username: str, password: str = PAS
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     settle(page)
     # the sign-in cookie is written by a component in the browser: wait for it before navigating
-    for _ in range(80):
+    for _ in range(200):
         if any(cookie["name"] == COOKIE_NAME for cookie in page.context.cookies()):
             return
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(100)
     raise AssertionError(f"the {COOKIE_NAME} cookie was never set")
 
 

@@ -65,6 +65,14 @@ def walk_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
         yield server
 
 
+WATCH_SCRIPT_STATE = """() => {
+    window.scriptStates = [];
+    new MutationObserver(changes => changes.forEach(c => window.scriptStates.push(c.target.dataset.testScriptState)))
+        .observe(document.body, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+}"""
+"""Records each change of the app's script state (`window.scriptStates`), to see that a run happened."""
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -144,6 +152,13 @@ def test_a_url_of_another_roles_page_opens_home_and_says_why(walk_server, contex
     expect(page.get_by_text("The Results page is for admins and researchers")).to_be_visible()
     expect(page.get_by_text("Your pages")).to_be_visible()
     screenshot(page, "walk-expert-93-refused-results")
+    # a rerun of Home (the cookie component asks for one after the page loads) keeps the notice
+    page.evaluate(WATCH_SCRIPT_STATE)
+    page.locator("h1").first.click()  # the page, not a widget, has the focus
+    page.keyboard.press("r")  # Streamlit's "Rerun" shortcut
+    page.wait_for_function("window.scriptStates.includes('running')")
+    settle(page)
+    expect(page.get_by_text("The Results page is for admins and researchers")).to_be_visible()
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Org Explorer").first.click()
     settle(page)
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Home").first.click()
