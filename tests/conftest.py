@@ -143,6 +143,24 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return ModulesTogether(config, log)
 
 
+_RETRIES: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Keep why each retried test failed its earlier try (pytest-rerunfailures reports it as "rerun")."""
+    if report.outcome == "rerun":
+        failure = [line for line in str(report.longrepr).splitlines() if line.startswith("E ")]
+        _RETRIES.append((report.nodeid, "\n".join(failure[:6]) or str(report.longrepr)[-600:]))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say why each retry happened: a retry that passed still hides a slow page or a defect."""
+    if _RETRIES:
+        terminalreporter.section("why tests were retried")
+        for nodeid, failure in _RETRIES:
+            terminalreporter.write_line(f"{nodeid}\n{failure}")
+
+
 # --- generated orgs (owned by the org generator; built once per test run, shared by xdist workers) ---
 
 ORG_TEST_SEED = 7
