@@ -150,7 +150,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Keep why each retried test failed its earlier try (pytest-rerunfailures reports it as "rerun")."""
     if report.outcome == "rerun":
         failure = [line for line in str(report.longrepr).splitlines() if line.startswith("E ")]
-        _RETRIES.append((report.nodeid, "\n".join(failure[:6]) or str(report.longrepr)[-600:]))
+        _RETRIES.append((report.nodeid, "\n".join(failure[:30]) or str(report.longrepr)[-600:]))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -141,6 +141,19 @@ def sign_in(page: Page, server: StudioServer, username: str, password: str = PAS
     raise AssertionError(f"the {COOKIE_NAME} cookie was never set")
 
 
+def nav_titles(page: Page) -> list[str]:
+    """The titles of the sidebar's page links, without their icons (a Material icon's text is its name)."""
+    links = page.get_by_test_id("stSidebarNavLink")
+    expect(links.first).to_be_visible()  # the navigation may be drawn after the page
+    return links.evaluate_all(
+        """links => links.map(link => {
+            const title = link.cloneNode(true);
+            title.querySelectorAll('[data-testid="stIconMaterial"]').forEach(icon => icon.remove());
+            return title.textContent.trim();
+        })"""
+    )
+
+
 SETTLE_BOX = """async element => {
     const still = async () => {  // the same place for 12 frames in a row (at most 3 s)
         const until = performance.now() + 3000;

@@ -21,6 +21,7 @@ from studio_browser import (
     StudioServer,
     checked_values,
     current_item,
+    nav_titles,
     rate,
     screenshot,
     serve_studio,
@@ -79,10 +80,7 @@ def slug(text: str) -> str:
 
 def walk(page: Page, role: str) -> list[str]:
     """Open every page of the sidebar in turn; the titles of the pages visited."""
-    links = page.get_by_test_id("stSidebarNavLink")
-    expect(links.first).to_be_visible()
-    # each link reads "<icon name><Title>" (the icon is a ligature of its name), sometimes on two lines
-    titles = [re.sub(r"^[a-z_]+", "", t.split("\n")[-1]) for t in links.all_inner_texts()]
+    titles = nav_titles(page)
     for number, title in enumerate(titles, start=1):
         page.get_by_test_id("stSidebarNavLink").filter(has_text=title).first.click()
         settle(page)
