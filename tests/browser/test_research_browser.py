@@ -55,8 +55,7 @@ def table_rows(page: Page, index: int) -> list[list[str]]:
 def test_results_answer_which_system_is_best_per_task_with_intervals(research_server, context):
     server, instances = research_server
     page = context.new_page()
-    sign_in(page, server, "rita")
-    open_url(page, server, "dashboard")
+    sign_in(page, server, "rita", to="dashboard")
     expect(page.get_by_text("Best per task")).to_be_visible()
     best = table_rows(page, 0)
     header, body = best[0], best[1:]
@@ -113,8 +112,7 @@ def test_replay_filters_failed_instances_and_aligns_two_trajectories(research_se
     store.kw["bind"].dispose()
     assert missed and solved and failed, "the baselines solve some instances of the tiny org, not all"
     page = context.new_page()
-    sign_in(page, server, "rita")
-    open_url(page, server, "replay")
+    sign_in(page, server, "rita", to="replay")
     # the default run is a real agent run, not the workbench practice run made last
     expect(page.locator(".st-key-replay_run")).not_to_contain_text("workbench-")
 
@@ -161,5 +159,5 @@ def test_replay_filters_failed_instances_and_aligns_two_trajectories(research_se
     open_url(page, server, f"replay?run=oracle-act&idx={idx}&step=1")
     expect(page.get_by_text(re.compile(r"Observation \(\d[\d,]* characters, \d[\d,]* records\)"))).to_be_visible()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
-    page.get_by_test_id("stDataFrame").first.scroll_into_view_if_needed()
+    page.get_by_test_id("stDataFrame").first.hover()  # scrolls to it (again if a rerun redrew it)
     screenshot(page, "35-replay-observation-table")

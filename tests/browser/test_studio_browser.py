@@ -20,6 +20,7 @@ from studio_browser import (
     screenshot,
     settle,
     sign_in,
+    sign_in_with_form,
 )
 
 from crm_core.store import Rating, Response, StudyItem
@@ -63,8 +64,7 @@ def test_expert_cannot_open_researcher_or_admin_pages(studio_server, context):
 
 def test_expert_rates_reloads_submits_and_researcher_exports_exactly_that(studio_server, context, browser):
     page = context.new_page()
-    sign_in(page, studio_server, "erin")
-    page.goto(f"{studio_server.base_url}/study")
+    sign_in(page, studio_server, "erin", to="study")
     expect(page.locator("h1")).to_have_text("Realism Study")
     settle(page)
     submitted: dict[str, dict[str, int]] = {}
@@ -124,8 +124,7 @@ def test_expert_rates_reloads_submits_and_researcher_exports_exactly_that(studio
     researcher = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
     try:
         page = researcher.new_page()
-        sign_in(page, studio_server, "rita")
-        page.goto(f"{studio_server.base_url}/exports")
+        sign_in(page, studio_server, "rita", to="exports")
         expect(page.locator("h1")).to_have_text("Export")
         settle(page)
         screenshot(page, "05-export")
@@ -154,8 +153,7 @@ def test_explorer_opens_a_case_follows_its_account_and_runs_soql(studio_server, 
     engine.dispose()
 
     page = context.new_page()
-    sign_in(page, studio_server, "rita")
-    page.goto(f"{studio_server.base_url}/explorer")
+    sign_in(page, studio_server, "rita", to="explorer")
     expect(page.locator("h1")).to_have_text("Org Explorer")
     settle(page)
     screenshot(page, "06-explorer-table")
@@ -191,7 +189,7 @@ def test_explorer_opens_a_case_follows_its_account_and_runs_soql(studio_server, 
 
 def test_sign_out_forgets_the_cookie(studio_server, context):
     page = context.new_page()
-    sign_in(page, studio_server, "erin")
+    sign_in_with_form(page, studio_server, "erin")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("textbox", name="Username")).to_be_visible()
     settle(page)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import expect
-from studio_browser import PASSWORD, USERS, StudioServer, screenshot, serve_studio, settle, sign_in
+from studio_browser import PASSWORD, USERS, StudioServer, screenshot, serve_studio, sign_in
 
 from crm_core.agents.run_store import load_episodes
 from crm_core.store import open_app_store
@@ -81,9 +81,7 @@ def expected_difference(app_url: str, sweep_id: str, pair: tuple[str, str]) -> f
 def test_results_show_the_ablation_as_a_paired_comparison_with_its_interval(ablation_server, context):
     server, sweep_id = ablation_server
     page = context.new_page()
-    sign_in(page, server, "rita")
-    page.goto(f"{server.base_url}/dashboard")
-    settle(page)
+    sign_in(page, server, "rita", to="dashboard")
     page.get_by_role("tab", name="Sweeps").click()
     main = page.get_by_role("tabpanel", name="Sweeps")
     expect(main).to_contain_text("latent against flat")

@@ -92,9 +92,7 @@ def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps
             "frameworks: [fc, react]\ntasks: [handle_time, transfer_count]\nlimit: 2\ntrials: 2\n"
         )
         page = context.new_page()
-        sign_in(page, server, "rita")
-        page.goto(f"{server.base_url}/sweeps")
-        settle(page)
+        sign_in(page, server, "rita", to="sweeps")
         page.get_by_text("Start a sweep").click()
         editor = page.get_by_label("Sweep file (YAML)")
         editor.fill(sweep_file)
@@ -127,9 +125,7 @@ def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps
 
 def test_experts_cannot_open_sweeps(sweeps_server, context):
     page = context.new_page()
-    sign_in(page, sweeps_server, "erin")
-    page.goto(f"{sweeps_server.base_url}/sweeps")
-    settle(page)
+    sign_in(page, sweeps_server, "erin", to="sweeps")
     expect(page.get_by_role("button", name="Start sweep")).to_have_count(0)
     expect(page.get_by_role("link", name="Sweeps")).to_have_count(0)
 
@@ -146,9 +142,7 @@ def test_an_expert_s_agent_run_does_not_block_the_next_click(sweeps_server, work
     first_task = next(t for t in task_names() if any(i.task == t for i in instances))
     instance = next(i for i in instances if i.task == first_task)  # what /workbench opens by default
     page = context.new_page()
-    sign_in(page, server, expert)
-    page.goto(f"{server.base_url}/workbench?idx={instance.idx}")
-    settle(page)
+    sign_in(page, server, expert, to=f"workbench?idx={instance.idx}")
     page.locator(".st-key-wb_answer input").fill("None")
     page.get_by_role("button", name="Submit answer").click()
     expect(page.get_by_text("The agent's run")).to_be_visible()

@@ -144,9 +144,7 @@ def test_the_workbench_rating_of_the_agent_is_autosaved_and_comes_back(walk_serv
 
 def test_a_url_of_another_roles_page_opens_home_and_says_why(walk_server, context):
     page = context.new_page()
-    sign_in(page, walk_server, "erin")  # an expert
-    page.goto(f"{walk_server.base_url}/dashboard")  # Results, for researchers and admins
-    settle(page)
+    sign_in(page, walk_server, "erin", to="dashboard")  # an expert
     expect(page.get_by_text("The Results page is for admins and researchers")).to_be_visible()
     expect(page.get_by_text("Your pages")).to_be_visible()
     screenshot(page, "walk-expert-93-refused-results")

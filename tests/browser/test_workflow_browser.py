@@ -62,8 +62,7 @@ def test_an_expert_changes_resets_and_is_scored_on_the_state(workflow_server, co
     contact_id = instance.expected_diff.updated[0].id
     before = org_phone(server.org_url, contact_id)
     page = context.new_page()
-    sign_in(page, server, "erin")
-    open_url(page, server, f"workbench?idx={instance.idx}")
+    sign_in(page, server, "erin", to=f"workbench?idx={instance.idx}")
     expect(page.get_by_text(instance.query)).to_be_visible()
     expect(page.get_by_text(re.compile(r"Your changes so far \(0 changed fields"))).to_be_visible()
 
@@ -98,8 +97,7 @@ def test_replay_shows_each_steps_changes_and_the_final_beside_the_expected(workf
     server, instances = workflow_server
     instance = next(i for i in instances if i.task == "order_quantity_correction")
     page = context.new_page()
-    sign_in(page, server, "rita")
-    open_url(page, server, f"replay?run={ORACLE_FC}&idx={instance.idx}")
+    sign_in(page, server, "rita", to=f"replay?run={ORACLE_FC}&idx={instance.idx}")
     expect(page.get_by_text("State match: exact · F1 1.000")).to_be_visible()
     expect(page.get_by_text("Final changes")).to_be_visible()
     expect(page.get_by_text("Expected changes")).to_be_visible()
