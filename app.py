@@ -126,12 +126,13 @@ with sessions() as session:
 failures = recent_failures(sessions, SIGN_IN_LIMITS)
 for name, user in credentials["usernames"].items():
     user["failed_login_attempts"] = failures.get(name, 0)
-# streamlit-authenticator sleeps 0.7 s in every signed-out run, a wait for its cookie component;
-# it reads the sign-in cookie from the request's headers (st.context.cookies) before that, so the
-# wait buys nothing: the form and each wrong password answer at once.
-authenticator = stauth.Authenticate(
-    credentials, COOKIE_NAME, cookie_key(), COOKIE_EXPIRY_DAYS, auto_hash=False, login_sleep_time=0
-)
+# streamlit-authenticator sleeps 0.7 s in every run of a session not yet signed in. It reads the
+# sign-in cookie from the request before that, but the sleep also lets its cookie component report
+# back (a rerun) before the page is drawn, so a returning browser's first page does not redraw
+# under the person's first click. A browser that sent no sign-in cookie gets the form at once, and
+# each wrong password is answered at once. (`to_dict()`: AppTest's stand-in mapping has every key.)
+wait = {} if COOKIE_NAME in st.context.cookies.to_dict() else {"login_sleep_time": 0}
+authenticator = stauth.Authenticate(credentials, COOKIE_NAME, cookie_key(), COOKIE_EXPIRY_DAYS, auto_hash=False, **wait)
 
 username = st.session_state.get("username")
 if st.session_state.get("authentication_status") and username not in credentials["usernames"]:

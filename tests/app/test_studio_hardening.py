@@ -212,8 +212,8 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     return at.button[0].click().run()
 
 
-def test_the_sign_in_form_answers_without_a_wait(studio, monkeypatch):
-    """The authenticator reads the sign-in cookie from the request: its 0.7 s wait is turned off."""
+def test_a_browser_without_a_sign_in_cookie_is_not_kept_waiting(studio, monkeypatch):
+    """The authenticator's 0.7 s wait is for a browser that sent a sign-in cookie (AppTest sends none)."""
     waits: list[tuple[str, float]] = []
     real_sleep = time.sleep
 

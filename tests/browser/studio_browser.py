@@ -168,14 +168,18 @@ def sign_in_with_form(page: Page, server: StudioServer, username: str, password:
 def nav_titles(page: Page) -> list[str]:
     """The titles of the sidebar's page links, without their icons (a Material icon's text is its name)."""
     links = page.get_by_test_id("stSidebarNavLink")
-    expect(links.first).to_be_visible()  # the navigation may be drawn after the page
-    return links.evaluate_all(
-        """links => links.map(link => {
-            const title = link.cloneNode(true);
-            title.querySelectorAll('[data-testid="stIconMaterial"]').forEach(icon => icon.remove());
-            return title.textContent.trim();
-        })"""
-    )
+    for _ in range(100):  # the navigation may be drawn after the page, and drawn again by a rerun
+        titles = links.evaluate_all(
+            """links => links.map(link => {
+                const title = link.cloneNode(true);
+                title.querySelectorAll('[data-testid="stIconMaterial"]').forEach(icon => icon.remove());
+                return title.textContent.trim();
+            })"""
+        )
+        if titles:
+            return titles
+        page.wait_for_timeout(100)
+    raise AssertionError("the sidebar shows no page links")
 
 
 SETTLE_BOX = """async element => {
