@@ -155,9 +155,14 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+_MIGRATING = threading.Lock()
+"""One migration at a time in this process: Alembic's `context` (read by `env.py`) is one global,
+so two threads migrating at once could run one's migration on the other's connection."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Upgrade the store to `revision`, holding a lock so concurrent starts migrate once."""
-    with engine.connect() as conn:
+    with _MIGRATING, engine.connect() as conn:
         conn = conn.execution_options(**{_IMMEDIATE: True})
         with conn.begin():
             if conn.dialect.name == "postgresql":
