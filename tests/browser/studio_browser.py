@@ -126,8 +126,8 @@ def settle(page: Page) -> None:
     page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached")
 
 
-def sign_in(page: Page, server: StudioServer, username: str, password: str = PASSWORD, to: str = "") -> None:
-    """Open the page at path `to` (Home by default) signed in as `username`.
+def sign_in(page: Page, server: StudioServer, username: str, to: str = "") -> None:
+    """Open the page at path `to` (Home by default) signed in as `username` (password PASSWORD).
 
     A user's first sign-in on a studio goes through the form; later ones (in a fresh browser
     context of a later test) start from the cookie that sign-in left, as a returning person's
@@ -135,14 +135,13 @@ def sign_in(page: Page, server: StudioServer, username: str, password: str = PAS
     loads and four runs. :func:`sign_in_with_form` always uses the form.
     """
     remembered = server.cookies.get(username)
-    if remembered is None or password != PASSWORD:
-        sign_in_with_form(page, server, username, password)
-        if password == PASSWORD:
-            server.cookies[username] = [cookie for cookie in page.context.cookies() if cookie["name"] == COOKIE_NAME]
+    if remembered:
+        page.context.add_cookies(remembered)
+    else:
+        sign_in_with_form(page, server, username)
+        server.cookies[username] = [cookie for cookie in page.context.cookies() if cookie["name"] == COOKIE_NAME]
         if not to:
             return
-    else:
-        page.context.add_cookies(remembered)
     page.goto(f"{server.base_url}/{to}")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     settle(page)
@@ -158,28 +157,26 @@ def sign_in_with_form(page: Page, server: StudioServer, username: str, password:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     settle(page)
     # the sign-in cookie is written by a component in the browser: wait for it before navigating
-    for _ in range(200):
-        if any(cookie["name"] == COOKIE_NAME for cookie in page.context.cookies()):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"the {COOKIE_NAME} cookie was never set")
+    page.wait_for_function(
+        "name => document.cookie.split('; ').some(cookie => cookie.startsWith(name + '='))", arg=COOKIE_NAME
+    )
 
 
 def nav_titles(page: Page) -> list[str]:
-    """The titles of the sidebar's page links, without their icons (a Material icon's text is its name)."""
-    links = page.get_by_test_id("stSidebarNavLink")
-    for _ in range(100):  # the navigation may be drawn after the page, and drawn again by a rerun
-        titles = links.evaluate_all(
-            """links => links.map(link => {
+    """The titles of the sidebar's page links, without their icons (a Material icon's text is its name).
+
+    Waits for the links: the navigation may be drawn after the page, and drawn again by a rerun."""
+    titles = page.wait_for_function(
+        """() => {
+            const titles = [...document.querySelectorAll('[data-testid="stSidebarNavLink"]')].map(link => {
                 const title = link.cloneNode(true);
                 title.querySelectorAll('[data-testid="stIconMaterial"]').forEach(icon => icon.remove());
                 return title.textContent.trim();
-            })"""
-        )
-        if titles:
-            return titles
-        page.wait_for_timeout(100)
-    raise AssertionError("the sidebar shows no page links")
+            });
+            return titles.length ? titles : null;
+        }"""
+    )
+    return titles.json_value()
 
 
 SETTLE_BOX = """async element => {
