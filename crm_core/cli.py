@@ -14,11 +14,6 @@ import typer
 
 from crm_core.errors import UserFacingError
 
-app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="CRMArena Studio: the local CRMArena org and benchmark."
-)
-
-
 COMMAND_PACKAGES = {
     "generate": "tasks",
     "tasks": "tasks",
@@ -41,21 +36,27 @@ PACKAGE_ORDER = ("tasks", "org", "query", "agents", "sweeps", "studies", "users"
 """The order of the packages in the help (`generate` first)."""
 
 
-@app.callback()
 def _root() -> None:
-    # A callback keeps `app` a group when only one package's single command is registered.
+    # A callback keeps the application a group when only one package's single command is attached.
     pass
 
 
-def _register(command: str | None = None) -> None:
-    """Attach the commands of `command`'s package, or of every package (help, unknown commands).
+def build_app(command: str | None = None) -> typer.Typer:
+    """A new Typer application with the commands of `command`'s package, or of every package.
 
     Importing one package's commands instead of all keeps the start of a command (a worker, a
-    server) from importing what it never uses.
+    server) from importing what it never uses (help and unknown commands attach them all). Each
+    call builds a new application: attaching commands to a shared one would add them again on every
+    call in one process, and Typer reads every attached command's signature on each invocation.
     """
+    app = typer.Typer(
+        no_args_is_help=True, add_completion=False, help="CRMArena Studio: the local CRMArena org and benchmark."
+    )
+    app.callback()(_root)
     packages = [COMMAND_PACKAGES[command]] if command in COMMAND_PACKAGES else PACKAGE_ORDER
     for package in packages:
         importlib.import_module(f"crm_core.{package}.commands").register(app)
+    return app
 
 
 BARE_OPTION_VALUES = {"--writable": "sandbox"}
@@ -71,7 +72,7 @@ def fill_bare_options(args: list[str]) -> list[str]:
 def main() -> None:
     """Run the CLI; expected errors print one line to stderr and exit 1."""
     args = fill_bare_options(sys.argv[1:])
-    _register(args[0] if args else None)
+    app = build_app(args[0] if args else None)
     try:
         # Without standalone mode Click returns (rather than raises) the code of `typer.Exit`.
         exit_code = app(args=args, standalone_mode=False)

@@ -50,3 +50,20 @@ def test_every_top_level_command_names_the_package_that_defines_it():
         names += [g.name or g.typer_instance.info.name for g in app.registered_groups]
         defined.update(dict.fromkeys(names, package))
     assert defined == COMMAND_PACKAGES
+
+
+def test_each_build_of_the_cli_attaches_every_command_once():
+    """Running the CLI again in one process (the tests, the studio) must not attach its commands
+    again: Typer reads the signature of every attached command on each invocation."""
+    from crm_core.cli import COMMAND_PACKAGES, build_app
+
+    def names(app) -> list[str]:
+        return [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]
+
+    first = build_app()
+    attached = names(first)
+    assert len(attached) == len(set(attached))
+    assert set(attached) == set(COMMAND_PACKAGES)
+    build_app()
+    build_app("tasks")
+    assert names(first) == attached

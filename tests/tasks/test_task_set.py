@@ -196,9 +196,9 @@ def _copy_org(url: str, tmp_path: Path) -> str:
 
 
 def test_cli_build_export_import_show(tiny_org_url: str, tmp_path: Path) -> None:
-    from crm_core.cli import _register, app
+    from crm_core.cli import build_app
 
-    _register()
+    app = build_app()
     url = _copy_org(tiny_org_url, tmp_path)
     runner = CliRunner()
     result = runner.invoke(app, ["tasks", "build", "--per-task", "12", "--seed", "5", "--org-db", url])

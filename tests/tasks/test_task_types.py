@@ -182,9 +182,9 @@ def test_a_new_task_type_in_one_module_is_built_solved_and_scored(case_owner_typ
         assert answer_pools(conn)["case_owner"] == answer_pools(conn)["handle_time"]
     engine.dispose()
 
-    from crm_core.cli import _register, app
+    from crm_core.cli import build_app
 
-    _register()
+    app = build_app()
     task_file = save_tasks(instances, tmp_path / "tasks.jsonl")
     where = ["--org-db", tiny_org_url, "--app-db", f"sqlite:///{tmp_path / 'app.db'}"]
     runner = CliRunner()
