@@ -18,6 +18,7 @@ import streamlit_authenticator as stauth
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit_authenticator.utilities import LoginError
 
+import sign_in_cookie
 from crm_core.db import app_db_url, display_url, org_db_url
 from crm_core.policy import PAGES, Page, PageSpec, page_spec, pages_for, refusal_notice
 from crm_core.store import open_app_store
@@ -110,7 +111,7 @@ def navigation_for(pages: Iterable[PageSpec]) -> list[st.Page]:
 
 
 # Register every page (hidden) before anything else: the URL's page is then resolved in this
-# first run, before the cookie component's rerun could lose it, and a signed-out visitor who
+# first run, before the rerun after a sign-in could lose it, and a signed-out visitor who
 # opened /explorer lands there after signing in. Only the role's navigation below runs a page.
 # (The scripts live in studio_pages/, which Streamlit does not discover on its own, so st.navigation
 # alone decides which page a URL opens.)
@@ -126,13 +127,13 @@ with sessions() as session:
 failures = recent_failures(sessions, SIGN_IN_LIMITS)
 for name, user in credentials["usernames"].items():
     user["failed_login_attempts"] = failures.get(name, 0)
-# streamlit-authenticator sleeps 0.7 s in every run of a session not yet signed in. It reads the
-# sign-in cookie from the request before that, but the sleep also lets its cookie component report
-# back (a rerun) before the page is drawn, so a returning browser's first page does not redraw
-# under the person's first click. A browser that sent no sign-in cookie gets the form at once, and
-# each wrong password is answered at once. (`to_dict()`: AppTest's stand-in mapping has every key.)
-wait = {} if COOKIE_NAME in st.context.cookies.to_dict() else {"login_sleep_time": 0}
-authenticator = stauth.Authenticate(credentials, COOKIE_NAME, cookie_key(), COOKIE_EXPIRY_DAYS, auto_hash=False, **wait)
+# streamlit-authenticator sleeps 0.7 s in every run of a session not yet signed in, which gave its
+# cookie component time to report back before the page was drawn. The cookie is written by a script
+# in the page instead (sign_in_cookie), which reports nothing back: no sleep, no rerun.
+sign_in_cookie.install()
+authenticator = stauth.Authenticate(
+    credentials, COOKIE_NAME, cookie_key(), COOKIE_EXPIRY_DAYS, auto_hash=False, login_sleep_time=0
+)
 
 username = st.session_state.get("username")
 if st.session_state.get("authentication_status") and username not in credentials["usernames"]:
@@ -174,7 +175,7 @@ if not status:
 if not was_signed_in:
     clear_failures(sessions, username=st.session_state["username"], window_seconds=SIGN_IN_LIMITS.window_seconds)
     # Signed in during this run (form or cookie): draw the app afresh, without the form, and
-    # set the cookie in that run so that the rerun cannot cut its component short.
+    # set the cookie in that run so that the rerun cannot cut its script short.
     st.session_state["set_auth_cookie"] = True
     st.rerun()
 if st.session_state.pop("set_auth_cookie", False):
@@ -186,10 +187,12 @@ st.session_state["roles"] = [role]  # the database decides, every run
 
 with st.sidebar:
     st.markdown(f"**{credentials['usernames'][username]['name']}**  \n`{username}` · {role}")
-    authenticator.logout("Sign out", "sidebar")
+    # Signed out in the click's callback, before the next run draws anything: that run shows the
+    # form, and carries the script deleting the cookie to the browser.
+    st.button("Sign out", key="sign_out", on_click=authenticator.logout, kwargs={"location": "unrendered"})
 
 # The URL names a page of another role: Home opens instead, and says why until another page is
-# opened (a rerun of Home, such as the one the cookie component asks for, keeps the notice).
+# opened (a rerun of Home keeps the notice).
 notice = refusal_notice(role, requested.url_path)
 if notice:
     st.session_state["refused_page_notice"] = notice

@@ -213,7 +213,7 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
 
 
 def test_a_browser_without_a_sign_in_cookie_is_not_kept_waiting(studio, monkeypatch):
-    """The authenticator's 0.7 s wait is for a browser that sent a sign-in cookie (AppTest sends none)."""
+    """The authenticator's 0.7 s wait before the form (for its cookie component, no longer drawn) is off."""
     waits: list[tuple[str, float]] = []
     real_sleep = time.sleep
 

@@ -151,28 +151,18 @@ def sign_in_with_form(page: Page, server: StudioServer, username: str, password:
     """Sign in through the login form and wait for the signed-in app and its cookie."""
     page.goto(server.base_url)
     settle(page)
-    # Once its frame has loaded, the cookie component reports the browser's cookies and the app
-    # reruns; Streamlit drops a click that lands as a rerun starts, so let that rerun run first.
-    component = page.locator('iframe[title*="CookieManager"]').first.element_handle()
-    component.content_frame().wait_for_load_state()
-    page.wait_for_timeout(300)
-    settle(page)
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     settle(page)
-    # the sign-in cookie is written by a component in the browser: wait for it before navigating
+    # the sign-in cookie is written by a script in the page: wait for it before navigating
     for _ in range(200):
         if any(cookie["name"] == COOKIE_NAME for cookie in page.context.cookies()):
             break
         page.wait_for_timeout(100)
     else:
         raise AssertionError(f"the {COOKIE_NAME} cookie was never set")
-    # Having set it, the component reports back and the app reruns (a Sign out clicked at once was
-    # lost 2 times in 40 on a loaded machine): let that rerun run too.
-    page.wait_for_timeout(300)
-    settle(page)
 
 
 def nav_titles(page: Page) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -24,6 +25,7 @@ from studio_browser import (
 )
 
 from crm_core.store import Rating, Response, StudyItem
+from crm_core.studio.startup import COOKIE_EXPIRY_DAYS, COOKIE_NAME
 
 pytestmark = pytest.mark.browser
 
@@ -185,6 +187,22 @@ def test_explorer_opens_a_case_follows_its_account_and_runs_soql(studio_server, 
     expect(page.get_by_text("INVALID_FIELD")).to_be_visible()
     expect(page.get_by_text("No such column 'Foo' on entity 'Account'")).to_be_visible()
     screenshot(page, "10-console-error")
+
+
+def test_the_sign_in_cookie_is_written_by_the_page_itself(studio_server, context):
+    """A script in the page writes the cookie (strict, site-wide, for the configured days); no
+    component frame is drawn, which would report the browser's cookies back and rerun the app after
+    every page load."""
+    page = context.new_page()
+    sign_in_with_form(page, studio_server, "erin")
+    (cookie,) = [cookie for cookie in context.cookies() if cookie["name"] == COOKIE_NAME]
+    assert (cookie["path"], cookie["sameSite"], cookie["httpOnly"]) == ("/", "Strict", False)
+    days_left = (cookie["expires"] - time.time()) / 86_400
+    assert COOKIE_EXPIRY_DAYS - 0.1 < days_left <= COOKIE_EXPIRY_DAYS
+    page.goto(f"{studio_server.base_url}/explorer")  # a returning browser: signed in by the cookie
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    settle(page)
+    expect(page.locator("iframe")).to_have_count(0)
 
 
 def test_sign_out_forgets_the_cookie(studio_server, context):

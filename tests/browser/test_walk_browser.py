@@ -149,7 +149,7 @@ def test_a_url_of_another_roles_page_opens_home_and_says_why(walk_server, contex
     expect(page.get_by_text("The Results page is for admins and researchers")).to_be_visible()
     expect(page.get_by_text("Your pages")).to_be_visible()
     screenshot(page, "walk-expert-93-refused-results")
-    # a rerun of Home (the cookie component asks for one after the page loads) keeps the notice
+    # a rerun of Home keeps the notice
     page.evaluate(WATCH_SCRIPT_STATE)
     for attempt in range(5):  # the shortcut is now and then ignored: press it again
         page.locator("h1").first.click()  # the page, not a widget, has the focus
