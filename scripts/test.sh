@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a Debian machine, check the code with ruff and run
-# the tests on every core (pytest-xdist).
+# the tests on every core and one more worker (pytest-xdist).
 # Debian packages (PostgreSQL server, Chromium) are installed when missing and the script runs
 # as root; a local PostgreSQL cluster is started and a test role and database are created.
 #
@@ -57,9 +57,12 @@ unset PYTHONDONTWRITEBYTECODE
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
+# One xdist worker more than the cores: many tests wait on a server, a subprocess or the browser,
+# and the extra worker fills those waits (2 cores: 294 s with 2 workers, 269 s with 3, 286 s with 4).
+workers=$(( $(nproc) + 1 ))
 if [ "$fast" = 1 ]; then
-  exec .venv/bin/python -m pytest -n auto --max-worker-restart=0 -m "not slow and not browser and not postgres" "$@"
+  exec .venv/bin/python -m pytest -n "$workers" --max-worker-restart=0 -m "not slow and not browser and not postgres" "$@"
 fi
 # A crashed worker ends the run (its test named) instead of being replaced: a replacement runs the
 # crashed test again, up to eight times, and pytest-xdist 3.8's scope scheduling can hang after one.
-exec .venv/bin/python -m pytest -n auto --max-worker-restart=0 "$@"
+exec .venv/bin/python -m pytest -n "$workers" --max-worker-restart=0 "$@"
