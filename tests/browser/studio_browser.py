@@ -76,8 +76,8 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
 
 
 @contextmanager
-def serve_studio(folder: Path, org_url: str, app_url: str) -> Iterator[StudioServer]:
-    """`streamlit run app.py` on these databases (secrets and log in `folder`) until the block ends."""
+def serve_studio(folder: Path, org_url: str, app_url: str, app_dir: Path = ROOT) -> Iterator[StudioServer]:
+    """`streamlit run app.py` (of `app_dir`) on these databases (secrets and log in `folder`) until the block ends."""
     port = _free_port()
     log = folder / "streamlit.log"
     env = os.environ | {
@@ -93,7 +93,7 @@ def serve_studio(folder: Path, org_url: str, app_url: str) -> Iterator[StudioSer
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=app_dir, env=env, stdout=out, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base_url, process, log)
