@@ -30,6 +30,7 @@ from crm_core.studio.explorer import (
     list_records,
     org_connection,
 )
+from crm_core.studio.startup import COOKIE_NAME
 from crm_core.users import get_user, set_password
 from crm_core.users.throttle import LoginLimits, recent_failures, record_failure, retry_after
 
@@ -387,3 +388,18 @@ def test_experts_never_see_the_latent_variables(latent_org):
 def test_an_org_url_s_timeout_must_be_seconds(handmade_org_url):
     with pytest.raises(DatabaseURLError, match=r"give seconds, such as timeout=0\.5"):
         make_readonly_engine(f"{handmade_org_url}?timeout=soon")
+
+
+def test_sign_in_writes_the_cookie_and_sign_out_deletes_it_in_the_run_that_shows_the_form(studio):
+    """The cookie is written and deleted by scripts in the page (sign_in_cookie.py): the run right
+    after a sign-in carries the writing script, the run after Sign out the form and the deleting one."""
+    at = sign_in(AppTest.from_file(APP, default_timeout=TIMEOUT).run(), "erin", PASSWORD)
+    assert at.session_state["authentication_status"] is True
+    written = [h.proto for h in at.html if COOKIE_NAME in h.proto.body]
+    assert len(written) == 1 and written[0].unsafe_allow_javascript
+    assert "expires=Thu, 01 Jan 1970" not in written[0].body
+    at.button(key="sign_out").click().run()
+    assert at.session_state["authentication_status"] is None
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    deleted = [h.proto.body for h in at.html if COOKIE_NAME in h.proto.body]
+    assert len(deleted) == 1 and "expires=Thu, 01 Jan 1970 00:00:00 GMT" in deleted[0]
