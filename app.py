@@ -175,7 +175,8 @@ if not status:
 if not was_signed_in:
     clear_failures(sessions, username=st.session_state["username"], window_seconds=SIGN_IN_LIMITS.window_seconds)
     # Signed in during this run (form or cookie): draw the app afresh, without the form, and
-    # set the cookie in that run so that the rerun cannot cut its script short.
+    # set the cookie in that run so that the rerun cannot cut its script short. (After a form
+    # sign-in the library has already written it once in this run, which the rerun may cut.)
     st.session_state["set_auth_cookie"] = True
     st.rerun()
 if st.session_state.pop("set_auth_cookie", False):

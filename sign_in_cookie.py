@@ -27,8 +27,9 @@ EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)
 def cookie_script(name: str, value: str, expires_at: datetime) -> str:
     """A script setting cookie `name` to `value` for the whole site until `expires_at` (UTC).
 
-    ``SameSite=Strict`` as the library's component set it, ``Secure`` when the page came over HTTPS;
-    the name and value are JSON strings in the script, so no text of theirs is read as code.
+    Path ``/`` and ``SameSite=Strict`` as the library's component set it, and ``Secure`` when the
+    page came over HTTPS (which the component did not add); the name and value are JSON strings in
+    the script, so no text of theirs is read as code.
     """
     expires = format_datetime(expires_at.astimezone(UTC), usegmt=True)
     attributes = f"; expires={expires}; path=/; SameSite=Strict"

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 import streamlit_authenticator as stauth
 from hypothesis import given
 from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
 
 import sign_in_cookie
 from sign_in_cookie import EXPIRED, BrowserCookies, cookie_script
@@ -53,3 +55,24 @@ def test_the_authenticator_writes_its_cookie_through_the_page_script():
     sign_in_cookie.install()
     authenticator = stauth.Authenticate({"usernames": {}}, "crm_studio_auth", "k" * 32, 7.0, auto_hash=False)
     assert isinstance(authenticator.cookie_controller.cookie_model.cookie_manager, BrowserCookies)
+
+
+def _write_then_delete() -> None:
+    """A page that writes a cookie as the library does (a naive local expiry), then deletes it."""
+    from datetime import datetime, timedelta
+
+    from sign_in_cookie import BrowserCookies
+
+    cookies = BrowserCookies()
+    cookies.set("crm_studio_auth", "a.b.c", expires_at=datetime.now() + timedelta(days=7))
+    cookies.delete("crm_studio_auth")
+
+
+def test_the_library_s_calls_draw_a_writing_script_in_the_sidebar_and_a_deleting_one_in_the_page():
+    at = AppTest.from_function(_write_then_delete).run()
+    (written,) = [parts(h.proto.body) for h in at.sidebar.get("html")]
+    (deleted,) = [parts(h.proto.body) for h in at.main.get("html")]
+    assert written[:2] == ("crm_studio_auth", "a.b.c") and deleted[:2] == ("crm_studio_auth", "")
+    expires = parsedate_to_datetime(written[2].split("; ")[1].removeprefix("expires="))
+    assert abs(expires - (datetime.now(UTC) + timedelta(days=7))) < timedelta(minutes=1)  # local time read as local
+    assert deleted[2].startswith("; expires=Thu, 01 Jan 1970 00:00:00 GMT")

@@ -213,7 +213,7 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     return at.button[0].click().run()
 
 
-def test_a_browser_without_a_sign_in_cookie_is_not_kept_waiting(studio, monkeypatch):
+def test_the_sign_in_form_does_not_wait(studio, monkeypatch):
     """The authenticator's 0.7 s wait before the form (for its cookie component, no longer drawn) is off."""
     waits: list[tuple[str, float]] = []
     real_sleep = time.sleep
@@ -399,6 +399,20 @@ def test_sign_in_writes_the_cookie_and_sign_out_deletes_it_in_the_run_that_shows
     assert len(written) == 1 and written[0].unsafe_allow_javascript
     assert "expires=Thu, 01 Jan 1970" not in written[0].body
     at.button(key="sign_out").click().run()
+    assert at.session_state["authentication_status"] is None
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    deleted = [h.proto.body for h in at.html if COOKIE_NAME in h.proto.body]
+    assert len(deleted) == 1 and "expires=Thu, 01 Jan 1970 00:00:00 GMT" in deleted[0]
+
+
+def test_an_account_removed_while_signed_in_is_signed_out_and_its_cookie_deleted(studio):
+    at = sign_in(AppTest.from_file(APP, default_timeout=TIMEOUT).run(), "erin", PASSWORD)
+    assert at.session_state["authentication_status"] is True
+    engine = create_engine(studio.app_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM app_users WHERE username = 'erin'"))
+    engine.dispose()
+    at.run()  # the next click
     assert at.session_state["authentication_status"] is None
     assert [t.label for t in at.text_input] == ["Username", "Password"]
     deleted = [h.proto.body for h in at.html if COOKIE_NAME in h.proto.body]
