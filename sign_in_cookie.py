@@ -25,7 +25,7 @@ EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def cookie_script(name: str, value: str, expires_at: datetime) -> str:
-    """A script setting cookie `name` to `value` for the whole site until `expires_at` (UTC).
+    """A script setting cookie `name` to `value` for the whole site until `expires_at` (naive: local time).
 
     Path ``/`` and ``SameSite=Strict`` as the library's component set it, and ``Secure`` when the
     page came over HTTPS (which the component did not add); the name and value are JSON strings in
@@ -49,7 +49,7 @@ class BrowserCookies:
     """The part of ``extra_streamlit_components.CookieManager`` that streamlit-authenticator uses."""
 
     def __init__(self, key: str = "init") -> None:
-        self.cookies: dict[str, str] = {}  # the library reads cookies from st.context.cookies instead
+        pass  # draws nothing: the library reads the cookie from the request (st.context.cookies)
 
     def set(self, cookie: str, val: str, key: str = "set", expires_at: datetime | None = None, **_: object) -> None:
         """Write `cookie` in the browser (one day, as the component's default, unless `expires_at`).
@@ -57,13 +57,11 @@ class BrowserCookies:
         From the sidebar, which the signed-in page draws anyway, so that the page keeps its layout.
         """
         expires = expires_at or datetime.now() + timedelta(days=1)
-        st.sidebar.html(cookie_script(cookie, str(val), expires.astimezone()), unsafe_allow_javascript=True)
-        self.cookies[cookie] = str(val)
+        st.sidebar.html(cookie_script(cookie, str(val), expires), unsafe_allow_javascript=True)
 
     def delete(self, cookie: str, key: str = "delete") -> None:
         """Remove `cookie` from the browser (from the page: a signed-out page has no sidebar to draw)."""
         st.html(cookie_script(cookie, "", EXPIRED), unsafe_allow_javascript=True)
-        self.cookies.pop(cookie, None)
 
 
 def install() -> None:

@@ -131,8 +131,8 @@ def sign_in(page: Page, server: StudioServer, username: str, to: str = "") -> No
 
     A user's first sign-in on a studio goes through the form; later ones (in a fresh browser
     context of a later test) start from the cookie that sign-in left, as a returning person's
-    browser does, and open `to` directly: one page load and two script runs instead of three
-    loads and four runs. :func:`sign_in_with_form` always uses the form.
+    browser does, and open `to` directly: one page load instead of three. :func:`sign_in_with_form`
+    always uses the form.
     """
     remembered = server.cookies.get(username)
     if remembered:
