@@ -1,9 +1,15 @@
 """The study widgets of the Realism Study and the Task Workbench: the study picker and the rating form.
 
 The rating form keeps no state of its own: on every run it reads the rater's draft from the app
-store and puts it into the widgets, and every widget change saves that one field into the
-stored draft (merged, so the other fields stay). Leaving the page, reloading it or opening it in
-another browser therefore always shows what is stored, and a click never overwrites the rest.
+store and puts into the widgets what differs from what they show, and every widget change saves
+that one field into the stored draft (merged, so the other fields stay). Leaving the page,
+reloading it or opening it in another browser therefore always shows what is stored, and a click
+never overwrites the rest.
+
+Only differences are put into the widgets because a value put into a widget is sent to the browser
+and replaces what the person sees there. A run that was under way when they clicked read the draft
+before the click was saved; had it sent every stored value, it would have undone the click on the
+screen, and their next click would have sent that undone value back to be saved.
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ def _save_field(
                 save_draft(session, study_id, item_id, username, comments={dimension: text})
             else:
                 value = st.session_state.get(value_key(item_id, dimension))
+                if value is None:  # a scale cannot be emptied by a click: a stale value, not an answer
+                    return
                 save_draft(session, study_id, item_id, username, values={dimension: value})
     except UserFacingError as exc:
         st.session_state[_error_key(item_id)] = str(exc)
@@ -75,9 +83,15 @@ def _restore(
         values, comments, saved_at = dict(draft.values), dict(draft.comments), draft.updated_at
     for dim in definition.dimensions_for(item.kind):
         value = values.get(dim.id)
-        st.session_state[value_key(item.id, dim.id)] = int(value) if value is not None else None
-        st.session_state[comment_key(item.id, dim.id)] = comments.get(dim.id, "")
+        _show(value_key(item.id, dim.id), int(value) if value is not None else None)
+        _show(comment_key(item.id, dim.id), comments.get(dim.id) or "")
     return saved_at
+
+
+def _show(key: str, stored: object) -> None:
+    """Put the stored answer into widget `key` only when the widget shows something else (see above)."""
+    if key not in st.session_state or st.session_state[key] != stored:
+        st.session_state[key] = stored
 
 
 def _submitted_key(item_id: int) -> str:

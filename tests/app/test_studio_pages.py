@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from studio_setup import PASSWORD, USERS
 
 from crm_core.store import AppUser, Draft, Rating, Response
-from crm_core.studies import get_draft, list_studies, next_item
+from crm_core.studies import get_draft, list_studies, next_item, save_draft
 from crm_core.users import get_user, verify_password
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -249,6 +249,42 @@ def test_realism_autosaves_and_resumes_in_a_new_session(studio):
     again = signed_in("erin", page="studio_pages/realism_study.py")  # a refresh: a brand-new session
     assert [r.value for r in radios(again)] == [4, None]
     assert radios(again)[0].key == first.key  # same item
+
+
+def test_a_stale_empty_scale_sent_back_by_the_browser_clears_no_answer(studio):
+    # A run under way when the rater clicked can show the scale empty again for a moment; their next
+    # click then sends that empty scale along with the new answer. Nobody can empty a scale by hand.
+    at = signed_in("erin", page="studio_pages/realism_study.py")
+    first, second = radios(at)
+    first.set_value(4).run()
+    first, second = radios(at)
+    first.set_value(None)
+    second.set_value(5).run()
+    assert draft_of(studio, "erin").values == {"data_realism": 4, "overall": 5}
+    assert [r.value for r in radios(at)] == [4, 5]  # the run puts the stored answer back on the screen
+
+
+def test_a_run_sends_the_browser_only_answers_it_does_not_show(studio):
+    # Sending a stored answer to a widget replaces what the browser shows, so a run that read the
+    # draft before a click's save would undo the click on the screen: only differences are sent.
+    at = signed_in("erin", page="studio_pages/realism_study.py")
+    first, _ = radios(at)
+    first.set_value(4).run()
+    comment = next(t for t in at.text_area if t.key and t.key.endswith("-data_realism"))
+    comment.input("Dates look right").run()
+    at.run()
+    assert [(r.value, r.proto.set_value) for r in radios(at)] == [(4, False), (None, False)]
+    assert [(t.value, t.proto.set_value) for t in at.text_area if t.key.startswith("comment-")] == [
+        ("Dates look right", False),
+        ("", False),
+    ]
+    # another tab changes the stored draft: the next run shows what is stored
+    with studio.session() as session:
+        item = next_item(session, "mini", "erin")
+        save_draft(session, "mini", item.id, "erin", values={"data_realism": 2}, comments={"data_realism": ""})
+    at.run()
+    assert [(r.value, r.proto.set_value) for r in radios(at)] == [(2, True), (None, False)]
+    assert [t.value for t in at.text_area if t.key.startswith("comment-")] == ["", ""]
 
 
 def test_low_score_needs_a_comment_then_submits_once(studio):
