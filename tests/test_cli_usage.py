@@ -17,16 +17,26 @@ def crm_core(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+USAGE_ERRORS = [
+    (["tasks", "show"], "Missing argument 'IDX'"),
+    (["tasks", "show", "twelve"], "Invalid value for 'IDX'"),
+    (["no-such-command"], "No such command 'no-such-command'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS)
+def test_usage_errors_print_a_usage_line_and_exit_2(cli, args, message):
+    code, out, err = cli(*args)
+    assert code == 2
+    assert "Traceback" not in err + out
+    assert err.startswith("Usage: ")  # the program's name is the process's (checked below)
+    assert message in err
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["tasks", "show"], "Missing argument 'IDX'"),
-        (["tasks", "show", "twelve"], "Invalid value for 'IDX'"),
-        (["no-such-command"], "No such command 'no-such-command'"),
-    ],
-)
-def test_usage_errors_print_a_usage_line_and_exit_2(args, message):
+def test_a_usage_error_in_a_process_of_its_own_exits_2_without_a_traceback():
+    """The same as a person's shell sees it (the cases above run the CLI in this process)."""
+    args, message = USAGE_ERRORS[0]
     done = crm_core(*args)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout

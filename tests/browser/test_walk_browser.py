@@ -2,6 +2,8 @@
 
 Each page of the role's navigation is opened from the sidebar, must draw without an exception
 and is kept as a screenshot (``walk-<role>-<nn>-<page>.png`` in CRM_SCREENSHOT_DIR) to be looked at.
+An admin's pages are the researcher's and Admin, so the admin's walk opens Admin only (a test checks
+that the policy still grants an admin nothing else that a page could show).
 The studio is the tiny org with a task set, two agent runs and the realism study loaded.
 """
 
@@ -30,6 +32,7 @@ from studio_browser import (
     sign_in,
 )
 
+from crm_core.policy import Action, can, page_spec, pages_for
 from crm_core.store import AppUser, Draft, open_app_store
 from crm_core.studies import load_definition, load_study, parse_study
 from crm_core.users import add_user
@@ -90,7 +93,7 @@ def walk(page: Page, role: str) -> list[str]:
     return titles
 
 
-@pytest.mark.parametrize("username", ["erin", "rita", "adam"])
+@pytest.mark.parametrize("username", ["erin", "rita"])
 def test_every_page_of_each_role_draws_without_an_error(walk_server, context, username):
     role = USERS[username]
     page = context.new_page()
@@ -113,6 +116,26 @@ def test_every_page_of_each_role_draws_without_an_error(walk_server, context, us
         settle(page)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         screenshot(page, f"walk-{role}-92-latent")
+
+
+def test_the_admin_walks_the_pages_only_an_admin_has(walk_server, context):
+    """An admin's other pages are the researcher's, drawn by the same code (the policy grants an
+    admin exactly the researcher's actions and managing users and studies), walked above."""
+    granted = {role: {action for action in Action if can(role, action)} for role in ("researcher", "admin")}
+    assert granted["admin"] - granted["researcher"] == {Action.MANAGE_USERS, Action.MANAGE_STUDIES}
+    assert granted["researcher"] <= granted["admin"]
+    extra = [page_spec(p).title for p in pages_for("admin") if p not in pages_for("researcher")]
+    assert extra == ["Admin"]
+    page = context.new_page()
+    sign_in(page, walk_server, "adam")
+    titles = nav_titles(page)
+    assert [t for t in titles if t not in extra] == [page_spec(p).title for p in pages_for("researcher")]
+    for number, title in enumerate(extra, start=1):
+        page.get_by_test_id("stSidebarNavLink").filter(has_text=title).first.click()
+        settle(page)
+        expect(page.locator("h1").first).to_have_text(title)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        screenshot(page, f"walk-admin-{number:02d}-{slug(title)}")
 
 
 def test_the_workbench_rating_of_the_agent_is_autosaved_and_comes_back(walk_server, context):
