@@ -15,11 +15,11 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Cookie, Page, expect
+from playwright.sync_api import Cookie, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from crm_core.store import open_app_store
@@ -124,6 +124,32 @@ def settle(page: Page) -> None:
     """Wait until the app has drawn and its script is not running."""
     page.wait_for_selector('[data-testid="stApp"]')
     page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached")
+
+
+WATCH_SCRIPT_STATE = """() => {
+    if (!window.scriptStatesWatched) {
+        window.scriptStatesWatched = true;
+        const record = changes => changes.forEach(c => window.scriptStates.push(c.target.dataset.testScriptState));
+        const watched = {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']};
+        new MutationObserver(record).observe(document.body, watched);
+    }
+    window.scriptStates = [];
+}"""
+"""Records each change of the app's script state from now on (`window.scriptStates`), to see that a run happened."""
+
+
+def click_and_settle(page: Page, target: Locator, started_within_ms: int = 5_000) -> None:
+    """Click `target` (a link of the sidebar, say, whose click starts a run) and wait until that run has ended.
+
+    :func:`settle` right after a click can return before the click's run has started (the page still
+    shows its last run as over), and a second click then may land during that run or replace it.
+    A click that starts no run (a value already chosen) only costs `started_within_ms`.
+    """
+    page.evaluate(WATCH_SCRIPT_STATE)
+    target.click()
+    with suppress(PlaywrightTimeoutError):  # no run, or one too short to be seen
+        page.wait_for_function("window.scriptStates.includes('running')", timeout=started_within_ms)
+    settle(page)
 
 
 def sign_in(page: Page, server: StudioServer, username: str, to: str = "") -> None:

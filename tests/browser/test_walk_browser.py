@@ -21,8 +21,10 @@ from studio_browser import (
     PASSWORD,
     ROOT,
     USERS,
+    WATCH_SCRIPT_STATE,
     StudioServer,
     checked_values,
+    click_and_settle,
     current_item,
     nav_titles,
     rate,
@@ -70,14 +72,6 @@ def walk_server(tmp_path_factory, tiny_org_url) -> Iterator[StudioServer]:
         yield server
 
 
-WATCH_SCRIPT_STATE = """() => {
-    window.scriptStates = [];
-    new MutationObserver(changes => changes.forEach(c => window.scriptStates.push(c.target.dataset.testScriptState)))
-        .observe(document.body, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
-}"""
-"""Records each change of the app's script state (`window.scriptStates`), to see that a run happened."""
-
-
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -86,8 +80,7 @@ def walk(page: Page, role: str) -> list[str]:
     """Open every page of the sidebar in turn; the titles of the pages visited."""
     titles = nav_titles(page)
     for number, title in enumerate(titles, start=1):
-        page.get_by_test_id("stSidebarNavLink").filter(has_text=title).first.click()
-        settle(page)
+        click_and_settle(page, page.get_by_test_id("stSidebarNavLink").filter(has_text=title).first)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         screenshot(page, f"walk-{role}-{number:02d}-{slug(title)}")
     return titles
@@ -186,6 +179,8 @@ def test_a_url_of_another_roles_page_opens_home_and_says_why(walk_server, contex
     settle(page)
     expect(page.get_by_text("The Results page is for admins and researchers")).to_be_visible()
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Org Explorer").first.click()
+    # the Explorer must have been opened (a second click before its run starts would replace it)
+    expect(page.locator("h1").first).to_have_text("Org Explorer")
     settle(page)
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Home").first.click()
     settle(page)
