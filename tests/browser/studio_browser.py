@@ -16,15 +16,16 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import jwt
 from playwright.sync_api import Cookie, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from crm_core.store import open_app_store
 from crm_core.studies import load_study
-from crm_core.studio.startup import COOKIE_NAME
+from crm_core.studio.startup import COOKIE_EXPIRY_DAYS, COOKIE_NAME, cookie_key
 from crm_core.users import add_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,8 +51,8 @@ class StudioServer:
     org_url: str
     app_url: str
     log: Path
-    cookies: dict[str, list[Cookie]] = field(default_factory=dict)
-    """The sign-in cookie each user got from the form here (see :func:`sign_in`)."""
+    cookie_key: str
+    """The key the studio signs its sign-in cookies with (from its secrets file)."""
 
 
 def _free_port() -> int:
@@ -80,6 +81,7 @@ def serve_studio(folder: Path, org_url: str, app_url: str, app_dir: Path = ROOT)
     """`streamlit run app.py` (of `app_dir`) on these databases (secrets and log in `folder`) until the block ends."""
     port = _free_port()
     log = folder / "streamlit.log"
+    key = cookie_key(folder / "secrets.toml")  # written before the studio starts, which reads it
     env = os.environ | {
         "CRM_ORG_DB": org_url,
         "CRM_APP_DB": app_url,
@@ -97,7 +99,7 @@ def serve_studio(folder: Path, org_url: str, app_url: str, app_dir: Path = ROOT)
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base_url, process, log)
-        yield StudioServer(base_url=base_url, org_url=org_url, app_url=app_url, log=log)
+        yield StudioServer(base_url=base_url, org_url=org_url, app_url=app_url, log=log, cookie_key=key)
     finally:
         process.terminate()
         try:
@@ -152,22 +154,25 @@ def click_and_settle(page: Page, target: Locator, started_within_ms: int = 5_000
     settle(page)
 
 
-def sign_in(page: Page, server: StudioServer, username: str, to: str = "") -> None:
-    """Open the page at path `to` (Home by default) signed in as `username` (password PASSWORD).
+def returning_cookie(server: StudioServer, username: str) -> Cookie:
+    """The sign-in cookie the studio gives `username` at sign-in, as a returning browser holds it.
 
-    A user's first sign-in on a studio goes through the form; later ones (in a fresh browser
-    context of a later test) start from the cookie that sign-in left, as a returning person's
-    browser does, and open `to` directly: one page load instead of three. :func:`sign_in_with_form`
-    always uses the form.
+    The token is the authentication library's (its `username` and `exp_date` claims, HS256 with
+    the studio's cookie key); the studio checks it as it checks any browser's cookie.
     """
-    remembered = server.cookies.get(username)
-    if remembered:
-        page.context.add_cookies(remembered)
-    else:
-        sign_in_with_form(page, server, username)
-        server.cookies[username] = [cookie for cookie in page.context.cookies() if cookie["name"] == COOKIE_NAME]
-        if not to:
-            return
+    expires = time.time() + COOKIE_EXPIRY_DAYS * 24 * 3600
+    token = jwt.encode({"username": username, "exp_date": expires}, server.cookie_key, algorithm="HS256")
+    return {"name": COOKIE_NAME, "value": token, "url": server.base_url, "expires": expires, "sameSite": "Strict"}
+
+
+def sign_in(page: Page, server: StudioServer, username: str, to: str = "") -> None:
+    """Open the page at path `to` (Home by default) signed in as `username`.
+
+    The browser holds the cookie a sign-in leaves (:func:`returning_cookie`), as a returning
+    person's browser does: one page load instead of three. The form itself has tests of its own,
+    which use :func:`sign_in_with_form`.
+    """
+    page.context.add_cookies([returning_cookie(server, username)])
     page.goto(f"{server.base_url}/{to}")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     settle(page)

@@ -7,6 +7,7 @@ import io
 import re
 import time
 
+import jwt
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, select, text
@@ -18,6 +19,7 @@ from studio_browser import (
     current_item,
     nav_titles,
     rate,
+    returning_cookie,
     screenshot,
     settle,
     sign_in,
@@ -200,6 +202,11 @@ def test_the_sign_in_cookie_is_written_by_the_page_itself(studio_server, context
     assert (cookie["path"], cookie["sameSite"], cookie["httpOnly"]) == ("/", "Strict", False)
     days_left = (cookie["expires"] - time.time()) / 86_400
     assert COOKIE_EXPIRY_DAYS - 0.1 < days_left <= COOKIE_EXPIRY_DAYS
+    # the other browser tests start from returning_cookie's token: it must hold what this one holds
+    claims = jwt.decode(cookie["value"], studio_server.cookie_key, algorithms=["HS256"])
+    made = returning_cookie(studio_server, "erin")
+    assert claims.keys() == jwt.decode(made["value"], studio_server.cookie_key, algorithms=["HS256"]).keys()
+    assert claims["username"] == "erin" and abs(claims["exp_date"] - made["expires"]) < 600
     page.goto(f"{studio_server.base_url}/explorer")  # a returning browser: signed in by the cookie
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     settle(page)
