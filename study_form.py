@@ -101,10 +101,19 @@ def _submitted_key(item_id: int) -> str:
 def _submit(
     sessions: sessionmaker[Session], username: str, study_id: str, definition: StudyDefinition, item: StudyItem
 ) -> None:
-    """Button callback: submit the stored draft, or keep its problems to show next to their questions."""
+    """Button callback: submit the stored draft, or keep its problems to show next to their questions.
+
+    What the widgets show is saved into the draft first: a click on a scale just before Submit
+    reaches the server in the same run, and its own callback may come after this one.
+    """
     submission = st.session_state.setdefault(f"submission-{item.id}", uuid.uuid4().hex)
+    dimensions = [dim.id for dim in definition.dimensions_for(item.kind)]
+    shown = {dim: st.session_state.get(value_key(item.id, dim)) for dim in dimensions}
+    comments_shown = {dim: st.session_state.get(comment_key(item.id, dim)) or "" for dim in dimensions}
     try:
         with sessions() as session:
+            chosen = {dim: value for dim, value in shown.items() if value is not None}  # see _save_field
+            save_draft(session, study_id, item.id, username, values=chosen, comments=comments_shown)
             draft = get_draft(session, item.id, username)
             values, comments = (dict(draft.values), dict(draft.comments)) if draft else ({}, {})
             problems = answer_problems(definition, item, values, comments)

@@ -287,6 +287,20 @@ def test_a_run_sends_the_browser_only_answers_it_does_not_show(studio):
     assert [t.value for t in at.text_area if t.key.startswith("comment-")] == ["", ""]
 
 
+def test_submit_takes_the_answer_on_screen_even_before_its_own_save(studio):
+    # A click on a scale and a click on Submit can reach the server in one run, and the scale's
+    # save may come second: the answer on screen is the one submitted.
+    at = signed_in("erin", page="studio_pages/realism_study.py")
+    first, second = radios(at)
+    first.set_value(4).run()
+    at.session_state[second.key] = 5  # on screen, its own save not yet run
+    next(b for b in at.button if b.label == "Submit").click().run()
+    assert not errors(at)
+    with studio.session() as session:
+        stored = session.scalars(select(Rating).order_by(Rating.position)).all()
+        assert [(r.dimension, r.value) for r in stored] == [("data_realism", 4), ("overall", 5)]
+
+
 def test_low_score_needs_a_comment_then_submits_once(studio):
     at = signed_in("erin", page="studio_pages/realism_study.py")
     item_key = radios(at)[0].key.split("-")[1]
