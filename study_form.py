@@ -109,13 +109,12 @@ def _submit(
     submission = st.session_state.setdefault(f"submission-{item.id}", uuid.uuid4().hex)
     dimensions = [dim.id for dim in definition.dimensions_for(item.kind)]
     shown = {dim: st.session_state.get(value_key(item.id, dim)) for dim in dimensions}
+    chosen = {dim: value for dim, value in shown.items() if value is not None}  # see _save_field
     comments_shown = {dim: st.session_state.get(comment_key(item.id, dim)) or "" for dim in dimensions}
     try:
         with sessions() as session:
-            chosen = {dim: value for dim, value in shown.items() if value is not None}  # see _save_field
-            save_draft(session, study_id, item.id, username, values=chosen, comments=comments_shown)
-            draft = get_draft(session, item.id, username)
-            values, comments = (dict(draft.values), dict(draft.comments)) if draft else ({}, {})
+            draft = save_draft(session, study_id, item.id, username, values=chosen, comments=comments_shown)
+            values, comments = dict(draft.values), dict(draft.comments)
             problems = answer_problems(definition, item, values, comments)
             if not problems:
                 submit(session, study_id, item.id, username, values, comments, submission_id=submission)
