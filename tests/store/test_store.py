@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Engine, inspect, select, text
 
 from crm_core.store import AppBase, Response, make_store_engine, open_app_store, upgrade
 from crm_core.store.engine import StoreError, alembic_config, current_revision
+from tests.conftest import create_pg_database, drop_pg_database
 
 MY_TABLES = {"app_settings", "app_users", "studies", "study_items", "drafts", "responses", "ratings"}
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -23,26 +25,68 @@ def store_url(request) -> str:
     return request.getfixturevalue("app_db_url" if request.param == "sqlite" else "app_db_pg_url")
 
 
-def test_open_migrates_to_head_and_matches_the_models(store_url):
-    sessions = open_app_store(store_url)
-    engine = sessions.kw["bind"]
+@pytest.fixture
+def other_store_url(store_url, tmp_path) -> Iterator[str]:
+    """A second fresh store of the same kind as `store_url`."""
+    if store_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'other.db'}"
+        return
+    url = create_pg_database("crm_app_test")
+    yield url
+    drop_pg_database(url)
+
+
+def _through_the_migrations(url: str) -> Engine:
+    """A store at head reached by running every migration (an empty store skips them)."""
+    engine = make_store_engine(url)
+    upgrade(engine, "0001")
+    upgrade(engine)  # no longer empty: the rest of the way through the migrations too
+    return engine
+
+
+def _schema(engine: Engine) -> dict[str, dict[str, object]]:
+    """Every table's columns, keys, indexes and constraints as the database reports them."""
+    found = inspect(engine)
+    return {
+        table: {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default"))) for c in found.get_columns(table)
+            ],
+            "primary key": found.get_pk_constraint(table),
+            "foreign keys": sorted(
+                (str(f["name"]), f["constrained_columns"], f["referred_table"], f["referred_columns"])
+                for f in found.get_foreign_keys(table)
+            ),
+            "indexes": sorted((i["name"], i["column_names"], i["unique"]) for i in found.get_indexes(table)),
+            "unique": sorted((str(u["name"]), u["column_names"]) for u in found.get_unique_constraints(table)),
+            "checks": sorted((str(c["name"]), c["sqltext"]) for c in found.get_check_constraints(table)),
+        }
+        for table in sorted(found.get_table_names())
+    }
+
+
+def test_the_migrations_build_the_models_schema(store_url):
+    engine = _through_the_migrations(store_url)
     assert current_revision(engine) == HEAD
     assert set(inspect(engine).get_table_names()) >= MY_TABLES
-    with engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), AppBase.metadata)
-    mine = [d for d in diffs if any(getattr(x, "name", None) in MY_TABLES for x in _flatten(d))]
-    assert mine == []
-    open_app_store(store_url).kw["bind"].dispose()  # a second open is a no-op
+    with engine.connect() as conn:  # the job queue's own tables (PostgreSQL) are not the models'
+        ours = lambda name, kind, _parents: kind != "table" or not name.startswith("procrastinate_")  # noqa: E731
+        assert compare_metadata(MigrationContext.configure(conn, opts={"include_name": ours}), AppBase.metadata) == []
+    open_app_store(store_url).kw["bind"].dispose()  # opening a store at head changes nothing
     assert current_revision(engine) == HEAD
     engine.dispose()
 
 
-def _flatten(diff: object) -> list[object]:
-    items = diff if isinstance(diff, list) else [diff]
-    out: list[object] = []
-    for item in items:
-        out += list(item) if isinstance(item, tuple) else [item]
-    return [getattr(x, "table", x) for x in out]
+def test_a_new_store_is_built_from_the_models_with_the_migrations_schema(store_url, other_store_url, monkeypatch):
+    migrated = _through_the_migrations(other_store_url)
+    with monkeypatch.context() as patch:  # a new store does not go through the migrations
+        patch.setattr("alembic.command.upgrade", lambda *_: pytest.fail("a new store ran the migrations"))
+        sessions = open_app_store(store_url)
+    built = sessions.kw["bind"]
+    assert current_revision(built) == HEAD
+    assert _schema(built) == _schema(migrated)
+    built.dispose()
+    migrated.dispose()
 
 
 def test_sqlite_store_uses_wal_and_a_busy_timeout(app_db_url):
