@@ -3,7 +3,6 @@
 # The default org is generated on first start (with a progress bar).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
-.venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -r requirements.txt
+source scripts/venv.sh
+make_venv
 exec .venv/bin/streamlit run app.py --browser.gatherUsageStats false "$@"

@@ -16,9 +16,10 @@ if [ "${1:-}" = "--fast" ]; then
   shift
 fi
 
+source scripts/venv.sh
 need_apt=()
-command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
-python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+command -v "$PYTHON" >/dev/null 2>&1 || need_apt+=(python3)
+"$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium-headless-shell >/dev/null 2>&1 || need_apt+=(chromium-headless-shell)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -31,11 +32,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-  || { echo "Python 3.11 or newer is needed (found $(python3 --version))" >&2; exit 1; }
-python3 -m venv .venv
-.venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -r requirements.txt
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "Python 3.11 or newer is needed (found $("$PYTHON" --version))" >&2; exit 1; }
+make_venv
 
 if [ -z "${CRM_TEST_PG_URL:-}" ]; then
   version=$(ls /usr/lib/postgresql | sort -n | tail -1)
