@@ -166,7 +166,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     A database without any table that is to reach the newest revision is built from the models
     in one step and stamped with that revision (Alembic's recipe for a new database): the schema
-    the migrations would build, in about a third of the time. Any other database, and any other
+    the migrations would build, in about 40% of the time. Any other database, and any other
     target revision, goes through the migrations.
     """
     with _MIGRATING, engine.connect() as conn:

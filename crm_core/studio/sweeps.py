@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core.db import is_sqlite
+from crm_core.db import is_sqlite, sqlite_path
 from crm_core.policy import Action, PermissionDenied, can
 from crm_core.sweeps.definition import parse_sweep
 from crm_core.sweeps.queue import defer_episodes
@@ -27,7 +27,6 @@ from crm_core.sweeps.submit import Progress, submit
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEP_FOLDER = ROOT / "sweeps"
-LOG_FOLDER = Path("data") / "sweeps"
 
 
 def sweep_files(folder: Path = SWEEP_FOLDER) -> dict[str, str]:
@@ -63,10 +62,19 @@ def start_sweep(
     return sweep_id
 
 
+def log_file(sweep_id: str, app_url: str) -> Path:
+    """The log of a sweep the studio plays: ``sweeps/SWEEP_ID.log`` beside the SQLite app store
+    (``data/sweeps/`` for the default ``data/app.db``)."""
+    store_file = sqlite_path(app_url)
+    folder = store_file.parent if store_file is not None else Path("data")
+    return folder / "sweeps" / f"{sweep_id}.log"
+
+
 def play_in_background(sweep_id: str, app_url: str) -> subprocess.Popen[bytes]:
     """Start ``python -m crm_core sweep resume SWEEP_ID`` detached from this process."""
-    LOG_FOLDER.mkdir(parents=True, exist_ok=True)
-    log = (LOG_FOLDER / f"{sweep_id}.log").open("ab")
+    path = log_file(sweep_id, app_url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = path.open("ab")
     command = [sys.executable, "-m", "crm_core", "sweep", "resume", sweep_id, "--app-db", app_url]
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.Popen(

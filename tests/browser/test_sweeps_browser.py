@@ -25,6 +25,7 @@ from studio_browser import (
 )
 
 from crm_core.agents.run_store import list_runs
+from crm_core.db import sqlite_path
 from crm_core.store import open_app_store
 from crm_core.sweeps.store import list_sweeps, sweep_status
 from crm_core.tasks.build import build_tasks
@@ -121,6 +122,8 @@ def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps
     status = sweep_status(store, sweep.sweep_id)
     assert sweep.created_by == "rita" and status.counts["done"] == 32
     store.kw["bind"].dispose()
+    log = sqlite_path(server.app_url).parent / "sweeps" / f"{sweep.sweep_id}.log"  # beside its store
+    assert f"{sweep.sweep_id} ({name}): finished; done 32" in " ".join(log.read_text().split())  # wrapped
 
 
 def test_experts_cannot_open_sweeps(sweeps_server, context):
