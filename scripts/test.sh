@@ -17,23 +17,10 @@ if [ "${1:-}" = "--fast" ]; then
 fi
 
 source scripts/venv.sh
-need_apt=()
-command -v "$PYTHON" >/dev/null 2>&1 || need_apt+=(python3)
-"$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+read -r -a need_apt <<<"$(missing_python_packages)"
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium-headless-shell >/dev/null 2>&1 || need_apt+=(chromium-headless-shell)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}"
-  else
-    echo "missing Debian packages: ${need_apt[*]} (run as root or install them)" >&2
-    exit 1
-  fi
-fi
-
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-  || { echo "Python 3.11 or newer is needed (found $("$PYTHON" --version))" >&2; exit 1; }
+install_debian_packages "${need_apt[@]}"
 make_venv
 
 if [ -z "${CRM_TEST_PG_URL:-}" ]; then

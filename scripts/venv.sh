@@ -11,10 +11,34 @@ if [ -z "${PYTHON:-}" ]; then
   fi
 fi
 
-# Make .venv with $PYTHON, or bring it up to date; one made by another interpreter is made anew
-# (a virtual environment cannot change its interpreter in place).
+# The Debian packages $PYTHON still needs to make a virtual environment (a fresh Debian has
+# python3 without its venv module, a minimal one no python3 at all).
+missing_python_packages() {
+  if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo python3 python3-venv
+  elif ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    echo python3-venv
+  fi
+}
+
+# Install Debian packages when running as root; otherwise name the missing ones and stop.
+install_debian_packages() {
+  [ $# -gt 0 ] || return 0
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+  else
+    echo "missing Debian packages: $* (run as root or install them)" >&2
+    exit 1
+  fi
+}
+
+# Make .venv with $PYTHON (3.11 or newer), or bring it up to date; one made by another interpreter
+# is made anew (a virtual environment cannot change its interpreter in place).
 make_venv() {
   local interpreter
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || { echo "Python 3.11 or newer is needed (found $("$PYTHON" --version))" >&2; exit 1; }
   interpreter=$("$PYTHON" -c 'import os, sys; print(os.path.realpath(sys.executable))')
   if [ -f .venv/pyvenv.cfg ] && ! grep -qxF "executable = $interpreter" .venv/pyvenv.cfg; then
     echo "Making .venv anew with $interpreter" >&2
