@@ -47,6 +47,16 @@ def test_case_safe_suffix_worked_examples(id15: str, suffix: str) -> None:
     assert case_safe_suffix(id15) == suffix
 
 
+@given(st.text(alphabet=st.characters(codec="ascii"), min_size=15, max_size=15))
+def test_case_safe_suffix_follows_the_rule_for_any_text(id15: str) -> None:
+    """Any 15 characters: each block's character is the sum of 2**i over its A-Z positions i."""
+    rule = ""
+    for block in (id15[0:5], id15[5:10], id15[10:15]):
+        bits = sum(1 << i for i, char in enumerate(block) if "A" <= char <= "Z")
+        rule += "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[bits]
+    assert case_safe_suffix(id15) == rule
+
+
 def test_known_salesforce_id() -> None:
     # A documented pair: the 15-character id 001D000000IqhSL is 001D000000IqhSLIAZ in 18 characters.
     assert to_18("001D000000IqhSL") == "001D000000IqhSLIAZ"

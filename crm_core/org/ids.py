@@ -44,18 +44,24 @@ OBJECT_OFFSETS: dict[str, int] = {
 _ID_RE = re.compile(r"^[0-9A-Za-z]{15}([0-9A-Z]{3})?$")
 
 
+_UPPERCASE_BITS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", "1" * 26 + "0" * 36)
+_NOT_A_BIT = re.compile("[^01]")
+
+
 def case_safe_suffix(id15: str) -> str:
-    """Return the 3-character suffix Salesforce appends to a 15-character id."""
+    """Return the 3-character suffix Salesforce appends to a 15-character id.
+
+    Each 5-character block gives one suffix character: bit i is set when the block's character i
+    is an uppercase letter A-Z.
+    """
     if len(id15) != 15:
         raise ValueError(f"expected a 15-character id, got {len(id15)} characters")
-    suffix = []
-    for block in range(3):
-        bits = 0
-        for i, char in enumerate(id15[block * 5 : block * 5 + 5]):
-            if "A" <= char <= "Z":
-                bits |= 1 << i
-        suffix.append(_SUFFIX_CHARS[bits])
-    return "".join(suffix)
+    bits = id15.translate(_UPPERCASE_BITS)
+    if bits.strip("01"):  # a character that is not a letter or digit counts as lowercase
+        bits = _NOT_A_BIT.sub("0", bits)
+    return (
+        _SUFFIX_CHARS[int(bits[4::-1], 2)] + _SUFFIX_CHARS[int(bits[9:4:-1], 2)] + _SUFFIX_CHARS[int(bits[14:9:-1], 2)]
+    )
 
 
 def make_id(object_name: str, sequence: int) -> str:

@@ -222,6 +222,8 @@ def normalize_id(value: str) -> str | None:
     if len(value) == 15 and value.isalnum() and value.isascii():
         return value + case_safe_suffix(value)
     if len(value) == 18 and value.isalnum() and value.isascii():
+        if value[15:] == case_safe_suffix(value[:15]):  # already canonical, as nearly every id is
+            return value
         chars = list(value[:15])
         for block, code in enumerate(value[15:].upper()):
             bits = _SUFFIX_CHARS.find(code)

@@ -121,6 +121,10 @@ def _word_at(query: str, pos: int, end: int) -> str:
 
 
 def _string(query: str, start: int, end: int) -> tuple[Token, int]:
+    close = query.find("'", start + 1, end)
+    if close >= 0 and query.find("\\", start + 1, close) < 0:  # no escape: the text as it is
+        inner = query[start + 1 : close]
+        return Token(Kind.STRING, query[start : close + 1], StringValue(inner, inner), start), close + 1
     value: list[str] = []
     pattern: list[str] = []
     pos = start + 1

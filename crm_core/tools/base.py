@@ -202,9 +202,11 @@ def soql_string(value: str) -> str:
 def strip_attributes(value: Any) -> Any:
     """Records without their ``attributes`` (nested parents and child result sets included)."""
     if isinstance(value, dict):
-        return {k: strip_attributes(v) for k, v in value.items() if k != "attributes"}
+        return {
+            k: strip_attributes(v) if isinstance(v, dict | list) else v for k, v in value.items() if k != "attributes"
+        }
     if isinstance(value, list):
-        return [strip_attributes(v) for v in value]
+        return [strip_attributes(v) if isinstance(v, dict | list) else v for v in value]
     return value
 
 

@@ -59,6 +59,8 @@ def test_string_literals_round_trip(text):
     (token, eof) = tokenize(soql_literal(text))
     assert token.kind is Kind.STRING and eof.kind is Kind.EOF
     assert token.value.value == text
+    # in LIKE, the literal's % and _ stay wildcards and a backslash is a backslash
+    assert token.value.like_pattern == text.replace("\\", "\\\\")
 
 
 @given(st.text(max_size=60))
@@ -165,6 +167,8 @@ def test_ids_normalize_from_15_and_any_case_18(name, sequence):
     assert normalize_id(record_id.lower()) == record_id
     assert normalize_id(record_id.upper()) == record_id
     assert normalize_id(record_id[:14]) is None
+    other_case = record_id[:15].swapcase() + record_id[15:]  # the suffix no longer fits the body
+    assert normalize_id(other_case) == record_id
 
 
 # --- binder --------------------------------------------------------------------------------------------
