@@ -1,14 +1,16 @@
 """Sweeps: researchers start sweeps (models × frameworks × trials) that run in the background,
-watch their progress, cost, errors and per-model throughput (the page refreshes itself), and
-cancel them. The logic is in :mod:`crm_core.studio.sweeps`."""
+watch their progress, cost, errors and per-model throughput (the page redraws itself while a
+sweep plays), and cancel them. The logic is in :mod:`crm_core.studio.sweeps`."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from crm_core.db import app_db_url
 from crm_core.policy import Page
 from crm_core.studio.sweeps import (
+    REFRESH_SECONDS,
     cancel,
     counts_frame,
     finished_share,
@@ -16,7 +18,7 @@ from crm_core.studio.sweeps import (
     runs_frame,
     start_sweep,
     sweep_files,
-    sweeps_frame,
+    sweeps_overview,
     workers_online,
 )
 from crm_core.sweeps.store import format_duration, sweep_status
@@ -25,7 +27,6 @@ from page_gate import page_app_store, require_page, shown_errors
 role = require_page(Page.SWEEPS)
 sessions = page_app_store()
 app_url = app_db_url()
-REFRESH_SECONDS = 2.0
 
 
 st.title("Sweeps")
@@ -54,10 +55,8 @@ with st.expander("Start a sweep", expanded=False):
         bar.empty()
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
-def watch() -> None:
-    """The sweeps and the chosen one's progress, redrawn every few seconds."""
-    frame = sweeps_frame(sessions)
+def draw_sweeps(frame: pd.DataFrame) -> None:
+    """The sweeps and the chosen one's progress."""
     if frame.empty:
         st.info("No sweep yet: start one above, or with `python -m crm_core sweep submit FILE`.")
         return
@@ -91,4 +90,19 @@ def watch() -> None:
             st.warning(f"Cancelled: {count} queued episodes will not run; running ones finish.")
 
 
-watch()
+@st.fragment(run_every=REFRESH_SECONDS)
+def watch() -> None:
+    """:func:`draw_sweeps`, redrawn every few seconds while a sweep plays; when none does any
+    more, the whole page runs once more and is drawn without redraws."""
+    overview = sweeps_overview(sessions)
+    draw_sweeps(overview.frame)
+    if not overview.playing:
+        st.rerun()
+
+
+overview = sweeps_overview(sessions)
+if overview.playing:
+    watch()
+else:
+    st.button("Refresh", key="sweeps-refresh", help="The page redraws itself only while a sweep plays.")
+    draw_sweeps(overview.frame)

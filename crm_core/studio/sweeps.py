@@ -12,6 +12,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +27,8 @@ from crm_core.sweeps.store import SweepStatus, cancel_sweep, list_sweeps, sweep_
 from crm_core.sweeps.submit import Progress, submit
 
 ROOT = Path(__file__).resolve().parents[2]
+REFRESH_SECONDS = 2.0
+"""How often the Sweeps page redraws itself while a sweep plays."""
 SWEEP_FOLDER = ROOT / "sweeps"
 
 
@@ -89,11 +92,22 @@ def cancel(store: sessionmaker[Session], role: str | None, sweep_id: str) -> int
     return cancel_sweep(store, sweep_id)
 
 
-def sweeps_frame(store: sessionmaker[Session]) -> pd.DataFrame:
-    """One row per sweep, newest first: name, who started it, status, progress, cost."""
+@dataclass(frozen=True)
+class SweepsOverview:
+    """The Sweeps page's list: one row per sweep, newest first (name, who started it, status,
+    progress, cost), and whether any sweep still has episodes queued or running."""
+
+    frame: pd.DataFrame
+    playing: bool
+
+
+def sweeps_overview(store: sessionmaker[Session]) -> SweepsOverview:
+    """Every sweep's row and whether one still plays (the page redraws itself only then)."""
     rows = []
+    playing = False
     for sweep in list_sweeps(store):
         status = sweep_status(store, sweep.sweep_id)
+        playing = playing or status.counts["queued"] + status.counts["running"] > 0
         rows.append(
             {
                 "sweep": sweep.name,
@@ -106,7 +120,7 @@ def sweeps_frame(store: sessionmaker[Session]) -> pd.DataFrame:
                 "created (UTC)": f"{sweep.created_at:%Y-%m-%d %H:%M}",
             }
         )
-    return pd.DataFrame(rows)
+    return SweepsOverview(pd.DataFrame(rows), playing)
 
 
 def counts_frame(status: SweepStatus) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from studio_browser import (
     PASSWORD,
     USERS,
+    WATCH_SCRIPT_STATE,
     StudioServer,
     attempt_user,
     choose,
@@ -27,6 +28,7 @@ from studio_browser import (
 from crm_core.agents.run_store import list_runs
 from crm_core.db import sqlite_path
 from crm_core.store import open_app_store
+from crm_core.studio.sweeps import REFRESH_SECONDS
 from crm_core.sweeps.store import list_sweeps, sweep_status
 from crm_core.tasks.build import build_tasks
 from crm_core.tasks.records import load_tasks
@@ -116,6 +118,14 @@ def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps
         stub_react = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="openai:stub · react"))
         expect(stub_react.get_by_role("cell").nth(2)).to_have_text("8")  # per model × framework: 8 done
         assert len(model.requests) == 16  # the stub model's 16 episodes, one call each
+
+        # nothing plays any more: the page is drawn once more, then no longer redraws itself
+        expect(page.get_by_role("button", name="Refresh")).to_be_visible()
+        settle(page)
+        page.evaluate(WATCH_SCRIPT_STATE)
+        page.wait_for_timeout(2.5 * REFRESH_SECONDS * 1000)
+        assert page.evaluate("window.scriptStates") == []
+        screenshot(page, "sweeps-ended")
 
     store = open_app_store(server.app_url)
     (sweep,) = [listed for listed in list_sweeps(store) if listed.name == name]
