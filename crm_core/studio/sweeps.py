@@ -66,11 +66,12 @@ def start_sweep(
 
 
 def log_file(sweep_id: str, app_url: str) -> Path:
-    """The log of a sweep the studio plays: ``sweeps/SWEEP_ID.log`` beside the SQLite app store
-    (``data/sweeps/`` for the default ``data/app.db``)."""
+    """The log of a sweep the studio plays: ``sweep-logs/SWEEP_ID.log`` beside the SQLite app
+    store (``data/sweep-logs/`` for the default ``data/app.db``; not ``sweeps/``, the folder of
+    the shipped sweep files when the store sits in the checkout's root)."""
     store_file = sqlite_path(app_url)
     folder = store_file.parent if store_file is not None else Path("data")
-    return folder / "sweeps" / f"{sweep_id}.log"
+    return folder / "sweep-logs" / f"{sweep_id}.log"
 
 
 def play_in_background(sweep_id: str, app_url: str) -> subprocess.Popen[bytes]:

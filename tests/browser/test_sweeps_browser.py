@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -132,8 +133,12 @@ def test_researcher_starts_a_sweep_leaves_and_comes_back_to_see_it_finish(sweeps
     status = sweep_status(store, sweep.sweep_id)
     assert sweep.created_by == "rita" and status.counts["done"] == 32
     store.kw["bind"].dispose()
-    log = sqlite_path(server.app_url).parent / "sweeps" / f"{sweep.sweep_id}.log"  # beside its store
-    assert f"{sweep.sweep_id} ({name}): finished; done 32" in " ".join(log.read_text().split())  # wrapped
+    log = sqlite_path(server.app_url).parent / "sweep-logs" / f"{sweep.sweep_id}.log"  # beside its store
+    ended = f"{sweep.sweep_id} ({name}): finished; done 32"  # the sweep process's last line (wrapped)
+    deadline = time.monotonic() + 30
+    while ended not in " ".join(log.read_text().split()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ended in " ".join(log.read_text().split())
 
 
 def test_experts_cannot_open_sweeps(sweeps_server, context):
