@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, select, text, update
 
-from crm_core.db import make_engine, make_readonly_engine
+from crm_core.db import make_engine, make_readonly_engine, sqlite_path
 from crm_core.org.schema import MODEL_BY_OBJECT, Base, LatentBase
 from crm_core.org.search_index import build_search_index
 from tests.conftest import create_pg_database, drop_pg_database, shared_sqlite_org
@@ -327,6 +330,21 @@ def query_org_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         yield url
     finally:
         drop_pg_database(url)
+
+
+@pytest.fixture
+def own_query_org_url(query_org_url: str, tmp_path: Path) -> str:
+    """The query org for a test that writes to it and rolls back: on SQLite a copy of its own,
+    since other xdist workers read the shared file meanwhile, and a read-only connection that meets
+    a writer's rollback journal fails ("attempt to write a readonly database"); on PostgreSQL the
+    shared database, whose transactions keep an uncommitted write from every other session."""
+    path = sqlite_path(query_org_url)
+    if path is None:
+        return query_org_url
+    copy = tmp_path / "query-org.db"
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as source, closing(sqlite3.connect(copy)) as target:
+        source.backup(target)
+    return f"sqlite:///{copy}"
 
 
 @pytest.fixture(scope="session")

@@ -57,8 +57,8 @@ def test_term_queries(tokens: tuple, sqlite: str | None, postgresql: str | None)
     assert term_query(tokens, "postgresql") == postgresql
 
 
-def test_the_index_follows_inserts_updates_and_deletes(query_org_url: str) -> None:
-    engine = make_engine(query_org_url)
+def test_the_index_follows_inserts_updates_and_deletes(own_query_org_url: str) -> None:
+    engine = make_engine(own_query_org_url)
     word = "zyxquartzword"
     search = f"FIND {{{word}}} RETURNING Knowledge__kav(Id, Title)"
     try:
@@ -110,10 +110,10 @@ def test_sqlite_ranks_from_the_word_positions(query_engine: Engine) -> None:
     assert not python_only.targets[0].positional, "a ? inside a word is matched in Python only"
 
 
-def test_non_ascii_text_ranks_as_without_the_index(query_org_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_non_ascii_text_ranks_as_without_the_index(own_query_org_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """FTS5 folds ``ö`` to ``o``; SOSL's word matching does not: a row with non-ASCII text is
     read and matched in Python, so its rank and membership equal those without the index."""
-    engine = make_engine(query_org_url)
+    engine = make_engine(own_query_org_url)
     word = "qzxword"
     texts = {
         "one and a folded one": f"{word} qzxwörd",  # SOSL: 1 occurrence (the index alone: 2)
@@ -198,12 +198,12 @@ def test_the_database_ranks_where_ids_follow_row_ids(query_org_url: str, monkeyp
     assert with_index == without
 
 
-def test_an_insert_out_of_id_order_ends_ranking_by_row_id(query_org_url: str) -> None:
+def test_an_insert_out_of_id_order_ends_ranking_by_row_id(own_query_org_url: str) -> None:
     """An inserted row whose Id sorts before existing Ids clears the record that Ids ascend with
     row ids; SOSL then reads the matches' Ids, and still ranks ties by Id."""
-    if not query_org_url.startswith("sqlite"):
+    if not own_query_org_url.startswith("sqlite"):
         pytest.skip("the Id order record is SQLite's")
-    engine = make_engine(query_org_url)
+    engine = make_engine(own_query_org_url)
     word = "qzxorderword"
     try:
         with engine.connect() as conn:
