@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import sqlite3
+import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -342,8 +341,7 @@ def own_query_org_url(query_org_url: str, tmp_path: Path) -> str:
     if path is None:
         return query_org_url
     copy = tmp_path / "query-org.db"
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as source, closing(sqlite3.connect(copy)) as target:
-        source.backup(target)
+    shutil.copy(path, copy)  # nothing writes the shared file, so a plain copy is whole
     return f"sqlite:///{copy}"
 
 
