@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -143,19 +143,20 @@ def submitted(server: StudioServer, username: str) -> list[tuple[int, int, str, 
     return [tuple(row) for row in rows]
 
 
-def open_submitted_answers(page: Page) -> None:
-    """Open "Your submitted answers" until its Revise button shows (a click during a rerun is lost)."""
-    revise = page.get_by_role("button", name="Revise")
+def click_until_shown(page: Page, target: Locator, shown: Locator) -> None:
+    """Click `target` until `shown` is visible, up to six times: a click that lands while a run
+    redraws the page can be lost (for clicks whose repeat does no harm: opening an expander,
+    Revise)."""
     for _attempt in range(6):
-        if revise.is_visible():
+        if shown.is_visible():
             return
-        page.get_by_text("Your submitted answers").click()
+        target.click()
         try:
-            expect(revise).to_be_visible(timeout=5_000)
+            expect(shown).to_be_visible(timeout=5_000)
             return
         except AssertionError:
             settle(page)
-    expect(revise).to_be_visible()
+    expect(shown).to_be_visible()
 
 
 def test_errors_stand_next_to_their_question_and_a_submitted_answer_can_be_revised(studio, context):
@@ -189,10 +190,10 @@ def test_errors_stand_next_to_their_question_and_a_submitted_answer_can_be_revis
     assert {dim: value for _i, _v, dim, value, _l in first} == expected
 
     # revise: the submitted values come back in the form; the change is stored as version 2
-    open_submitted_answers(page)
-    page.get_by_role("button", name="Revise").click()
+    revise = page.get_by_role("button", name="Revise")
+    click_until_shown(page, page.get_by_text("Your submitted answers"), revise)
+    click_until_shown(page, revise, page.get_by_text("You are revising your answer (version 1)"))
     settle(page)
-    expect(page.get_by_text("You are revising your answer (version 1)")).to_be_visible()
     assert current_item(page)[0] == item
     assert checked_values(page, item, dims) == {dim: v for dim, v in expected.items()}
     rate(page, item, dims[0], 2)
